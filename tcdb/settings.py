@@ -1,0 +1,61 @@
+"""Where the database and the source files are, read from the environment.
+
+Relative defaults are taken from the project root (the folder holding ``pyproject.toml``) so
+that ``tcdb`` finds ``data/tcdb.duckdb`` and ``../shared/data`` from any working directory;
+values given in the environment or on the command line are taken as the user wrote them
+(relative to the working directory).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def project_root() -> Path:
+    """The checkout holding this package, or the working directory for a plain install."""
+    candidate = PACKAGE_DIR.parent
+    if (candidate / "pyproject.toml").is_file():
+        return candidate
+    return Path.cwd()
+
+
+class Settings(BaseSettings):
+    """Paths and credentials; command-line flags override these."""
+
+    model_config = SettingsConfigDict(env_prefix="TCDB_", extra="ignore")
+
+    db: Path = Field(
+        default_factory=lambda: project_root() / "data" / "tcdb.duckdb",
+        description="DuckDB database file (TCDB_DB).",
+    )
+    sources: Path = Field(
+        default_factory=lambda: (project_root() / ".." / "shared" / "data").resolve(),
+        description="Folder of the raw source files (TCDB_SOURCES).",
+    )
+    mp_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MP_API_KEY", "TCDB_MP_API_KEY"),
+        description="Materials Project API key (MP_API_KEY); never printed.",
+    )
+    log_level: str = Field(default="INFO", description="Logging level (TCDB_LOG_LEVEL).")
+
+    def describe(self) -> dict[str, str]:
+        """Settings as text for display, with the API key reduced to whether it is set."""
+        return {
+            "db": str(self.db),
+            "sources": str(self.sources),
+            "mp_api_key": "set" if self.mp_api_key else "not set",
+            "log_level": self.log_level,
+        }
+
+
+@lru_cache(maxsize=1)
+def environment_settings() -> Settings:
+    """Settings from the environment alone (cached: the environment is read once)."""
+    return Settings()

@@ -1,0 +1,126 @@
+"""The command line as a user meets it: help, the db group, settings and a locked file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from tests.conftest import run_tcdb
+
+
+def test_help_lists_the_command_groups():
+    result = run_tcdb("--help")
+    assert result.returncode == 0
+    for group in ("db", "config"):
+        assert group in result.stdout
+
+
+def test_upgrade_and_status_work_on_an_empty_path(db_path):
+    status = run_tcdb("--db", str(db_path), "db", "status")
+    assert status.returncode == 0, status.stderr
+    assert "does not exist yet" in status.stdout
+    assert not db_path.exists(), "status must not create the file"
+
+    upgrade = run_tcdb("--db", str(db_path), "db", "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "upgraded from base" in upgrade.stdout
+
+    status = run_tcdb("--db", str(db_path), "db", "status")
+    assert "pending   none" in status.stdout
+    assert "measurement" in status.stdout and "prediction" in status.stdout
+
+    again = run_tcdb("--db", str(db_path), "db", "upgrade")
+    assert "nothing to do" in again.stdout
+
+
+def test_downgrade_then_upgrade_through_the_cli(migrated_db):
+    down = run_tcdb("--db", str(migrated_db), "db", "downgrade", "-1")
+    assert down.returncode == 0, down.stderr
+    status = run_tcdb("--db", str(migrated_db), "db", "status")
+    assert "1 migration(s)" in status.stdout
+    assert run_tcdb("--db", str(migrated_db), "db", "upgrade").returncode == 0
+
+
+def test_downgrade_to_base_refuses_to_drop_rows_without_yes(migrated_db):
+    import duckdb
+
+    with duckdb.connect(str(migrated_db)) as conn:
+        conn.execute(
+            "INSERT INTO source (id, kind, title, registered_at) "
+            "VALUES ('s', 'dataset', 't', now())"
+        )
+    refused = run_tcdb("--db", str(migrated_db), "db", "downgrade", "base")
+    assert refused.returncode == 1
+    assert "1 rows" in refused.stderr and "--yes" in refused.stderr
+    assert "source" in run_tcdb("--db", str(migrated_db), "db", "status").stdout
+    done = run_tcdb("--db", str(migrated_db), "db", "downgrade", "base", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert (migrated_db.parent / "tcdb.duckdb.backup").exists()
+
+
+def test_check_passes_on_a_fresh_database(migrated_db):
+    result = run_tcdb("--db", str(migrated_db), "db", "check")
+    assert result.returncode == 0, result.stderr
+    assert "schema matches" in result.stdout
+
+
+def test_a_locked_database_gives_one_sentence_not_a_traceback(migrated_db):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import duckdb, sys, time
+                conn = duckdb.connect({str(migrated_db)!r})
+                print("locked", flush=True)
+                sys.stdin.read()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        for command in (["db", "status"], ["db", "upgrade"]):
+            result = run_tcdb("--db", str(migrated_db), *command)
+            assert result.returncode == 3
+            assert "Traceback" not in result.stderr
+            message = result.stderr.strip()
+            assert message.count("\n") == 0
+            assert f"in use by another process (PID {holder.pid})" in message
+    finally:
+        holder.communicate("", timeout=30)
+
+
+def test_flags_override_the_environment(tmp_path):
+    env_db, flag_db = tmp_path / "env.duckdb", tmp_path / "flag.duckdb"
+    result = run_tcdb("--db", str(flag_db), "config", env={"TCDB_DB": str(env_db)})
+    assert f"db          {flag_db}" in result.stdout
+    result = run_tcdb("config", env={"TCDB_DB": str(env_db), "TCDB_SOURCES": str(tmp_path)})
+    assert f"db          {env_db}" in result.stdout
+    assert f"sources     {tmp_path}" in result.stdout
+
+
+def test_the_api_key_is_never_printed_or_logged(db_path):
+    secret = "sk-do-not-print-0123456789"
+    env = {"MP_API_KEY": secret, "TCDB_LOG_LEVEL": "DEBUG"}
+    for args in (["config"], ["--db", str(db_path), "db", "upgrade"]):
+        result = run_tcdb(*args, env=env)
+        assert result.returncode == 0, result.stderr
+        assert secret not in result.stdout + result.stderr
+    assert "mp_api_key  set" in run_tcdb("config", env=env).stdout
+
+
+def test_status_of_a_database_from_newer_code_is_a_clear_error(migrated_db):
+    import duckdb
+
+    with duckdb.connect(str(migrated_db)) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    result = run_tcdb("--db", str(migrated_db), "db", "status")
+    assert result.returncode == 1
+    assert "unknown to this code" in result.stderr
+    assert "Traceback" not in result.stderr
