@@ -77,6 +77,18 @@ def status(path: Path) -> DatabaseStatus:
     return DatabaseStatus(path, True, current, head, _pending(path, current), counts, views)
 
 
+def require_head(path: Path) -> None:
+    """Refuse to work on a database that is missing or not migrated to this code's head."""
+    current = status(path)
+    if not current.exists:
+        raise DatabaseError(f"There is no database at {path}; create it with 'tcdb db upgrade'.")
+    if current.pending:
+        raise DatabaseError(
+            f"The database {path} is at revision {current.current or 'base'} but this code needs "
+            f"{current.head}; run 'tcdb db upgrade' first."
+        )
+
+
 def alembic_config(path: Path):
     from alembic.config import Config
 

@@ -29,6 +29,13 @@ db_app = typer.Typer(help="Create, migrate and inspect the database.", no_args_i
 app.add_typer(db_app, name="db")
 
 
+ingest_app = typer.Typer(
+    help="Load the sources (SuperCon, Materials Project, literature) into the database.",
+    no_args_is_help=True,
+)
+app.add_typer(ingest_app, name="ingest")
+
+
 def settings_of(ctx: typer.Context) -> Settings:
     return ctx.find_root().obj
 
@@ -148,6 +155,63 @@ def db_check(ctx: typer.Context) -> None:
             typer.echo(problem, err=True)
         raise typer.Exit(1)
     typer.echo(f"{path}: schema matches the models; keys unique and references resolve.")
+
+
+def _ingest(ctx: typer.Context, group: str, force: bool, report: bool) -> None:
+    from ingest.pipeline import ingest
+    from ingest.report import format_reports, latest_reports
+    from schema.database import connect
+    from schema.migrate import require_head
+
+    settings = settings_of(ctx)
+    require_head(settings.db)
+    key = settings.mp_api_key.get_secret_value() if settings.mp_api_key else None
+    conn = connect(settings.db)
+    try:
+        outcomes = ingest(conn, group, settings.sources, force=force, mp_api_key=key)
+        for outcome in outcomes:
+            typer.echo(f"{outcome.source_id:<22} {outcome.message}")
+        if report:
+            typer.echo("")
+            typer.echo(format_reports(latest_reports(conn)))
+    finally:
+        conn.close()
+
+
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Ingest again even if the file is unchanged.")
+]
+ReportOption = Annotated[
+    bool,
+    typer.Option("--report", help="Print counts per source and rejection reasons afterwards."),
+]
+
+
+@ingest_app.command("supercon")
+def ingest_supercon(ctx: typer.Context, force: ForceOption = False, report: ReportOption = False):
+    """The NIMS SuperCon export and Stanev et al.'s cleaned table."""
+    _ingest(ctx, "supercon", force, report)
+
+
+@ingest_app.command("materials-project")
+def ingest_materials_project(
+    ctx: typer.Context, force: ForceOption = False, report: ReportOption = False
+):
+    """Materials Project structures: live through mp-api when MP_API_KEY is set and the
+    network answers, otherwise the offline mirror."""
+    _ingest(ctx, "materials-project", force, report)
+
+
+@ingest_app.command("literature")
+def ingest_literature(ctx: typer.Context, force: ForceOption = False, report: ReportOption = False):
+    """Literature hydrides and the CIFs of literature/structures."""
+    _ingest(ctx, "literature", force, report)
+
+
+@ingest_app.command("all")
+def ingest_all(ctx: typer.Context, force: ForceOption = False, report: ReportOption = False):
+    """Every source, in an order that lets links resolve."""
+    _ingest(ctx, "all", force, report)
 
 
 def main() -> None:

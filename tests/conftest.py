@@ -12,6 +12,15 @@ import pytest
 from schema import migrate
 
 REPO = Path(__file__).resolve().parents[1]
+SOURCES = Path(os.environ.get("TCDB_SOURCES") or REPO.parent / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def real_sources() -> Path:
+    """The real source files (TCDB_SOURCES, else ../shared/data next to the repository)."""
+    if not (SOURCES / "supercon").is_dir():
+        pytest.skip(f"the source files are not at {SOURCES}; set TCDB_SOURCES")
+    return SOURCES
 
 
 @pytest.fixture

@@ -1,0 +1,357 @@
+"""Hydride superconductors from the literature, one row per (material, phase, pressure).
+
+Every column is kept (``raw_json`` holds the row as read). Ranges stay ranges: ``a-b``
+pressures become low/high with the mean as the representative value, and a T_c range from two
+μ* values gets its mean as ``tc_K`` (Novakovic et al.'s choice) with the range kept. A row whose
+formula does not resolve to a composition (``PdDx``, ``La-N-B-H``) is kept without a material
+and marked excluded from training; a row with an impossible value (negative T_c, unknown
+method, malformed DOI) is rejected with its line and reason. Rows flagged RETRACTED are kept
+and marked excluded from training.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.composition import NormalisedComposition, normalise
+from ingest.records import Rejection
+from ingest.runs import Batch, RejectedRecord, SourceFileError, file_sha256, record_id, rows_table
+from ingest.sources import LITERATURE_HYDRIDES, SourceInfo
+from ingest.supercon_formula import parse_supercon_formula
+from tcdb.parameters import INGEST, IngestParameters
+
+log = logging.getLogger(__name__)
+
+COLUMNS = (
+    "formula",
+    "n_H_per_metal",
+    "elements",
+    "space_group",
+    "pressure_GPa",
+    "tc_K",
+    "tc_low_K",
+    "tc_high_K",
+    "mu_star",
+    "method",
+    "reference",
+    "doi",
+    "read_in",
+    "flags",
+    "notes",
+    "structure_file",
+)
+METHODS = frozenset({"experiment", "dft_harmonic", "dft_anharmonic", "ml_prediction", "unknown"})
+EXCLUDING_FLAGS = ("RETRACTED",)
+DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
+RANGE_PATTERN = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*[-–]\s*([0-9]*\.?[0-9]+)\s*$")
+NOT_SC_PATTERN = re.compile(r"no_superconductivity_observed_above_([0-9.]+)K")
+# Links entries to the CIFs of literature/structures once both are loaded (run after either).
+LINK_STRUCTURES_SQL = """
+UPDATE literature_entry AS e SET structure_id = s.id
+FROM crystal_structure AS s
+WHERE s.source_id = 'literature_structures' AND s.retired_run_id IS NULL
+  AND e.structure_file IS NOT NULL
+  AND s.source_record_id = regexp_extract(e.structure_file, '[^/]+$')
+  AND e.structure_id IS DISTINCT FROM s.id
+"""
+
+
+# ------------------------------------------------------------------------------------ read
+
+
+def read_literature(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) for every data row; the header must name the expected columns."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceFileError(f"Source file {path} does not exist; check TCDB_SOURCES") from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise SourceFileError(f"{path}: the header lacks the columns {', '.join(missing)}")
+    rows = []
+    for row in reader:
+        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}))
+    return rows
+
+
+# ----------------------------------------------------------------------------------- parse
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A value, or a range with its mean as the representative value."""
+
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+
+
+def parse_quantity(text: str, name: str, unit: str) -> Quantity | Rejection:
+    """``12``, ``170-175`` (a range) or empty (unknown)."""
+    if not text:
+        return Quantity(None)
+    match = RANGE_PATTERN.match(text)
+    if match:
+        low, high = sorted((float(match[1]), float(match[2])))
+        return Quantity((low + high) / 2, low, high)
+    try:
+        value = float(text)
+    except ValueError:
+        return Rejection(f"bad_{name}", f"{name} {text!r} is not a number or a range a-b {unit}")
+    return Quantity(value)
+
+
+def parse_mu_star(text: str) -> Quantity:
+    """``0.1``, ``0.15;0.10`` (two values) or prose (kept only in raw_json)."""
+    parts = [p.strip() for p in text.replace("/", ";").split(";") if p.strip()]
+    try:
+        values = sorted(float(p) for p in parts)
+    except ValueError:
+        return Quantity(None)
+    if len(values) == 1:
+        return Quantity(values[0])
+    if len(values) == 2:
+        return Quantity((values[0] + values[1]) / 2, values[0], values[1])
+    return Quantity(None)
+
+
+def formula_head(text: str) -> str:
+    """The formula before any parenthesised description: ``CaH6 (CaHx, mainly CaH6)`` → CaH6."""
+    return text.split(" (", 1)[0].strip()
+
+
+def resolve_formula(
+    text: str, params: IngestParameters = INGEST
+) -> NormalisedComposition | Rejection:
+    parsed = parse_supercon_formula(formula_head(text))
+    if isinstance(parsed, Rejection):
+        return parsed
+    return normalise(parsed.amounts, params)
+
+
+@dataclass(frozen=True)
+class LiteratureRow:
+    """A parsed literature row: the entry's columns, and its composition when it resolved."""
+
+    entry: dict
+    composition: NormalisedComposition | None
+    tc_kind: str | None
+
+
+def _tc(row: dict[str, str], params: IngestParameters) -> tuple[str | None, Quantity] | Rejection:
+    value = parse_quantity(row["tc_K"], "tc", "K")
+    low = parse_quantity(row["tc_low_K"], "tc_low", "K")
+    high = parse_quantity(row["tc_high_K"], "tc_high", "K")
+    for quantity in (value, low, high):
+        if isinstance(quantity, Rejection):
+            return quantity
+    numbers = [
+        q for q in (value.value, value.low, value.high, low.value, high.value) if q is not None
+    ]
+    for number in numbers:
+        if number < params.tc_min_K:
+            return Rejection("negative_tc", f"T_c {number:g} K is negative")
+        if number > params.tc_max_K:
+            return Rejection("absurd_tc", f"T_c {number:g} K is above {params.tc_max_K:g} K")
+    if low.value is not None and high.value is not None:
+        lo, hi = sorted((low.value, high.value))
+        representative = value.value if value.value is not None else (lo + hi) / 2
+        return "range", Quantity(representative, lo, hi)
+    if value.value is not None:
+        return ("range" if value.low is not None else "value"), value
+    if NOT_SC_PATTERN.search(row["flags"]):
+        return "not_superconducting", Quantity(None)
+    return None, Quantity(None)
+
+
+def parse_literature_row(
+    row: dict[str, str], params: IngestParameters = INGEST
+) -> LiteratureRow | Rejection:
+    """One CSV row → the literature entry (with its composition if it resolves) or a rejection."""
+    if not row["formula"]:
+        return Rejection("empty_formula", "the formula is empty")
+    if row["method"] not in METHODS:
+        return Rejection(
+            "unknown_method",
+            f"method {row['method']!r} is not one of {', '.join(sorted(METHODS))}",
+        )
+    if row["doi"] and not DOI_PATTERN.match(row["doi"]):
+        return Rejection("bad_doi", f"DOI {row['doi']!r} is not of the form 10.NNNN/...")
+    pressure = parse_quantity(row["pressure_GPa"], "pressure", "GPa")
+    if isinstance(pressure, Rejection):
+        return pressure
+    for p in (pressure.value, pressure.low, pressure.high):
+        if p is not None and p < 0:
+            return Rejection("negative_pressure", f"pressure {p:g} GPa is negative")
+        if p is not None and p > params.pressure_max_GPa:
+            return Rejection(
+                "absurd_pressure", f"pressure {p:g} GPa is above {params.pressure_max_GPa:g} GPa"
+            )
+    tc = _tc(row, params)
+    if isinstance(tc, Rejection):
+        return tc
+    tc_kind, tc_q = tc
+    mu = parse_mu_star(row["mu_star"])
+    flags = [f for f in row["flags"].split(";") if f]
+    composition = resolve_formula(row["formula"], params)
+    exclusion = [f for f in flags if f in EXCLUDING_FLAGS]
+    if isinstance(composition, Rejection):
+        exclusion.append(f"composition not resolved: {composition.reason}")
+        composition = None
+    if tc_kind is None:
+        exclusion.append("no T_c value")
+    h_per_host = None
+    if composition is not None and len(composition.elements) == 2 and "H" in composition.elements:
+        host = next(el for el in composition.elements if el != "H")
+        h_per_host = composition.amount("H") / composition.amount(host)
+    entry = {
+        "formula": row["formula"],
+        "material_id": composition.material_id if composition else None,
+        "elements": row["elements"] or None,
+        "n_h_per_host": h_per_host,
+        "space_group": row["space_group"] or None,
+        "pressure_GPa": pressure.value,
+        "pressure_low_GPa": pressure.low,
+        "pressure_high_GPa": pressure.high,
+        "tc_K": tc_q.value,
+        "tc_low_K": tc_q.low,
+        "tc_high_K": tc_q.high,
+        "mu_star": mu.value,
+        "mu_star_low": mu.low,
+        "mu_star_high": mu.high,
+        "method": row["method"],
+        "reference": row["reference"] or None,
+        "doi": row["doi"] or None,
+        "read_in": row["read_in"] or None,
+        "flags": row["flags"] or None,
+        "notes": row["notes"] or None,
+        "structure_file": row["structure_file"] or None,
+        "structure_id": None,  # linked to the ingested CIF by LINK_STRUCTURES_SQL
+        "excluded_from_training": bool(exclusion),
+        "exclusion_reason": "; ".join(exclusion) or None,
+    }
+    return LiteratureRow(entry, composition, tc_kind)
+
+
+# ------------------------------------------------------------------------------------ batch
+
+
+def _not_sc_bound(flags: str) -> float | None:
+    match = NOT_SC_PATTERN.search(flags or "")
+    return float(match[1]) if match else None
+
+
+def _measurement(parsed: LiteratureRow, entry_id: str, source: SourceInfo) -> dict:
+    e = parsed.entry
+    return {
+        "id": record_id("meas", "literature_entry", entry_id),
+        "material_id": e["material_id"],
+        "source_id": source.id,
+        "origin_table": "literature_entry",
+        "origin_id": entry_id,
+        "ingest_run_id": None,
+        "tc_kind": parsed.tc_kind,
+        "tc_K": e["tc_K"],
+        "tc_low_K": e["tc_low_K"],
+        "tc_high_K": e["tc_high_K"],
+        "tc_upper_bound_K": _not_sc_bound(e["flags"]),
+        "pressure_GPa": e["pressure_GPa"],
+        "pressure_low_GPa": e["pressure_low_GPa"],
+        "pressure_high_GPa": e["pressure_high_GPa"],
+        "mu_star": e["mu_star"],
+        "space_group": e["space_group"],
+        "method": e["method"],
+        "flags": e["flags"],
+        "status": "excluded" if e["excluded_from_training"] else "active",
+        "deprecation_reason": e["exclusion_reason"],
+        "created_at": None,
+    }
+
+
+def duplicate_key(entry: dict) -> tuple:
+    """What makes two literature points the same: material, phase, pressure, method, source."""
+    return (
+        entry["material_id"] or entry["formula"],
+        entry["space_group"],
+        entry["pressure_GPa"],
+        entry["method"],
+        entry["doi"] or entry["reference"],
+        entry["tc_K"],
+    )
+
+
+def build_literature_batch(
+    path: Path, params: IngestParameters = INGEST, source: SourceInfo = LITERATURE_HYDRIDES
+) -> Batch:
+    """Read and parse the literature CSV into a batch (no database)."""
+    rows = read_literature(path)
+    entries, measurements, rejected, accepted = [], [], [], []
+    compositions: dict[str, NormalisedComposition] = {}
+    first_line_of: dict[tuple, int] = {}
+    for line_number, row in rows:
+        parsed = parse_literature_row(row, params)
+        if isinstance(parsed, Rejection):
+            rejected.append(RejectedRecord(f"line {line_number}", parsed, row))
+            continue
+        key = duplicate_key(parsed.entry)
+        if key in first_line_of:
+            rejected.append(
+                RejectedRecord(
+                    f"line {line_number}",
+                    Rejection("duplicate", f"duplicate of line {first_line_of[key]}"),
+                    row,
+                )
+            )
+            continue
+        first_line_of[key] = line_number
+        if row["structure_file"] and not (Path(path).parent / row["structure_file"]).is_file():
+            log.warning(
+                "%s line %d: structure file %s does not exist",
+                path,
+                line_number,
+                row["structure_file"],
+            )
+            flags = [parsed.entry["flags"], "structure_file_missing"]
+            parsed.entry["flags"] = ";".join(f for f in flags if f)
+        entry_id = record_id("lit", source.id, json.dumps(row, sort_keys=True))
+        entries.append(
+            {
+                "id": entry_id,
+                "source_id": source.id,
+                "ingest_run_id": None,
+                "line_number": line_number,
+                "added_by": "source_file",
+                **parsed.entry,
+                "status": "active",
+                "raw_json": json.dumps(row),
+                "created_at": None,
+            }
+        )
+        accepted.append(entry_id)
+        if parsed.composition is not None:
+            compositions[parsed.composition.material_id] = parsed.composition
+            if parsed.tc_kind is not None:
+                measurements.append(_measurement(parsed, entry_id, source))
+    return Batch(
+        source=source,
+        file_path=str(path),
+        file_sha256=file_sha256(path),
+        parameters=params.as_dict(),
+        n_records=len(rows),
+        record_table="literature_entry",
+        tables={
+            "literature_entry": rows_table(entries),
+            "measurement": rows_table(measurements),
+        },
+        compositions=compositions,
+        accepted_ids=accepted,
+        rejected=rejected,
+        post_load=[LINK_STRUCTURES_SQL],
+    )

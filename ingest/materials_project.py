@@ -1,0 +1,161 @@
+"""Crystal structures: the offline Materials Project mirror and the literature CIFs.
+
+Both go through the same path: CIF text → ``parse_structure`` (pure, in parallel) → rows of
+``crystal_structure`` and ``material``. The mirror is read straight from its .tar.gz, without
+extracting it. The online path (``ingest.mp_online``) reuses ``structure_batch``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+from ingest.composition import NormalisedComposition, normalise
+from ingest.records import Rejection
+from ingest.runs import Batch, RejectedRecord, rows_table
+from ingest.sources import LITERATURE_STRUCTURES, MP_MIRROR, SourceInfo
+from ingest.structures import StructureRecord, iter_tar_cifs, literature_cif_pressure, parse_many
+from tcdb.parameters import INGEST, IngestParameters
+
+log = logging.getLogger(__name__)
+
+
+def mp_structure_id(member_name: str) -> str:
+    """``mp_structures/mp-1234.cif`` → ``mp-1234`` (the Materials Project id)."""
+    return PurePosixPath(member_name).stem
+
+
+def literature_structure_id(file_name: str) -> str:
+    return "literature:" + PurePosixPath(file_name).stem
+
+
+def structure_row(
+    record: StructureRecord,
+    structure_id: str,
+    source: SourceInfo,
+    record_ref: str,
+    composition: NormalisedComposition,
+    pressure_GPa: float | None = None,
+    database_version: str | None = None,
+) -> dict:
+    """The ``crystal_structure`` row of a parsed CIF."""
+    return {
+        "id": structure_id,
+        "source_id": source.id,
+        "source_record_id": record_ref,
+        "ingest_run_id": None,
+        "database_version": database_version,
+        "material_id": composition.material_id,
+        "formula": record.formula,
+        "reduced_formula": record.reduced_formula,
+        "n_sites": record.n_sites,
+        "a_A": record.a_A,
+        "b_A": record.b_A,
+        "c_A": record.c_A,
+        "alpha_deg": record.alpha_deg,
+        "beta_deg": record.beta_deg,
+        "gamma_deg": record.gamma_deg,
+        "volume_A3": record.volume_A3,
+        "density_g_cm3": record.density_g_cm3,
+        "spacegroup_number": record.spacegroup_number,
+        "spacegroup_symbol": record.spacegroup_symbol,
+        "symprec": record.symprec,
+        "pressure_GPa": pressure_GPa,
+        "structure_json": record.structure_json,
+        "cif_text": record.cif_text,
+        "content_sha256": record.content_sha256,
+        "status": "active",
+        "created_at": None,
+    }
+
+
+def structure_batch(
+    items: Iterable[tuple[str, str]],
+    source: SourceInfo,
+    file_path: str | None,
+    params: IngestParameters,
+    structure_id_of,
+    pressure_of=lambda ref: None,
+    database_version: str | None = None,
+    progress: bool = True,
+) -> Batch:
+    """Parse (record ref, CIF text) pairs in parallel into a batch of structures."""
+    items = list(items)
+    results = parse_many(items, params, workers=params.cif_workers, progress=progress)
+    rows, rejected, accepted = [], [], []
+    compositions: dict[str, NormalisedComposition] = {}
+    seen: dict[str, str] = {}
+    texts = dict(items)
+    for ref, result in results:
+        structure_id = structure_id_of(ref)
+        if isinstance(result, Rejection):
+            rejected.append(RejectedRecord(ref, result, {"cif_head": texts[ref][:2000]}))
+            continue
+        if structure_id in seen:
+            duplicate = Rejection(
+                "duplicate", f"{ref} repeats the structure id of {seen[structure_id]}"
+            )
+            rejected.append(RejectedRecord(ref, duplicate, {}))
+            continue
+        composition = normalise(result.amounts, params)
+        if isinstance(composition, Rejection):
+            rejected.append(RejectedRecord(ref, composition, {}))
+            continue
+        seen[structure_id] = ref
+        compositions[composition.material_id] = composition
+        rows.append(
+            structure_row(
+                result, structure_id, source, ref, composition, pressure_of(ref), database_version
+            )
+        )
+        accepted.append(structure_id)
+    return Batch(
+        source=source,
+        file_path=file_path,
+        file_sha256="",
+        parameters=params.as_dict(),
+        n_records=len(items),
+        record_table="crystal_structure",
+        tables={"crystal_structure": rows_table(rows)},
+        compositions=compositions,
+        accepted_ids=accepted,
+        rejected=rejected,
+        database_version=database_version,
+    )
+
+
+def build_mirror_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
+    """The Materials Project mirror (.tar.gz of CIFs) → a batch, read without extraction."""
+    from ingest.runs import file_sha256
+
+    batch = structure_batch(
+        iter_tar_cifs(path),
+        MP_MIRROR,
+        str(path),
+        params,
+        structure_id_of=mp_structure_id,
+        database_version="offline mirror",
+    )
+    batch.file_sha256 = file_sha256(path)
+    return batch
+
+
+def build_literature_structures_batch(folder: Path, params: IngestParameters = INGEST) -> Batch:
+    """Every CIF of ``literature/structures`` → a batch; the pressure comes from the file name."""
+    from ingest.literature import LINK_STRUCTURES_SQL
+    from ingest.runs import folder_sha256
+
+    items = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.cif"))]
+    batch = structure_batch(
+        items,
+        LITERATURE_STRUCTURES,
+        str(folder),
+        params,
+        structure_id_of=literature_structure_id,
+        pressure_of=literature_cif_pressure,
+        progress=False,
+    )
+    batch.file_sha256 = folder_sha256(folder, "*.cif")
+    batch.post_load.append(LINK_STRUCTURES_SQL)
+    return batch

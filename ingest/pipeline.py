@@ -1,0 +1,157 @@
+"""Ingest one group of sources or all of them, skipping files already ingested unchanged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingest.runs import (
+    Batch,
+    IngestOutcome,
+    SourceFileError,
+    file_sha256,
+    folder_sha256,
+    is_unchanged,
+    load_batch,
+    unchanged_outcome,
+)
+from ingest.sources import (
+    LITERATURE_HYDRIDES,
+    LITERATURE_STRUCTURES,
+    MP_MIRROR,
+    NIMS_SUPERCON,
+    STANEV_SUPERCON,
+    SourceInfo,
+)
+from tcdb.parameters import INGEST, IngestParameters
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One source file (or folder) and how to turn it into a batch."""
+
+    source: SourceInfo
+    fingerprint: Callable[[Path], str]
+    build: Callable[[Path, IngestParameters], Batch]
+
+
+def _nims(path: Path, params: IngestParameters) -> Batch:
+    from ingest.supercon import build_nims_batch
+
+    return build_nims_batch(path, params)
+
+
+def _stanev(path: Path, params: IngestParameters) -> Batch:
+    from ingest.supercon import build_stanev_batch
+
+    return build_stanev_batch(path, params)
+
+
+def _mp_mirror(path: Path, params: IngestParameters) -> Batch:
+    from ingest.materials_project import build_mirror_batch
+
+    return build_mirror_batch(path, params)
+
+
+def _literature_structures(path: Path, params: IngestParameters) -> Batch:
+    from ingest.materials_project import build_literature_structures_batch
+
+    return build_literature_structures_batch(path, params)
+
+
+def _literature(path: Path, params: IngestParameters) -> Batch:
+    from ingest.literature import build_literature_batch
+
+    return build_literature_batch(path, params)
+
+
+JOBS: dict[str, list[Job]] = {
+    "supercon": [
+        Job(NIMS_SUPERCON, file_sha256, _nims),
+        Job(STANEV_SUPERCON, file_sha256, _stanev),
+    ],
+    "materials-project": [Job(MP_MIRROR, file_sha256, _mp_mirror)],
+    "literature": [
+        Job(LITERATURE_STRUCTURES, lambda p: folder_sha256(p, "*.cif"), _literature_structures),
+        Job(LITERATURE_HYDRIDES, file_sha256, _literature),
+    ],
+}
+GROUPS = (*JOBS, "all")
+
+
+def source_path(sources_root: Path, source: SourceInfo) -> Path:
+    path = Path(sources_root) / (source.path or "")
+    if not path.exists():
+        raise SourceFileError(
+            f"Source {source.id} not found at {path}; point TCDB_SOURCES (or --sources) at the "
+            f"folder holding {source.path}"
+        )
+    return path
+
+
+def run_job(
+    conn: duckdb.DuckDBPyConnection,
+    job: Job,
+    sources_root: Path,
+    params: IngestParameters = INGEST,
+    force: bool = False,
+) -> IngestOutcome:
+    """Ingest one source unless the same file was already ingested with the same parameters."""
+    path = source_path(sources_root, job.source)
+    sha = job.fingerprint(path)
+    previous = None if force else is_unchanged(conn, job.source.id, sha, params.as_dict())
+    if previous:
+        outcome = unchanged_outcome(job.source.id, previous, str(path))
+        log.info("%s: %s", job.source.id, outcome.message)
+        return outcome
+    log.info("%s: reading %s", job.source.id, path)
+    batch = job.build(path, params)
+    batch.file_sha256 = sha
+    outcome = load_batch(conn, batch)
+    log.info("%s: %s", job.source.id, outcome.message)
+    return outcome
+
+
+def jobs_for(
+    group: str, mp_api_key: str | None = None, conn: duckdb.DuckDBPyConnection | None = None
+) -> list[Job]:
+    """The jobs of a group; 'all' orders them so that links resolve (SuperCon before the
+    Materials Project, whose online query asks for SuperCon's compositions)."""
+    if group == "all":
+        order = ("supercon", "materials-project", "literature")
+        return [job for name in order for job in jobs_for(name, mp_api_key, conn)]
+    if group == "materials-project" and mp_api_key and conn is not None:
+        from ingest.mp_online import online_job
+
+        online = online_job(mp_api_key, conn)
+        if online is not None:
+            return [online]
+    if group not in JOBS:
+        raise ValueError(f"unknown source group {group!r}; choose from {', '.join(GROUPS)}")
+    return JOBS[group]
+
+
+def ingest(
+    conn: duckdb.DuckDBPyConnection,
+    group: str,
+    sources_root: Path,
+    params: IngestParameters = INGEST,
+    force: bool = False,
+    mp_api_key: str | None = None,
+) -> list[IngestOutcome]:
+    """Ingest a group of sources, each file in its own transaction."""
+    if group == "all":
+        groups = ("supercon", "materials-project", "literature")
+        return [
+            outcome
+            for name in groups
+            for outcome in ingest(conn, name, sources_root, params, force, mp_api_key)
+        ]
+    jobs = jobs_for(group, mp_api_key, conn)
+    return [run_job(conn, job, sources_root, params, force) for job in jobs]

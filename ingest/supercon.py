@@ -1,0 +1,305 @@
+"""SuperCon: the NIMS export and Stanev et al.'s cleaned table.
+
+Read: the file's lines as text fields (I/O only). Parse: a pure function from one row to a
+material and a measurement, or a rejection with its reason. Every row of the NIMS file is kept
+verbatim in ``raw_nims_supercon`` whether it parses or not, so rows loaded + rows rejected =
+rows in the file.
+
+Decisions (see docs/ingest.md):
+- T_c = 0 is "not superconducting" in both tables: a censored observation (``tc_kind =
+  'not_superconducting'``, ``tc_K`` NULL), never a T_c of 0 K.
+- NIMS rows identical in every field but the data number are kept (they are distinct records
+  of the source) and flagged ``duplicate_of_line_N`` so that curation can choose.
+- SuperCon states no pressure: ``pressure_GPa`` is NULL (ambient or unknown).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ingest.composition import NormalisedComposition, normalise
+from ingest.records import ParsedFormula, Rejection
+from ingest.runs import Batch, RejectedRecord, SourceFileError, file_sha256, record_id, rows_table
+from ingest.sources import NIMS_SUPERCON, STANEV_SUPERCON, SourceInfo
+from ingest.supercon_formula import parse_supercon_formula
+from tcdb.parameters import INGEST, IngestParameters
+
+log = logging.getLogger(__name__)
+
+NIMS_COLUMNS = ("num", "name", "element", "str3", "utc", "tc", "journal")
+NIMS_HEADER_LINES = 3
+STANEV_COLUMNS = ("name", "Tc")
+
+
+# ------------------------------------------------------------------------------------ read
+
+
+def read_nims(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every data row; the three header lines are checked."""
+    lines = _read_lines(path)
+    if len(lines) < NIMS_HEADER_LINES or lines[2].split("\t") != list(NIMS_COLUMNS):
+        found = lines[2] if len(lines) > 2 else "(fewer than three lines)"
+        raise SourceFileError(
+            f"{path}: line 3 should name the columns {' '.join(NIMS_COLUMNS)}, found {found!r}"
+        )
+    return [
+        (number, line.split("\t"))
+        for number, line in enumerate(lines[NIMS_HEADER_LINES:], start=NIMS_HEADER_LINES + 1)
+        if line.strip()
+    ]
+
+
+def read_stanev(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every data row after the header ``name,Tc``."""
+    lines = _read_lines(path)
+    if not lines or lines[0].strip().split(",") != list(STANEV_COLUMNS):
+        raise SourceFileError(f"{path}: the first line should be 'name,Tc'")
+    return [
+        (number, line.rsplit(",", 1))
+        for number, line in enumerate(lines[1:], start=2)
+        if line.strip()
+    ]
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceFileError(f"Source file {path} does not exist; check TCDB_SOURCES") from None
+    except UnicodeDecodeError as exc:
+        raise SourceFileError(f"{path} is not UTF-8 text ({exc})") from None
+    return text.splitlines()
+
+
+# ----------------------------------------------------------------------------------- parse
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """A row that resolved: its composition, its T_c observation and the caveats."""
+
+    composition: NormalisedComposition
+    tc_kind: str
+    tc_K: float | None
+    flags: tuple[str, ...]
+
+
+def parse_tc(text: str, params: IngestParameters = INGEST) -> tuple[str, float | None] | Rejection:
+    """('value', T_c) or ('not_superconducting', None) for T_c = 0; absurd values rejected."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return Rejection("bad_tc", f"T_c {text!r} is not a number")
+    if value != value:
+        return Rejection("bad_tc", f"T_c {text!r} is not a number")
+    if value < params.tc_min_K:
+        return Rejection("negative_tc", f"T_c {value:g} K is negative")
+    if value > params.tc_max_K:
+        return Rejection("absurd_tc", f"T_c {value:g} K is above {params.tc_max_K:g} K")
+    if value == 0:
+        return ("not_superconducting", None)
+    return ("value", value)
+
+
+def parse_unit(text: str, params: IngestParameters = INGEST) -> tuple[str, ...] | Rejection:
+    """Flags for an accepted T_c unit (a lower-case 'k' is read as kelvin), or a rejection."""
+    unit = text.strip()
+    if unit in params.tc_units:
+        return ()
+    if unit.upper() in params.tc_units:
+        return (f"unit_{unit}_read_as_{unit.upper()}",)
+    return Rejection("unknown_unit", f"unknown T_c unit {text!r} (expected K)")
+
+
+@lru_cache(maxsize=65536)
+def parse_composition(
+    formula: str, params: IngestParameters = INGEST
+) -> tuple[NormalisedComposition, tuple[str, ...]] | Rejection:
+    """SuperCon notation → normalised composition and flags for what was cleaned.
+
+    Cached: SuperCon repeats formulas, and the result depends only on the text and parameters."""
+    parsed = parse_supercon_formula(formula)
+    if isinstance(parsed, Rejection):
+        return parsed
+    composition = normalise(parsed.amounts, params)
+    if isinstance(composition, Rejection):
+        return composition
+    return composition, _formula_flags(parsed, composition)
+
+
+def _formula_flags(parsed: ParsedFormula, composition: NormalisedComposition) -> tuple[str, ...]:
+    flags = []
+    if parsed.notes:
+        flags.append("formula_cleaned")
+    flags += [f"isotope_{iso}_as_H" for iso in composition.isotopes]
+    return tuple(flags)
+
+
+def parse_nims_row(fields: list[str], params: IngestParameters = INGEST) -> ParsedRow | Rejection:
+    """One NIMS row (num, name, element, str3, utc, tc, journal) → parsed row or rejection."""
+    if len(fields) != len(NIMS_COLUMNS):
+        return Rejection(
+            "malformed_row", f"{len(fields)} tab-separated fields where {len(NIMS_COLUMNS)} belong"
+        )
+    record = dict(zip(NIMS_COLUMNS, fields, strict=True))
+    unit_flags = parse_unit(record["utc"], params)
+    if isinstance(unit_flags, Rejection):
+        return unit_flags
+    return _parse_formula_and_tc(record["element"], record["tc"], unit_flags, params)
+
+
+def parse_stanev_row(fields: list[str], params: IngestParameters = INGEST) -> ParsedRow | Rejection:
+    """One Stanev row (name, Tc) → parsed row or rejection."""
+    if len(fields) != len(STANEV_COLUMNS):
+        return Rejection("malformed_row", f"{len(fields)} comma-separated fields where 2 belong")
+    return _parse_formula_and_tc(fields[0], fields[1], (), params)
+
+
+def _parse_formula_and_tc(
+    formula: str, tc_text: str, flags: tuple[str, ...], params: IngestParameters
+) -> ParsedRow | Rejection:
+    tc = parse_tc(tc_text, params)
+    if isinstance(tc, Rejection):
+        return tc
+    resolved = parse_composition(formula, params)
+    if isinstance(resolved, Rejection):
+        return resolved
+    composition, formula_flags = resolved
+    tc_kind, tc_K = tc
+    extra = ()
+    if tc_K is not None and tc_K > params.tc_flag_ambient_K:
+        extra = ("tc_implausible_at_ambient",)
+    return ParsedRow(composition, tc_kind, tc_K, flags + formula_flags + extra)
+
+
+# ------------------------------------------------------------------------------------ batch
+
+
+def _measurement(
+    parsed: ParsedRow, source: SourceInfo, origin_table: str, origin_id: str, **extra
+) -> dict:
+    return {
+        "id": record_id("meas", origin_table, origin_id),
+        "material_id": parsed.composition.material_id,
+        "source_id": source.id,
+        "origin_table": origin_table,
+        "origin_id": origin_id,
+        "ingest_run_id": None,
+        "tc_kind": parsed.tc_kind,
+        "tc_K": parsed.tc_K,
+        "method": "experiment",
+        "flags": ";".join(parsed.flags) or None,
+        "status": "active",
+        "created_at": None,
+        **extra,
+    }
+
+
+def _raw_id(source: SourceInfo, line: str, occurrence: int) -> str:
+    return record_id("raw", source.id, line, occurrence)
+
+
+def build_nims_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
+    """Read and parse the NIMS export into a batch (no database)."""
+    rows = read_nims(path)
+    source = NIMS_SUPERCON
+    raw, measurements, rejected, accepted = [], [], [], []
+    compositions: dict[str, NormalisedComposition] = {}
+    first_line_of: dict[tuple, int] = {}
+    seen: dict[str, int] = {}
+    for line_number, fields in rows:
+        line = "\t".join(fields)
+        seen[line] = seen.get(line, 0) + 1
+        raw_id = _raw_id(source, line, seen[line])
+        padded = (fields + [None] * len(NIMS_COLUMNS))[: len(NIMS_COLUMNS)]
+        raw.append(
+            {
+                "id": raw_id,
+                "source_id": source.id,
+                "ingest_run_id": None,
+                "line_number": line_number,
+            }
+            | dict(zip(NIMS_COLUMNS, padded, strict=True))
+        )
+        parsed = parse_nims_row(fields, params)
+        if isinstance(parsed, Rejection):
+            rejected.append(RejectedRecord(f"line {line_number}", parsed, {"fields": fields}))
+            continue
+        duplicate_key = tuple(fields[1:])
+        flags = parsed.flags
+        if duplicate_key in first_line_of:
+            flags += (f"duplicate_of_line_{first_line_of[duplicate_key]}",)
+        else:
+            first_line_of[duplicate_key] = line_number
+        parsed = ParsedRow(parsed.composition, parsed.tc_kind, parsed.tc_K, flags)
+        compositions[parsed.composition.material_id] = parsed.composition
+        measurements.append(
+            _measurement(
+                parsed, source, "raw_nims_supercon", raw_id, structure_type=fields[3] or None
+            )
+        )
+        accepted.append(raw_id)
+    return Batch(
+        source=source,
+        file_path=str(path),
+        file_sha256=file_sha256(path),
+        parameters=params.as_dict(),
+        n_records=len(rows),
+        record_table="raw_nims_supercon",
+        tables={
+            "raw_nims_supercon": rows_table(raw),
+            "measurement": rows_table(measurements),
+        },
+        compositions=compositions,
+        accepted_ids=accepted,
+        rejected=rejected,
+    )
+
+
+def build_stanev_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
+    """Read and parse Stanev et al.'s table into a batch (no database)."""
+    rows = read_stanev(path)
+    source = STANEV_SUPERCON
+    raw, measurements, rejected, accepted = [], [], [], []
+    compositions: dict[str, NormalisedComposition] = {}
+    seen: dict[str, int] = {}
+    for line_number, fields in rows:
+        line = ",".join(fields)
+        seen[line] = seen.get(line, 0) + 1
+        raw_id = _raw_id(source, line, seen[line])
+        padded = ([*fields, None, None])[:2]
+        raw.append(
+            {
+                "id": raw_id,
+                "source_id": source.id,
+                "ingest_run_id": None,
+                "line_number": line_number,
+                "name": padded[0],
+                "tc": padded[1],
+            }
+        )
+        parsed = parse_stanev_row(fields, params)
+        if isinstance(parsed, Rejection):
+            rejected.append(RejectedRecord(f"line {line_number}", parsed, {"fields": fields}))
+            continue
+        compositions[parsed.composition.material_id] = parsed.composition
+        measurements.append(_measurement(parsed, source, "raw_stanev_supercon", raw_id))
+        accepted.append(raw_id)
+    return Batch(
+        source=source,
+        file_path=str(path),
+        file_sha256=file_sha256(path),
+        parameters=params.as_dict(),
+        n_records=len(rows),
+        record_table="raw_stanev_supercon",
+        tables={
+            "raw_stanev_supercon": rows_table(raw),
+            "measurement": rows_table(measurements),
+        },
+        compositions=compositions,
+        accepted_ids=accepted,
+        rejected=rejected,
+    )
