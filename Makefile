@@ -20,9 +20,12 @@ install: $(BIN)/uv  ## create .venv from the lock file (uv.lock), with the dev t
 test:  ## run the test suite (real DuckDB files in temporary folders)
 	$(BIN)/pytest
 
-run:  ## the main job on the default sources: create and migrate the database
+run:  ## the main job: migrate, ingest every source, curate, freeze both snapshot kinds
 	$(TCDB) db upgrade
-	$(TCDB) db status
+	$(TCDB) ingest all --report
+	$(TCDB) curate run
+	$(TCDB) snapshot create --name default-structures --kind structures
+	$(TCDB) snapshot create --name default-hydrides --kind hydrides
 
 lint:  ## ruff: lint and formatting check
 	$(BIN)/ruff check .
@@ -32,8 +35,8 @@ format:  ## ruff: fix imports and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench:  ## benchmarks under benchmarks/ (figures go in the issue notes)
-	$(BIN)/python benchmarks/startup.py
+bench:  ## every benchmark under benchmarks/ (see docs/benchmarks.md)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:  ## remove caches (the database and snapshots in data/ are kept)
 	rm -rf .pytest_cache .ruff_cache .benchmarks

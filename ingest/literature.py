@@ -55,7 +55,10 @@ NOT_SC_PATTERN = re.compile(r"no_superconductivity_observed_above_([0-9.]+)K")
 LINK_STRUCTURES_SQL = """
 UPDATE literature_entry AS e SET structure_id = s.id
 FROM crystal_structure AS s
-WHERE s.source_id = 'literature_structures' AND s.retired_run_id IS NULL
+WHERE s.source_id = CASE e.source_id
+        WHEN 'literature_hydrides' THEN 'literature_structures'
+        WHEN 'curated_entries' THEN 'curated_structures' END
+  AND s.retired_run_id IS NULL
   AND e.structure_file IS NOT NULL
   AND s.source_record_id = regexp_extract(e.structure_file, '[^/]+$')
   AND e.structure_id IS DISTINCT FROM s.id
@@ -327,7 +330,7 @@ def build_literature_batch(
                 "source_id": source.id,
                 "ingest_run_id": None,
                 "line_number": line_number,
-                "added_by": "source_file",
+                "added_by": "curation" if source.kind == "curated" else "source_file",
                 **parsed.entry,
                 "status": "active",
                 "raw_json": json.dumps(row),

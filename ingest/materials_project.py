@@ -26,10 +26,6 @@ def mp_structure_id(member_name: str) -> str:
     return PurePosixPath(member_name).stem
 
 
-def literature_structure_id(file_name: str) -> str:
-    return "literature:" + PurePosixPath(file_name).stem
-
-
 def structure_row(
     record: StructureRecord,
     structure_id: str,
@@ -141,18 +137,22 @@ def build_mirror_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
     return batch
 
 
-def build_literature_structures_batch(folder: Path, params: IngestParameters = INGEST) -> Batch:
-    """Every CIF of ``literature/structures`` → a batch; the pressure comes from the file name."""
+def build_literature_structures_batch(
+    folder: Path, params: IngestParameters = INGEST, source: SourceInfo = LITERATURE_STRUCTURES
+) -> Batch:
+    """Every CIF of a folder → a batch; the pressure comes from the file name
+    (``200GPa_Fm-3m_MgH13.cif``)."""
     from ingest.literature import LINK_STRUCTURES_SQL
     from ingest.runs import folder_sha256
 
     items = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.cif"))]
+    prefix = "literature:" if source is LITERATURE_STRUCTURES else f"{source.id}:"
     batch = structure_batch(
         items,
-        LITERATURE_STRUCTURES,
+        source,
         str(folder),
         params,
-        structure_id_of=literature_structure_id,
+        structure_id_of=lambda ref: prefix + PurePosixPath(ref).stem,
         pressure_of=literature_cif_pressure,
         progress=False,
     )

@@ -20,6 +20,8 @@ from ingest.runs import (
     unchanged_outcome,
 )
 from ingest.sources import (
+    CURATED_ENTRIES,
+    CURATED_STRUCTURES,
     LITERATURE_HYDRIDES,
     LITERATURE_STRUCTURES,
     MP_MIRROR,
@@ -34,11 +36,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
-    """One source file (or folder) and how to turn it into a batch."""
+    """One source file (or folder) and how to turn it into a batch. Curated sources live in
+    the repository (TCDB_CURATED) and may not exist yet: then they are skipped."""
 
     source: SourceInfo
     fingerprint: Callable[[Path], str]
     build: Callable[[Path, IngestParameters], Batch]
+    curated: bool = False
 
 
 def _nims(path: Path, params: IngestParameters) -> Batch:
@@ -71,6 +75,18 @@ def _literature(path: Path, params: IngestParameters) -> Batch:
     return build_literature_batch(path, params)
 
 
+def _curated_entries(path: Path, params: IngestParameters) -> Batch:
+    from ingest.literature import build_literature_batch
+
+    return build_literature_batch(path, params, source=CURATED_ENTRIES)
+
+
+def _curated_structures(path: Path, params: IngestParameters) -> Batch:
+    from ingest.materials_project import build_literature_structures_batch
+
+    return build_literature_structures_batch(path, params, source=CURATED_STRUCTURES)
+
+
 JOBS: dict[str, list[Job]] = {
     "supercon": [
         Job(NIMS_SUPERCON, file_sha256, _nims),
@@ -80,6 +96,13 @@ JOBS: dict[str, list[Job]] = {
     "literature": [
         Job(LITERATURE_STRUCTURES, lambda p: folder_sha256(p, "*.cif"), _literature_structures),
         Job(LITERATURE_HYDRIDES, file_sha256, _literature),
+        Job(
+            CURATED_STRUCTURES,
+            lambda p: folder_sha256(p, "*.cif"),
+            _curated_structures,
+            curated=True,
+        ),
+        Job(CURATED_ENTRIES, file_sha256, _curated_entries, curated=True),
     ],
 }
 GROUPS = (*JOBS, "all")
@@ -101,9 +124,16 @@ def run_job(
     sources_root: Path,
     params: IngestParameters = INGEST,
     force: bool = False,
-) -> IngestOutcome:
-    """Ingest one source unless the same file was already ingested with the same parameters."""
-    path = source_path(sources_root, job.source)
+    curated_root: Path | None = None,
+) -> IngestOutcome | None:
+    """Ingest one source unless the same file was already ingested with the same parameters;
+    None for a curated source that does not exist (nothing has been added by hand)."""
+    if job.curated:
+        if curated_root is None or not (Path(curated_root) / (job.source.path or "")).exists():
+            return None
+        path = Path(curated_root) / (job.source.path or "")
+    else:
+        path = source_path(sources_root, job.source)
     sha = job.fingerprint(path)
     previous = None if force else is_unchanged(conn, job.source.id, sha, params.as_dict())
     if previous:
@@ -144,6 +174,7 @@ def ingest(
     params: IngestParameters = INGEST,
     force: bool = False,
     mp_api_key: str | None = None,
+    curated_root: Path | None = None,
 ) -> list[IngestOutcome]:
     """Ingest a group of sources, each file in its own transaction."""
     if group == "all":
@@ -151,7 +182,8 @@ def ingest(
         return [
             outcome
             for name in groups
-            for outcome in ingest(conn, name, sources_root, params, force, mp_api_key)
+            for outcome in ingest(conn, name, sources_root, params, force, mp_api_key, curated_root)
         ]
     jobs = jobs_for(group, mp_api_key, conn)
-    return [run_job(conn, job, sources_root, params, force) for job in jobs]
+    outcomes = [run_job(conn, job, sources_root, params, force, curated_root) for job in jobs]
+    return [o for o in outcomes if o is not None]

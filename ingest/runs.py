@@ -208,8 +208,6 @@ def _retire(conn: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, now: dat
     conn.register("present", present)
     table = batch.record_table
     source_filter = "source_id = ? AND retired_run_id IS NULL"
-    if table == "literature_entry":
-        source_filter += " AND added_by = 'source_file'"
     retired = conn.execute(
         f'SELECT id FROM "{table}" WHERE {source_filter} AND id NOT IN (SELECT id FROM present)',
         [batch.source.id],

@@ -10,7 +10,7 @@ class SourceInfo:
     id: str
     kind: str  # dataset | api | curated
     title: str
-    path: str | None  # relative to TCDB_SOURCES (or to the repository for curated files)
+    path: str | None  # relative to TCDB_SOURCES; for curated sources, to TCDB_CURATED
     citation: str
     licence: str
     doi: str | None = None
@@ -74,6 +74,23 @@ LITERATURE_STRUCTURES = SourceInfo(
     licence="as published with the cited papers",
 )
 
+CURATED_ENTRIES = SourceInfo(
+    id="curated_entries",
+    kind="curated",
+    title="Hydride data points added by hand with 'tcdb curate add-entry'",
+    path="literature_entries.csv",
+    citation="each row carries its own reference and DOI",
+    licence="facts from the cited papers",
+)
+CURATED_STRUCTURES = SourceInfo(
+    id="curated_structures",
+    kind="curated",
+    title="CIFs added by hand with 'tcdb curate add-entry --cif'",
+    path="structures",
+    citation="each structure's entry carries its reference",
+    licence="as published with the cited papers",
+)
+
 SOURCES: dict[str, SourceInfo] = {
     s.id: s
     for s in (
@@ -83,5 +100,7 @@ SOURCES: dict[str, SourceInfo] = {
         MP_API,
         LITERATURE_HYDRIDES,
         LITERATURE_STRUCTURES,
+        CURATED_ENTRIES,
+        CURATED_STRUCTURES,
     )
 }

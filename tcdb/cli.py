@@ -34,6 +34,16 @@ ingest_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(ingest_app, name="ingest")
+curate_app = typer.Typer(
+    help="Group measurements, match structures, add and deprecate entries.",
+    no_args_is_help=True,
+)
+app.add_typer(curate_app, name="curate")
+snapshot_app = typer.Typer(
+    help="Freeze, list, compare and verify the training sets models read.",
+    no_args_is_help=True,
+)
+app.add_typer(snapshot_app, name="snapshot")
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -168,7 +178,14 @@ def _ingest(ctx: typer.Context, group: str, force: bool, report: bool) -> None:
     key = settings.mp_api_key.get_secret_value() if settings.mp_api_key else None
     conn = connect(settings.db)
     try:
-        outcomes = ingest(conn, group, settings.sources, force=force, mp_api_key=key)
+        outcomes = ingest(
+            conn,
+            group,
+            settings.sources,
+            force=force,
+            mp_api_key=key,
+            curated_root=settings.curated,
+        )
         for outcome in outcomes:
             typer.echo(f"{outcome.source_id:<22} {outcome.message}")
         if report:
@@ -212,6 +229,273 @@ def ingest_literature(ctx: typer.Context, force: ForceOption = False, report: Re
 def ingest_all(ctx: typer.Context, force: ForceOption = False, report: ReportOption = False):
     """Every source, in an order that lets links resolve."""
     _ingest(ctx, "all", force, report)
+
+
+def _writer(ctx: typer.Context):
+    """A write connection to a migrated database (closed by the caller)."""
+    from schema.database import connect
+    from schema.migrate import require_head
+
+    settings = settings_of(ctx)
+    require_head(settings.db)
+    return connect(settings.db)
+
+
+def _reader(ctx: typer.Context):
+    from schema.database import connect
+
+    return connect(settings_of(ctx).db, read_only=True)
+
+
+@curate_app.command("run")
+def curate_run(ctx: typer.Context) -> None:
+    """Apply every curation step: replay deprecations, group measurements by composition
+    (mean and population variance), flag high-variance groups, match structures."""
+    from curate.entries import replay_deprecations
+    from curate.run import run_curation
+
+    conn = _writer(ctx)
+    try:
+        replayed = replay_deprecations(conn, settings_of(ctx).curated)
+        if replayed:
+            typer.echo(f"replayed {replayed} deprecation(s) from the curated folder")
+        typer.echo(run_curation(conn).summary())
+    finally:
+        conn.close()
+
+
+@curate_app.command("groups")
+def curate_groups(
+    ctx: typer.Context,
+    min_variance: Annotated[
+        float, typer.Option(help="List groups with a population variance (K²) at least this.")
+    ] = 2.0,
+    limit: Annotated[int, typer.Option(help="At most this many, most variable first.")] = 50,
+    formula: Annotated[str | None, typer.Option(help="Only the group of this composition.")] = None,
+) -> None:
+    """Composition groups of the latest curation run, with their T_c values."""
+    from curate.report import format_groups, groups_table
+
+    conn = _reader(ctx)
+    try:
+        typer.echo(format_groups(groups_table(conn, min_variance, limit, formula)))
+    finally:
+        conn.close()
+
+
+@curate_app.command("match")
+def curate_match(
+    ctx: typer.Context,
+    report: Annotated[bool, typer.Option("--report", help="Counts by method.")] = True,
+    unmatched: Annotated[
+        int, typer.Option(help="Also list this many SuperCon compositions with no structure.")
+    ] = 0,
+) -> None:
+    """How many compositions and structures matched, by method (latest curation run)."""
+    from curate.report import format_matches, match_counts, unmatched_compositions
+
+    conn = _reader(ctx)
+    try:
+        if report:
+            typer.echo(format_matches(match_counts(conn)))
+        if unmatched:
+            for formula, n in unmatched_compositions(conn, unmatched):
+                typer.echo(f"  unmatched  {formula:<30} {n} measurement(s)")
+    finally:
+        conn.close()
+
+
+@curate_app.command("add-entry")
+def curate_add_entry(
+    ctx: typer.Context,
+    formula: Annotated[str | None, typer.Option(help="e.g. LaH10")] = None,
+    tc: Annotated[
+        str | None, typer.Option("--tc", help="T_c, e.g. '250', '250 K', or a range '230-250 K'")
+    ] = None,
+    pressure: Annotated[
+        str | None,
+        typer.Option(help="Pressure, e.g. '170', '170 GPa', '1.7 Mbar', or a range '160-190'"),
+    ] = None,
+    mu_star: Annotated[str | None, typer.Option(help="μ*, or two values '0.10;0.13'")] = None,
+    space_group: Annotated[str | None, typer.Option(help="e.g. Fm-3m")] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(help="experiment | dft_harmonic | dft_anharmonic | ml_prediction | unknown"),
+    ] = None,
+    reference: Annotated[str | None, typer.Option(help="Authors, journal, year")] = None,
+    doi: Annotated[str | None, typer.Option(help="10.NNNN/...")] = None,
+    flags: Annotated[str | None, typer.Option(help="';'-separated caveats")] = None,
+    notes: Annotated[str | None, typer.Option()] = None,
+    cif: Annotated[Path | None, typer.Option(help="A CIF of the structure")] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from-file", help="A CSV with the literature columns: add every row."),
+    ] = None,
+) -> None:
+    """Add hydride data points by hand. They go to the database and to
+    <TCDB_CURATED>/literature_entries.csv, which 'tcdb ingest' replays."""
+    from curate.entries import EntryError, add_entries, read_entries_file
+
+    settings = settings_of(ctx)
+    if from_file is not None:
+        rows, cifs = read_entries_file(from_file), None
+    else:
+        if not formula:
+            raise EntryError("give --formula (and --tc, --pressure, --method, --reference)")
+        rows = [
+            {
+                "formula": formula,
+                "tc_K": tc if tc and "-" not in tc else "",
+                "tc_low_K": tc.split("-")[0] if tc and "-" in tc else "",
+                "tc_high_K": tc.split("-")[1] if tc and "-" in tc else "",
+                "pressure_GPa": pressure or "",
+                "mu_star": mu_star or "",
+                "space_group": space_group or "",
+                "method": method or "",
+                "reference": reference or "",
+                "doi": doi or "",
+                "flags": flags or "",
+                "notes": notes or "",
+                "read_in": "tcdb curate add-entry",
+            }
+        ]
+        cifs = [cif]
+    conn = _writer(ctx)
+    try:
+        added = add_entries(conn, settings.curated, settings.sources, rows, cifs)
+    finally:
+        conn.close()
+    for entry in added:
+        typer.echo(
+            f"added {entry.id}  {entry.formula}  (literature_entries.csv line {entry.line_number})"
+        )
+
+
+@curate_app.command("deprecate")
+def curate_deprecate(
+    ctx: typer.Context,
+    subject_id: Annotated[
+        str, typer.Argument(help="A literature entry, measurement or structure id")
+    ],
+    reason: Annotated[str, typer.Option(help="Why it must not be used")],
+) -> None:
+    """Mark an entry, measurement or structure unusable, with the reason (kept in the ledger and
+    in <TCDB_CURATED>/deprecations.csv)."""
+    from curate.entries import deprecate
+
+    conn = _writer(ctx)
+    try:
+        table = deprecate(conn, settings_of(ctx).curated, subject_id, reason)
+    finally:
+        conn.close()
+    typer.echo(f"deprecated {table} {subject_id}: {reason}")
+
+
+@snapshot_app.command("create")
+def snapshot_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="A label for people; the id is the content hash")],
+    kind: Annotated[str, typer.Option(help="structures | hydrides")],
+    variance_cutoff: Annotated[float, typer.Option(help="σ² cutoff in K²")] = 2.0,
+    high_variance: Annotated[str, typer.Option(help="average | exclude | keep-all")] = "average",
+    exclude_formulas: Annotated[
+        Path | None, typer.Option(help="A file of compositions to hold out entirely")
+    ] = None,
+    include_flagged: Annotated[
+        bool, typer.Option("--include-flagged", help="Keep rows flagged for exclusion")
+    ] = False,
+    near_matches: Annotated[
+        bool, typer.Option("--near-matches", help="Also label structures matched approximately")
+    ] = False,
+) -> None:
+    """Freeze a training set from the latest curation run into <db folder>/snapshots/<id>/."""
+    from curate.snapshots import create_snapshot, read_exclude_formulas
+    from tcdb.parameters import SnapshotParameters
+
+    methods = ("exact_reduced", "literature_file") + (("near_composition",) if near_matches else ())
+    try:
+        params = SnapshotParameters(
+            kind=kind,
+            variance_cutoff_K2=variance_cutoff,
+            high_variance_policy=high_variance,
+            match_methods=methods,
+            include_flagged=include_flagged,
+            exclude_formulas=read_exclude_formulas(exclude_formulas) if exclude_formulas else (),
+        )
+    except ValueError as exc:
+        raise TcdbError(str(exc)) from None
+    conn = _writer(ctx)
+    try:
+        snapshot = create_snapshot(conn, name, params, settings_of(ctx).snapshots)
+    finally:
+        conn.close()
+    counts = snapshot.manifest["counts"]
+    typer.echo(
+        f"snapshot {snapshot.id} ({kind}, {name}): {counts['entries']:,} entries, "
+        f"{counts['structures']:,} structures, {counts['materials']:,} compositions "
+        f"→ {snapshot.path}"
+    )
+
+
+@snapshot_app.command("list")
+def snapshot_list(ctx: typer.Context) -> None:
+    """Every snapshot on disk, oldest first."""
+    from curate.snapshots import list_snapshots
+
+    manifests = list_snapshots(settings_of(ctx).snapshots)
+    if not manifests:
+        typer.echo("No snapshots yet; 'tcdb snapshot create' makes one.")
+    for m in manifests:
+        c = m["counts"]
+        typer.echo(
+            f"{m['id']}  {m['kind']:<10} {m['name']:<24} {c['entries']:>7,} entries "
+            f"{c['structures']:>7,} structures  {m['created_at']}"
+        )
+
+
+@snapshot_app.command("show")
+def snapshot_show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Id or name")]):
+    """A snapshot's manifest (after verifying its files)."""
+    import json
+
+    from curate.snapshots import load_snapshot
+
+    snapshot = load_snapshot(settings_of(ctx).snapshots, ref)
+    typer.echo(json.dumps(snapshot.manifest, indent=2, sort_keys=True))
+
+
+@snapshot_app.command("verify")
+def snapshot_verify(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Id or name")]):
+    """Check that a snapshot's files still match its manifest and id."""
+    from curate.snapshots import resolve, verify_snapshot
+
+    path = resolve(settings_of(ctx).snapshots, ref)
+    problems = verify_snapshot(path)
+    if problems:
+        for problem in problems:
+            typer.echo(f"{path.name}: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{path.name}: intact")
+
+
+@snapshot_app.command("diff")
+def snapshot_diff(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="Id or name")],
+    b: Annotated[str, typer.Argument(help="Id or name")],
+) -> None:
+    """What differs between two snapshots: parameters, counts, entries."""
+    from curate.snapshots import diff_snapshots, load_snapshot
+
+    root = settings_of(ctx).snapshots
+    diff = diff_snapshots(load_snapshot(root, a), load_snapshot(root, b))
+    for key, (va, vb) in diff["parameters"].items():
+        typer.echo(f"parameter {key}: {va} → {vb}")
+    typer.echo(f"counts: {diff['counts'][0]} → {diff['counts'][1]}")
+    for label in ("added", "removed", "relabelled"):
+        items = diff[label]
+        shown = ", ".join(items[:10]) + (" …" if len(items) > 10 else "")
+        typer.echo(f"{label}: {len(items)}{'  ' + shown if items else ''}")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Every parameter of ingestion and curation, with its default, in one place.
+"""Every parameter of ingestion, curation and snapshots, with its default, in one place.
 
 Parameters are frozen dataclasses; ``as_dict()`` is what ingest runs, snapshots and model runs
 record, so a result can always be traced back to the values that made it.
@@ -44,3 +44,73 @@ class IngestParameters:
 
 
 INGEST = IngestParameters()
+
+HIGH_VARIANCE_POLICIES = ("average", "exclude", "keep-all")
+
+
+@dataclass(frozen=True)
+class CurationParameters:
+    """How measurements become labelled composition groups and structure matches
+    (Novakovic et al. 2023, Sec. II; METHODS.md section 1)."""
+
+    # The SuperCon table the groups are built from: the NIMS export, cleaned as Hamidieh (2018)
+    # did. Stanev et al.'s table is a second cleaning of the same database; using both would
+    # count most measurements twice.
+    supercon_sources: tuple[str, ...] = ("nims_supercon",)
+    # Groups whose population variance (ddof = 0) of T_c is at or above this are high-variance.
+    variance_cutoff_K2: float = 2.0
+    # What a high-variance group gives: its mean (the paper), nothing, or every value.
+    high_variance_policy: str = "average"
+    # Measurements carrying one of these flags are left out of the groups (with a ledger entry).
+    exclude_measurement_flags: tuple[str, ...] = ("tc_implausible_at_ambient",)
+    # Rows identical to an earlier row but for the data number are left out of the groups.
+    drop_exact_duplicates: bool = False
+    # Near matches for doped formulas: a structure whose elements are the material's (or all
+    # but one dopant) within this L1 distance of atomic fractions. None: exact matches only.
+    near_match_distance: float | None = 0.05
+    # Structure sources matched to SuperCon compositions.
+    structure_sources: tuple[str, ...] = ("mp_mirror", "mp_api")
+
+    def __post_init__(self) -> None:
+        if self.high_variance_policy not in HIGH_VARIANCE_POLICIES:
+            raise ValueError(
+                f"high_variance_policy {self.high_variance_policy!r} is not one of "
+                f"{', '.join(HIGH_VARIANCE_POLICIES)}"
+            )
+        if self.variance_cutoff_K2 < 0:
+            raise ValueError(f"variance_cutoff_K2 {self.variance_cutoff_K2} is negative")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+CURATION = CurationParameters()
+
+
+@dataclass(frozen=True)
+class SnapshotParameters:
+    """What a frozen training set holds; every field is recorded in its manifest."""
+
+    kind: str  # structures | hydrides
+    variance_cutoff_K2: float = CURATION.variance_cutoff_K2
+    high_variance_policy: str = CURATION.high_variance_policy
+    # Structure matches used for labels: exact only unless near matches are asked for.
+    match_methods: tuple[str, ...] = ("exact_reduced", "literature_file")
+    # Literature methods used for labels; ml_prediction and unknown are left out by default.
+    literature_methods: tuple[str, ...] = ("experiment", "dft_harmonic", "dft_anharmonic")
+    # Include rows flagged for exclusion (RETRACTED, unresolved, implausible) anyway.
+    include_flagged: bool = False
+    # Compositions (reduced formulas or material ids) held out entirely.
+    exclude_formulas: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("structures", "hydrides"):
+            raise ValueError(f"snapshot kind {self.kind!r} is not 'structures' or 'hydrides'")
+        if self.high_variance_policy not in HIGH_VARIANCE_POLICIES:
+            raise ValueError(
+                f"high_variance_policy {self.high_variance_policy!r} is not one of "
+                f"{', '.join(HIGH_VARIANCE_POLICIES)}"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         default_factory=lambda: (project_root() / ".." / "shared" / "data").resolve(),
         description="Folder of the raw source files (TCDB_SOURCES).",
     )
+    curated: Path = Field(
+        default_factory=lambda: project_root() / "data" / "curated",
+        description="Folder of the entries added by hand, kept under git (TCDB_CURATED).",
+    )
     mp_api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("MP_API_KEY", "TCDB_MP_API_KEY"),
@@ -45,11 +49,22 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Logging level (TCDB_LOG_LEVEL).")
 
+    @property
+    def snapshots(self) -> Path:
+        """Frozen snapshots live next to the database: ``<db folder>/snapshots``."""
+        return self.db.parent / "snapshots"
+
+    @property
+    def runs(self) -> Path:
+        """Model runs live next to the database: ``<db folder>/runs``."""
+        return self.db.parent / "runs"
+
     def describe(self) -> dict[str, str]:
         """Settings as text for display, with the API key reduced to whether it is set."""
         return {
             "db": str(self.db),
             "sources": str(self.sources),
+            "curated": str(self.curated),
             "mp_api_key": "set" if self.mp_api_key else "not set",
             "log_level": self.log_level,
         }

@@ -31,7 +31,7 @@ def test_ci_runs_the_install_and_test_commands():
 def test_readme_tcdb_commands_run(tmp_path: Path):
     commands = [c for c in readme_commands() if c.startswith("tcdb ")]
     assert commands, "the README shows tcdb commands"
-    env = {"TCDB_DB": str(tmp_path / "readme.duckdb")}
+    env = {"TCDB_DB": str(tmp_path / "readme.duckdb"), "TCDB_CURATED": str(tmp_path / "curated")}
     for command in commands:
         result = run_tcdb(*command.split()[1:], env=env)
         assert result.returncode == 0, f"{command}: {result.stderr}"
@@ -43,6 +43,7 @@ def test_readme_tcdb_commands_run(tmp_path: Path):
 def test_readme_make_targets_run(command: str, tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TCDB_")}
     env["TCDB_DB"] = str(tmp_path / "make.duckdb")
+    env["TCDB_CURATED"] = str(tmp_path / "curated")
     result = subprocess.run(
         command.split(), cwd=REPO, env=env, capture_output=True, text=True, timeout=600
     )

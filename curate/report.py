@@ -1,0 +1,81 @@
+"""Read-only views of the latest curation run for the command line."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+
+from curate.run import latest_curation_run
+from curate.snapshots import _material_id
+
+
+def groups_table(
+    conn: duckdb.DuckDBPyConnection, min_variance: float, limit: int, formula: str | None = None
+) -> pd.DataFrame:
+    """Groups of the latest run at or above a variance, most variable first."""
+    run_id = latest_curation_run(conn)
+    sql = (
+        "SELECT m.reduced_formula, g.n_values, g.n_not_superconducting, g.tc_mean_K, "
+        "g.tc_variance_K2, g.values_json FROM composition_group g "
+        "JOIN material m ON m.id = g.material_id WHERE g.curation_run_id = ? "
+    )
+    params: list = [run_id]
+    if formula:
+        sql += "AND g.material_id = ? "
+        params.append(_material_id(formula))
+    else:
+        sql += "AND g.tc_variance_K2 >= ? "
+        params.append(min_variance)
+    sql += "ORDER BY g.tc_variance_K2 DESC, m.reduced_formula LIMIT ?"
+    params.append(limit)
+    return conn.execute(sql, params).df()
+
+
+def format_groups(groups: pd.DataFrame) -> str:
+    if groups.empty:
+        return "No composition group matches."
+    lines = [f"{'composition':<28} {'n':>4} {'not SC':>6} {'mean K':>8} {'σ² K²':>9}  values (K)"]
+    for g in groups.itertuples(index=False):
+        values = json.loads(g.values_json) if isinstance(g.values_json, str) else []
+        shown = ", ".join(f"{v:g}" for v in values[:12]) + (" …" if len(values) > 12 else "")
+        mean = f"{g.tc_mean_K:8.2f}" if pd.notna(g.tc_mean_K) else f"{'—':>8}"
+        var = f"{g.tc_variance_K2:9.2f}" if pd.notna(g.tc_variance_K2) else f"{'—':>9}"
+        lines.append(
+            f"{g.reduced_formula:<28} {g.n_values:>4} {g.n_not_superconducting:>6} {mean} {var}"
+            f"  {shown}"
+        )
+    return "\n".join(lines)
+
+
+def match_counts(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    run_id = latest_curation_run(conn)
+    return conn.execute(
+        "SELECT method, count(DISTINCT material_id) AS compositions, "
+        "count(DISTINCT structure_id) AS structures, max(composition_distance) AS max_distance "
+        "FROM structure_match WHERE curation_run_id = ? GROUP BY method ORDER BY method",
+        [run_id],
+    ).df()
+
+
+def format_matches(counts: pd.DataFrame) -> str:
+    lines = [f"{'method':<18} {'compositions':>12} {'structures':>10} {'max distance':>12}"]
+    for row in counts.itertuples(index=False):
+        lines.append(
+            f"{row.method:<18} {row.compositions:>12,} {row.structures:>10,} "
+            f"{row.max_distance:>12.4f}"
+        )
+    return "\n".join(lines)
+
+
+def unmatched_compositions(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[str, int]]:
+    """SuperCon compositions with no structure match, most measured first."""
+    run_id = latest_curation_run(conn)
+    return conn.execute(
+        "SELECT m.reduced_formula, g.n_measurements FROM composition_group g "
+        "JOIN material m ON m.id = g.material_id WHERE g.curation_run_id = ? "
+        "AND g.material_id NOT IN (SELECT material_id FROM structure_match "
+        "WHERE curation_run_id = ?) ORDER BY g.n_measurements DESC, m.reduced_formula LIMIT ?",
+        [run_id, run_id, limit],
+    ).fetchall()
