@@ -25,7 +25,7 @@ from ingest.records import Rejection
 from ingest.runs import record_id
 from ingest.sources import CURATED_ENTRIES
 from ingest.structures import StructureRecord, parse_structure
-from schema.models import utcnow
+from schema.timestamps import utcnow
 from tcdb.errors import TcdbError
 from tcdb.parameters import INGEST
 

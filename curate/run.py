@@ -7,6 +7,7 @@ database, so a snapshot can always name the pass it was frozen from.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import Counter
@@ -20,7 +21,7 @@ import pyarrow as pa
 from curate.groups import group_measurements, label_groups, unlabelled_groups
 from curate.matching import composition_distance, match_structures
 from ingest.runs import record_id
-from schema.models import utcnow
+from schema.timestamps import utcnow
 from tcdb import __version__
 from tcdb.errors import TcdbError
 from tcdb.parameters import CURATION, CurationParameters
@@ -160,10 +161,40 @@ def _insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> No
         conn.unregister("incoming_rows")
 
 
+def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, params: CurationParameters) -> str:
+    """What a curation pass depends on: its parameters, the latest ingest run of every source
+    and the manual deprecations. Equal fingerprints give equal results."""
+    runs = conn.execute(
+        "SELECT source_id, max(id) FROM ingest_run WHERE status = 'succeeded' "
+        "GROUP BY source_id ORDER BY source_id"
+    ).fetchall()
+    manual = conn.execute(
+        "SELECT count(*), max(created_at) FROM curation_ledger WHERE stage = 'manual'"
+    ).fetchone()
+    payload = json.dumps([params.as_dict(), runs, [manual[0], str(manual[1])]], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def unchanged_since(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> str | None:
+    """The latest curation run, if it was made from the same inputs."""
+    row = conn.execute(
+        "SELECT id, summary_json FROM curation_run WHERE status = 'succeeded' "
+        "ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    if row and json.loads(row[1] or "{}").get("inputs_fingerprint") == fingerprint:
+        return row[0]
+    return None
+
+
 def run_curation(
-    conn: duckdb.DuckDBPyConnection, params: CurationParameters = CURATION
-) -> CurationOutcome:
-    """Group, label, match and write it all (with the ledger) in one transaction."""
+    conn: duckdb.DuckDBPyConnection, params: CurationParameters = CURATION, force: bool = False
+) -> CurationOutcome | str:
+    """Group, label, match and write it all (with the ledger) in one transaction; or, when
+    nothing changed since the latest pass, that pass's id (nothing is written)."""
+    fingerprint = inputs_fingerprint(conn, params)
+    previous = None if force else unchanged_since(conn, fingerprint)
+    if previous:
+        return previous
     now = utcnow()
     run_id = f"curation-{now:%Y%m%dT%H%M%S%f}"
     measurements = read_measurements(conn, params)
@@ -261,7 +292,9 @@ def run_curation(
     run_row = {
         "id": run_id,
         "parameters_json": json.dumps(parameters, sort_keys=True),
-        "summary_json": json.dumps(outcome.__dict__, default=str),
+        "summary_json": json.dumps(
+            outcome.__dict__ | {"inputs_fingerprint": fingerprint}, default=str
+        ),
         "status": "succeeded",
         "tcdb_version": __version__,
         "code_revision": code_revision(),

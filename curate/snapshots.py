@@ -35,7 +35,7 @@ from ingest.composition import normalise
 from ingest.records import Rejection
 from ingest.runs import file_sha256
 from ingest.supercon_formula import parse_supercon_formula
-from schema.models import utcnow
+from schema.timestamps import utcnow
 from tcdb import __version__
 from tcdb.errors import TcdbError
 from tcdb.parameters import SnapshotParameters

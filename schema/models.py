@@ -7,7 +7,8 @@ Conventions (see docs/schema.md):
   ``curation_run_id`` on curated ones, ``model_run_id`` on predictions.
 - Rows are never deleted by the platform: they carry ``status`` and ``deprecation_reason``, and
   rows that disappear from a later version of a source file get ``retired_run_id``.
-- Timestamps are UTC, stored without a zone (TIMESTAMP); ``utcnow()`` makes them.
+- Timestamps are UTC, stored without a zone (TIMESTAMP); ``schema.timestamps.utcnow()``
+  makes them.
 - Structured values (compositions, parameters, metrics) are JSON text in ``*_json`` columns;
   query them with DuckDB's ``json_extract`` or ``::JSON``.
 - References between tables are listed in ``schema.references``; they are checked by
@@ -17,11 +18,13 @@ Conventions (see docs/schema.md):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Double, Text
 from sqlmodel import Field, SQLModel
+
+from schema.timestamps import utcnow  # noqa: F401  (re-exported: the timestamp columns' form)
 
 
 def key() -> Any:
@@ -39,11 +42,6 @@ def stamp(*, optional: bool = False) -> Any:
     if optional:
         return Field(default=None, sa_type=DateTime)
     return Field(sa_type=DateTime)
-
-
-def utcnow() -> datetime:
-    """Now in UTC without a zone, the form every timestamp column stores."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def text(description: str = "") -> Any:

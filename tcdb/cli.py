@@ -248,9 +248,15 @@ def _reader(ctx: typer.Context):
 
 
 @curate_app.command("run")
-def curate_run(ctx: typer.Context) -> None:
+def curate_run(
+    ctx: typer.Context,
+    force: Annotated[
+        bool, typer.Option("--force", help="Curate again even if nothing changed.")
+    ] = False,
+) -> None:
     """Apply every curation step: replay deprecations, group measurements by composition
-    (mean and population variance), flag high-variance groups, match structures."""
+    (mean and population variance), flag high-variance groups, match structures. Skipped
+    when nothing changed since the latest pass."""
     from curate.entries import replay_deprecations
     from curate.run import run_curation
 
@@ -259,7 +265,11 @@ def curate_run(ctx: typer.Context) -> None:
         replayed = replay_deprecations(conn, settings_of(ctx).curated)
         if replayed:
             typer.echo(f"replayed {replayed} deprecation(s) from the curated folder")
-        typer.echo(run_curation(conn).summary())
+        outcome = run_curation(conn, force=force)
+        if isinstance(outcome, str):
+            typer.echo(f"nothing changed since curation run {outcome}; nothing to do.")
+        else:
+            typer.echo(outcome.summary())
     finally:
         conn.close()
 

@@ -52,13 +52,26 @@ def test_the_same_inputs_and_parameters_give_the_same_id(curated_db, tmp_path):
     first = freeze(curated_db, tmp_path / "a", kind="structures")
     conn = connect(curated_db)
     try:
-        run_curation(conn)  # a second pass over the same data
+        run_curation(conn, force=True)  # a second pass over the same data
     finally:
         conn.close()
     second = freeze(curated_db, tmp_path / "b", name="other name", kind="structures")
     assert first.id == second.id
     other = freeze(curated_db, tmp_path / "c", kind="structures", high_variance_policy="exclude")
     assert other.id != first.id
+
+
+def test_curating_unchanged_inputs_again_writes_nothing(curated_db):
+    conn = connect(curated_db)
+    try:
+        before = conn.execute("SELECT count(*) FROM composition_group").fetchone()
+        latest = conn.execute(
+            "SELECT id FROM curation_run ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()[0]
+        assert run_curation(conn) == latest
+        assert conn.execute("SELECT count(*) FROM composition_group").fetchone() == before
+    finally:
+        conn.close()
 
 
 def test_a_tampered_file_is_refused(curated_db, tmp_path):
