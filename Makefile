@@ -4,8 +4,11 @@ VENV   ?= .venv
 UV_VERSION := 0.13.9
 BIN    := $(VENV)/bin
 TCDB   := $(BIN)/tcdb
+MODEL    ?= hydride-mlp
+SNAPSHOT ?= default-hydrides
+PROFILE  ?= quick
 
-.PHONY: install test run lint format bench clean help
+.PHONY: install test run train lint format bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,12 +23,17 @@ install: $(BIN)/uv  ## create .venv from the lock file (uv.lock), with the dev t
 test:  ## run the test suite (real DuckDB files in temporary folders)
 	$(BIN)/pytest
 
-run:  ## the main job: migrate, ingest every source, curate, freeze both snapshot kinds
+run:  ## the main job: ingest, curate, freeze snapshots, train and screen the hydride model
 	$(TCDB) db upgrade
 	$(TCDB) ingest all --report
 	$(TCDB) curate run
 	$(TCDB) snapshot create --name default-structures --kind structures
 	$(TCDB) snapshot create --name default-hydrides --kind hydrides
+	$(TCDB) train hydride-mlp --snapshot default-hydrides --profile $(PROFILE)
+	$(TCDB) screen hydrides --run latest
+
+train:  ## train MODEL (hydride-mlp) on SNAPSHOT (a snapshot id or name), PROFILE quick|paper
+	$(TCDB) train $(MODEL) --snapshot $(SNAPSHOT) --profile $(PROFILE)
 
 lint:  ## ruff: lint and formatting check
 	$(BIN)/ruff check .

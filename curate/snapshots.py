@@ -44,6 +44,7 @@ from tcdb.provenance import code_revision
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+NAMES = "names.json"  # name -> id of the latest snapshot given that name
 FILES = {"structures": ("entries.parquet", "structures.parquet"), "hydrides": ("entries.parquet",)}
 
 
@@ -289,8 +290,21 @@ def create_snapshot(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    _remember_name(root, name, snapshot.id)
     _record(conn, snapshot)
     return snapshot
+
+
+def _names(root: Path) -> dict[str, str]:
+    path = root / NAMES
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _remember_name(root: Path, name: str, sid: str) -> None:
+    """A name points at the latest snapshot created with it, even when the content (and so the
+    id) is that of an earlier snapshot with another name."""
+    names = _names(root) | {name: sid}
+    (root / NAMES).write_text(json.dumps(names, indent=2, sort_keys=True) + "\n")
 
 
 def _record(conn: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
@@ -334,6 +348,8 @@ def resolve(root: Path, ref: str) -> Path:
     found = [p for p in root.glob(f"{ref}*") if p.is_dir() and not p.name.startswith(".")]
     if len(found) == 1:
         return found[0]
+    if ref in _names(root) and (root / _names(root)[ref]).is_dir():
+        return root / _names(root)[ref]
     named = [s for s in list_snapshots(root) if s["name"] == ref]
     if named:
         return root / max(named, key=lambda s: s["created_at"])["id"]

@@ -87,10 +87,15 @@ def normalise(
 
 
 def reduced_formula(composition: NormalisedComposition) -> str:
-    """pymatgen's reduced formula (elements ordered by electronegativity)."""
+    """pymatgen's reduced formula (elements ordered by electronegativity; pymatgen warns that
+    noble gases have none, which changes nothing here)."""
+    import warnings
+
     from pymatgen.core import Composition
 
-    return Composition(dict(composition.amounts)).reduced_formula
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="No Pauling electronegativity")
+        return Composition(dict(composition.amounts)).reduced_formula
 
 
 def material_row(composition: NormalisedComposition) -> dict:

@@ -238,7 +238,7 @@ def _retire(conn: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, now: dat
     return len(ids)
 
 
-def _insert_new_materials(
+def insert_new_materials(
     conn: duckdb.DuckDBPyConnection, compositions: dict[str, NormalisedComposition], now: datetime
 ) -> None:
     """Material rows for the compositions the database does not hold yet (the reduced formula
@@ -308,7 +308,7 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: Batch) -> IngestOutcome:
     try:
         known = _existing_ids(conn, batch.record_table, batch.accepted_ids)
         _upsert(conn, "source", _source_row(batch, now), refresh=True)
-        _insert_new_materials(conn, batch.compositions, now)
+        insert_new_materials(conn, batch.compositions, now)
         stamps = {"ingest_run_id": run_id, "created_at": now}
         for table, rows in batch.tables.items():
             _upsert(conn, table, rows, refresh=True, overrides=stamps)

@@ -44,6 +44,12 @@ snapshot_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(snapshot_app, name="snapshot")
+train_app = typer.Typer(help="Train a model on a frozen snapshot (never the live database).",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(train_app, name="train")
+screen_app = typer.Typer(help="Screen candidates with a trained model; predictions go to the "
+                         "database.", no_args_is_help=True)  # fmt: skip
+app.add_typer(screen_app, name="screen")
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -506,6 +512,122 @@ def snapshot_diff(
         items = diff[label]
         shown = ", ".join(items[:10]) + (" …" if len(items) > 10 else "")
         typer.echo(f"{label}: {len(items)}{'  ' + shown if items else ''}")
+
+
+@train_app.command("hydride-mlp")
+def train_hydride_mlp(
+    ctx: typer.Context,
+    snapshot: Annotated[str, typer.Option(help="A hydrides snapshot: id, id prefix or name")],
+    seed: Annotated[int, typer.Option(help="Seed of the splits and initial weights")] = 0,
+    profile: Annotated[str, typer.Option(help="paper | quick | smoke (a tiny test run)")] = "quick",
+    members: Annotated[
+        int | None, typer.Option(help="Ensemble members (validation splits); overrides profile")
+    ] = None,
+    max_epochs: Annotated[
+        int | None, typer.Option(help="Epochs (each member keeps its best); overrides profile")
+    ] = None,
+) -> None:
+    """The (T_c, P) network of Hutcheon et al. (2020): 64 members, each on its own random 25 %
+    validation split; out-of-fold metrics beside a linear baseline."""
+    from curate.snapshots import load_snapshot
+    from ml.hydride_ensemble import HydrideMLPConfig
+    from ml.hydride_training import train
+    from tcdb.parameters import HYDRIDE_PROFILES
+
+    if profile not in HYDRIDE_PROFILES:
+        raise TcdbError(f"Unknown profile {profile!r}; choose {', '.join(HYDRIDE_PROFILES)}.")
+    chosen = HYDRIDE_PROFILES[profile] | {
+        k: v for k, v in {"members": members, "max_epochs": max_epochs}.items() if v is not None
+    }
+    settings = settings_of(ctx)
+    frozen = load_snapshot(settings.snapshots, snapshot)
+    config = HydrideMLPConfig(seed=seed, **chosen)
+    conn = _writer(ctx)
+    try:
+        run = train(conn, frozen, settings.runs, config, profile=profile)
+    finally:
+        conn.close()
+    mlp, linear = run.metrics["mlp_ensemble"], run.metrics["linear_baseline"]
+    typer.echo(
+        f"model run {run.id} on snapshot {frozen.id} ({run.metrics['n_points']} points, "
+        f"profile {profile}: {config.members} members, up to {config.max_epochs} epochs)"
+    )
+    typer.echo(f"{'out of fold':<16} {'T_c RMSE K':>10} {'T_c MAE K':>10} {'T_c R²':>7} "
+               f"{'P RMSE GPa':>11} {'P R²':>6}")  # fmt: skip
+    for label, m in (("MLP ensemble", mlp), ("linear baseline", linear)):
+        typer.echo(
+            f"{label:<16} {m['tc_rmse']:>10.1f} {m['tc_mae']:>10.1f} {m['tc_r2']:>7.3f} "
+            f"{m['pressure_rmse']:>11.1f} {m['pressure_r2']:>6.3f}"
+        )
+    typer.echo(f"artefacts: {run.path}")
+
+
+@screen_app.command("hydrides")
+def screen_hydrides(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Option(help="A hydride-mlp run id, or 'latest'")] = "latest",
+    top: Annotated[int, typer.Option(help="Show this many elements closest to ambient")] = 10,
+) -> None:
+    """Predict every EH_n (each element with descriptors, n = 1 … 31) with all members; the
+    views hydride_best_per_element and hydride_closest_decile summarise them."""
+    from ml.hydride_training import MODEL, screen
+    from ml.runs import resolve_run
+
+    conn = _writer(ctx)
+    try:
+        path = resolve_run(settings_of(ctx).runs, conn, run, MODEL)
+        predictions = screen(conn, path)
+        best = conn.execute(
+            f"SELECT formula, tc_K, tc_std_K, pressure_GPa, pressure_std_GPa, "
+            f"distance_to_ambient FROM hydride_best_per_element LIMIT {int(top)}"
+        ).fetchall()
+    finally:
+        conn.close()
+    typer.echo(f"screened {len(predictions):,} EH_n with run {path.name}")
+    typer.echo(f"{'best n per element':<20} {'T_c K':>12} {'P GPa':>12} {'D':>7}")
+    for formula, tc, tc_std, p, p_std, d in best:
+        typer.echo(f"{formula:<20} {tc:>6.0f} ± {tc_std:<3.0f} {p:>6.0f} ± {p_std:<3.0f} {d:>7.0f}")
+
+
+@app.command("sql")
+def sql(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="One SQL statement, e.g. SELECT * FROM ...")],
+    output: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    write: Annotated[
+        bool, typer.Option("--write", help="Open the database for writing (default read-only)")
+    ] = False,
+) -> None:
+    """Run SQL on the database (read-only unless --write) and print the result."""
+    import duckdb
+
+    from schema.database import connect
+
+    if output not in ("table", "csv", "json"):
+        raise TcdbError(f"Unknown format {output!r}; use table, csv or json.")
+    conn = connect(settings_of(ctx).db, read_only=not write)
+    try:
+        try:
+            result = conn.execute(query)
+        except duckdb.Error as exc:
+            message = str(exc).splitlines()[0]
+            if "read-only" in message.lower():
+                message += " (add --write to change the database)"
+            raise TcdbError(f"SQL failed: {message}") from None
+        frame = result.df() if result.description else None
+    finally:
+        conn.close()
+    if frame is None:
+        typer.echo("done.")
+    elif output == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif output == "json":
+        typer.echo(frame.to_json(orient="records", date_format="iso", indent=2))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", 200, "display.width", 200):
+            typer.echo(frame.to_string(index=False))
 
 
 def main() -> None:

@@ -114,3 +114,13 @@ class SnapshotParameters:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# Training profiles: "paper" uses the papers' settings, "quick" what `make run` uses by default
+# (every output says which), "smoke" a tiny run for end-to-end tests of the commands.
+PROFILES = ("paper", "quick", "smoke")
+HYDRIDE_PROFILES: dict[str, dict[str, int]] = {
+    "paper": {"members": 64, "max_epochs": 2000},
+    "quick": {"members": 64, "max_epochs": 2000},
+    "smoke": {"members": 4, "max_epochs": 50},
+}

@@ -57,6 +57,7 @@ def test_the_same_inputs_and_parameters_give_the_same_id(curated_db, tmp_path):
         conn.close()
     second = freeze(curated_db, tmp_path / "b", name="other name", kind="structures")
     assert first.id == second.id
+    assert load_snapshot(tmp_path / "b", "other name").id == first.id  # the name finds it
     other = freeze(curated_db, tmp_path / "c", kind="structures", high_variance_policy="exclude")
     assert other.id != first.id
 

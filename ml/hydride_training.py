@@ -1,0 +1,228 @@
+"""Training the (T_c, P) model of Hutcheon et al. (2020) on a hydrides snapshot, and screening
+every EH_n toward ambient conditions.
+
+The training data are the snapshot's binary hydrides EH_n (one row per material, phase,
+pressure and reference). Inputs are the 8 descriptors of ``ml.hydride_descriptors``,
+standardised with the mean and spread of the screening grid (every screenable E × n = 1 … 31),
+which do not depend on any label. Metrics are out of fold: each point is predicted by the
+members that held it out, for the MLP ensemble and for the linear baseline on the same splits.
+Screening predicts the whole grid with every member: the mean is the prediction, the spread
+its uncertainty, and D = |P/GPa| + |T_c/K − 293| its distance to ambient conditions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from curate.snapshots import Snapshot
+from ml.hydride_descriptors import (
+    HydrideDescriptorConfig,
+    hydride_matrix,
+    missing_descriptors,
+    screening_grid,
+)
+from ml.runs import Run, finish_run, load_manifest, start_run, write_predictions
+from tcdb.errors import TcdbError
+
+log = logging.getLogger(__name__)
+
+MODEL = "hydride-mlp"
+AMBIENT_T_K = 293.0
+
+
+def distance_to_ambient(tc_K: np.ndarray, pressure_GPa: np.ndarray) -> np.ndarray:
+    """D = |P| + |T_c − 293| with P in GPa and T_c in K (Hutcheon et al. 2020, Sec. III)."""
+    return np.abs(pressure_GPa) + np.abs(tc_K - AMBIENT_T_K)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    entries: pd.DataFrame  # the snapshot rows used, in order
+    X: np.ndarray
+    y: np.ndarray  # (n, 2): T_c in K, P in GPa
+    dropped: list[str]  # "formula: reason" for rows left out
+
+
+def training_data(snapshot: Snapshot, descriptors: HydrideDescriptorConfig) -> TrainingData:
+    """The snapshot's EH_n as descriptors and targets; rows whose element lacks a descriptor
+    are left out and named."""
+    if snapshot.manifest["kind"] != "hydrides":
+        raise TcdbError(f"Snapshot {snapshot.id} is of kind {snapshot.manifest['kind']!r}, "
+                        "not 'hydrides'")  # fmt: skip
+    entries = snapshot.entries
+    dropped = []
+    usable = []
+    for element in entries["element"]:
+        lacking = missing_descriptors(element, descriptors)
+        usable.append(not lacking)
+        if lacking:
+            dropped.append(f"{element}: lacks {', '.join(lacking)}")
+    entries = entries[np.array(usable, dtype=bool)].reset_index(drop=True)
+    X, _ = hydride_matrix(entries["element"].tolist(), entries["n_h"].to_numpy(), descriptors)
+    y = entries[["tc_K", "pressure_GPa"]].to_numpy(dtype=float)
+    return TrainingData(entries, X, y, dropped)
+
+
+def grid_scaling(descriptors: HydrideDescriptorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the screening grid's descriptors (label-free)."""
+    X_grid, _, _ = screening_grid(descriptors)
+    std = X_grid.std(axis=0)
+    return X_grid.mean(axis=0), np.where(std > 0, std, 1.0)
+
+
+def train(
+    conn: duckdb.DuckDBPyConnection,
+    snapshot: Snapshot,
+    runs_root: Path,
+    config=None,
+    descriptors: HydrideDescriptorConfig | None = None,
+    profile: str | None = None,
+) -> Run:
+    """Train the ensemble and the linear baseline, save both, record the run and its
+    out-of-fold predictions."""
+    from ml.hydride_ensemble import (
+        HydrideEnsemble,
+        HydrideMLPConfig,
+        fit_linear,
+        linear_baseline_oof,
+        regression_metrics,
+    )
+
+    config = config or HydrideMLPConfig()
+    descriptors = descriptors or HydrideDescriptorConfig()
+    data = training_data(snapshot, descriptors)
+    x_mean, x_std = grid_scaling(descriptors)
+    run = start_run(
+        MODEL,
+        snapshot.id,
+        {
+            "mlp": config.as_dict(),
+            "descriptors": descriptors.as_dict(),
+            "input_scaling": "mean and std of the screening grid (every screenable E, n = 1..31)",
+        },
+        config.seed,
+        runs_root,
+        profile,
+    )
+    log.info("training %d members on %d points", config.members, len(data.y))
+    ensemble = HydrideEnsemble(config).fit(data.X, data.y, x_mean, x_std)
+    ensemble.save(run.path / "ensemble")
+    linear = fit_linear(data.X, data.y)
+    (run.path / "linear.json").write_text(
+        json.dumps({"coef": linear.coef_.tolist(), "intercept": linear.intercept_.tolist()})
+    )
+    oof = ensemble.oof_predictions()
+    linear_oof = linear_baseline_oof(data.X, data.y, ensemble.validation_masks_)
+    run.metrics = {
+        "protocol": f"{config.members} random {config.validation_fraction:.0%} validation "
+        "splits; each point predicted by the members that held it out (out of fold)",
+        "n_points": len(data.y),
+        "mlp_ensemble": regression_metrics(data.y, oof),
+        "linear_baseline": regression_metrics(data.y, linear_oof),
+        "mean_best_epoch": float(np.mean(ensemble.best_epochs_)),
+    }
+    run.notes = {"dropped_rows": data.dropped}
+    frame = data.entries[["literature_entry_id", "formula", "element", "n_h", "tc_K",
+                          "pressure_GPa", "method"]].copy()  # fmt: skip
+    frame[["oof_tc_K", "oof_pressure_GPa"]] = oof
+    frame[["linear_oof_tc_K", "linear_oof_pressure_GPa"]] = linear_oof
+    frame.to_parquet(run.path / "out_of_fold.parquet", index=False)
+    finish_run(conn, run)
+    write_predictions(conn, _oof_prediction_rows(run.id, frame))
+    return run
+
+
+def _oof_prediction_rows(run_id: str, frame: pd.DataFrame) -> list[dict]:
+    rows = []
+    for r in frame.itertuples(index=False):
+        if np.isnan(r.oof_tc_K):
+            continue
+        rows.append(
+            {
+                "model_run_id": run_id,
+                "subject_kind": "literature_entry",
+                "subject_id": r.literature_entry_id,
+                "formula": r.formula,
+                "tc_K": float(r.oof_tc_K),
+                "pressure_GPa": float(r.oof_pressure_GPa),
+                "distance_to_ambient": float(distance_to_ambient(r.oof_tc_K, r.oof_pressure_GPa)),
+                "extra_json": json.dumps(
+                    {
+                        "kind": "out_of_fold",
+                        "observed_tc_K": r.tc_K,
+                        "observed_pressure_GPa": r.pressure_GPa,
+                        "linear_tc_K": r.linear_oof_tc_K,
+                        "linear_pressure_GPa": r.linear_oof_pressure_GPa,
+                    }
+                ),
+            }
+        )
+    return rows
+
+
+def screen(conn: duckdb.DuckDBPyConnection, run_path: Path) -> pd.DataFrame:
+    """Predict every screenable EH_n (n = 1 … 31) with all members and store the predictions."""
+    from ingest.composition import normalise
+    from ingest.runs import insert_new_materials
+    from ml.element_data import atomic_number
+    from ml.hydride_ensemble import HydrideEnsemble
+    from schema.timestamps import utcnow
+
+    manifest = load_manifest(run_path)
+    if manifest["model"] != MODEL:
+        raise TcdbError(f"Run {manifest['id']} is a {manifest['model']} run, not {MODEL}")
+    recorded = manifest["config"]["descriptors"]
+    descriptors = HydrideDescriptorConfig(
+        **{f.name: recorded[f.name] for f in fields(HydrideDescriptorConfig)}
+    )
+    ensemble = HydrideEnsemble.load(run_path / "ensemble")
+    linear = json.loads((run_path / "linear.json").read_text())
+    X, elements, ns = screening_grid(descriptors)
+    mean, std = ensemble.predict(X)
+    linear_pred = X @ np.asarray(linear["coef"]).T + np.asarray(linear["intercept"])
+    compositions = {}
+    rows = []
+    for i, (element, n) in enumerate(zip(elements, ns, strict=True)):
+        composition = normalise({element: 1.0, "H": float(n)})
+        compositions[composition.material_id] = composition
+        tc, pressure = float(mean[i, 0]), float(mean[i, 1])
+        formula = f"{element}H{int(n)}"
+        rows.append(
+            {
+                "model_run_id": manifest["id"],
+                "subject_kind": "hydride",
+                "subject_id": formula,
+                "material_id": composition.material_id,
+                "formula": formula,
+                "tc_K": tc,
+                "tc_std_K": float(std[i, 0]),
+                "pressure_GPa": pressure,
+                "pressure_std_GPa": float(std[i, 1]),
+                "distance_to_ambient": float(distance_to_ambient(tc, pressure)),
+                "extra_json": json.dumps(
+                    {
+                        "element": element,
+                        "n": int(n),
+                        "Z": atomic_number(element),
+                        "linear_tc_K": float(linear_pred[i, 0]),
+                        "linear_pressure_GPa": float(linear_pred[i, 1]),
+                    }
+                ),
+            }
+        )
+    conn.begin()
+    try:
+        insert_new_materials(conn, compositions, utcnow())
+        write_predictions(conn, rows)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return pd.DataFrame(rows)
