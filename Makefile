@@ -23,7 +23,7 @@ install: $(BIN)/uv  ## create .venv from the lock file (uv.lock), with the dev t
 test:  ## run the test suite (real DuckDB files in temporary folders)
 	$(BIN)/pytest
 
-run:  ## the main job: ingest, curate, freeze snapshots, train and screen the hydride model
+run:  ## the main job: ingest, curate, freeze snapshots, train and screen the models
 	$(TCDB) db upgrade
 	$(TCDB) ingest all --report
 	$(TCDB) curate run
@@ -31,8 +31,9 @@ run:  ## the main job: ingest, curate, freeze snapshots, train and screen the hy
 	$(TCDB) snapshot create --name default-hydrides --kind hydrides
 	$(TCDB) train hydride-mlp --snapshot default-hydrides --profile $(PROFILE)
 	$(TCDB) screen hydrides --run latest
+	$(TCDB) train composition --snapshot default-structures --profile $(PROFILE)
 
-train:  ## train MODEL (hydride-mlp) on SNAPSHOT (a snapshot id or name), PROFILE quick|paper
+train:  ## train MODEL (hydride-mlp | composition) on SNAPSHOT (id or name), PROFILE quick|paper
 	$(TCDB) train $(MODEL) --snapshot $(SNAPSHOT) --profile $(PROFILE)
 
 lint:  ## ruff: lint and formatting check

@@ -1,0 +1,81 @@
+"""The composition baseline: grouped cross-validation, a recorded run, identical reloads."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from curate.snapshots import create_snapshot
+from ml.composition_model import (
+    CompositionModelConfig,
+    composition_data,
+    load_model,
+    predict_compositions,
+    train,
+)
+from schema.database import connect
+from tcdb.parameters import COMPOSITION_PROFILES, SnapshotParameters
+
+SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
+
+
+@pytest.fixture(scope="module")
+def structures_snapshot(curated_template, tmp_path_factory):
+    conn = connect(curated_template)
+    try:
+        return create_snapshot(
+            conn, "s", SnapshotParameters(kind="structures"), tmp_path_factory.mktemp("snap")
+        )
+    finally:
+        conn.close()
+
+
+def test_folds_never_share_a_composition(structures_snapshot):
+    from sklearn.model_selection import GroupKFold
+
+    data = composition_data(structures_snapshot)
+    groups = data.entries["material_id"].to_numpy()
+    folds = GroupKFold(n_splits=10, shuffle=True, random_state=0)
+    seen_in_test = []
+    for train_rows, test_rows in folds.split(data.X, data.y, groups):
+        assert not set(groups[train_rows]) & set(groups[test_rows])
+        seen_in_test += list(test_rows)
+    assert sorted(seen_in_test) == list(range(len(groups)))
+
+
+def test_a_run_is_recorded_and_its_model_reloads_identically(
+    migrated_db, structures_snapshot, tmp_path
+):
+    conn = connect(migrated_db)
+    try:
+        run = train(conn, structures_snapshot, tmp_path / "runs", SMOKE)
+        n_predictions = conn.execute(
+            "SELECT count(*) FROM prediction WHERE model_run_id = ?", [run.id]
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    cv = run.metrics["cross_validation"]
+    assert cv["n"] == n_predictions > 1000
+    assert cv["r2"] > 0.5  # far better than the mean, even with the tiny smoke settings
+    manifest = json.loads((run.path / "manifest.json").read_text())
+    assert manifest["snapshot_id"] == structures_snapshot.id
+    data = composition_data(structures_snapshot)
+    first = load_model(run.path).predict(data.X[:50])
+    assert np.array_equal(first, load_model(run.path).predict(data.X[:50]))
+    predicted, errors = predict_compositions(run.path, [{"La": 2, "Cu": 1, "O": 4}, {"Xx": 1}])
+    assert np.isfinite(predicted[0]) and np.isnan(predicted[1])
+    assert 1 in errors
+
+
+def test_a_hydrides_snapshot_is_refused(curated_template, tmp_path):
+    from tcdb.errors import TcdbError
+
+    conn = connect(curated_template)
+    try:
+        hydrides = create_snapshot(conn, "h", SnapshotParameters(kind="hydrides"), tmp_path)
+    finally:
+        conn.close()
+    with pytest.raises(TcdbError, match="not 'structures'"):
+        composition_data(hydrides)
