@@ -16,6 +16,7 @@ Decisions (see docs/ingest.md):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -202,45 +203,64 @@ def _raw_id(source: SourceInfo, line: str, occurrence: int) -> str:
     return record_id("raw", source.id, line, occurrence)
 
 
-def build_nims_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
-    """Read and parse the NIMS export into a batch (no database)."""
-    rows = read_nims(path)
-    source = NIMS_SUPERCON
+@dataclass(frozen=True)
+class RawTable:
+    """How one SuperCon file's rows are kept verbatim and parsed."""
+
+    source: SourceInfo
+    table: str  # the raw table holding every row
+    columns: tuple[str, ...]  # its columns, in the file's order
+    separator: str
+    parse: Callable[[list[str], IngestParameters], ParsedRow | Rejection]
+    flag_duplicates: bool = False  # flag rows repeating an earlier row but for the first field
+    structure_type_field: int | None = None
+
+
+NIMS_TABLE = RawTable(
+    NIMS_SUPERCON, "raw_nims_supercon", NIMS_COLUMNS, "\t", parse_nims_row,
+    flag_duplicates=True, structure_type_field=3,
+)  # fmt: skip
+STANEV_TABLE = RawTable(STANEV_SUPERCON, "raw_stanev_supercon", ("name", "tc"), ",",
+                        parse_stanev_row)  # fmt: skip
+
+
+def build_raw_batch(
+    path: Path, spec: RawTable, rows: list[tuple[int, list[str]]], params: IngestParameters
+) -> Batch:
+    """Every row kept verbatim; the ones that parse give a material and a measurement."""
+    source = spec.source
     raw, measurements, rejected, accepted = [], [], [], []
     compositions: dict[str, NormalisedComposition] = {}
     first_line_of: dict[tuple, int] = {}
     seen: dict[str, int] = {}
+    width = len(spec.columns)
     for line_number, fields in rows:
-        line = "\t".join(fields)
+        line = spec.separator.join(fields)
         seen[line] = seen.get(line, 0) + 1
         raw_id = _raw_id(source, line, seen[line])
-        padded = (fields + [None] * len(NIMS_COLUMNS))[: len(NIMS_COLUMNS)]
+        padded = ([*fields] + [None] * width)[:width]
         raw.append(
-            {
-                "id": raw_id,
-                "source_id": source.id,
-                "ingest_run_id": None,
-                "line_number": line_number,
-            }
-            | dict(zip(NIMS_COLUMNS, padded, strict=True))
-        )
-        parsed = parse_nims_row(fields, params)
+            {"id": raw_id, "source_id": source.id, "ingest_run_id": None,
+             "line_number": line_number} | dict(zip(spec.columns, padded, strict=True))
+        )  # fmt: skip
+        parsed = spec.parse(fields, params)
         if isinstance(parsed, Rejection):
             rejected.append(RejectedRecord(f"line {line_number}", parsed, {"fields": fields}))
             continue
-        duplicate_key = tuple(fields[1:])
-        flags = parsed.flags
-        if duplicate_key in first_line_of:
-            flags += (f"duplicate_of_line_{first_line_of[duplicate_key]}",)
-        else:
-            first_line_of[duplicate_key] = line_number
-        parsed = ParsedRow(parsed.composition, parsed.tc_kind, parsed.tc_K, flags)
+        if spec.flag_duplicates:
+            key = tuple(fields[1:])
+            if key in first_line_of:
+                duplicate = f"duplicate_of_line_{first_line_of[key]}"
+                parsed = ParsedRow(
+                    parsed.composition, parsed.tc_kind, parsed.tc_K, (*parsed.flags, duplicate)
+                )
+            else:
+                first_line_of[key] = line_number
+        extra = {}
+        if spec.structure_type_field is not None:
+            extra["structure_type"] = fields[spec.structure_type_field] or None
         compositions[parsed.composition.material_id] = parsed.composition
-        measurements.append(
-            _measurement(
-                parsed, source, "raw_nims_supercon", raw_id, structure_type=fields[3] or None
-            )
-        )
+        measurements.append(_measurement(parsed, source, spec.table, raw_id, **extra))
         accepted.append(raw_id)
     return Batch(
         source=source,
@@ -248,58 +268,19 @@ def build_nims_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
         file_sha256=file_sha256(path),
         parameters=params.as_dict(),
         n_records=len(rows),
-        record_table="raw_nims_supercon",
-        tables={
-            "raw_nims_supercon": rows_table(raw),
-            "measurement": rows_table(measurements),
-        },
+        record_table=spec.table,
+        tables={spec.table: rows_table(raw), "measurement": rows_table(measurements)},
         compositions=compositions,
         accepted_ids=accepted,
         rejected=rejected,
     )
+
+
+def build_nims_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
+    """Read and parse the NIMS export into a batch (no database)."""
+    return build_raw_batch(path, NIMS_TABLE, read_nims(path), params)
 
 
 def build_stanev_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
     """Read and parse Stanev et al.'s table into a batch (no database)."""
-    rows = read_stanev(path)
-    source = STANEV_SUPERCON
-    raw, measurements, rejected, accepted = [], [], [], []
-    compositions: dict[str, NormalisedComposition] = {}
-    seen: dict[str, int] = {}
-    for line_number, fields in rows:
-        line = ",".join(fields)
-        seen[line] = seen.get(line, 0) + 1
-        raw_id = _raw_id(source, line, seen[line])
-        padded = ([*fields, None, None])[:2]
-        raw.append(
-            {
-                "id": raw_id,
-                "source_id": source.id,
-                "ingest_run_id": None,
-                "line_number": line_number,
-                "name": padded[0],
-                "tc": padded[1],
-            }
-        )
-        parsed = parse_stanev_row(fields, params)
-        if isinstance(parsed, Rejection):
-            rejected.append(RejectedRecord(f"line {line_number}", parsed, {"fields": fields}))
-            continue
-        compositions[parsed.composition.material_id] = parsed.composition
-        measurements.append(_measurement(parsed, source, "raw_stanev_supercon", raw_id))
-        accepted.append(raw_id)
-    return Batch(
-        source=source,
-        file_path=str(path),
-        file_sha256=file_sha256(path),
-        parameters=params.as_dict(),
-        n_records=len(rows),
-        record_table="raw_stanev_supercon",
-        tables={
-            "raw_stanev_supercon": rows_table(raw),
-            "measurement": rows_table(measurements),
-        },
-        compositions=compositions,
-        accepted_ids=accepted,
-        rejected=rejected,
-    )
+    return build_raw_batch(path, STANEV_TABLE, read_stanev(path), params)

@@ -40,6 +40,14 @@ def migrated_db(db_path: Path) -> Path:
     return db_path
 
 
+def query(db: Path, sql: str, *params) -> list[tuple]:
+    """Rows of a query on a database file, opened read-only."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(sql, list(params)).fetchall()
+
+
 def run_tcdb(*args: str, env: dict[str, str] | None = None, check: bool = False):
     """Run the installed command line in a fresh process, as a user would."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TCDB_")}

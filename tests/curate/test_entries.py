@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 
-import duckdb
 import pytest
 
 from curate.entries import (
@@ -18,6 +17,7 @@ from curate.entries import (
 from ingest import pipeline
 from schema import migrate
 from schema.database import connect
+from tests.conftest import query
 from tests.ingest.slices import STRUCTURES
 
 LAH10 = {
@@ -37,11 +37,6 @@ def add(db, curated, sources, *rows, cifs=None):
         return add_entries(conn, curated, sources, list(rows), cifs)
     finally:
         conn.close()
-
-
-def query(db, sql, *params):
-    with duckdb.connect(str(db), read_only=True) as conn:
-        return conn.execute(sql, list(params)).fetchall()
 
 
 @pytest.fixture

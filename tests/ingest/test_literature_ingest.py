@@ -5,19 +5,14 @@ from __future__ import annotations
 import csv
 import io
 
-import duckdb
 import pytest
 
 from ingest import pipeline
 from ingest.literature import COLUMNS, parse_literature_row, parse_quantity
 from ingest.records import Rejection
 from schema.database import connect
+from tests.conftest import query
 from tests.ingest.slices import LITERATURE, STRUCTURES, make_sources
-
-
-def query(db, sql, *params):
-    with duckdb.connect(str(db), read_only=True) as conn:
-        return conn.execute(sql, list(params)).fetchall()
 
 
 def row(**values) -> dict[str, str]:

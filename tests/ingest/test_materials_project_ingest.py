@@ -5,21 +5,16 @@ from __future__ import annotations
 import json
 import tarfile
 
-import duckdb
 import pytest
 from pymatgen.core import Structure
 
 from ingest import pipeline
 from ingest.mp_online import online_job, supercon_formulas
 from schema.database import connect
+from tests.conftest import query
 from tests.ingest.slices import MP_TAR, NIMS, head_lines, tar_slice
 
 BROKEN_CIF = "data_broken\n_cell_length_a 3.0\nthis is not a CIF loop\n"
-
-
-def query(db, sql, *params):
-    with duckdb.connect(str(db), read_only=True) as conn:
-        return conn.execute(sql, list(params)).fetchall()
 
 
 def ingest(db, sources, group, **kwargs):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from ingest import pipeline
@@ -11,6 +10,7 @@ from ingest.runs import SourceFileError
 from ingest.sources import NIMS_SUPERCON
 from ingest.supercon import parse_nims_row, parse_tc, read_nims
 from schema.database import connect
+from tests.conftest import query
 from tests.ingest.slices import NIMS, STANEV, head_lines
 
 HEADER = 3
@@ -22,11 +22,6 @@ def ingest(db, sources, group="supercon", **kwargs):
         return {o.source_id: o for o in pipeline.ingest(conn, group, sources, **kwargs)}
     finally:
         conn.close()
-
-
-def query(db, sql, *params):
-    with duckdb.connect(str(db), read_only=True) as conn:
-        return conn.execute(sql, list(params)).fetchall()
 
 
 @pytest.fixture

@@ -1,0 +1,303 @@
+"""The structural T_c network of Novakovic et al. (2023): complex 3-D convolutions + dense layers.
+
+Why: the paper reads a crystal as the Fourier coefficients of its charge and mass densities
+(δ×δ×δ×2 complex numbers, ``ml.fourier``) plus 175 numerical descriptors, and predicts T_c with a
+two-branch network. The Fourier coefficients keep their phase only as complex numbers, so the
+spatial branch uses cvnn's complex-valued layers:
+
+- spatial: complex input (δ, δ, δ, 2) → ComplexConv3D(32, 3×3×3, cartesian ReLU) → complex
+  average pooling 2×2×2 → ComplexDropout(0.5) → ComplexConv3D(32, 3×3×3) with the absolute
+  value as activation (complex → real) → flatten;
+- numerical: (175,) → 4 × Dense(256, ReLU);
+- head: concatenate → 4 × (Dense(512, ReLU) + Dropout(0.5)) → Dense(1) = T_c in K.
+
+With the default configuration this has 1,663,745 trainable parameters (each complex weight
+counts as its real and imaginary parts), the ≈1.66 M of ``docs/STACK.md``.
+
+Choices, fixed a priori (``CVCNNConfig``, recorded with ``as_dict()``):
+
+- Loss: Huber with δ = 7 K on T_c in kelvin, unscaled, so the paper's δ = 7 K applies as written
+  (no label statistics enter the model, so nothing leaks from the validation points).
+- Optimiser: Adam with ``learning_rate = 1e-3`` (Kingma & Ba's and Keras's default; our choice,
+  the paper states none); ``batch_size = 32`` (Keras's default); 300 epochs as in the paper.
+- Split: a seeded 80/20 random split (``np.random.default_rng(seed)``); the validation indices
+  are returned. The weights of the epoch with the lowest validation loss are restored at the
+  end (the paper keeps the best of 300 epochs). ``patience`` (default ``None``: off) stops
+  training early after that many epochs without improvement; it is recorded in the config.
+- Numerical inputs are standardised with a mean and standard deviation given by the caller
+  (zero deviations are treated as one); the Fourier input is passed as complex64 unchanged.
+
+cvnn 2.0 works only with the legacy Keras (tf-keras), so TensorFlow comes from
+``ml.tensorflow_runtime`` and neither TensorFlow nor cvnn is imported at module level: importing
+this module is cheap. cvnn is unmaintained and lives only here, so it can be swapped.
+
+Serialization: cvnn's ``Zeros`` initializer (every cvnn layer's default bias initializer) has no
+``get_config``, so a ``.keras`` file saves but does not load. ``register_cvnn_serialization``
+adds ``get_config``/``from_config`` to that class once (a monkeypatch, not a subclass: the
+layers create ``Zeros()`` themselves, so a subclass would have to be passed to every layer and
+models built elsewhere would still fail to load) and returns the ``custom_objects`` that loading
+needs. ``save_model`` and ``load_model`` call it; ``.h5`` is not supported (it does not reload).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml.hydride_ensemble import seed_everything
+from ml.tensorflow_runtime import tensorflow
+
+logger = logging.getLogger(__name__)
+
+N_NUMERICAL = 175
+FOURIER_INPUT = "fourier"
+NUMERICAL_INPUT = "numerical"
+
+
+@dataclass(frozen=True)
+class CVCNNConfig:
+    """Architecture and training settings (defaults: the paper's, plus our stated choices)."""
+
+    delta: int = 13
+    conv_filters: int = 32
+    kernel: int = 3
+    pool: int = 2
+    dropout: float = 0.5
+    numerical_units: tuple[int, ...] = (256, 256, 256, 256)
+    head_units: tuple[int, ...] = (512, 512, 512, 512)
+    head_dropout: float = 0.5
+    huber_delta_K: float = 7.0
+    learning_rate: float = 1e-3  # Adam; our choice, the paper states none
+    batch_size: int = 32
+    epochs: int = 300
+    patience: int | None = None  # early stopping off unless set
+    validation_fraction: float = 0.2
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The configuration as plain JSON-ready values."""
+        values = asdict(self)
+        values["numerical_units"] = list(self.numerical_units)
+        values["head_units"] = list(self.head_units)
+        return values
+
+
+def register_cvnn_serialization() -> dict[str, Any]:
+    """Make cvnn's ``Zeros`` serializable and return the ``custom_objects`` for loading.
+
+    Idempotent. ``Zeros`` takes no arguments, so its configuration is empty.
+    """
+    tensorflow()
+    from cvnn import activations, initializers, layers
+
+    zeros = initializers.Zeros
+    if "get_config" not in vars(zeros):
+        zeros.get_config = lambda self: {}
+        zeros.from_config = classmethod(lambda cls, config: cls(**config))
+    custom: dict[str, Any] = {
+        "Zeros": zeros,
+        "ComplexGlorotUniform": initializers.ComplexGlorotUniform,
+        "ComplexInput": layers.ComplexInput,
+        "ComplexConv3D": layers.ComplexConv3D,
+        "ComplexAvgPooling3D": layers.ComplexAvgPooling3D,
+        "ComplexDropout": layers.ComplexDropout,
+        "ComplexFlatten": layers.ComplexFlatten,
+    }
+    custom.update(activations.act_dispatcher)
+    return custom
+
+
+def _spatial_branch(config: CVCNNConfig) -> tuple[Any, Any]:
+    """Complex input → conv (cart. ReLU) → avg pool → dropout → conv (|z|) → flatten."""
+    tf = tensorflow()
+    from cvnn import layers as cl
+
+    d, k, p = config.delta, config.kernel, config.pool
+    if (d - k + 1) // p < k:
+        raise ValueError(f"delta={d} is too small for two {k}-wide convolutions around a {p}-pool")
+    inputs = cl.complex_input(shape=(d, d, d, 2), name=FOURIER_INPUT)
+    x = cl.ComplexConv3D(config.conv_filters, (k, k, k), activation="cart_relu")(inputs)
+    x = cl.ComplexAvgPooling3D(pool_size=(p, p, p))(x)
+    x = cl.ComplexDropout(config.dropout)(x)
+    x = cl.ComplexConv3D(config.conv_filters, (k, k, k), activation="convert_to_real_with_abs")(x)
+    return inputs, tf.keras.layers.Flatten()(x)
+
+
+def _numerical_branch(config: CVCNNConfig, n_numerical: int) -> tuple[Any, Any]:
+    """Real input → stacked ReLU dense layers."""
+    tf = tensorflow()
+    inputs = tf.keras.Input(shape=(n_numerical,), name=NUMERICAL_INPUT)
+    x = inputs
+    for units in config.numerical_units:
+        x = tf.keras.layers.Dense(units, activation="relu")(x)
+    return inputs, x
+
+
+def build_cvcnn(config: CVCNNConfig = CVCNNConfig(), n_numerical: int = N_NUMERICAL) -> Any:
+    """The compiled two-input model: ``[fourier (δ,δ,δ,2) complex, numerical (n,)]`` → T_c (K)."""
+    tf = tensorflow()
+    register_cvnn_serialization()
+    fourier_in, spatial = _spatial_branch(config)
+    numerical_in, numerical = _numerical_branch(config, n_numerical)
+    x = tf.keras.layers.Concatenate()([spatial, numerical])
+    for units in config.head_units:
+        x = tf.keras.layers.Dense(units, activation="relu")(x)
+        x = tf.keras.layers.Dropout(config.head_dropout)(x)
+    tc = tf.keras.layers.Dense(1, name="tc_K")(x)
+    model = tf.keras.Model(inputs=[fourier_in, numerical_in], outputs=tc, name="cvcnn")
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=tf.keras.losses.Huber(delta=config.huber_delta_K),
+    )
+    return model
+
+
+def trainable_parameter_count(model_or_layer: Any) -> int:
+    """Number of trainable scalars (a complex cvnn weight is stored as two real variables)."""
+    return int(sum(np.prod(w.shape) for w in model_or_layer.trainable_weights))
+
+
+def save_model(model: Any, path: str | Path) -> Path:
+    """Save to a ``.keras`` file (the only format that reloads with cvnn layers)."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"save to a .keras file, not {path.name!r}")
+    register_cvnn_serialization()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():  # tf-keras warns that Zeros is no Keras Initializer
+        warnings.filterwarnings(
+            "ignore", message=".*initializers.serialize.*", category=UserWarning
+        )
+        model.save(path)
+    return path
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a model written by ``save_model``."""
+    tf = tensorflow()
+    custom = register_cvnn_serialization()
+    return tf.keras.models.load_model(Path(path), custom_objects=custom)
+
+
+def _scale(numerical: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Standardise the numerical inputs (zero deviations count as one), as float32."""
+    std = np.where(np.asarray(std, dtype=float) > 0, std, 1.0)
+    return ((np.asarray(numerical, dtype=float) - mean) / std).astype(np.float32)
+
+
+def _inputs(fourier: np.ndarray, numerical: np.ndarray, mean: Any, std: Any) -> list[np.ndarray]:
+    """The model's two inputs: complex64 Fourier coefficients and scaled descriptors."""
+    if len(fourier) != len(numerical):
+        raise ValueError(f"{len(fourier)} Fourier arrays but {len(numerical)} descriptor rows")
+    return [np.asarray(fourier, dtype=np.complex64), _scale(numerical, mean, std)]
+
+
+def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random (train, validation) indices, each sorted and non-empty."""
+    if n < 2:
+        raise ValueError("need at least two samples to split")
+    n_val = min(max(1, round(fraction * n)), n - 1)
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def _best_weights_callback(patience: int | None) -> Any:
+    """A callback that keeps the lowest-validation-loss weights, restores them, may stop early."""
+    tf = tensorflow()
+
+    class KeepBest(tf.keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.best_loss = np.inf
+            self.best_epoch = -1
+            self.best_weights: list[np.ndarray] | None = None
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            loss = (logs or {}).get("val_loss", np.nan)
+            if np.isfinite(loss) and loss < self.best_loss:
+                self.best_loss, self.best_epoch = float(loss), epoch
+                self.best_weights = self.model.get_weights()
+            elif patience is not None and epoch - self.best_epoch >= patience:
+                self.model.stop_training = True
+
+        def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return KeepBest()
+
+
+def train_cvcnn(
+    config: CVCNNConfig,
+    fourier: np.ndarray,
+    numerical: np.ndarray,
+    y: np.ndarray,
+    numerical_mean: np.ndarray,
+    numerical_std: np.ndarray,
+    progress: bool = True,
+) -> tuple[Any, dict[str, Any], np.ndarray]:
+    """Train on a seeded 80/20 split; return (model at its best epoch, history, validation index).
+
+    ``history`` holds the per-epoch ``loss`` and ``val_loss`` lists (Huber, K), ``best_epoch``
+    (0-based index into them; −1 if no validation loss was finite), ``best_val_loss``,
+    ``epochs_run`` and ``seconds``.
+    """
+    y = np.asarray(y, dtype=np.float32).reshape(-1)
+    x = _inputs(fourier, numerical, numerical_mean, numerical_std)
+    if len(y) != len(x[0]):
+        raise ValueError(f"{len(y)} labels for {len(x[0])} samples")
+    train, val = split_indices(len(y), config.validation_fraction, config.seed)
+    seed_everything(config.seed)
+    model = build_cvcnn(config, x[1].shape[1])
+    keep = _best_weights_callback(config.patience)
+    start = time.perf_counter()
+    fitted = model.fit(
+        [a[train] for a in x],
+        y[train],
+        validation_data=([a[val] for a in x], y[val]),
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        shuffle=True,
+        callbacks=[keep],
+        verbose=2 if progress else 0,
+    )
+    seconds = time.perf_counter() - start
+    history: dict[str, Any] = {
+        key: [float(v) for v in vals] for key, vals in fitted.history.items()
+    }
+    history.update(
+        best_epoch=keep.best_epoch,
+        best_val_loss=keep.best_loss,
+        epochs_run=len(history.get("loss", [])),
+        seconds=seconds,
+    )
+    logger.info(
+        "trained the CVCNN on %d samples for %d epochs in %.0f s; best epoch %d (val. Huber %.3g)",
+        len(train),
+        history["epochs_run"],
+        seconds,
+        keep.best_epoch,
+        keep.best_loss,
+    )
+    return model, history, val
+
+
+def predict(
+    model: Any,
+    fourier: np.ndarray,
+    numerical: np.ndarray,
+    numerical_mean: np.ndarray,
+    numerical_std: np.ndarray,
+    batch_size: int = 256,
+) -> np.ndarray:
+    """Predicted T_c (K), one per sample, computed in batches."""
+    x = _inputs(fourier, numerical, numerical_mean, numerical_std)
+    if len(x[0]) == 0:
+        return np.empty(0, dtype=np.float32)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0)).reshape(-1)

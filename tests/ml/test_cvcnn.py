@@ -1,0 +1,157 @@
+"""The complex-valued structural model: shapes, trainable complex kernels, seeding, reloading."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml import cvcnn
+
+REPO = Path(__file__).resolve().parents[2]
+N_NUMERICAL = 6
+
+
+def tiny_config(**changes) -> cvcnn.CVCNNConfig:
+    values = {
+        "delta": 7,
+        "kernel": 2,
+        "conv_filters": 2,
+        "numerical_units": (8, 8),
+        "head_units": (16, 16),
+        "head_dropout": 0.1,
+        "dropout": 0.1,
+        "learning_rate": 1e-2,
+        "batch_size": 16,
+        "epochs": 3,
+        "seed": 11,
+    }
+    return cvcnn.CVCNNConfig(**{**values, **changes})
+
+
+def structured_data(n: int = 64, delta: int = 7, seed: int = 2) -> tuple[np.ndarray, ...]:
+    """Fourier arrays and descriptors with T_c depending on both (tens of kelvin)."""
+    rng = np.random.default_rng(seed)
+    amplitude = rng.uniform(0.5, 2.0, size=n)
+    phase = rng.uniform(0, 2 * np.pi, size=(n, delta, delta, delta, 2))
+    fourier = (amplitude[:, None, None, None, None] * np.exp(1j * phase)).astype(np.complex64)
+    numerical = rng.normal(10.0, 3.0, size=(n, N_NUMERICAL))
+    y = 20 * amplitude + 3 * numerical[:, 0] + rng.normal(0, 1, size=n)
+    return fourier, numerical, y, numerical.mean(axis=0), numerical.std(axis=0)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, ...]:
+    return structured_data()
+
+
+@pytest.fixture(scope="module")
+def trained(data) -> tuple:
+    return cvcnn.train_cvcnn(tiny_config(), *data, progress=False)
+
+
+def test_importing_the_module_does_not_import_tensorflow():
+    code = "import ml.cvcnn, sys; print('tensorflow' in sys.modules or 'cvnn' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_config_records_its_values():
+    values = cvcnn.CVCNNConfig().as_dict()
+    assert values["delta"] == 13 and values["huber_delta_K"] == 7.0
+    assert values["head_units"] == [512] * 4 and values["patience"] is None
+
+
+def test_too_small_a_cutoff_is_refused():
+    with pytest.raises(ValueError, match="too small"):
+        cvcnn.build_cvcnn(tiny_config(delta=5, kernel=3), N_NUMERICAL)
+
+
+def test_build_gives_one_output_and_trainable_complex_kernels():
+    config = tiny_config()
+    model = cvcnn.build_cvcnn(config, N_NUMERICAL)
+    fourier, numerical, *_ = structured_data(n=3)
+    out = model([fourier, numerical.astype(np.float32)], training=False)
+    assert tuple(out.shape) == (3, 1)
+    convs = [layer for layer in model.layers if type(layer).__name__ == "ComplexConv3D"]
+    assert len(convs) == 2
+    for layer in convs:
+        assert layer.my_dtype.is_complex
+        names = {w.name.split("/")[-1].split(":")[0] for w in layer.trainable_weights}
+        assert {"kernel_r", "kernel_i"} <= names
+        assert cvcnn.trainable_parameter_count(layer) > 0
+
+
+def test_default_model_has_about_1_66_million_parameters():
+    model = cvcnn.build_cvcnn()
+    assert cvcnn.trainable_parameter_count(model) == 1_663_745
+    assert model.count_params() == 1_663_745
+
+
+def test_training_reduces_the_loss_and_records_the_split(data, trained):
+    _, history, validation = trained
+    assert history["loss"][-1] < history["loss"][0]
+    assert len(history["val_loss"]) == history["epochs_run"] == 3
+    assert history["best_epoch"] == int(np.argmin(history["val_loss"]))
+    assert len(validation) == round(0.2 * len(data[2]))
+    train, val = cvcnn.split_indices(len(data[2]), 0.2, tiny_config().seed)
+    np.testing.assert_array_equal(val, validation)
+    assert not set(train) & set(val)
+
+
+def test_training_is_reproducible(data, trained):
+    model, _, _ = trained
+    again, _, _ = cvcnn.train_cvcnn(tiny_config(), *data, progress=False)
+    fourier, numerical, _, mean, std = data
+    first = cvcnn.predict(model, fourier, numerical, mean, std)
+    second = cvcnn.predict(again, fourier, numerical, mean, std)
+    assert first.shape == (len(fourier),)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_predict_is_batched_consistently(data, trained):
+    model, _, _ = trained
+    fourier, numerical, _, mean, std = data
+    whole = cvcnn.predict(model, fourier, numerical, mean, std, batch_size=256)
+    pieces = cvcnn.predict(model, fourier, numerical, mean, std, batch_size=7)
+    np.testing.assert_allclose(whole, pieces, rtol=0, atol=1e-5)
+
+
+def test_save_and_load_give_identical_predictions(tmp_path, data, trained):
+    model, _, _ = trained
+    fourier, numerical, _, mean, std = data
+    path = cvcnn.save_model(model, tmp_path / "cvcnn.keras")
+    loaded = cvcnn.load_model(path)
+    np.testing.assert_array_equal(
+        cvcnn.predict(loaded, fourier, numerical, mean, std),
+        cvcnn.predict(model, fourier, numerical, mean, std),
+    )
+
+
+def test_save_refuses_other_formats(tmp_path, trained):
+    with pytest.raises(ValueError, match=r"\.keras"):
+        cvcnn.save_model(trained[0], tmp_path / "cvcnn.h5")
+
+
+def test_best_weights_are_restored_and_patience_stops(data):
+    model = cvcnn.build_cvcnn(tiny_config(), N_NUMERICAL)
+    keep = cvcnn._best_weights_callback(patience=2)
+    keep.set_model(model)
+    best = [w.copy() for w in model.get_weights()]
+    for epoch, loss in enumerate([5.0, 3.0, 4.0]):
+        if epoch == 2:
+            model.set_weights([w + 1 for w in best])
+        keep.on_epoch_end(epoch, {"val_loss": loss})
+        if epoch == 1:
+            best = [w.copy() for w in model.get_weights()]
+    assert keep.best_epoch == 1 and not model.stop_training
+    keep.on_epoch_end(3, {"val_loss": 4.0})
+    assert model.stop_training
+    keep.on_train_end()
+    for restored, kept in zip(model.get_weights(), best, strict=True):
+        np.testing.assert_array_equal(restored, kept)
