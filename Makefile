@@ -32,8 +32,9 @@ run:  ## the main job: ingest, curate, freeze snapshots, train and screen the mo
 	$(TCDB) train hydride-mlp --snapshot default-hydrides --profile $(PROFILE)
 	$(TCDB) screen hydrides --run latest
 	$(TCDB) train composition --snapshot default-structures --profile $(PROFILE)
+	$(TCDB) train cvcnn --snapshot default-structures --profile $(PROFILE)
 
-train:  ## train MODEL (hydride-mlp | composition) on SNAPSHOT (id or name), PROFILE quick|paper
+train:  ## train MODEL (hydride-mlp | composition | cvcnn) on SNAPSHOT, PROFILE quick|paper
 	$(TCDB) train $(MODEL) --snapshot $(SNAPSHOT) --profile $(PROFILE)
 
 lint:  ## ruff: lint and formatting check

@@ -129,3 +129,8 @@ COMPOSITION_PROFILES: dict[str, dict[str, object]] = {
     "quick": {"max_leaf_nodes": 63},  # the same trees capped at 63 leaves: ~20x faster
     "smoke": {"max_leaf_nodes": 15, "max_iter": 30, "folds": 3},
 }
+CVCNN_PROFILES: dict[str, dict[str, object]] = {
+    "paper": {"epochs": 300},  # the paper: best validation loss of 300 epochs
+    "quick": {"epochs": 40},  # what `make run` trains (a few minutes here)
+    "smoke": {"epochs": 2},
+}

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         return self.db.parent / "snapshots"
 
     @property
+    def cache(self) -> Path:
+        """Computed descriptors, keyed by content: ``<db folder>/cache``."""
+        return self.db.parent / "cache"
+
+    @property
     def runs(self) -> Path:
         """Model runs live next to the database: ``<db folder>/runs``."""
         return self.db.parent / "runs"
