@@ -55,7 +55,7 @@ def test_every_readme_command_runs_in_order(real_sources, tmp_path: Path):
     frozen = [p for p in (tmp_path / "snapshots").iterdir() if p.is_dir()]
     assert len(frozen) == 3  # two from make run, plus demo
     runs = sorted(p.name.split("-2")[0] for p in (tmp_path / "runs").iterdir())
-    # make run trains the hydride and composition models; the README's make train lines add one
-    # run each
+    # make run trains the hydride, composition and structural models; each of the README's
+    # make train lines adds one run
     trains = [c for c in commands if c.startswith("make train")]
-    assert len(runs) == 2 + len(trains)
+    assert len(runs) == 3 + len(trains)
