@@ -1,7 +1,7 @@
 """How fast the 64-member (T_c, P) hydride ensemble trains and screens, and how well it predicts.
 
 Run: .venv/bin/python benchmarks/hydride_training.py [--members 64] [--epochs 2000]
-     [--threads N] [--seed 0] [--snapshot PATH] [--repeat 5]
+     [--threads N] [--seed 0] [--snapshot ID|NAME|PATH] [--repeat 5]
 
 Why: the paper's error estimate needs 64 trainings of its network on 64 random 75/25 splits;
 one Keras ``fit`` after another would take minutes, which is too slow to rerun with every new
@@ -37,9 +37,19 @@ sys.path.insert(0, str(REPO))
 from ml import hydride_ensemble as he  # noqa: E402
 from ml.hydride_descriptors import hydride_matrix, screening_grid  # noqa: E402
 
-SNAPSHOT = REPO / "data" / "snapshots" / "cf4e24e35737c8db" / "entries.parquet"
+SNAPSHOT = "default-hydrides"  # the hydrides snapshot `make run` freezes (an id, name or path)
 TRAINING_TARGET_S = 600.0
 GRID_TARGET_S = 10.0
+
+
+def snapshot_entries(ref: str) -> Path:
+    """The entries file of a snapshot given by path, id or name (in the settings' folder)."""
+    if Path(ref).is_file():
+        return Path(ref)
+    from curate.snapshots import load_snapshot
+    from tcdb.settings import environment_settings
+
+    return load_snapshot(environment_settings().snapshots, ref).path / "entries.parquet"
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,7 +61,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=int, default=0, help="TensorFlow intra-op threads (0: its default)"
     )
-    parser.add_argument("--snapshot", type=Path, default=SNAPSHOT)
+    parser.add_argument("--snapshot", default=SNAPSHOT)
     parser.add_argument("--repeat", type=int, default=5, help="timed grid predictions")
     return parser.parse_args()
 
@@ -112,8 +122,7 @@ def time_grid(ensemble: he.HydrideEnsemble, grid: np.ndarray, repeat: int) -> li
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if not args.snapshot.is_file():
-        raise SystemExit(f"no snapshot at {args.snapshot}")
+    args.snapshot = snapshot_entries(args.snapshot)
     print(f"snapshot {args.snapshot}")
     tf_import_s = import_tensorflow(args.threads)
     X, y = load_data(args.snapshot)

@@ -1,7 +1,7 @@
 """What the structural model's inputs cost for a whole snapshot, computed and then cached.
 
 Run: .venv/bin/python benchmarks/structure_features.py [--root data/snapshots]
-     [--snapshot 2536b814fbaf9d7f] [--cache-dir DIR] [--warm-runs N]
+     [--snapshot default-structures] [--cache-dir DIR] [--warm-runs N]
 
 Measures ``ml.structure_features.structure_features`` on every row of a ``structures``
 snapshot with the default ``FeatureConfig`` (δ = 13, complex64), BLAS and OpenMP limited to one
@@ -48,7 +48,7 @@ from curate.snapshots import load_snapshot  # noqa: E402
 from ml.structure_features import StructureFeatures, structure_features  # noqa: E402
 
 DEFAULT_ROOT = REPO / "data" / "snapshots"
-DEFAULT_SNAPSHOT = "2536b814fbaf9d7f"
+DEFAULT_SNAPSHOT = "default-structures"  # the structures snapshot `make run` freezes
 STAGES = ("hashing", "cache_read", "parsing", "fourier", "numerical", "cache_write", "expanding")
 
 

@@ -104,9 +104,9 @@ class FourierConfig:
         "dtype": "complex dtype of the coefficients",
     }
     citations: ClassVar[tuple[str, ...]] = (
-        "Novakovic, N. et al. (2023), machine-learned superconducting T_c from the Fourier "
-        "coefficients of periodic charge and mass densities, Secs. III-IV, Eqs. 4-17 "
-        "(/work/shared/papers/003_3f57b4f909425d78.txt)",
+        "Novakovic, Salamat, Lawler, Machine learning using structural representations for "
+        "discovery of high temperature superconductors, arXiv:2301.10474 (2023), Secs. III-IV, "
+        "Eqs. 4-17",
         "Ong, S. P. et al. (2013), Python Materials Genomics (pymatgen), Comput. Mater. Sci. 68, "
         "314-319: atomic masses and atomic radii (Element.atomic_mass, .atomic_radius, "
         ".atomic_radius_calculated)",

@@ -111,3 +111,18 @@ def curated_db(curated_template, tmp_path) -> Path:
     db = tmp_path / "tcdb.duckdb"
     shutil.copy(curated_template, db)
     return db
+
+
+@pytest.fixture(scope="session")
+def hydride_snapshot(curated_template, tmp_path_factory):
+    """A hydrides snapshot frozen from the curated real data."""
+    from curate.snapshots import create_snapshot
+    from tcdb.parameters import SnapshotParameters
+
+    conn = connect(curated_template)
+    try:
+        return create_snapshot(
+            conn, "h", SnapshotParameters(kind="hydrides"), tmp_path_factory.mktemp("hydride")
+        )
+    finally:
+        conn.close()

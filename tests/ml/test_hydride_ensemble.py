@@ -7,13 +7,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ml import hydride_ensemble as he
 
 REPO = Path(__file__).resolve().parents[2]
-SNAPSHOT = REPO / "data" / "snapshots" / "cf4e24e35737c8db" / "entries.parquet"
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
@@ -243,12 +241,10 @@ def test_config_round_trips_and_rejects_nonsense():
 
 
 @pytest.mark.slow
-def test_small_real_run_beats_the_mean_and_the_baseline_is_finite():
-    if not SNAPSHOT.is_file():
-        pytest.skip(f"the frozen hydride snapshot is not at {SNAPSHOT}")
+def test_small_real_run_beats_the_mean_and_the_baseline_is_finite(hydride_snapshot):
     from ml.hydride_descriptors import hydride_matrix, screening_grid
 
-    frame = pd.read_parquet(SNAPSHOT)
+    frame = hydride_snapshot.entries
     X, _ = hydride_matrix(frame["element"].tolist(), frame["n_h"].to_numpy())
     y = frame[["tc_K", "pressure_GPa"]].to_numpy(dtype=float)
     grid, _, _ = screening_grid()

@@ -9,28 +9,16 @@ import duckdb
 import numpy as np
 import pytest
 
-from curate.snapshots import create_snapshot
 from ml.hydride_descriptors import screenable_elements
 from ml.hydride_training import screen, train
 from schema import migrate
 from schema.database import connect
-from tcdb.parameters import SnapshotParameters
 
 
 def small_config(seed=0):
     from ml.hydride_ensemble import HydrideMLPConfig
 
     return HydrideMLPConfig(members=4, max_epochs=60, seed=seed)
-
-
-@pytest.fixture(scope="module")
-def hydride_snapshot(curated_template, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hydride")
-    conn = connect(curated_template)
-    try:
-        return create_snapshot(conn, "h", SnapshotParameters(kind="hydrides"), folder)
-    finally:
-        conn.close()
 
 
 @pytest.fixture
