@@ -514,6 +514,13 @@ def snapshot_diff(
         typer.echo(f"{label}: {len(items)}{'  ' + shown if items else ''}")
 
 
+def _profile(profiles: dict[str, dict], profile: str, **overrides) -> dict:
+    """A training profile's settings, with the options the user gave on top."""
+    if profile not in profiles:
+        raise TcdbError(f"Unknown profile {profile!r}; choose {', '.join(profiles)}.")
+    return profiles[profile] | {k: v for k, v in overrides.items() if v is not None}
+
+
 @train_app.command("hydride-mlp")
 def train_hydride_mlp(
     ctx: typer.Context,
@@ -534,11 +541,7 @@ def train_hydride_mlp(
     from ml.hydride_training import train
     from tcdb.parameters import HYDRIDE_PROFILES
 
-    if profile not in HYDRIDE_PROFILES:
-        raise TcdbError(f"Unknown profile {profile!r}; choose {', '.join(HYDRIDE_PROFILES)}.")
-    chosen = HYDRIDE_PROFILES[profile] | {
-        k: v for k, v in {"members": members, "max_epochs": max_epochs}.items() if v is not None
-    }
+    chosen = _profile(HYDRIDE_PROFILES, profile, members=members, max_epochs=max_epochs)
     settings = settings_of(ctx)
     frozen = load_snapshot(settings.snapshots, snapshot)
     config = HydrideMLPConfig(seed=seed, **chosen)
@@ -575,11 +578,10 @@ def train_composition(
     from ml.composition_model import CompositionModelConfig, train
     from tcdb.parameters import COMPOSITION_PROFILES
 
-    if profile not in COMPOSITION_PROFILES:
-        raise TcdbError(f"Unknown profile {profile!r}; choose {', '.join(COMPOSITION_PROFILES)}.")
+    chosen = _profile(COMPOSITION_PROFILES, profile)
     settings = settings_of(ctx)
     frozen = load_snapshot(settings.snapshots, snapshot)
-    config = CompositionModelConfig(seed=seed, **COMPOSITION_PROFILES[profile])
+    config = CompositionModelConfig(seed=seed, **chosen)
     conn = _writer(ctx)
     try:
         run = train(conn, frozen, settings.runs, config, profile=profile)
@@ -612,9 +614,7 @@ def train_cvcnn_command(
     from ml.cvcnn_training import train
     from tcdb.parameters import CVCNN_PROFILES
 
-    if profile not in CVCNN_PROFILES:
-        raise TcdbError(f"Unknown profile {profile!r}; choose {', '.join(CVCNN_PROFILES)}.")
-    chosen = CVCNN_PROFILES[profile] | ({"epochs": epochs} if epochs else {})
+    chosen = _profile(CVCNN_PROFILES, profile, epochs=epochs)
     settings = settings_of(ctx)
     frozen = load_snapshot(settings.snapshots, snapshot)
     config = CVCNNConfig(seed=seed, **chosen)

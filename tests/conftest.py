@@ -113,16 +113,24 @@ def curated_db(curated_template, tmp_path) -> Path:
     return db
 
 
-@pytest.fixture(scope="session")
-def hydride_snapshot(curated_template, tmp_path_factory):
-    """A hydrides snapshot frozen from the curated real data."""
+def _freeze(db: Path, kind: str, folder: Path):
     from curate.snapshots import create_snapshot
     from tcdb.parameters import SnapshotParameters
 
-    conn = connect(curated_template)
+    conn = connect(db)
     try:
-        return create_snapshot(
-            conn, "h", SnapshotParameters(kind="hydrides"), tmp_path_factory.mktemp("hydride")
-        )
+        return create_snapshot(conn, kind, SnapshotParameters(kind=kind), folder)
     finally:
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def hydride_snapshot(curated_template, tmp_path_factory):
+    """A hydrides snapshot frozen from the curated real data."""
+    return _freeze(curated_template, "hydrides", tmp_path_factory.mktemp("hydride"))
+
+
+@pytest.fixture(scope="session")
+def structures_snapshot(curated_template, tmp_path_factory):
+    """A structures snapshot frozen from the curated real data."""
+    return _freeze(curated_template, "structures", tmp_path_factory.mktemp("structures"))

@@ -21,17 +21,6 @@ from tcdb.parameters import COMPOSITION_PROFILES, SnapshotParameters
 SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
 
 
-@pytest.fixture(scope="module")
-def structures_snapshot(curated_template, tmp_path_factory):
-    conn = connect(curated_template)
-    try:
-        return create_snapshot(
-            conn, "s", SnapshotParameters(kind="structures"), tmp_path_factory.mktemp("snap")
-        )
-    finally:
-        conn.close()
-
-
 def test_folds_never_share_a_composition(structures_snapshot):
     from sklearn.model_selection import GroupKFold
 

@@ -6,23 +6,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
-from curate.snapshots import create_snapshot
 from schema.database import connect
-from tcdb.parameters import SnapshotParameters
 from tests.conftest import query
-
-
-@pytest.fixture(scope="module")
-def structures_snapshot(curated_template, tmp_path_factory):
-    conn = connect(curated_template)
-    try:
-        return create_snapshot(
-            conn, "s", SnapshotParameters(kind="structures"), tmp_path_factory.mktemp("snap")
-        )
-    finally:
-        conn.close()
 
 
 def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snapshot, tmp_path):
