@@ -61,6 +61,14 @@ class Snapshot:
     def table(self, name: str) -> pd.DataFrame:
         return pq.read_table(self.path / name).to_pandas()
 
+    def require_kind(self, kind: str) -> Snapshot:
+        """This snapshot, or an error when a model is given the wrong kind of training set."""
+        if self.manifest["kind"] != kind:
+            raise SnapshotError(
+                f"Snapshot {self.id} is of kind {self.manifest['kind']!r}, not {kind!r}"
+            )
+        return self
+
     @property
     def entries(self) -> pd.DataFrame:
         return self.table("entries.parquet")

@@ -75,9 +75,7 @@ def composition_data(
     snapshot: Snapshot, descriptors: CompositionDescriptorConfig | None = None
 ) -> CompositionData:
     """The snapshot's SuperCon labels with their 81 composition descriptors."""
-    if snapshot.manifest["kind"] != "structures":
-        raise TcdbError(f"Snapshot {snapshot.id} is of kind {snapshot.manifest['kind']!r}, "
-                        "not 'structures'")  # fmt: skip
+    snapshot.require_kind("structures")
     entries = snapshot.entries
     entries = entries[entries["origin"] == "supercon"].reset_index(drop=True)
     compositions = [json.loads(c) for c in entries["composition_json"]]

@@ -51,9 +51,7 @@ def train(
     from ml.cvcnn import CVCNNConfig, predict, save_model, split_indices, train_cvcnn
     from ml.structure_features import FeatureConfig, structure_features
 
-    if snapshot.manifest["kind"] != "structures":
-        raise TcdbError(f"Snapshot {snapshot.id} is of kind {snapshot.manifest['kind']!r}, "
-                        "not 'structures'")  # fmt: skip
+    snapshot.require_kind("structures")
     config = config or CVCNNConfig()
     frame = snapshot.structures
     features = structure_features(frame, FeatureConfig(), cache_dir, progress=progress)

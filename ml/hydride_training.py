@@ -53,9 +53,7 @@ class TrainingData:
 def training_data(snapshot: Snapshot, descriptors: HydrideDescriptorConfig) -> TrainingData:
     """The snapshot's EH_n as descriptors and targets; rows whose element lacks a descriptor
     are left out and named."""
-    if snapshot.manifest["kind"] != "hydrides":
-        raise TcdbError(f"Snapshot {snapshot.id} is of kind {snapshot.manifest['kind']!r}, "
-                        "not 'hydrides'")  # fmt: skip
+    snapshot.require_kind("hydrides")
     entries = snapshot.entries
     dropped = []
     usable = []
