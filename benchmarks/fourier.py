@@ -47,9 +47,10 @@ ARCHIVE = Path("materials_project") / "mp_structures.tar.gz"
 
 
 def sources_folder() -> Path:
-    """TCDB_SOURCES if set, else the shared data folder beside the repository."""
-    configured = os.environ.get("TCDB_SOURCES")
-    return Path(configured) if configured else REPO.parent / "shared" / "data"
+    """The sources folder the settings name (TCDB_SOURCES, else ../shared/data)."""
+    from tcdb.settings import environment_settings
+
+    return environment_settings().sources
 
 
 def peak_rss_mib() -> float:

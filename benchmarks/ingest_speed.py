@@ -12,19 +12,17 @@ Library imports are warmed first and reported apart: they are paid once per proc
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    default = os.environ.get("TCDB_SOURCES") or REPO.parent / "shared" / "data"
-    parser.add_argument("--sources", type=Path, default=Path(default))
+    from tcdb.settings import environment_settings
+
+    parser.add_argument("--sources", type=Path, default=environment_settings().sources)
     options = parser.parse_args()
 
     start = time.perf_counter()
