@@ -48,6 +48,17 @@ def query(db: Path, sql: str, *params) -> list[tuple]:
         return conn.execute(sql, list(params)).fetchall()
 
 
+def ingest_into(db: Path, sources: Path, group: str, **kwargs) -> dict:
+    """Ingest a source group into a database file; the outcomes by source id."""
+    from ingest import pipeline
+
+    conn = connect(db)
+    try:
+        return {o.source_id: o for o in pipeline.ingest(conn, group, sources, **kwargs)}
+    finally:
+        conn.close()
+
+
 def run_tcdb(*args: str, env: dict[str, str] | None = None, check: bool = False):
     """Run the installed command line in a fresh process, as a user would."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TCDB_")}

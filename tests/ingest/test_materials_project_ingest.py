@@ -11,18 +11,10 @@ from pymatgen.core import Structure
 from ingest import pipeline
 from ingest.mp_online import online_job, supercon_formulas
 from schema.database import connect
-from tests.conftest import query
+from tests.conftest import ingest_into, query
 from tests.ingest.slices import MP_TAR, NIMS, head_lines, tar_slice
 
 BROKEN_CIF = "data_broken\n_cell_length_a 3.0\nthis is not a CIF loop\n"
-
-
-def ingest(db, sources, group, **kwargs):
-    conn = connect(db)
-    try:
-        return {o.source_id: o for o in pipeline.ingest(conn, group, sources, **kwargs)}
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -39,7 +31,7 @@ def mirror_slice(real_sources, tmp_path):
 
 def test_the_mirror_is_read_from_its_archive_and_every_cif_accounted_for(migrated_db, mirror_slice):
     sources, names = mirror_slice
-    outcome = ingest(migrated_db, sources, "materials-project")["mp_mirror"]
+    outcome = ingest_into(migrated_db, sources, "materials-project")["mp_mirror"]
     n_cifs = sum(name.endswith(".cif") for name in names)
     assert outcome.n_records == n_cifs == 16
     assert (outcome.n_loaded, outcome.n_rejected) == (15, 1)
@@ -50,7 +42,7 @@ def test_the_mirror_is_read_from_its_archive_and_every_cif_accounted_for(migrate
 
 def test_structures_keep_lattice_symmetry_and_both_representations(migrated_db, mirror_slice):
     sources, names = mirror_slice
-    ingest(migrated_db, sources, "materials-project")
+    ingest_into(migrated_db, sources, "materials-project")
     rows = query(
         migrated_db,
         "SELECT id, structure_json, cif_text, volume_A3, n_sites, spacegroup_number, symprec, "
@@ -75,8 +67,8 @@ def test_structures_keep_lattice_symmetry_and_both_representations(migrated_db, 
 
 def test_reingesting_the_unchanged_archive_does_nothing(migrated_db, mirror_slice):
     sources, _ = mirror_slice
-    ingest(migrated_db, sources, "materials-project")
-    again = ingest(migrated_db, sources, "materials-project")["mp_mirror"]
+    ingest_into(migrated_db, sources, "materials-project")
+    again = ingest_into(migrated_db, sources, "materials-project")["mp_mirror"]
     assert again.status == "unchanged"
 
 
@@ -99,7 +91,7 @@ def test_the_online_path_uses_the_same_parse_and_load(migrated_db, real_sources,
     sources = tmp_path / "sources"
     head_lines(real_sources / NIMS, sources / NIMS, 3 + 50)
     (sources / "supercon" / "stanev2018_supercon.csv").write_text("name,Tc\nNb3Sn,18\n")
-    ingest(migrated_db, sources, "supercon")
+    ingest_into(migrated_db, sources, "supercon")
     with tarfile.open(real_sources / MP_TAR) as archive:
         members = [m for m in archive if m.name.endswith(".cif")][:3]
         cifs = {m.name.split("/")[-1][:-4]: archive.extractfile(m).read().decode() for m in members}

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ingest import pipeline
 from ingest import runs as ingest_runs
 from ingest.runs import SourceFileError
 from ingest.sources import NIMS_SUPERCON
 from ingest.supercon import parse_nims_row, parse_tc, read_nims
-from schema.database import connect
-from tests.conftest import query
+from tests.conftest import ingest_into, query
 from tests.ingest.slices import NIMS, STANEV, head_lines
 
 HEADER = 3
-
-
-def ingest(db, sources, group="supercon", **kwargs):
-    conn = connect(db)
-    try:
-        return {o.source_id: o for o in pipeline.ingest(conn, group, sources, **kwargs)}
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -42,7 +32,7 @@ def supercon_slice(real_sources, tmp_path):
 
 
 def test_every_row_is_loaded_or_rejected_and_kept_verbatim(migrated_db, supercon_slice):
-    outcome = ingest(migrated_db, supercon_slice)["nims_supercon"]
+    outcome = ingest_into(migrated_db, supercon_slice, "supercon")["nims_supercon"]
     assert outcome.n_records == 306
     assert outcome.n_loaded + outcome.n_rejected == outcome.n_records
     file_rows = [line.split("\t") for line in (supercon_slice / NIMS).read_text().splitlines()]
@@ -56,7 +46,7 @@ def test_every_row_is_loaded_or_rejected_and_kept_verbatim(migrated_db, supercon
 
 
 def test_bad_rows_are_rejected_with_line_and_reason(migrated_db, supercon_slice):
-    ingest(migrated_db, supercon_slice)
+    ingest_into(migrated_db, supercon_slice, "supercon")
     rejections = dict(
         query(
             migrated_db,
@@ -80,7 +70,7 @@ def test_bad_rows_are_rejected_with_line_and_reason(migrated_db, supercon_slice)
 
 
 def test_tc_zero_is_a_censored_observation_not_zero_kelvin(migrated_db, supercon_slice):
-    ingest(migrated_db, supercon_slice)
+    ingest_into(migrated_db, supercon_slice, "supercon")
     zero_rows = query(
         migrated_db,
         "SELECT count(*) FROM raw_stanev_supercon r WHERE CAST(tc AS DOUBLE) = 0 AND NOT EXISTS "
@@ -99,16 +89,16 @@ def test_tc_zero_is_a_censored_observation_not_zero_kelvin(migrated_db, supercon
 
 
 def test_reingesting_an_unchanged_file_changes_nothing(migrated_db, supercon_slice):
-    ingest(migrated_db, supercon_slice)
+    ingest_into(migrated_db, supercon_slice, "supercon")
     before = query(migrated_db, "SELECT count(*) FROM ingest_run")[0][0]
-    outcomes = ingest(migrated_db, supercon_slice)
+    outcomes = ingest_into(migrated_db, supercon_slice, "supercon")
     assert {o.status for o in outcomes.values()} == {"unchanged"}
     assert "unchanged since run" in outcomes["nims_supercon"].message
     assert query(migrated_db, "SELECT count(*) FROM ingest_run")[0][0] == before
 
 
 def test_a_changed_file_makes_a_new_run_recording_the_differences(migrated_db, supercon_slice):
-    ingest(migrated_db, supercon_slice)
+    ingest_into(migrated_db, supercon_slice, "supercon")
     path = supercon_slice / NIMS
     lines = path.read_text().splitlines()
     removed = lines[HEADER + 10]
@@ -116,7 +106,7 @@ def test_a_changed_file_makes_a_new_run_recording_the_differences(migrated_db, s
     lines.append("900100\tNew\tNb1Se2\tT\tK\t7.1\tinvented for the test")
     path.write_text("\n".join(lines) + "\n")
 
-    outcome = ingest(migrated_db, supercon_slice)["nims_supercon"]
+    outcome = ingest_into(migrated_db, supercon_slice, "supercon")["nims_supercon"]
     assert outcome.status == "succeeded"
     assert (outcome.n_loaded, outcome.n_retired) == (1, 1)
     assert outcome.n_loaded + outcome.n_unchanged + outcome.n_rejected == outcome.n_records
@@ -140,7 +130,7 @@ def test_a_crash_half_way_leaves_the_database_as_before(migrated_db, supercon_sl
 
     monkeypatch.setattr(ingest_runs, "_retire", crash)
     with pytest.raises(RuntimeError, match="power cut"):
-        ingest(migrated_db, supercon_slice)
+        ingest_into(migrated_db, supercon_slice, "supercon")
     for table in ("raw_nims_supercon", "measurement", "material", "ingest_run", "source"):
         assert query(migrated_db, f"SELECT count(*) FROM {table}")[0][0] == 0, table
 
@@ -154,7 +144,7 @@ def test_a_file_with_the_wrong_header_is_refused_naming_the_file(tmp_path):
 
 def test_a_missing_source_folder_is_a_clear_error(migrated_db, tmp_path):
     with pytest.raises(SourceFileError, match="TCDB_SOURCES"):
-        ingest(migrated_db, tmp_path / "nowhere")
+        ingest_into(migrated_db, tmp_path / "nowhere", "supercon")
 
 
 def test_parse_keeps_the_tc_and_flags_cleaned_formulas():
@@ -166,7 +156,7 @@ def test_parse_keeps_the_tc_and_flags_cleaned_formulas():
 
 
 def test_the_whole_nims_table_adds_up(migrated_db, real_sources):
-    outcome = ingest(migrated_db, real_sources, group="supercon")[NIMS_SUPERCON.id]
+    outcome = ingest_into(migrated_db, real_sources, group="supercon")[NIMS_SUPERCON.id]
     total = sum(1 for line in (real_sources / NIMS).read_text().splitlines()[HEADER:] if line)
     assert outcome.n_records == total == 26_321
     assert outcome.n_loaded + outcome.n_rejected == total
