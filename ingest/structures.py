@@ -121,6 +121,28 @@ def parse_structure(
         )
 
 
+def record_from_structure(
+    structure: Structure, source_text: str, record_ref: str, params: IngestParameters = INGEST
+) -> StructureRecord | Rejection:
+    """A structure read by other means (POSCAR, pymatgen JSON) as a record; never raises.
+
+    ``source_text`` is what the structure was read from; its hash identifies the record.
+    """
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            built = _build_record(structure, source_text, record_ref, params)
+    except Exception as exc:
+        return Rejection(
+            "no_structure",
+            f"{record_ref}: the structure cannot be used ({type(exc).__name__}: {_one_line(exc)}).",
+        )
+    if isinstance(built, Rejection):
+        return built
+    notes = _warning_texts(caught, [])
+    return replace(built, warnings=tuple(dict.fromkeys([*notes, *built.warnings])))
+
+
 def _parse_structure(
     cif_text: str, record_ref: str, params: IngestParameters
 ) -> StructureRecord | Rejection:

@@ -182,7 +182,11 @@ def load_model(path: str | Path) -> Any:
     """Load a model written by ``save_model``."""
     tf = tensorflow()
     custom = register_cvnn_serialization()
-    return tf.keras.models.load_model(Path(path), custom_objects=custom)
+    with warnings.catch_warnings():  # the same Zeros warning as on saving
+        warnings.filterwarnings(
+            "ignore", message=".*initializers.serialize.*", category=UserWarning
+        )
+        return tf.keras.models.load_model(Path(path), custom_objects=custom)
 
 
 def _scale(numerical: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:

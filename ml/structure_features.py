@@ -277,6 +277,36 @@ def _add_errors(target: dict[int, str], errors: dict[int, str], positions: Seque
         target[index] = f"{target[index]}; {reason}" if index in target else reason
 
 
+def compute_features(
+    structures: Sequence[Structure],
+    space_groups: Sequence[int],
+    config: FeatureConfig,
+    *,
+    progress: bool = False,
+    timings: dict[str, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict[int, str], dict[str, int], int]:
+    """Both feature kinds of parsed structures, without a cache.
+
+    Returns the Fourier array (NaN rows where refused), the numerical matrix (NaN rows where
+    refused), the reasons by position (a structure refused by either kind is NaN in both), the
+    imputed-value counts and the number of structures with imputed values. Predictions of new
+    structures and morphisms call this directly; snapshots go through ``structure_features``.
+    """
+    timings = timings if timings is not None else {}
+    with _timed(timings, "fourier"):
+        fourier, errors = _fourier(structures, config.fourier)
+    with _timed(timings, "numerical"):
+        numerical, numerical_errors, imputed, imputed_structures = _numerical(
+            structures, list(space_groups), config.composition, progress
+        )
+    for index, reason in numerical_errors.items():
+        errors[index] = f"{errors[index]}; {reason}" if index in errors else reason
+    failed = sorted(errors)
+    fourier[failed] = np.nan
+    numerical[failed] = np.nan
+    return fourier, numerical, dict(sorted(errors.items())), imputed, imputed_structures
+
+
 def _compute(
     texts: Sequence[Any],
     space_groups: Sequence[Any],
@@ -296,25 +326,22 @@ def _compute(
                 f"no space-group number in 1-{MAX_SPACE_GROUP} ({space_groups[index]!r})"
             )
     usable = [i for i in range(d) if i not in errors]
-    chosen = [structures[i] for i in usable]
-
-    with _timed(timings, "fourier"):
-        values, fourier_errors = _fourier(chosen, config.fourier)
-        if len(usable) == d:
-            fourier = values
-        else:
-            fourier = np.full((d, *config.fourier.shape), np.nan, dtype=config.fourier.dtype)
-            fourier[usable] = values
-        del values
-    with _timed(timings, "numerical"):
-        groups = [numbers[i] for i in usable]
-        rows, numerical_errors, imputed, imputed_structures = _numerical(
-            chosen, groups, config.composition, progress
-        )
+    values, rows, feature_errors, imputed, imputed_structures = compute_features(
+        [structures[i] for i in usable],
+        [numbers[i] for i in usable],
+        config,
+        progress=progress,
+        timings=timings,
+    )
+    if len(usable) == d:
+        fourier, numerical = values, rows
+    else:
+        fourier = np.full((d, *config.fourier.shape), np.nan, dtype=config.fourier.dtype)
+        fourier[usable] = values
         numerical = np.full((d, len(NUMERICAL_LABELS)), np.nan)
         numerical[usable] = rows
-    _add_errors(errors, fourier_errors, usable)
-    _add_errors(errors, numerical_errors, usable)
+    del values, rows
+    _add_errors(errors, feature_errors, usable)
     failed = sorted(errors)
     fourier[failed] = np.nan
     numerical[failed] = np.nan

@@ -399,11 +399,12 @@ class MorphCandidate(SQLModel, table=True):
 
     id: str = key()  # hash of parent, substitution and scale
     parent_structure_id: str
-    family: str  # XH3 | MgH13_XY | Li2MgH16_XY | Li2MgH16_random | lattice_scan ...
+    family: str  # xh3 | mgh13-xy | xyh36 | li2mgh16-random | dome | ac-grid
     substitution_json: str = Field(sa_type=Text)  # site label -> element
     x_element: str | None = None
     y_element: str | None = None
-    lattice_scale: float = Field(default=1.0, sa_type=Double)
+    lattice_scale: float = Field(default=1.0, sa_type=Double)  # of a and b
+    lattice_scale_c: float | None = real("scale of c (equal to lattice_scale in a uniform scan)")
     a_A: float | None = real()
     c_A: float | None = real()
     formula: str

@@ -13,8 +13,12 @@ from typing import Annotated
 
 import typer
 
+from tcdb.cli_context import reader as _reader
+from tcdb.cli_context import settings_of
+from tcdb.cli_context import writer as _writer
+from tcdb.cli_discovery import morph_app, predict
 from tcdb.errors import TcdbError
-from tcdb.settings import Settings, environment_settings
+from tcdb.settings import environment_settings
 
 log = logging.getLogger("tcdb")
 
@@ -50,10 +54,8 @@ app.add_typer(train_app, name="train")
 screen_app = typer.Typer(help="Screen candidates with a trained model; predictions go to the "
                          "database.", no_args_is_help=True)  # fmt: skip
 app.add_typer(screen_app, name="screen")
-
-
-def settings_of(ctx: typer.Context) -> Settings:
-    return ctx.find_root().obj
+app.command("predict")(predict)
+app.add_typer(morph_app, name="morph")
 
 
 @app.callback()
@@ -235,22 +237,6 @@ def ingest_literature(ctx: typer.Context, force: ForceOption = False, report: Re
 def ingest_all(ctx: typer.Context, force: ForceOption = False, report: ReportOption = False):
     """Every source, in an order that lets links resolve."""
     _ingest(ctx, "all", force, report)
-
-
-def _writer(ctx: typer.Context):
-    """A write connection to a migrated database (closed by the caller)."""
-    from schema.database import connect
-    from schema.migrate import require_head
-
-    settings = settings_of(ctx)
-    require_head(settings.db)
-    return connect(settings.db)
-
-
-def _reader(ctx: typer.Context):
-    from schema.database import connect
-
-    return connect(settings_of(ctx).db, read_only=True)
 
 
 @curate_app.command("run")

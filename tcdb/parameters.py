@@ -134,3 +134,42 @@ CVCNN_PROFILES: dict[str, dict[str, object]] = {
     "quick": {"epochs": 40},  # what `make run` trains (a few minutes here)
     "smoke": {"epochs": 2},
 }
+
+
+NOBLE_GASES: tuple[str, ...] = ("He", "Ne", "Ar", "Kr", "Xe", "Rn")
+
+
+@dataclass(frozen=True)
+class MorphParameters:
+    """How morphisms of reference structures are generated (Novakovic et al. 2023, Sec. V.B).
+
+    The paper states the element range (Z 1-86, noble gases skipped), that the maps scale the
+    lattice uniformly up to a primitive a of 6.0 Å, and that the random search replaced the Mg
+    atoms and pairs of Li atoms of Li4Mg2H32. The rest are our choices: where a scan starts
+    (a fraction of the reference a, so the compressed side of the dome is seen), the number of
+    scales, the Li pairs, the sample count and seed, and the ranges of the Fig. 5/6 scans.
+    """
+
+    z_min: int = 1
+    z_max: int = 86
+    skip: tuple[str, ...] = NOBLE_GASES
+    # Uniform scans of the X/Y maps: primitive a from scan_start_factor x the reference a
+    # to scan_end_a_A, in scan_points steps.
+    scan_points: int = 16
+    scan_start_factor: float = 0.8
+    scan_end_a_A: float = 6.0
+    # Random search over Li4Mg2H32: each Mg atom and each Li pair gets a random element.
+    random_samples: int = 2000
+    random_seed: int = 0
+    li_pairs: tuple[tuple[str, str], ...] = (("X32", "X33"), ("X34", "X35"))
+    # Fig. 5: uniform scale factors; Fig. 6: (a, c) scale factors, both of the reference cell.
+    dome_factors: tuple[float, float, int] = (0.7, 1.5, 33)
+    grid_factors: tuple[float, float, int] = (0.7, 1.5, 17)
+    # Structures featurised and predicted at once (bounded memory: ~35 kB each).
+    batch_size: int = 2048
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+MORPH = MorphParameters()

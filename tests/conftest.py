@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,44 @@ def hydride_snapshot(curated_template, tmp_path_factory):
 def structures_snapshot(curated_template, tmp_path_factory):
     """A structures snapshot frozen from the curated real data."""
     return _freeze(curated_template, "structures", tmp_path_factory.mktemp("structures"))
+
+
+# ---- small trained models on that database: a tiny structural network and a smoke-sized
+# composition baseline (trained once per session; tests copy the database)
+
+
+@dataclass(frozen=True)
+class TrainedModels:
+    db: Path
+    cvcnn: Path  # run folder
+    composition: Path  # run folder
+
+
+@pytest.fixture(scope="session")
+def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> TrainedModels:
+    from ml import composition_model, cvcnn_training
+    from ml.cvcnn import CVCNNConfig
+    from tcdb.parameters import COMPOSITION_PROFILES
+
+    folder = tmp_path_factory.mktemp("models")
+    db = folder / "tcdb.duckdb"
+    shutil.copy(curated_template, db)
+    tiny = CVCNNConfig(epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,))
+    smoke = composition_model.CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
+    conn = connect(db)
+    try:
+        structural = cvcnn_training.train(
+            conn, structures_snapshot, folder / "runs", tiny, folder / "cache", progress=False
+        )
+        composition = composition_model.train(conn, structures_snapshot, folder / "runs", smoke)
+    finally:
+        conn.close()
+    return TrainedModels(db, structural.path, composition.path)
+
+
+@pytest.fixture
+def models_db(trained_models, tmp_path) -> Path:
+    """A copy of the database holding the trained models' runs."""
+    db = tmp_path / "tcdb.duckdb"
+    shutil.copy(trained_models.db, db)
+    return db

@@ -1,0 +1,158 @@
+"""Structures a user hands over for prediction: CIF or POSCAR files, folders of them, or JSON.
+
+Why: ``tcdb predict`` must accept what computational materials scientists have on disk — the
+CIF a paper published, the POSCAR/CONTCAR of a relaxation, or a JSON list of pymatgen
+``Structure.as_dict()`` objects written by their own scripts — and say clearly which inputs it
+could not use, while predicting the rest. Each input becomes a ``StructureRecord`` through the
+same checks as ingested CIFs (``ingest.structures``), so its space group is found with the
+same tolerances the training structures had.
+
+Recognised files: ``*.cif``; ``*.json``; ``*.vasp``, ``*.poscar`` and names starting with
+``POSCAR`` or ``CONTCAR``. A folder is searched recursively for those, in sorted order. A file
+given explicitly with another name is read as a POSCAR. A JSON file holds one structure or a
+list; an item is a structure dict, or ``{"name": ..., "structure": {...}}``.
+The cell is used as given (the Fourier representation depends on it; no standardisation).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.records import Rejection
+from ingest.structures import StructureRecord, parse_structure, record_from_structure
+from tcdb.parameters import INGEST, IngestParameters
+
+log = logging.getLogger(__name__)
+
+POSCAR_SUFFIXES = (".vasp", ".poscar")
+POSCAR_PREFIXES = ("POSCAR", "CONTCAR")
+
+
+@dataclass(frozen=True)
+class InputStructure:
+    """One structure to predict: where it came from and what it is."""
+
+    name: str  # the file name, or file#index / the item's name for JSON items
+    path: str  # the file, with #index for an item of a JSON list
+    record: StructureRecord
+
+
+@dataclass(frozen=True)
+class InputFailure:
+    """An input that cannot be predicted, and why (one sentence naming the input)."""
+
+    path: str
+    reason: str
+
+
+def _kind(path: Path) -> str | None:
+    """'cif', 'json', 'poscar' or None for a file a folder search should skip."""
+    suffix = path.suffix.lower()
+    if suffix == ".cif":
+        return "cif"
+    if suffix == ".json":
+        return "json"
+    if suffix in POSCAR_SUFFIXES or path.name.startswith(POSCAR_PREFIXES):
+        return "poscar"
+    return None
+
+
+def _files(paths: Sequence[Path], failures: list[InputFailure]) -> Iterator[tuple[Path, str]]:
+    """Every input file with its kind; missing paths and empty folders become failures."""
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and _kind(p))
+            if not found:
+                failures.append(InputFailure(str(path), f"{path}: no CIF, POSCAR or JSON files."))
+            for file in found:
+                yield file, _kind(file) or "poscar"
+        elif path.is_file():
+            yield path, _kind(path) or "poscar"
+        else:
+            failures.append(InputFailure(str(path), f"{path}: no such file or folder."))
+
+
+def _read_text(path: Path) -> str | Rejection:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return Rejection("unreadable", f"{path}: the file cannot be read as text ({exc}).")
+
+
+def _poscar(text: str, ref: str, params: IngestParameters) -> StructureRecord | Rejection:
+    from pymatgen.io.vasp import Poscar
+
+    try:
+        structure = Poscar.from_str(text).structure
+    except Exception as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        return Rejection("poscar_unparsable", f"{ref}: not a readable POSCAR ({message}).")
+    return record_from_structure(structure, text, ref, params)
+
+
+def _json_items(data: Any) -> Iterable[tuple[str | None, Any]]:
+    items = data if isinstance(data, list) else [data]
+    for item in items:
+        if isinstance(item, dict) and "structure" in item and "lattice" not in item:
+            yield item.get("name"), item["structure"]
+        else:
+            yield None, item
+
+
+def _json(
+    path: Path, text: str, params: IngestParameters, failures: list[InputFailure]
+) -> Iterator[InputStructure]:
+    from pymatgen.core import Structure
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        failures.append(InputFailure(str(path), f"{path}: not valid JSON ({exc})."))
+        return
+    for index, (name, item) in enumerate(_json_items(data)):
+        ref = f"{path}#{index}"
+        try:
+            structure = Structure.from_dict(item)
+        except Exception as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            failures.append(
+                InputFailure(
+                    ref, f"{ref}: not a pymatgen structure ({type(exc).__name__}: {message})."
+                )
+            )
+            continue
+        record = record_from_structure(structure, json.dumps(item, sort_keys=True), ref, params)
+        if isinstance(record, Rejection):
+            failures.append(InputFailure(ref, record.reason))
+        else:
+            yield InputStructure(str(name) if name else f"{path.name}#{index}", ref, record)
+
+
+def read_structure_inputs(
+    paths: Sequence[Path], params: IngestParameters = INGEST
+) -> tuple[list[InputStructure], list[InputFailure]]:
+    """Every structure in ``paths`` and every input that could not be read, in input order."""
+    structures: list[InputStructure] = []
+    failures: list[InputFailure] = []
+    for path, kind in _files(paths, failures):
+        text = _read_text(path)
+        if isinstance(text, Rejection):
+            failures.append(InputFailure(str(path), text.reason))
+            continue
+        if kind == "json":
+            structures.extend(_json(path, text, params, failures))
+            continue
+        parse = parse_structure if kind == "cif" else _poscar
+        record = parse(text, str(path), params)
+        if isinstance(record, Rejection):
+            failures.append(InputFailure(str(path), record.reason))
+        else:
+            structures.append(InputStructure(path.name, str(path), record))
+    log.info("read %d structures; %d inputs failed", len(structures), len(failures))
+    return structures, failures

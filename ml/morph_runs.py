@@ -1,0 +1,238 @@
+"""Predicting morph families with a structural model and storing them in the database.
+
+Each morph becomes a ``morph_candidate`` row (reference structure, substitution, scales,
+lattice lengths, formula) and a ``prediction`` of the chosen ``cvcnn`` run (subject kind
+``morph``); each distinct composition gets a ``composition`` prediction of the composition
+baseline when a composition run is given (the papers' "T_c chem" column). The views
+``morph_prediction``, ``morph_summary`` and ``morph_top_candidates`` read them back.
+
+Morphs are built, featurised and predicted in batches under a progress bar, so the ~100,000
+structures of an X/Y map with its lattice scans never sit in memory at once. The space group
+(a numerical descriptor) is searched once per substitution for uniform scans, which keep the
+symmetry, and once per structure on the (a, c) grid, which changes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from ml.morphs import Builder, Family, Morph, Reference, generate, load_reference
+from ml.runs import write_predictions
+from ml.structural_model import StructuralModel
+from schema.timestamps import utcnow
+from tcdb.parameters import INGEST, MORPH, MorphParameters
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MorphOutcome:
+    """What one family over one reference gave."""
+
+    family: str
+    reference_id: str
+    candidates: int
+    predicted: int
+    failures: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    composition_predictions: int = 0
+
+
+def _space_group(structure) -> int | None:
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    try:
+        analyzer = SpacegroupAnalyzer(
+            structure, symprec=INGEST.symprec, angle_tolerance=INGEST.angle_tolerance_deg
+        )
+        return int(analyzer.get_space_group_number())
+    except Exception as exc:  # spglib gives up on some nonsense cells
+        log.debug("space-group search failed: %s", exc)
+        return None
+
+
+class _SpaceGroups:
+    """Space groups by substitution (uniform scaling keeps symmetry) or by structure."""
+
+    def __init__(self, per_structure: bool) -> None:
+        self.per_structure = per_structure
+        self.cache: dict[tuple, int | None] = {}
+
+    def __call__(self, morph: Morph, structure) -> int | None:
+        key = (morph.substitution, morph.scale_ab, morph.scale_c) if self.per_structure else (
+            morph.substitution, morph.scale_c / morph.scale_ab)  # fmt: skip
+        if key not in self.cache:
+            self.cache[key] = _space_group(structure)
+        return self.cache[key]
+
+
+def _reason_code(reason: str) -> str:
+    """A short countable form of a feature refusal."""
+    return reason.split(":")[0].split("(")[0].strip()
+
+
+def predict_morphs(
+    model: StructuralModel,
+    reference: Reference,
+    morphs: list[Morph],
+    per_structure_space_group: bool = False,
+    batch_size: int = MORPH.batch_size,
+    progress: bool = True,
+) -> tuple[np.ndarray, list[int | None], list[str], list[tuple[float, float]], dict[int, str]]:
+    """T_c of every morph, with its space group, formula, (a, c) in Å and refusals by index."""
+    from tqdm import tqdm
+
+    builder = Builder(reference)
+    groups = _SpaceGroups(per_structure_space_group)
+    formulas: dict[tuple, str] = {}
+    tc = np.full(len(morphs), np.nan)
+    numbers: list[int | None] = []
+    names: list[str] = []
+    lengths: list[tuple[float, float]] = []
+    errors: dict[int, str] = {}
+    bar = tqdm(total=len(morphs), desc=f"morphs of {reference.name}", unit="structure",
+               disable=None if progress else True)  # fmt: skip
+    with bar:
+        for start in range(0, len(morphs), batch_size):
+            chunk = morphs[start : start + batch_size]
+            structures, usable, sgs = [], [], []
+            for offset, morph in enumerate(chunk):
+                structure = builder.build(morph)
+                number = groups(morph, structure)
+                if morph.substitution not in formulas:
+                    formulas[morph.substitution] = structure.composition.reduced_formula
+                names.append(formulas[morph.substitution])
+                numbers.append(number)
+                lengths.append((float(structure.lattice.a), float(structure.lattice.c)))
+                if number is None:
+                    errors[start + offset] = "space group: the symmetry search failed"
+                    continue
+                structures.append(structure)
+                usable.append(start + offset)
+                sgs.append(number)
+            values, failed = model.predict(structures, sgs, batch_size)
+            tc[usable] = values
+            errors.update({usable[i]: reason for i, reason in failed.items()})
+            bar.update(len(chunk))
+    return tc, numbers, names, lengths, errors
+
+
+def _candidate_table(
+    family: Family, reference: Reference, morphs: list[Morph], ids: list[str],
+    names: list[str], lengths: list[tuple[float, float]],
+) -> pa.Table:  # fmt: skip
+    now = utcnow()
+    return pa.table(
+        {
+            "id": ids,
+            "parent_structure_id": [reference.id] * len(morphs),
+            "family": [family.name] * len(morphs),
+            "substitution_json": [m.substitution_json for m in morphs],
+            "x_element": [m.x for m in morphs],
+            "y_element": [m.y for m in morphs],
+            "lattice_scale": [m.scale_ab for m in morphs],
+            "lattice_scale_c": [m.scale_c for m in morphs],
+            "a_A": [a for a, _ in lengths],
+            "c_A": [c for _, c in lengths],
+            "formula": names,
+            "created_at": pa.array([now] * len(morphs), pa.timestamp("us")),
+        }
+    )
+
+
+def store_candidates(conn: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+    """Insert candidates in bulk; a candidate already stored (same id) is kept as it is."""
+    columns = ", ".join(f'"{c}"' for c in table.column_names)
+    conn.register("incoming_morphs", table)
+    try:
+        conn.execute(
+            f"INSERT INTO morph_candidate ({columns}) SELECT {columns} FROM incoming_morphs "
+            "ON CONFLICT (id) DO NOTHING"
+        )
+    finally:
+        conn.unregister("incoming_morphs")
+
+
+def composition_rows(composition_run: Path, formulas: list[str]) -> list[dict]:
+    """Composition-baseline predictions of distinct reduced formulas (subject 'composition')."""
+    from pymatgen.core import Composition
+
+    from ml.composition_model import predict_compositions
+    from ml.runs import load_manifest
+
+    distinct = sorted(set(formulas))
+    amounts = [
+        {el.symbol: float(n) for el, n in Composition(f).element_composition.items()}
+        for f in distinct
+    ]
+    predicted, errors = predict_compositions(composition_run, amounts)
+    run_id = load_manifest(composition_run)["id"]
+    return [
+        {
+            "model_run_id": run_id,
+            "subject_kind": "composition",
+            "subject_id": formula,
+            "formula": formula,
+            "tc_K": float(tc),
+        }
+        for i, (formula, tc) in enumerate(zip(distinct, predicted, strict=True))
+        if i not in errors and np.isfinite(tc)
+    ]
+
+
+def run_family(
+    conn: duckdb.DuckDBPyConnection,
+    model: StructuralModel,
+    family: Family,
+    reference_root: Path,
+    composition_run: Path | None = None,
+    params: MorphParameters = MORPH,
+    only: list[str] | None = None,
+    progress: bool = True,
+) -> list[MorphOutcome]:
+    """Generate, predict and store one family for each of its reference structures."""
+    outcomes = []
+    for name in family.references:
+        start = time.perf_counter()
+        reference = load_reference(Path(reference_root) / name)
+        morphs = generate(family, reference, params, only)
+        tc, numbers, names, lengths, errors = predict_morphs(
+            model, reference, morphs, family.kind == "grid", params.batch_size, progress
+        )
+        ids = [m.candidate_id(family.name, reference.id) for m in morphs]
+        store_candidates(conn, _candidate_table(family, reference, morphs, ids, names, lengths))
+        rows = [
+            {
+                "model_run_id": model.run_id,
+                "subject_kind": "morph",
+                "subject_id": ids[i],
+                "formula": names[i],
+                "tc_K": float(tc[i]),
+                "extra_json": json.dumps({"family": family.name, "spacegroup_number": numbers[i]}),
+            }
+            for i in range(len(morphs))
+            if i not in errors
+        ]
+        write_predictions(conn, rows)
+        outcome = MorphOutcome(family.name, reference.id, len(morphs), len(rows))
+        outcome.failures.update(_reason_code(reason) for reason in errors.values())
+        if composition_run is not None:
+            outcome.composition_predictions = write_predictions(
+                conn, composition_rows(composition_run, names)
+            )
+        outcome.seconds = time.perf_counter() - start
+        log.info(
+            "%s on %s: %d morphs, %d predicted in %.1f s",
+            family.name, reference.name, len(morphs), len(rows), outcome.seconds,
+        )  # fmt: skip
+        outcomes.append(outcome)
+    return outcomes

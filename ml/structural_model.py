@@ -1,0 +1,82 @@
+"""A trained structural model (a ``cvcnn`` run) loaded back, predicting any parsed structure.
+
+Why: predictions for new structures and the morphism scans both need the same three things the
+training run saved — the network (``model.keras``), the standardisation of the numerical
+descriptors (``scaling.npz``) and the feature configuration — applied exactly as in training.
+Features are computed and predicted in batches, so memory stays bounded (a Fourier array is
+35 kB per structure) however many structures are asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pymatgen.core import Structure
+
+from ml.runs import RunError, load_manifest
+from ml.structure_features import FeatureConfig, compute_features
+
+log = logging.getLogger(__name__)
+
+MODEL = "cvcnn"
+DEFAULT_BATCH = 1024
+
+
+@dataclass
+class StructuralModel:
+    """The network, its input scaling and feature configuration, from one run folder."""
+
+    run_id: str
+    path: Path
+    network: Any
+    mean: np.ndarray
+    std: np.ndarray
+    features: FeatureConfig
+
+    @classmethod
+    def load(cls, run_path: Path) -> StructuralModel:
+        """Load a run written by ``ml.cvcnn_training.train``; refuse other models' runs."""
+        from ml.cvcnn import load_model
+
+        manifest = load_manifest(run_path)
+        if manifest["model"] != MODEL:
+            raise RunError(f"Run {manifest['id']} is a {manifest['model']} run, not {MODEL}.")
+        features = FeatureConfig()
+        if manifest["config"].get("features") != features.as_dict():
+            raise RunError(
+                f"Run {manifest['id']} was trained on features this version computes "
+                "differently; retrain it with 'tcdb train cvcnn'."
+            )
+        scaling = np.load(Path(run_path) / "scaling.npz")
+        network = load_model(Path(run_path) / "model.keras")
+        return cls(manifest["id"], Path(run_path), network, scaling["mean"], scaling["std"],
+                   features)  # fmt: skip
+
+    def predict(
+        self,
+        structures: Sequence[Structure],
+        space_groups: Sequence[int],
+        batch_size: int = DEFAULT_BATCH,
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """T_c (K) per structure (NaN where refused) and the reasons by position."""
+        from ml.cvcnn import predict
+
+        tc = np.full(len(structures), np.nan)
+        errors: dict[int, str] = {}
+        for start in range(0, len(structures), batch_size):
+            stop = min(start + batch_size, len(structures))
+            fourier, numerical, failed, _, _ = compute_features(
+                structures[start:stop], space_groups[start:stop], self.features
+            )
+            errors.update({start + i: reason for i, reason in failed.items()})
+            ok = np.setdiff1d(np.arange(stop - start), list(failed))
+            if len(ok):
+                tc[start + ok] = predict(
+                    self.network, fourier[ok], numerical[ok], self.mean, self.std, batch_size
+                )
+        return tc, errors

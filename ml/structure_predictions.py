@@ -1,0 +1,113 @@
+"""T_c of structures a user gives (``tcdb predict``), with the composition baseline beside it.
+
+Each readable structure is predicted by a ``cvcnn`` run; its prediction is stored with subject
+kind ``input_structure`` and subject id the content hash of the structure and its space group,
+so predicting the same structure again (under any file name) updates the same subject and the
+view ``structure_prediction`` shows the latest. The composition baseline predicts the reduced
+formula (subject kind ``composition``). Inputs that cannot be read or featurised are returned
+with the reason, and the rest are still predicted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ingest.structure_files import InputFailure, InputStructure
+from ml.morph_runs import composition_rows
+from ml.runs import write_predictions
+from ml.structural_model import StructuralModel
+from ml.structure_features import content_hash
+
+log = logging.getLogger(__name__)
+
+COLUMNS = [
+    "name", "formula", "spacegroup_number", "tc_K", "composition_tc_K", "status", "reason",
+    "input_path", "structure_hash",
+]  # fmt: skip
+
+
+def _failure_frame(failures: list[InputFailure]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "name": [Path(f.path.split("#")[0]).name for f in failures],
+            "status": "failed",
+            "reason": [f.reason for f in failures],
+            "input_path": [f.path for f in failures],
+        }
+    )
+
+
+def predict_inputs(
+    conn: duckdb.DuckDBPyConnection | None,
+    model: StructuralModel,
+    inputs: list[InputStructure],
+    failures: list[InputFailure],
+    composition_run: Path | None = None,
+    batch_size: int = 1024,
+) -> pd.DataFrame:
+    """One row per input (predicted or failed); with ``conn`` the predictions are stored."""
+    from pymatgen.core import Structure
+
+    records = [item.record for item in inputs]
+    missing_group = [i for i, r in enumerate(records) if r.spacegroup_number is None]
+    usable = [i for i in range(len(records)) if i not in missing_group]
+    structures = [Structure.from_dict(json.loads(records[i].structure_json)) for i in usable]
+    tc, errors = model.predict(
+        structures, [records[i].spacegroup_number for i in usable], batch_size
+    )
+    frame = pd.DataFrame(
+        {
+            "name": [item.name for item in inputs],
+            "formula": [r.reduced_formula for r in records],
+            "spacegroup_number": pd.array([r.spacegroup_number for r in records], "Int64"),
+            "tc_K": np.nan,
+            "composition_tc_K": np.nan,
+            "status": "predicted",
+            "reason": None,
+            "input_path": [item.path for item in inputs],
+            "structure_hash": [
+                content_hash(r.structure_json, r.spacegroup_number)[:16] for r in records
+            ],
+        }
+    )
+    frame.loc[usable, "tc_K"] = tc
+    for i in missing_group:
+        frame.loc[i, ["status", "reason"]] = ["failed", f"{inputs[i].path}: no space group found"]
+    for position, reason in errors.items():
+        row = usable[position]
+        frame.loc[row, ["status", "reason"]] = ["failed", f"{inputs[row].path}: {reason}"]
+    predicted = frame[frame.status == "predicted"]
+    composition = (
+        composition_rows(composition_run, predicted.formula.tolist()) if composition_run else []
+    )
+    by_formula = {row["subject_id"]: row["tc_K"] for row in composition}
+    frame["composition_tc_K"] = frame.formula.map(by_formula)
+    if conn is not None:
+        write_predictions(conn, _prediction_rows(model.run_id, predicted))
+        write_predictions(conn, composition)
+    failed = _failure_frame(failures)
+    combined = pd.concat([frame, failed], ignore_index=True) if len(failed) else frame
+    return combined.reindex(columns=COLUMNS)
+
+
+def _prediction_rows(run_id: str, predicted: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "model_run_id": run_id,
+            "subject_kind": "input_structure",
+            "subject_id": r.structure_hash,
+            "formula": r.formula,
+            "tc_K": float(r.tc_K),
+            "input_path": r.input_path,
+            "extra_json": json.dumps(
+                {"name": r.name, "spacegroup_number": int(r.spacegroup_number)}
+            ),
+        }
+        for r in predicted.itertuples(index=False)
+    ]

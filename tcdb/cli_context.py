@@ -1,0 +1,29 @@
+"""What every ``tcdb`` command module needs from the command line: settings and connections."""
+
+from __future__ import annotations
+
+import typer
+
+from tcdb.settings import Settings
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings the root command built from the flags and the environment."""
+    return ctx.find_root().obj
+
+
+def writer(ctx: typer.Context):
+    """A write connection to a migrated database (closed by the caller)."""
+    from schema.database import connect
+    from schema.migrate import require_head
+
+    settings = settings_of(ctx)
+    require_head(settings.db)
+    return connect(settings.db)
+
+
+def reader(ctx: typer.Context):
+    """A read-only connection (closed by the caller)."""
+    from schema.database import connect
+
+    return connect(settings_of(ctx).db, read_only=True)

@@ -1,0 +1,212 @@
+"""``tcdb predict`` and ``tcdb morph``: the structural model applied to new structures."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tcdb.cli_context import reader, settings_of, writer
+from tcdb.errors import TcdbError
+
+morph_app = typer.Typer(
+    help="Morphisms of reference structures (Novakovic et al. 2023): species swaps and "
+    "lattice scans predicted by a cvcnn run.",
+    no_args_is_help=True,
+)
+
+RunOption = Annotated[str, typer.Option("--run", help="A cvcnn run id, or 'latest'")]
+CompositionOption = Annotated[
+    str,
+    typer.Option(help="A composition run id for the 'T_c chem' column, 'latest', or 'none'"),
+]
+
+
+def _composition_run(ctx: typer.Context, conn, ref: str) -> Path | None:
+    """The composition run to predict beside the structural model; None when there is none."""
+    from ml.runs import RunError, resolve_run
+
+    if ref == "none":
+        return None
+    try:
+        return resolve_run(settings_of(ctx).runs, conn, ref, "composition")
+    except RunError as exc:
+        if ref != "latest":
+            raise
+        typer.echo(f"note: {exc} The composition column stays empty.", err=True)
+        return None
+
+
+def _structural_model(ctx: typer.Context, conn, ref: str):
+    from ml.runs import resolve_run
+    from ml.structural_model import MODEL, StructuralModel
+
+    return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, MODEL))
+
+
+def predict(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="CIF or POSCAR files, folders of them, or JSON lists of pymatgen structures",
+            show_default=False,
+        ),
+    ],
+    run: RunOption = "latest",
+    composition_run: CompositionOption = "latest",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the rows to this CSV file")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    store: Annotated[
+        bool, typer.Option(help="Write the predictions to the database (view structure_prediction)")
+    ] = True,
+) -> None:
+    """Predict T_c of any structures with a cvcnn run, the composition baseline beside it.
+
+    Inputs that cannot be read or featurised are listed with the reason; the rest are
+    predicted. Exit status 1 when no input could be predicted."""
+    from ingest.structure_files import read_structure_inputs
+    from ml.structure_predictions import predict_inputs
+
+    if fmt not in ("table", "csv", "json"):
+        raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
+    inputs, failures = read_structure_inputs(paths)
+    conn = writer(ctx) if store else reader(ctx)
+    try:
+        model = _structural_model(ctx, conn, run)
+        composition = _composition_run(ctx, conn, composition_run)
+        frame = predict_inputs(conn if store else None, model, inputs, failures, composition)
+    finally:
+        conn.close()
+    if output is not None:
+        frame.to_csv(output, index=False)
+    _print(frame, fmt, model.run_id)
+    failed = frame[frame.status == "failed"]
+    for reason in failed.reason:
+        typer.echo(f"failed: {reason}", err=True)
+    if len(failed) == len(frame):
+        sys.exit(1)
+
+
+def _print(frame, fmt: str, run_id: str) -> None:
+    if fmt == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        typer.echo(frame.to_json(orient="records", indent=2))
+    else:
+        shown = frame[
+            ["name", "formula", "spacegroup_number", "tc_K", "composition_tc_K", "status"]
+        ].rename(
+            columns={
+                "spacegroup_number": "space group",
+                "tc_K": "T_c K (structure)",
+                "composition_tc_K": "T_c K (composition)",
+            }
+        )
+        typer.echo(f"predicted with {run_id}")
+        typer.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+
+
+@morph_app.command("families")
+def morph_families() -> None:
+    """List the morph families with their reference structures."""
+    from ml.morphs import FAMILIES
+
+    for family in FAMILIES.values():
+        typer.echo(f"{family.name:<16} {family.description}")
+        typer.echo(f"{'':<16} references: {', '.join(family.references)}")
+
+
+@morph_app.command("run")
+def morph_run(
+    ctx: typer.Context,
+    families: Annotated[
+        list[str] | None, typer.Argument(help="Families to run (see 'tcdb morph families')")
+    ] = None,
+    all_families: Annotated[bool, typer.Option("--all", help="Run every family")] = False,
+    run: RunOption = "latest",
+    composition_run: CompositionOption = "latest",
+    elements: Annotated[
+        str | None, typer.Option(help="Comma-separated symbols instead of Z 1-86 (e.g. Li,Mg,H)")
+    ] = None,
+    scan_points: Annotated[int | None, typer.Option(help="Lattice scales per morph")] = None,
+    samples: Annotated[int | None, typer.Option(help="Draws of the random search")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the random search")] = None,
+    references: Annotated[
+        Path | None,
+        typer.Option(help="Folder of the reference CIFs (default: <sources>/reference/structures)"),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Show this many top morphs per family")] = 5,
+) -> None:
+    """Generate, predict and store morph families; views morph_prediction, morph_summary and
+    morph_top_candidates read them."""
+    from ml.morph_runs import run_family
+    from ml.morphs import FAMILIES, family
+    from tcdb.parameters import MORPH
+
+    names = list(FAMILIES) if all_families else list(families or [])
+    if not names:
+        raise TcdbError("Name at least one family, or pass --all ('tcdb morph families').")
+    chosen = [family(name) for name in names]
+    overrides = {"scan_points": scan_points, "random_samples": samples, "random_seed": seed}
+    params = dataclasses.replace(MORPH, **{k: v for k, v in overrides.items() if v is not None})
+    only = [s.strip() for s in elements.split(",") if s.strip()] if elements else None
+    settings = settings_of(ctx)
+    root = references or settings.sources / "reference" / "structures"
+    conn = writer(ctx)
+    try:
+        model = _structural_model(ctx, conn, run)
+        composition = _composition_run(ctx, conn, composition_run)
+        for fam in chosen:
+            for outcome in run_family(conn, model, fam, root, composition, params, only):
+                failed = ", ".join(f"{n} {why}" for why, n in outcome.failures.most_common())
+                typer.echo(
+                    f"{fam.name} on {outcome.reference_id}: {outcome.candidates:,} morphs, "
+                    f"{outcome.predicted:,} predicted in {outcome.seconds:.1f} s"
+                    + (f" (not predicted: {failed})" if failed else "")
+                )
+            _show_top(conn, fam.name, top)
+    finally:
+        conn.close()
+    typer.echo(f"predicted with {model.run_id}")
+
+
+def _show_top(conn, family: str, limit: int) -> None:
+    rows = conn.execute(
+        "SELECT rank, formula, tc_peak_K, tc_lowest_K, a_at_peak_A, composition_tc_K "
+        f"FROM morph_top_candidates WHERE family = '{family}' AND rank <= {int(limit)} "
+        "ORDER BY rank"
+    ).fetchall()
+    if not rows:
+        return
+    typer.echo(f"  {'rank':>4} {'formula':<16} {'peak K':>7} {'lowest K':>8} {'a@peak Å':>8} "
+               f"{'chem K':>7}")  # fmt: skip
+    for rank, formula, peak, low, a, chem in rows:
+        chem_text = f"{chem:7.0f}" if chem is not None else f"{'-':>7}"
+        typer.echo(f"  {rank:>4} {formula:<16} {peak:7.0f} {low:8.0f} {a:8.2f} {chem_text}")
+
+
+@morph_app.command("top")
+def morph_top(
+    ctx: typer.Context,
+    family: Annotated[str | None, typer.Argument(help="One family; default every family")] = None,
+    limit: Annotated[int, typer.Option(help="Morphs per family")] = 10,
+) -> None:
+    """Show the morphs with the highest peak T_c (view morph_top_candidates)."""
+    from ml.morphs import FAMILIES
+
+    names = [family] if family else list(FAMILIES)
+    conn = reader(ctx)
+    try:
+        for name in names:
+            if name not in FAMILIES:
+                raise TcdbError(f"Unknown morph family {name!r}; choose {', '.join(FAMILIES)}.")
+            typer.echo(name)
+            _show_top(conn, name, limit)
+    finally:
+        conn.close()

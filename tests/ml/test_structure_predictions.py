@@ -1,0 +1,129 @@
+"""Predictions of given structures and morph grids with a trained structural model: stored
+under a content hash with the composition baseline beside, failures reported, and morph
+results that agree with predicting the same structures directly."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import numpy as np
+import pytest
+from pymatgen.core import Lattice, Structure
+
+from ingest.structure_files import read_structure_inputs
+from ml.morph_runs import run_family
+from ml.morphs import FAMILIES, Builder, generate, load_reference
+from ml.runs import RunError
+from ml.structural_model import StructuralModel
+from ml.structure_predictions import predict_inputs
+from schema.database import connect
+from tcdb.parameters import MORPH
+from tests.conftest import SOURCES, query, run_tcdb
+
+REFERENCES = SOURCES / "reference" / "structures"
+
+
+@pytest.fixture(scope="module")
+def model(trained_models):
+    return StructuralModel.load(trained_models.cvcnn)
+
+
+def _write_inputs(folder):
+    shutil.copy(REFERENCES / "MgH13_Fm-3m_200GPa.cif", folder / "MgH13.cif")
+    mgh13 = load_reference(REFERENCES / "MgH13_Fm-3m_200GPa.cif").structure
+    neon = Structure(Lattice.cubic(4.4), ["Ne"], [[0, 0, 0]])
+    uranium = Structure(Lattice.cubic(3.5), ["U", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    items = [
+        {"name": "MgH13 again", "structure": mgh13.as_dict()},
+        {"name": "solid neon", "structure": neon.as_dict()},
+        {"name": "UH", "structure": uranium.as_dict()},
+    ]
+    (folder / "batch.json").write_text(json.dumps(items))
+    (folder / "broken.cif").write_text("data_broken\n")
+
+
+def test_cif_and_json_inputs_are_predicted_stored_and_bad_ones_explained(
+    models_db, trained_models, model, tmp_path
+):
+    _write_inputs(tmp_path)
+    inputs, failures = read_structure_inputs([tmp_path])
+    conn = connect(models_db)
+    try:
+        frame = predict_inputs(conn, model, inputs, failures, trained_models.composition)
+    finally:
+        conn.close()
+
+    by_name = frame.set_index("name")
+    predicted = by_name[by_name.status == "predicted"]
+    assert sorted(predicted.index) == ["MgH13 again", "MgH13.cif"]
+    # one structure, two files: one content hash, one value, the composition baseline beside
+    assert predicted.structure_hash.nunique() == 1
+    assert predicted.tc_K.nunique() == 1 and np.isfinite(predicted.tc_K).all()
+    assert np.isfinite(predicted.composition_tc_K).all()
+    reasons = by_name[by_name.status == "failed"].reason
+    assert "batch.json#1" in reasons["solid neon"] and "noble gas" in reasons["solid neon"]
+    assert "batch.json#2" in reasons["UH"] and "U is outside Z 1-86" in reasons["UH"]
+    assert "broken.cif" in reasons["broken.cif"]
+
+    rows = query(models_db, "SELECT input_path, formula, tc_K, composition_tc_K FROM "
+                 "structure_prediction")  # fmt: skip
+    assert len(rows) == 1  # the latest per structure
+    path, formula, tc, chem = rows[0]
+    assert path.endswith(("MgH13.cif", "batch.json#0"))
+    assert formula == "MgH13" and tc == pytest.approx(predicted.tc_K.iloc[0])
+    assert chem == pytest.approx(predicted.composition_tc_K.iloc[0])
+
+
+def test_a_model_run_of_another_kind_is_refused(trained_models):
+    with pytest.raises(RunError, match="not cvcnn"):
+        StructuralModel.load(trained_models.composition)
+
+
+def test_a_small_morph_grid_lands_in_the_database_and_matches_direct_predictions(
+    models_db, trained_models, model
+):
+    params = dataclasses.replace(MORPH, scan_points=3)
+    family = FAMILIES["mgh13-xy"]
+    conn = connect(models_db)
+    try:
+        for _ in range(2):  # a rerun adds nothing
+            (outcome,) = run_family(conn, model, family, REFERENCES, trained_models.composition,
+                                    params, only=["H", "Li", "Mg"], progress=False)  # fmt: skip
+    finally:
+        conn.close()
+    assert outcome.candidates == outcome.predicted == 27
+    assert query(models_db, "SELECT count(*) FROM morph_candidate")[0][0] == 27
+    summary = query(
+        models_db,
+        "SELECT x_element, y_element, formula, tc_peak_K, tc_lowest_K, n_scales, "
+        "composition_tc_K FROM morph_summary ORDER BY x_element, y_element",
+    )
+    assert len(summary) == 9
+    assert all(n == 3 and peak >= low and chem is not None for *_, peak, low, n, chem in summary)
+    li_h = next(row for row in summary if row[:2] == ("Li", "H"))
+    assert li_h[2] == "LiH13"
+
+    reference = load_reference(REFERENCES / "MgH13_Fm-3m_200GPa.cif")
+    morphs = generate(family, reference, params, only=["Li"])
+    direct, _ = model.predict([Builder(reference).build(m) for m in morphs], [225] * 3)
+    stored = query(models_db, "SELECT tc_K FROM morph_prediction WHERE x_element = 'Li' "
+                   "AND y_element = 'Li' ORDER BY lattice_scale")  # fmt: skip
+    assert np.allclose([t for (t,) in stored], direct, rtol=1e-5)
+    top = query(models_db, "SELECT rank, formula FROM morph_top_candidates ORDER BY rank")
+    assert [r for r, _ in top] == list(range(1, 10))
+
+
+def test_predict_command_prints_saves_and_reports(models_db, trained_models, tmp_path):
+    _write_inputs(tmp_path)
+    out = tmp_path / "predictions.csv"
+    result = run_tcdb("--db", str(models_db), "predict", str(tmp_path / "MgH13.cif"),
+                      str(tmp_path / "broken.cif"), "--output", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "MgH13" in result.stdout and trained_models.cvcnn.name in result.stdout
+    assert "failed:" in result.stderr and "broken.cif" in result.stderr
+    assert out.read_text().count("\n") == 3  # header, one prediction, one failure
+
+    nothing = run_tcdb("--db", str(models_db), "predict", str(tmp_path / "broken.cif"))
+    assert nothing.returncode == 1
