@@ -7,8 +7,9 @@ TCDB   := $(BIN)/tcdb
 MODEL    ?= hydride-mlp
 SNAPSHOT ?= default-hydrides
 PROFILE  ?= quick
+SOURCES  ?= $(if $(TCDB_SOURCES),$(TCDB_SOURCES),../shared/data)
 
-.PHONY: install test run train lint format bench clean help
+.PHONY: install test run train predict morph lint format bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -23,7 +24,7 @@ install: $(BIN)/uv  ## create .venv from the lock file (uv.lock), with the dev t
 test:  ## run the test suite (real DuckDB files in temporary folders)
 	$(BIN)/pytest
 
-run:  ## the main job: ingest, curate, freeze snapshots, train and screen the models
+run:  ## the main job: ingest, curate, freeze snapshots, train, screen, predict and morph
 	$(TCDB) db upgrade
 	$(TCDB) ingest all --report
 	$(TCDB) curate run
@@ -33,9 +34,16 @@ run:  ## the main job: ingest, curate, freeze snapshots, train and screen the mo
 	$(TCDB) screen hydrides --run latest
 	$(TCDB) train composition --snapshot default-structures --profile $(PROFILE)
 	$(TCDB) train cvcnn --snapshot default-structures --profile $(PROFILE)
+	$(MAKE) --no-print-directory predict morph
 
 train:  ## train MODEL (hydride-mlp | composition | cvcnn) on SNAPSHOT, PROFILE quick|paper
 	$(TCDB) train $(MODEL) --snapshot $(SNAPSHOT) --profile $(PROFILE)
+
+predict:  ## predict the reference structures of the sources with the latest cvcnn run
+	$(TCDB) predict $(SOURCES)/reference/structures
+
+morph:  ## every morph family with the latest cvcnn run (PROFILE paper: 16 scales per pair)
+	$(TCDB) morph run --all --profile $(PROFILE)
 
 lint:  ## ruff: lint and formatting check
 	$(BIN)/ruff check .

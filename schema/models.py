@@ -419,7 +419,8 @@ class Prediction(SQLModel, table=True):
 
     id: str = key()  # hash of model run and subject
     model_run_id: str
-    subject_kind: str  # structure | material | hydride | morph | file
+    # structure | material | hydride | literature_entry | input_structure | composition | morph
+    subject_kind: str
     subject_id: str
     material_id: str | None = None
     structure_id: str | None = None

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from tcdb.cli_context import profile_settings as _profile
 from tcdb.cli_context import reader as _reader
 from tcdb.cli_context import settings_of
 from tcdb.cli_context import writer as _writer
@@ -498,13 +499,6 @@ def snapshot_diff(
         items = diff[label]
         shown = ", ".join(items[:10]) + (" …" if len(items) > 10 else "")
         typer.echo(f"{label}: {len(items)}{'  ' + shown if items else ''}")
-
-
-def _profile(profiles: dict[str, dict], profile: str, **overrides) -> dict:
-    """A training profile's settings, with the options the user gave on top."""
-    if profile not in profiles:
-        raise TcdbError(f"Unknown profile {profile!r}; choose {', '.join(profiles)}.")
-    return profiles[profile] | {k: v for k, v in overrides.items() if v is not None}
 
 
 @train_app.command("hydride-mlp")

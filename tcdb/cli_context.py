@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from tcdb.errors import TcdbError
 from tcdb.settings import Settings
 
 
@@ -27,3 +28,10 @@ def reader(ctx: typer.Context):
     from schema.database import connect
 
     return connect(settings_of(ctx).db, read_only=True)
+
+
+def profile_settings(profiles: dict[str, dict], profile: str, **overrides) -> dict:
+    """A profile's settings, with the options the user gave on top."""
+    if profile not in profiles:
+        raise TcdbError(f"Unknown profile {profile!r}; choose {', '.join(profiles)}.")
+    return profiles[profile] | {k: v for k, v in overrides.items() if v is not None}

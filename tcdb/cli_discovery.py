@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tcdb.cli_context import reader, settings_of, writer
+from tcdb.cli_context import profile_settings, reader, settings_of, writer
 from tcdb.errors import TcdbError
 
 morph_app = typer.Typer(
@@ -134,6 +134,9 @@ def morph_run(
     elements: Annotated[
         str | None, typer.Option(help="Comma-separated symbols instead of Z 1-86 (e.g. Li,Mg,H)")
     ] = None,
+    profile: Annotated[
+        str, typer.Option(help="paper (16 scales, 2000 draws) | quick (8, 500) | smoke (Z ≤ 12)")
+    ] = "paper",
     scan_points: Annotated[int | None, typer.Option(help="Lattice scales per morph")] = None,
     samples: Annotated[int | None, typer.Option(help="Draws of the random search")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the random search")] = None,
@@ -147,14 +150,15 @@ def morph_run(
     morph_top_candidates read them."""
     from ml.morph_runs import run_family
     from ml.morphs import FAMILIES, family
-    from tcdb.parameters import MORPH
+    from tcdb.parameters import MORPH, MORPH_PROFILES
 
     names = list(FAMILIES) if all_families else list(families or [])
     if not names:
         raise TcdbError("Name at least one family, or pass --all ('tcdb morph families').")
     chosen = [family(name) for name in names]
-    overrides = {"scan_points": scan_points, "random_samples": samples, "random_seed": seed}
-    params = dataclasses.replace(MORPH, **{k: v for k, v in overrides.items() if v is not None})
+    chosen_profile = profile_settings(MORPH_PROFILES, profile, scan_points=scan_points,
+                              random_samples=samples, random_seed=seed)  # fmt: skip
+    params = dataclasses.replace(MORPH, **chosen_profile)
     only = [s.strip() for s in elements.split(",") if s.strip()] if elements else None
     settings = settings_of(ctx)
     root = references or settings.sources / "reference" / "structures"

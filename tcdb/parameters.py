@@ -173,3 +173,17 @@ class MorphParameters:
 
 
 MORPH = MorphParameters()
+
+# Morph profiles: "paper" runs the paper's maps in full (16 scales per pair); "quick" halves
+# the scans and samples for `make run`; "smoke" uses the elements up to Mg for tests.
+MORPH_PROFILES: dict[str, dict[str, object]] = {
+    "paper": {},
+    "quick": {"scan_points": 8, "random_samples": 500},
+    "smoke": {
+        "z_max": 12,
+        "scan_points": 2,
+        "random_samples": 10,
+        "dome_factors": (0.8, 1.2, 3),
+        "grid_factors": (0.9, 1.1, 2),
+    },
+}

@@ -54,4 +54,5 @@ def make_sources(
     (folder / LITERATURE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(real / LITERATURE, folder / LITERATURE)
     shutil.copytree(real / STRUCTURES, folder / STRUCTURES)
+    shutil.copytree(real / "reference", folder / "reference")
     return folder
