@@ -9,7 +9,7 @@ SNAPSHOT ?= default-hydrides
 PROFILE  ?= quick
 SOURCES  ?= $(if $(TCDB_SOURCES),$(TCDB_SOURCES),../shared/data)
 
-.PHONY: install test run train predict morph lint format bench clean help
+.PHONY: install test run train predict morph report lint format bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ install: $(BIN)/uv  ## create .venv from the lock file (uv.lock), with the dev t
 test:  ## run the test suite (real DuckDB files in temporary folders)
 	$(BIN)/pytest
 
-run:  ## the main job: ingest, curate, freeze snapshots, train, screen, predict and morph
+run:  ## the main job: ingest, curate, freeze, train, screen, predict, morph and report
 	$(TCDB) db upgrade
 	$(TCDB) ingest all --report
 	$(TCDB) curate run
@@ -34,16 +34,19 @@ run:  ## the main job: ingest, curate, freeze snapshots, train, screen, predict 
 	$(TCDB) screen hydrides --run latest
 	$(TCDB) train composition --snapshot default-structures --profile $(PROFILE)
 	$(TCDB) train cvcnn --snapshot default-structures --profile $(PROFILE)
-	$(MAKE) --no-print-directory predict morph
+	$(MAKE) --no-print-directory predict morph report
 
 train:  ## train MODEL (hydride-mlp | composition | cvcnn) on SNAPSHOT, PROFILE quick|paper
 	$(TCDB) train $(MODEL) --snapshot $(SNAPSHOT) --profile $(PROFILE)
 
-predict:  ## predict the reference structures of the sources with the latest cvcnn run
-	$(TCDB) predict $(SOURCES)/reference/structures
+predict:  ## predict the reference and literature structures with the latest cvcnn run
+	$(TCDB) predict $(SOURCES)/reference/structures $(SOURCES)/literature/structures
 
 morph:  ## every morph family with the latest cvcnn run (PROFILE paper: 16 scales per pair)
 	$(TCDB) morph run --all --profile $(PROFILE)
+
+report:  ## the papers' tables and figures beside ours, in reports/out/index.html
+	$(TCDB) report
 
 lint:  ## ruff: lint and formatting check
 	$(BIN)/ruff check .

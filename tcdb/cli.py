@@ -683,6 +683,32 @@ def sql(
             typer.echo(frame.to_string(index=False))
 
 
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default reports/out in this repository)"),
+    ] = None,
+) -> None:
+    """Rebuild the papers' tables and figures from the database and model runs, beside the
+    papers' numbers: CSV, Markdown and PNG files and an index.html."""
+    from reports.build import build_report
+    from tcdb.settings import project_root
+
+    settings = settings_of(ctx)
+    folder = out or project_root() / "reports" / "out"
+    conn = _reader(ctx)
+    try:
+        outcome = build_report(conn, settings.sources / "reference", folder)
+    finally:
+        conn.close()
+    typer.echo(f"{len(outcome.tables)} tables and {len(outcome.figures)} figures in {folder}")
+    for name, why in outcome.missing.items():
+        typer.echo(f"not in the report: {name}: {why}")
+    typer.echo(f"open {outcome.index}")
+
+
 def main() -> None:
     """Entry point: user errors become one sentence on stderr, never a traceback."""
     try:

@@ -1,0 +1,327 @@
+"""The report's figures, redrawn from our database and model runs (matplotlib, no display).
+
+Each builder takes ``ReportInputs`` and an output path, draws one PNG and returns a
+``Figure`` with its caption and the runs it came from, or raises ``MissingInput``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reports.inputs import MissingInput, ReportInputs
+
+
+@dataclass
+class Figure:
+    name: str
+    title: str
+    caption: str
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _parity(ax, truth: np.ndarray, predicted: np.ndarray, unit: str, label: str) -> float:
+    """A parity plot on ``ax``; returns the RMSE."""
+    from sklearn.metrics import r2_score
+
+    ok = np.isfinite(truth) & np.isfinite(predicted)
+    truth, predicted = truth[ok], predicted[ok]
+    rmse = float(np.sqrt(np.mean((truth - predicted) ** 2)))
+    low = min(truth.min(), predicted.min())
+    high = max(truth.max(), predicted.max())
+    ax.scatter(truth, predicted, s=8, alpha=0.5, edgecolors="none")
+    ax.plot([low, high], [low, high], color="black", lw=0.8)
+    ax.set_xlabel(f"{label} ({unit})")
+    ax.set_ylabel(f"predicted ({unit})")
+    ax.set_title(f"n = {len(truth)}, RMSE {rmse:.1f} {unit}, r² {r2_score(truth, predicted):.3f}")
+    return rmse
+
+
+def novakovic_fig3(inputs: ReportInputs, path: Path) -> Figure:
+    """Parity of the structural model on its validation split."""
+    run = inputs.latest_run("cvcnn")
+    parity_file = run.path / "validation_parity.parquet"
+    if not parity_file.is_file():
+        raise MissingInput(f"run {run.id} has no validation_parity.parquet")
+    parity = pd.read_parquet(parity_file)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    _parity(ax, parity.label_tc_K.to_numpy(), parity.predicted_tc_K.to_numpy(), "K", "label T_c")
+    fig.suptitle(f"Structural model, validation split ({run.profile} profile)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    r2 = run.manifest["metrics"]["validation"]["r2"]
+    return Figure(
+        "novakovic_fig3",
+        "Novakovic et al. Fig. 3: validation parity",
+        f"Predicted against label T_c on the seeded 20 % validation split; r² {r2:.4f} "
+        "(the paper: 0.9429).",
+        {"structural model run": run.id, "snapshot": run.snapshot_id},
+    )
+
+
+def _element_order(symbols) -> list[str]:
+    from pymatgen.core import Element
+
+    return sorted(set(symbols), key=lambda s: Element(s).Z)
+
+
+def novakovic_fig4(inputs: ReportInputs, path: Path) -> Figure:
+    """Peak T_c heat maps of the MgH13 and XYH36 X/Y maps."""
+    summary = inputs.require_rows(
+        inputs.frame(
+            "SELECT family, x_element, y_element, tc_peak_K, model_run_id FROM morph_summary "
+            "WHERE family IN ('mgh13-xy', 'xyh36')"
+        ),
+        "X/Y morph maps",
+        "make morph",
+    )
+    plt = _pyplot()
+    families = [f for f in ("mgh13-xy", "xyh36") if f in set(summary.family)]
+    fig, axes = plt.subplots(1, len(families), figsize=(7.5 * len(families), 6.5), squeeze=False)
+    titles = {
+        "mgh13-xy": "Fm-3m MgH13: X on Mg, Y on centre H",
+        "xyh36": "Fd-3m XYH36 (Li4 → H4): X, Y on the Mg sites",
+    }
+    for ax, family in zip(axes[0], families, strict=True):
+        part = summary[summary.family == family]
+        order = _element_order([*part.x_element, *part.y_element])
+        grid = part.pivot_table(index="y_element", columns="x_element", values="tc_peak_K")
+        grid = grid.reindex(index=order, columns=order)
+        image = ax.imshow(grid.to_numpy(), origin="lower", cmap="inferno", aspect="equal")
+        ticks = np.arange(0, len(order), 5)
+        ax.set_xticks(ticks, [order[i] for i in ticks], fontsize=7)
+        ax.set_yticks(ticks, [order[i] for i in ticks], fontsize=7)
+        ax.set_xlabel("X (ordered by Z)")
+        ax.set_ylabel("Y (ordered by Z)")
+        ax.set_title(titles[family], fontsize=10)
+        fig.colorbar(image, ax=ax, shrink=0.8, label="peak T_c over the lattice scan (K)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Figure(
+        "novakovic_fig4",
+        "Novakovic et al. Fig. 4: X/Y morph maps",
+        "Peak predicted T_c over each pair's uniform lattice scan; X and Y run over "
+        "Z 1-86 without noble gases (gaps: pairs without descriptors, e.g. At).",
+        {"structural model run": ", ".join(sorted(set(summary.model_run_id)))},
+    )
+
+
+def novakovic_fig5(inputs: ReportInputs, path: Path) -> Figure:
+    """T_c against uniform lattice scaling for the two Li2MgH16 polymorphs."""
+    dome = inputs.require_rows(
+        inputs.frame(
+            "SELECT parent_structure_id, lattice_scale, a_A, tc_K, model_run_id "
+            "FROM morph_prediction WHERE family = 'dome' ORDER BY parent_structure_id, a_A"
+        ),
+        "lattice-scaling domes",
+        "make morph",
+    )
+    plt = _pyplot()
+    parents = list(dict.fromkeys(dome.parent_structure_id))
+    fig, axes = plt.subplots(1, len(parents), figsize=(5.5 * len(parents), 4.2), squeeze=False)
+    for ax, parent in zip(axes[0], parents, strict=True):
+        part = dome[dome.parent_structure_id == parent]
+        ax.plot(part.a_A, part.tc_K, marker="o", ms=3)
+        reference_a = (
+            float(part.a_A[np.isclose(part.lattice_scale, 1.0)].iloc[0])
+            if np.isclose(part.lattice_scale, 1.0).any()
+            else None
+        )
+        if reference_a:
+            ax.axvline(reference_a, color="grey", ls="--", lw=0.8, label="reference cell")
+            ax.legend()
+        ax.set_xlabel("primitive a (Å), c/a and angles fixed")
+        ax.set_ylabel("predicted T_c (K)")
+        ax.set_title(parent.split(":")[0])
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Figure(
+        "novakovic_fig5",
+        "Novakovic et al. Fig. 5: T_c against lattice scaling",
+        "Uniform scaling of the Fd-3m (250 GPa) and P-3m1 (300 GPa) Li2MgH16 cells.",
+        {"structural model run": ", ".join(sorted(set(dome.model_run_id)))},
+    )
+
+
+def novakovic_fig6(inputs: ReportInputs, path: Path) -> Figure:
+    """T_c over an (a, c) grid for the two Li2MgH16 polymorphs."""
+    grid = inputs.require_rows(
+        inputs.frame(
+            "SELECT parent_structure_id, a_A, c_A, tc_K, model_run_id FROM morph_prediction "
+            "WHERE family = 'ac-grid'"
+        ),
+        "(a, c) grids",
+        "make morph",
+    )
+    plt = _pyplot()
+    parents = list(dict.fromkeys(grid.parent_structure_id))
+    fig, axes = plt.subplots(1, len(parents), figsize=(5.8 * len(parents), 4.6), squeeze=False)
+    for ax, parent in zip(axes[0], parents, strict=True):
+        part = grid[grid.parent_structure_id == parent].pivot_table(
+            index="c_A", columns="a_A", values="tc_K"
+        )
+        a, c = part.columns.to_numpy(), part.index.to_numpy()
+        mesh = ax.pcolormesh(a, c, part.to_numpy(), shading="nearest", cmap="inferno")
+        fig.colorbar(mesh, ax=ax, label="predicted T_c (K)")
+        ax.set_xlabel("a = b (Å)")
+        ax.set_ylabel("c (Å)")
+        ax.set_title(parent.split(":")[0])
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Figure(
+        "novakovic_fig6",
+        "Novakovic et al. Fig. 6: T_c over a and c",
+        "The primitive cells' a (= b) and c scaled independently, angles fixed.",
+        {"structural model run": ", ".join(sorted(set(grid.model_run_id)))},
+    )
+
+
+def hutcheon_fig3(inputs: ReportInputs, path: Path) -> Figure:
+    """Out-of-fold parity of the hydride network for T_c and P."""
+    run = inputs.latest_run("hydride-mlp")
+    oof = pd.read_parquet(run.path / "out_of_fold.parquet")
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.6))
+    _parity(left, oof.tc_K.to_numpy(float), oof.oof_tc_K.to_numpy(float), "K", "literature T_c")
+    _parity(
+        right,
+        oof.pressure_GPa.to_numpy(float),
+        oof.oof_pressure_GPa.to_numpy(float),
+        "GPa",
+        "literature P",
+    )
+    fig.suptitle("Hydride (T_c, P) network, out-of-fold predictions")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Figure(
+        "hutcheon_fig3",
+        "Hutcheon et al. Fig. 3: parity for T_c and P",
+        "Each point predicted by the members that did not train on it (the paper's RMSE: 33.7 K).",
+        {"hydride run": run.id, "snapshot": run.snapshot_id},
+    )
+
+
+def hutcheon_fig4(inputs: ReportInputs, path: Path) -> Figure:
+    """n and Z of the 10 % of screened EH_n closest to ambient."""
+    decile = inputs.require_rows(
+        inputs.frame("SELECT element, Z, n_h, model_run_id FROM hydride_closest_decile"),
+        "hydride screening",
+        "tcdb screen hydrides",
+    )
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.hist(decile.n_h, bins=np.arange(0.5, 32.5, 1.0))
+    left.set_xlabel("n in EH_n")
+    left.set_ylabel("count")
+    right.hist(decile.Z, bins=np.arange(0.5, 104.5, 2.0))
+    right.set_xlabel("Z of E")
+    fig.suptitle(f"The {len(decile)} EH_n closest to ambient (lowest 10 % of D)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Figure(
+        "hutcheon_fig4",
+        "Hutcheon et al. Fig. 4: n and Z near ambient",
+        "Distributions of n and of Z over the decile of screened hydrides with the "
+        "lowest D = |P/GPa| + |T_c/K − 293|.",
+        {"hydride run": ", ".join(sorted(set(decile.model_run_id)))},
+    )
+
+
+def hutcheon_fig5(inputs: ReportInputs, path: Path) -> Figure:
+    """A periodic table of each element's best n, coloured by D."""
+    from pymatgen.core import Element
+
+    best = inputs.require_rows(
+        inputs.frame(
+            "SELECT element, n_h, tc_K, pressure_GPa, distance_to_ambient, model_run_id "
+            "FROM hydride_best_per_element"
+        ),
+        "hydride screening",
+        "tcdb screen hydrides",
+    )
+    plt = _pyplot()
+    import matplotlib
+    from matplotlib import cm, colors
+
+    norm = colors.Normalize(best.distance_to_ambient.min(), best.distance_to_ambient.max())
+    cmap = matplotlib.colormaps["viridis_r"]
+    fig, ax = plt.subplots(figsize=(16, 8.5))
+    for r in best.itertuples(index=False):
+        element = Element(r.element)
+        row, group = _table_position(element)
+        ax.add_patch(
+            plt.Rectangle(
+                (group - 0.5, -row - 0.5), 0.96, 0.96, color=cmap(norm(r.distance_to_ambient))
+            )
+        )
+        ax.text(
+            group,
+            -row + 0.22,
+            f"{r.element}H{int(r.n_h)}",
+            ha="center",
+            va="center",
+            fontsize=7,
+            weight="bold",
+        )
+        ax.text(group, -row - 0.05, f"{r.tc_K:.0f} K", ha="center", va="center", fontsize=6)
+        ax.text(
+            group, -row - 0.28, f"{r.pressure_GPa:.0f} GPa", ha="center", va="center", fontsize=6
+        )
+    ax.set_xlim(0.4, 18.6)
+    ax.set_ylim(-10.6, -0.4)
+    ax.axis("off")
+    fig.colorbar(
+        cm.ScalarMappable(norm=norm, cmap=cmap),
+        ax=ax,
+        shrink=0.6,
+        label="D = |P/GPa| + |T_c/K − 293|",
+    )
+    ax.set_title("Best n of EH_n per element: T_c and P, coloured by distance to ambient")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return Figure(
+        "hutcheon_fig5",
+        "Hutcheon et al. Fig. 5: best hydride per element",
+        "Each element's n with the lowest D, its predicted T_c and P; lanthanides and "
+        "actinides in the two rows below.",
+        {"hydride run": ", ".join(sorted(set(best.model_run_id)))},
+    )
+
+
+def _table_position(element) -> tuple[int, int]:
+    """(row, group) in a periodic table with the f-block in rows 9 and 10."""
+    if element.is_lanthanoid or element.is_actinoid:
+        row = 9 if element.is_lanthanoid else 10
+        first = 57 if element.is_lanthanoid else 89
+        return row, 3 + (element.Z - first)
+    return element.row, element.group
+
+
+BUILDERS = (
+    novakovic_fig3,
+    novakovic_fig4,
+    novakovic_fig5,
+    novakovic_fig6,
+    hutcheon_fig3,
+    hutcheon_fig4,
+    hutcheon_fig5,
+)

@@ -1,0 +1,87 @@
+"""What a report reads: the database, the model runs' artefacts and the papers' own tables.
+
+Every builder asks this module for its inputs and gets either the input or ``MissingInput``
+with a sentence saying what to run, so a report on a database without (say) a trained
+structural model still comes out, with a note in place of the missing parts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from tcdb.errors import TcdbError
+
+REFERENCE_TABLES = {
+    "novakovic_table1": "novakovic2023_table1.csv",
+    "novakovic_table2": "novakovic2023_table2.csv",
+    "novakovic_table3": "novakovic2023_table3.csv",
+    "hutcheon_table1": "hutcheon2020_table1.csv",
+    "headline": "headline_results.csv",
+}
+
+TRAIN_HINT = {
+    "cvcnn": "make train MODEL=cvcnn SNAPSHOT=default-structures",
+    "composition": "make train MODEL=composition SNAPSHOT=default-structures",
+    "hydride-mlp": "make train MODEL=hydride-mlp SNAPSHOT=default-hydrides",
+}
+
+
+class MissingInput(TcdbError):
+    """An input a table or figure needs is not there yet; the message says what to run."""
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """A model run as the report cites it."""
+
+    id: str
+    model: str
+    snapshot_id: str
+    profile: str | None
+    path: Path
+    manifest: dict
+
+
+@dataclass
+class ReportInputs:
+    """The open database and where the reference tables are."""
+
+    conn: duckdb.DuckDBPyConnection
+    reference_dir: Path
+
+    def paper_table(self, key: str) -> pd.DataFrame:
+        path = self.reference_dir / REFERENCE_TABLES[key]
+        if not path.is_file():
+            raise MissingInput(f"the paper's table {path} is not there (TCDB_SOURCES)")
+        return pd.read_csv(path)
+
+    def paper_source(self, key: str) -> str:
+        return f"reference/{REFERENCE_TABLES[key]}"
+
+    def latest_run(self, model: str) -> ModelRun:
+        """The newest succeeded run of ``model`` whose artefacts are on disk."""
+        row = self.conn.execute(
+            "SELECT id, snapshot_id, profile, artefact_path FROM model_run "
+            f"WHERE model = '{model}' AND status = 'succeeded' "
+            "ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            raise MissingInput(f"no {model} run yet ({TRAIN_HINT.get(model, 'tcdb train')})")
+        path = Path(row[3])
+        if not (path / "manifest.json").is_file():
+            raise MissingInput(f"the artefacts of run {row[0]} are missing from {path}")
+        manifest = json.loads((path / "manifest.json").read_text())
+        return ModelRun(row[0], model, row[1], row[2], path, manifest)
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        return self.conn.execute(sql).df()
+
+    def require_rows(self, frame: pd.DataFrame, what: str, hint: str) -> pd.DataFrame:
+        if frame.empty:
+            raise MissingInput(f"no {what} yet ({hint})")
+        return frame

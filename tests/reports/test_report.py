@@ -1,0 +1,163 @@
+"""The report rebuilt from a small real database: each table puts the papers' numbers beside
+ours, each figure is drawn from the runs it names, and missing inputs become notes."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reports import figures, tables
+from reports.build import build_report
+from reports.inputs import MissingInput, ReportInputs
+from schema.database import connect
+from tcdb.parameters import MORPH, MORPH_PROFILES
+from tests.conftest import SOURCES
+
+REFERENCE = SOURCES / "reference"
+
+
+@pytest.fixture(scope="module")
+def report_db(trained_models, hydride_snapshot, tmp_path_factory):
+    """The trained-models database plus a smoke hydride run and screening, predictions of the
+    reference and literature structures, and every morph family at smoke size."""
+    from ingest.structure_files import read_structure_inputs
+    from ml import hydride_training
+    from ml.hydride_ensemble import HydrideMLPConfig
+    from ml.morph_runs import run_family
+    from ml.morphs import FAMILIES
+    from ml.structural_model import StructuralModel
+    from ml.structure_predictions import predict_inputs
+    from tcdb.parameters import HYDRIDE_PROFILES
+
+    folder = tmp_path_factory.mktemp("report")
+    db = folder / "tcdb.duckdb"
+    shutil.copy(trained_models.db, db)
+    conn = connect(db)
+    try:
+        run = hydride_training.train(
+            conn, hydride_snapshot, folder / "runs", HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"])
+        )
+        hydride_training.screen(conn, run.path)
+        model = StructuralModel.load(trained_models.cvcnn)
+        inputs, failures = read_structure_inputs(
+            [REFERENCE / "structures", SOURCES / "literature" / "structures"]
+        )
+        predict_inputs(conn, model, inputs, failures, trained_models.composition)
+        params = dataclasses.replace(MORPH, **MORPH_PROFILES["smoke"])
+        for family in FAMILIES.values():
+            run_family(
+                conn,
+                model,
+                family,
+                REFERENCE / "structures",
+                trained_models.composition,
+                params,
+                progress=False,
+            )
+    finally:
+        conn.close()
+    return db
+
+
+@pytest.fixture
+def report_inputs(report_db):
+    conn = connect(report_db, read_only=True)
+    yield ReportInputs(conn, REFERENCE)
+    conn.close()
+
+
+def test_table_one_puts_the_papers_groups_beside_ours(report_inputs):
+    table = tables.novakovic_table1(report_inputs)
+    frame = table.frame.set_index("composition")
+    row = frame.loc["BaLa19Cu9AgO40"]
+    assert row.paper_mean_K == 26.5 and row.our_mean_K == pytest.approx(26.5)
+    assert row.mean_difference_K == pytest.approx(row.our_mean_K - row.paper_mean_K)
+    assert frame.our_mean_K.notna().all()  # every composition of the paper's table is found
+
+
+def test_table_two_finds_the_literature_structures_we_hold(report_inputs):
+    frame = tables.novakovic_table2(report_inputs).frame
+    held = frame[frame.our_structure_file != "not held"]
+    assert {"SeH3", "Li2MgH16"} <= set(held.superconductor)
+    assert held.our_pred_K.notna().all() and held.our_chem_K.notna().all()
+    assert np.allclose(held.pred_difference_K, held.our_pred_K - held.paper_pred_K)
+    lah10 = held[(held.superconductor == "LaH10") & (held.space_group == "Fm-3m")]
+    assert set(lah10.pressure_GPa) <= {150, 250}
+
+
+def test_table_three_and_the_top_morphs_come_from_the_morph_summary(report_inputs):
+    three = tables.novakovic_table3(report_inputs).frame
+    # with elements up to Mg the smoke maps hold LiMgH12 (Fm-3m MgH13, X = Li, Y = Mg)
+    limgh12 = three.set_index("superconductor").loc["LiMgH12"]
+    assert limgh12.our_family == "mgh13-xy" and limgh12.our_high_K >= limgh12.our_low_K
+    top = tables.top_morphs(report_inputs, limit=3).frame
+    assert set(top.family) == {"xh3", "mgh13-xy", "xyh36", "li2mgh16-random", "dome", "ac-grid"}
+    assert (top.groupby("family").tc_peak_K.apply(lambda s: s.is_monotonic_decreasing)).all()
+
+
+def test_hutcheon_table_one_shows_the_stored_dfpt_values(report_inputs):
+    frame = tables.hutcheon_table1(report_inputs).frame
+    assert len(frame) == 15
+    rbh12 = frame[
+        (frame.stoichiometry == "RbH12")
+        & (frame.space_group == "Immm")
+        & (frame.pressure_GPa == 150)
+    ].iloc[0]
+    assert rbh12.stored_tc_K == rbh12.paper_tc_K == 126
+
+
+def test_data_overview_counts_rows_rejections_matches_and_snapshots(report_inputs):
+    sources = tables.sources_overview(report_inputs).frame.set_index("source_id")
+    nims = sources.loc["nims_supercon"]
+    assert nims.n_loaded + nims.n_rejected == nims.n_records
+    rejections = tables.rejections_overview(report_inputs).frame
+    assert rejections.query("source_id == 'nims_supercon'").rows.sum() == nims.n_rejected
+    assert "exact_reduced" in set(tables.matches_overview(report_inputs).frame.method)
+    snapshots = tables.snapshots_overview(report_inputs).frame
+    assert "structures" in set(snapshots.kind) and (snapshots.n_entries > 0).all()
+
+
+def test_every_figure_is_drawn(report_inputs, tmp_path):
+    for draw in figures.BUILDERS:
+        path = tmp_path / f"{draw.__name__}.png"
+        figure = draw(report_inputs, path)
+        assert path.stat().st_size > 10_000, draw.__name__
+        assert figure.inputs, draw.__name__  # every figure names the runs it came from
+
+
+def test_the_report_writes_every_file_and_names_its_inputs(report_db, tmp_path):
+    conn = connect(report_db, read_only=True)
+    try:
+        outcome = build_report(conn, REFERENCE, tmp_path)
+    finally:
+        conn.close()
+    assert outcome.missing == {}
+    page = outcome.index.read_text()
+    for table in outcome.tables:
+        assert pd.read_csv(tmp_path / f"{table.name}.csv").shape[0] == len(table.frame)
+        assert (tmp_path / f"{table.name}.md").read_text().startswith(f"# {table.title}")
+        assert f"{table.name}.csv" in page
+    for figure in outcome.figures:
+        assert f"{figure.name}.png" in page and (tmp_path / f"{figure.name}.png").is_file()
+    run_ids = [
+        r[0]
+        for r in connect(report_db, read_only=True).execute("SELECT id FROM model_run").fetchall()
+    ]
+    assert all(run_id in page for run_id in run_ids)
+
+
+def test_missing_models_become_notes_not_crashes(curated_db, tmp_path):
+    conn = connect(curated_db, read_only=True)
+    try:
+        outcome = build_report(conn, REFERENCE, tmp_path)
+        with pytest.raises(MissingInput, match="no cvcnn run yet"):
+            figures.novakovic_fig3(ReportInputs(conn, REFERENCE), tmp_path / "x.png")
+    finally:
+        conn.close()
+    assert "novakovic_fig3" in outcome.missing and "make morph" in outcome.missing["novakovic_fig4"]
+    assert any(t.name == "novakovic_table1" for t in outcome.tables)  # data tables still built
+    assert "Not in this report" in outcome.index.read_text()
