@@ -64,8 +64,7 @@ def main() -> None:
             model = StructuralModel.load(run_path)
             loaded = time.perf_counter()
             (outcome,) = run_family(
-                conn, model, FAMILIES["mgh13-xy"], settings.sources / "reference" / "structures",
-                None, params, only, progress=True,
+                conn, model, FAMILIES["mgh13-xy"], None, params, only, progress=True,
             )  # fmt: skip
             total = time.perf_counter() - start
             best = conn.execute(

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from ingest.composition import NormalisedComposition, normalise
 from ingest.records import Rejection
 from ingest.runs import Batch, RejectedRecord, rows_table
-from ingest.sources import LITERATURE_STRUCTURES, MP_MIRROR, SourceInfo
+from ingest.sources import LITERATURE_STRUCTURES, MP_MIRROR, REFERENCE_STRUCTURES, SourceInfo
 from ingest.structures import StructureRecord, iter_tar_cifs, literature_cif_pressure, parse_many
 from tcdb.parameters import INGEST, IngestParameters
 
@@ -141,12 +141,13 @@ def build_literature_structures_batch(
     folder: Path, params: IngestParameters = INGEST, source: SourceInfo = LITERATURE_STRUCTURES
 ) -> Batch:
     """Every CIF of a folder → a batch; the pressure comes from the file name
-    (``200GPa_Fm-3m_MgH13.cif``)."""
+    (``200GPa_Fm-3m_MgH13.cif`` or ``MgH13_Fm-3m_200GPa.cif``)."""
     from ingest.literature import LINK_STRUCTURES_SQL
     from ingest.runs import folder_sha256
 
     items = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.cif"))]
-    prefix = "literature:" if source is LITERATURE_STRUCTURES else f"{source.id}:"
+    prefixes = {LITERATURE_STRUCTURES.id: "literature:", REFERENCE_STRUCTURES.id: "reference:"}
+    prefix = prefixes.get(source.id, f"{source.id}:")
     batch = structure_batch(
         items,
         source,
@@ -157,5 +158,6 @@ def build_literature_structures_batch(
         progress=False,
     )
     batch.file_sha256 = folder_sha256(folder, "*.cif")
-    batch.post_load.append(LINK_STRUCTURES_SQL)
+    if source is not REFERENCE_STRUCTURES:  # no literature entry points at a reference file
+        batch.post_load.append(LINK_STRUCTURES_SQL)
     return batch

@@ -26,6 +26,7 @@ from ingest.sources import (
     LITERATURE_STRUCTURES,
     MP_MIRROR,
     NIMS_SUPERCON,
+    REFERENCE_STRUCTURES,
     STANEV_SUPERCON,
     SourceInfo,
 )
@@ -37,12 +38,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Job:
     """One source file (or folder) and how to turn it into a batch. Curated sources live in
-    the repository (TCDB_CURATED) and may not exist yet: then they are skipped."""
+    the repository (TCDB_CURATED) and may not exist yet: then they are skipped. An optional
+    source (the reference structures, used only by the morphisms) is skipped with a warning
+    when the sources folder lacks it."""
 
     source: SourceInfo
     fingerprint: Callable[[Path], str]
     build: Callable[[Path, IngestParameters], Batch]
     curated: bool = False
+    optional: bool = False
 
 
 def _nims(path: Path, params: IngestParameters) -> Batch:
@@ -67,6 +71,12 @@ def _literature_structures(path: Path, params: IngestParameters) -> Batch:
     from ingest.materials_project import build_literature_structures_batch
 
     return build_literature_structures_batch(path, params)
+
+
+def _reference_structures(path: Path, params: IngestParameters) -> Batch:
+    from ingest.materials_project import build_literature_structures_batch
+
+    return build_literature_structures_batch(path, params, source=REFERENCE_STRUCTURES)
 
 
 def _literature(path: Path, params: IngestParameters) -> Batch:
@@ -96,6 +106,12 @@ JOBS: dict[str, list[Job]] = {
     "literature": [
         Job(LITERATURE_STRUCTURES, lambda p: folder_sha256(p, "*.cif"), _literature_structures),
         Job(LITERATURE_HYDRIDES, file_sha256, _literature),
+        Job(
+            REFERENCE_STRUCTURES,
+            lambda p: folder_sha256(p, "*.cif"),
+            _reference_structures,
+            optional=True,
+        ),
         Job(
             CURATED_STRUCTURES,
             lambda p: folder_sha256(p, "*.cif"),
@@ -132,6 +148,9 @@ def run_job(
         if curated_root is None or not (Path(curated_root) / (job.source.path or "")).exists():
             return None
         path = Path(curated_root) / (job.source.path or "")
+    elif job.optional and not (Path(sources_root) / (job.source.path or "")).exists():
+        log.warning("%s: not in %s; skipped", job.source.id, sources_root)
+        return None
     else:
         path = source_path(sources_root, job.source)
     sha = job.fingerprint(path)

@@ -73,6 +73,16 @@ LITERATURE_STRUCTURES = SourceInfo(
     "from github LazarNov/superconductor-predict",
     licence="as published with the cited papers",
 )
+REFERENCE_STRUCTURES = SourceInfo(
+    id="reference_structures",
+    kind="dataset",
+    title="Base structures of the morphisms of Novakovic et al. (2023): H3S, MgH13, Li2MgH16, "
+    "SeH3, CSH7 and four Fd-3m morphs (site labels X*/Y* mark the varied sites)",
+    path="reference/structures",
+    citation="Novakovic, Salamat, Lawler, arXiv:2301.10474 (2023); from github "
+    "LazarNov/superconductor-predict",
+    licence="as published with the cited papers",
+)
 
 CURATED_ENTRIES = SourceInfo(
     id="curated_entries",
@@ -100,6 +110,7 @@ SOURCES: dict[str, SourceInfo] = {
         MP_API,
         LITERATURE_HYDRIDES,
         LITERATURE_STRUCTURES,
+        REFERENCE_STRUCTURES,
         CURATED_ENTRIES,
         CURATED_STRUCTURES,
     )

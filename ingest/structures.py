@@ -72,7 +72,7 @@ CELL_ANGLES = ("_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
 ATOM_SITE_KEYS = ("_atom_site_fract_x", "_atom_site_cartn_x")
 AGGREGATE_WARNING = "Issues encountered while parsing CIF:"
 
-_PRESSURE_IN_NAME = re.compile(r"^(\d+(?:\.\d+)?)\s*GPa_", re.IGNORECASE)
+_PRESSURE_IN_NAME = re.compile(r"(?:^|_)(\d+(?:\.\d+)?)\s*GPa(?:_|\.|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -453,6 +453,7 @@ def _progress(iterable: Iterable[Any], total: int, enabled: bool) -> Iterable[An
 
 
 def literature_cif_pressure(file_name: str) -> float | None:
-    """The pressure in GPa from a ``<P>GPa_<spacegroup>_<formula>.cif`` name; None if absent."""
-    match = _PRESSURE_IN_NAME.match(Path(file_name).name)
+    """The pressure in GPa from a ``<P>GPa_<spacegroup>_<formula>.cif`` or
+    ``<formula>_<spacegroup>_<P>GPa.cif`` name; None if absent."""
+    match = _PRESSURE_IN_NAME.search(Path(file_name).name)
     return float(match.group(1)) if match else None

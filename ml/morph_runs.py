@@ -193,7 +193,6 @@ def run_family(
     conn: duckdb.DuckDBPyConnection,
     model: StructuralModel,
     family: Family,
-    reference_root: Path,
     composition_run: Path | None = None,
     params: MorphParameters = MORPH,
     only: list[str] | None = None,
@@ -203,7 +202,7 @@ def run_family(
     outcomes = []
     for name in family.references:
         start = time.perf_counter()
-        reference = load_reference(Path(reference_root) / name)
+        reference = load_reference(conn, name)
         morphs = generate(family, reference, params, only)
         tc, numbers, names, lengths, errors = predict_morphs(
             model, reference, morphs, family.kind == "grid", params.batch_size, progress

@@ -6,9 +6,11 @@ crude stand-in for pressure ("superconducting domes"). The structural model pred
 morph in milliseconds, so whole element-by-element maps are cheap. This module only generates
 the morphs (pure, no model, no database); ``ml.morph_runs`` predicts and stores them.
 
-Sites are chosen by their CIF labels: in the reference files of ``reference/structures/`` the
-labels starting with X or Y mark the sites the paper varies (MgH13: X1 = the Mg site, Y0 = the
-centre H; Li2MgH16 Fd-3m: X32-X35 = Li, Y36/Y37 = Mg); in H3S the S site is labelled ``S``.
+The reference structures are read from the database (ingest stores ``reference/structures``
+as ``crystal_structure`` rows ``reference:<file stem>`` with their site labels), so every morph
+points at a row with provenance. Sites are chosen by their CIF labels: labels starting with X
+or Y mark the sites the paper varies (MgH13: X1 = the Mg site, Y0 = the centre H; Li2MgH16
+Fd-3m: X32-X35 = Li, Y36/Y37 = Mg); in H3S the S site is labelled ``S``.
 A morph keeps every fractional coordinate; scaling multiplies the first two lattice vectors by
 ``scale_ab`` and the third by ``scale_c`` (equal for a uniform scan), so angles stay fixed.
 
@@ -19,6 +21,8 @@ Families (``FAMILIES``):
   uniformly (Fig. 4 left, Table III).
 - ``xyh36``: Fd-3m Li4Mg2H32 with Li4 → H4 and X, Y on the two Mg sites, scanned (Fig. 4 right).
 - ``li2mgh16-random``: seeded random replacements of the two Mg atoms and two Li pairs, scanned.
+- ``random-standouts``: the paper's four best random-search morphs (BaH32N5, LaH32N5,
+  BaH32N4O, LaH32N4O, given as CIFs), each scanned uniformly (Table III).
 - ``dome``: the Fd-3m and P-3m1 Li2MgH16 polymorphs scaled uniformly (Fig. 5).
 - ``ac-grid``: the same two polymorphs over a grid of a (= b) and c scales (Fig. 6).
 """
@@ -33,13 +37,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 from pymatgen.core import Element, Lattice, Structure
 
 from tcdb.errors import TcdbError
 from tcdb.parameters import MORPH, MorphParameters
-
-REFERENCE_FOLDER = Path("reference") / "structures"
 
 
 class MorphError(TcdbError):
@@ -53,7 +56,7 @@ class Family:
     name: str
     references: tuple[str, ...]  # file names in reference/structures/
     description: str
-    kind: str  # map | random | dome | grid
+    kind: str  # map | random | scan | dome | grid
     fixed: tuple[tuple[str, str], ...] = ()  # (site label, element) applied to every morph
     x_sites: tuple[str, ...] = ()
     y_sites: tuple[str, ...] = ()
@@ -75,6 +78,9 @@ FAMILIES: dict[str, Family] = {
         Family("li2mgh16-random", ("Li2MgH16_Fd-3m_250GPa.cif",), "Fd-3m Li4Mg2H32: seeded "
                "random elements on each Mg atom and each Li pair, uniform lattice scan",
                "random", x_sites=("Y36",), y_sites=("Y37",)),
+        Family("random-standouts", ("BaH32N5_Fd-3m.cif", "LaH32N5_Fd-3m.cif",
+               "BaH32N4O_Fd-3m.cif", "LaH32N4O_Fd-3m.cif"), "the four Fd-3m standouts of the "
+               "paper's random search (their CIFs), uniform lattice scan each", "scan"),
         Family("dome", ("Li2MgH16_Fd-3m_250GPa.cif", "Li2MgH16_P-3m1_300GPa.cif"),
                "T_c against uniform lattice scaling (Fig. 5)", "dome", scan=False),
         Family("ac-grid", ("Li2MgH16_Fd-3m_250GPa.cif", "Li2MgH16_P-3m1_300GPa.cif"),
@@ -83,15 +89,23 @@ FAMILIES: dict[str, Family] = {
 }  # fmt: skip
 
 
+REFERENCE_PREFIX = "reference:"
+"""Ingest stores ``reference/structures/<stem>.cif`` as crystal_structure ``reference:<stem>``."""
+
+
 @dataclass(frozen=True)
 class Reference:
-    """A reference structure read from its CIF, with labelled sites."""
+    """A reference structure with labelled sites; ``id`` is its ``crystal_structure`` id."""
 
-    id: str  # "<file stem>:<sha256 of the file, 12 hex>"
-    name: str
-    path: Path
+    id: str  # "reference:<file stem>"
+    name: str  # the file stem
     structure: Structure
     labels: tuple[str, ...]
+
+    @classmethod
+    def of(cls, name: str, structure: Structure) -> Reference:
+        labels = tuple(site.label for site in structure)
+        return cls(REFERENCE_PREFIX + name, name, structure, labels)
 
     @property
     def a_A(self) -> float:
@@ -102,26 +116,39 @@ class Reference:
         missing = [label for label in labels if label not in self.labels]
         if missing:
             raise MorphError(
-                f"{self.path.name} has no site labelled {', '.join(missing)} "
+                f"{self.name} has no site labelled {', '.join(missing)} "
                 f"(labels: {', '.join(dict.fromkeys(self.labels))})."
             )
         return [i for i, label in enumerate(self.labels) if label in labels]
 
 
-def load_reference(path: Path) -> Reference:
-    """Read a reference CIF; the site labels are kept (pymatgen may reorder the sites)."""
+def load_reference_file(path: Path) -> Reference:
+    """Read a reference CIF directly (the labels are kept; pymatgen may reorder the sites)."""
     path = Path(path)
     if not path.is_file():
         raise MorphError(f"Reference structure {path} does not exist.")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     try:
         with warnings.catch_warnings():  # e.g. "fractional coordinates rounded", expected here
             warnings.simplefilter("ignore", UserWarning)
             structure = Structure.from_file(path)
     except Exception as exc:
         raise MorphError(f"{path}: the CIF cannot be read ({exc}).") from None
-    labels = tuple(site.label for site in structure)
-    return Reference(f"{path.stem}:{digest}", path.stem, path, structure, labels)
+    return Reference.of(path.stem, structure)
+
+
+def load_reference(conn: duckdb.DuckDBPyConnection, file_name: str) -> Reference:
+    """A reference structure as ingested (source ``reference_structures``), with provenance."""
+    name = Path(file_name).stem
+    row = conn.execute(
+        "SELECT structure_json FROM crystal_structure WHERE id = ? AND status = 'active'",
+        [REFERENCE_PREFIX + name],
+    ).fetchone()
+    if row is None:
+        raise MorphError(
+            f"The reference structure {name} is not in the database; run 'tcdb ingest "
+            "literature' with sources holding reference/structures/."
+        )
+    return Reference.of(name, Structure.from_dict(json.loads(row[0])))
 
 
 @dataclass(frozen=True)
@@ -161,7 +188,7 @@ class Builder:
         species = [site.species_string for site in self.reference.structure]
         for label, element in morph.substitution:
             if label not in self._index:
-                raise MorphError(f"{self.reference.path.name} has no site labelled {label}.")
+                raise MorphError(f"{self.reference.name} has no site labelled {label}.")
             for i in self._index[label]:
                 species[i] = element
         return species
@@ -254,6 +281,8 @@ def generate(
         for pair in params.li_pairs:
             reference.sites(pair)
         return list(_random(family, pool, scales, params))
+    if family.kind == "scan":
+        return [Morph((), None, None, float(s), float(s)) for s in scales]
     if family.kind == "dome":
         return [Morph((), None, None, float(s), float(s)) for s in _factors(params.dome_factors)]
     if family.kind == "grid":

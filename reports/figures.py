@@ -164,7 +164,7 @@ def novakovic_fig6(inputs: ReportInputs, path: Path) -> Figure:
     grid = inputs.require_rows(
         inputs.frame(
             "SELECT parent_structure_id, a_A, c_A, tc_K, model_run_id FROM morph_prediction "
-            "WHERE family = 'ac-grid'"
+            "WHERE family = 'ac-grid' ORDER BY parent_structure_id"
         ),
         "(a, c) grids",
         "make morph",

@@ -140,10 +140,6 @@ def morph_run(
     scan_points: Annotated[int | None, typer.Option(help="Lattice scales per morph")] = None,
     samples: Annotated[int | None, typer.Option(help="Draws of the random search")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the random search")] = None,
-    references: Annotated[
-        Path | None,
-        typer.Option(help="Folder of the reference CIFs (default: <sources>/reference/structures)"),
-    ] = None,
     top: Annotated[int, typer.Option(help="Show this many top morphs per family")] = 5,
 ) -> None:
     """Generate, predict and store morph families; views morph_prediction, morph_summary and
@@ -160,14 +156,12 @@ def morph_run(
                               random_samples=samples, random_seed=seed)  # fmt: skip
     params = dataclasses.replace(MORPH, **chosen_profile)
     only = [s.strip() for s in elements.split(",") if s.strip()] if elements else None
-    settings = settings_of(ctx)
-    root = references or settings.sources / "reference" / "structures"
     conn = writer(ctx)
     try:
         model = _structural_model(ctx, conn, run)
         composition = _composition_run(ctx, conn, composition_run)
         for fam in chosen:
-            for outcome in run_family(conn, model, fam, root, composition, params, only):
+            for outcome in run_family(conn, model, fam, composition, params, only):
                 failed = ", ".join(f"{n} {why}" for why, n in outcome.failures.most_common())
                 typer.echo(
                     f"{fam.name} on {outcome.reference_id}: {outcome.candidates:,} morphs, "

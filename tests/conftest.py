@@ -93,6 +93,7 @@ def build_sources(real: Path, folder: Path, n_structures: int = 80) -> Path:
     (folder / LITERATURE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(real / LITERATURE, folder / LITERATURE)
     shutil.copytree(real / STRUCTURES, folder / STRUCTURES)
+    shutil.copytree(real / "reference", folder / "reference")
     return folder
 
 

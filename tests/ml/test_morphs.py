@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ml.morphs import FAMILIES, Builder, MorphError, elements, generate, load_reference
+from ml.morphs import FAMILIES, Builder, MorphError, elements, generate, load_reference_file
 from tcdb.parameters import MORPH
 from tests.conftest import SOURCES
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not REFERENCES.is_dir(), reason="no reference st
 
 
 def _reference(name):
-    return load_reference(REFERENCES / name)
+    return load_reference_file(REFERENCES / name)
 
 
 def test_the_element_pool_is_z_1_to_86_without_noble_gases():

@@ -14,7 +14,7 @@ from pymatgen.core import Lattice, Structure
 
 from ingest.structure_files import read_structure_inputs
 from ml.morph_runs import run_family
-from ml.morphs import FAMILIES, Builder, generate, load_reference
+from ml.morphs import FAMILIES, Builder, generate, load_reference_file
 from ml.runs import RunError
 from ml.structural_model import StructuralModel
 from ml.structure_predictions import predict_inputs
@@ -32,7 +32,7 @@ def model(trained_models):
 
 def _write_inputs(folder):
     shutil.copy(REFERENCES / "MgH13_Fm-3m_200GPa.cif", folder / "MgH13.cif")
-    mgh13 = load_reference(REFERENCES / "MgH13_Fm-3m_200GPa.cif").structure
+    mgh13 = load_reference_file(REFERENCES / "MgH13_Fm-3m_200GPa.cif").structure
     neon = Structure(Lattice.cubic(4.4), ["Ne"], [[0, 0, 0]])
     uranium = Structure(Lattice.cubic(3.5), ["U", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     items = [
@@ -89,7 +89,7 @@ def test_a_small_morph_grid_lands_in_the_database_and_matches_direct_predictions
     conn = connect(models_db)
     try:
         for _ in range(2):  # a rerun adds nothing
-            (outcome,) = run_family(conn, model, family, REFERENCES, trained_models.composition,
+            (outcome,) = run_family(conn, model, family, trained_models.composition,
                                     params, only=["H", "Li", "Mg"], progress=False)  # fmt: skip
     finally:
         conn.close()
@@ -105,7 +105,7 @@ def test_a_small_morph_grid_lands_in_the_database_and_matches_direct_predictions
     li_h = next(row for row in summary if row[:2] == ("Li", "H"))
     assert li_h[2] == "LiH13"
 
-    reference = load_reference(REFERENCES / "MgH13_Fm-3m_200GPa.cif")
+    reference = load_reference_file(REFERENCES / "MgH13_Fm-3m_200GPa.cif")
     morphs = generate(family, reference, params, only=["Li"])
     direct, _ = model.predict([Builder(reference).build(m) for m in morphs], [225] * 3)
     stored = query(models_db, "SELECT tc_K FROM morph_prediction WHERE x_element = 'Li' "

@@ -1,0 +1,56 @@
+"""A small real database holding every kind of prediction, for the report and query tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pytest
+
+from schema.database import connect
+from tcdb.parameters import MORPH, MORPH_PROFILES
+from tests.conftest import SOURCES
+
+REFERENCE = SOURCES / "reference"
+
+
+@pytest.fixture(scope="session")
+def report_db(trained_models, hydride_snapshot, tmp_path_factory):
+    """The trained-models database plus a smoke hydride run and screening, predictions of the
+    reference and literature structures, and every morph family at smoke size."""
+    from ingest.structure_files import read_structure_inputs
+    from ml import hydride_training
+    from ml.hydride_ensemble import HydrideMLPConfig
+    from ml.morph_runs import run_family
+    from ml.morphs import FAMILIES
+    from ml.structural_model import StructuralModel
+    from ml.structure_predictions import predict_inputs
+    from tcdb.parameters import HYDRIDE_PROFILES
+
+    folder = tmp_path_factory.mktemp("report")
+    db = folder / "tcdb.duckdb"
+    shutil.copy(trained_models.db, db)
+    conn = connect(db)
+    try:
+        run = hydride_training.train(
+            conn, hydride_snapshot, folder / "runs", HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"])
+        )
+        hydride_training.screen(conn, run.path)
+        model = StructuralModel.load(trained_models.cvcnn)
+        inputs, failures = read_structure_inputs(
+            [REFERENCE / "structures", SOURCES / "literature" / "structures"]
+        )
+        predict_inputs(conn, model, inputs, failures, trained_models.composition)
+        params = dataclasses.replace(MORPH, **MORPH_PROFILES["smoke"])
+        for family in FAMILIES.values():
+            run_family(
+                conn,
+                model,
+                family,
+                trained_models.composition,
+                params,
+                progress=False,
+            )
+    finally:
+        conn.close()
+    return db
