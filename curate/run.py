@@ -39,7 +39,8 @@ class CurationOutcome:
     n_labelled: int
     n_high_variance: int
     n_unlabelled: int
-    matches_by_method: dict[str, tuple[int, int]]  # method -> (materials, structures)
+    # method -> (distinct materials, distinct structures, links between them)
+    matches_by_method: dict[str, tuple[int, int, int]]
 
     def summary(self) -> str:
         lines = [
@@ -50,9 +51,10 @@ class CurationOutcome:
             f"{self.n_high_variance:,} at or above the variance cutoff, "
             f"{self.n_unlabelled:,} with only 'not superconducting' observations",
         ]
-        for method, (materials, structures) in sorted(self.matches_by_method.items()):
+        for method, (materials, structures, links) in sorted(self.matches_by_method.items()):
             lines.append(
-                f"  {method:<17} {materials:>6,} compositions ↔ {structures:>6,} structures"
+                f"  {method:<17} {materials:>6,} compositions ↔ {structures:>6,} structures "
+                f"({links:,} links)"
             )
         return "\n".join(lines)
 
@@ -276,7 +278,11 @@ def run_curation(
     ]
     counts = Counter(r["method"] for r in match_rows)
     by_method = {
-        method: (len({r["material_id"] for r in match_rows if r["method"] == method}), n)
+        method: (
+            len({r["material_id"] for r in match_rows if r["method"] == method}),
+            len({r["structure_id"] for r in match_rows if r["method"] == method}),
+            n,
+        )
         for method, n in counts.items()
     }
     outcome = CurationOutcome(
