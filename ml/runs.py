@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from schema.database import insert_new_rows
 from schema.timestamps import utcnow
 from tcdb import __version__
 from tcdb.errors import TcdbError
@@ -111,17 +112,7 @@ def write_predictions(conn: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
                 f"{row['model_run_id']}\x1f{row['subject_kind']}\x1f{row['subject_id']}".encode()
             ).hexdigest()[:24],
         )
-    table = pa.Table.from_pylist(rows)
-    columns = ", ".join(f'"{c}"' for c in table.column_names)
-    conn.register("incoming_predictions", table)
-    try:
-        conn.execute(
-            f"INSERT INTO prediction ({columns}) SELECT {columns} FROM incoming_predictions "
-            "ON CONFLICT (id) DO NOTHING"
-        )
-    finally:
-        conn.unregister("incoming_predictions")
-    return table.num_rows
+    return insert_new_rows(conn, "prediction", pa.Table.from_pylist(rows))
 
 
 def resolve_run(root: Path, conn: duckdb.DuckDBPyConnection | None, ref: str, model: str) -> Path:

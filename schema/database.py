@@ -111,3 +111,20 @@ def open_engine(path: Path, *, read_only: bool = False) -> Iterator[Engine]:
 def native(connection) -> duckdb.DuckDBPyConnection:
     """The DuckDB connection under a SQLAlchemy connection, for Arrow/DataFrame bulk work."""
     return connection.connection.driver_connection
+
+
+def insert_new_rows(conn: duckdb.DuckDBPyConnection, table: str, rows) -> int:
+    """Bulk-insert an Arrow table into ``table``; rows whose ``id`` is already there are kept
+    as they are (so writing the same rows twice adds nothing). Returns the rows offered."""
+    if rows.num_rows == 0:
+        return 0
+    columns = ", ".join(f'"{c}"' for c in rows.column_names)
+    conn.register("incoming_rows", rows)
+    try:
+        conn.execute(
+            f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM incoming_rows '
+            "ON CONFLICT (id) DO NOTHING"
+        )
+    finally:
+        conn.unregister("incoming_rows")
+    return rows.num_rows
