@@ -260,7 +260,7 @@ def _build_record(
     ordered = structure.is_ordered
     if not ordered:
         notes.append("partial occupancies: the structure is disordered")
-    number, symbol = _space_group(structure, params, notes)
+    number, symbol = space_group(structure, params, notes)
     a, b, c = structure.lattice.abc
     alpha, beta, gamma = structure.lattice.angles
     element_amounts = composition.element_composition
@@ -288,7 +288,7 @@ def _build_record(
     )
 
 
-def _space_group(
+def space_group(
     structure: Structure, params: IngestParameters, notes: list[str]
 ) -> tuple[int | None, str | None]:
     """Space-group number and symbol from spglib, or (None, None) with a note on failure."""

@@ -181,3 +181,27 @@ def predict_compositions(run_path: Path, compositions: list[dict]) -> tuple[np.n
     if batch.valid.any():
         predicted[batch.valid] = load_model(run_path).predict(batch.X[batch.valid])
     return predicted, batch.errors
+
+
+def composition_prediction_rows(composition_run: Path, formulas: list[str]) -> list[dict]:
+    """Composition-baseline predictions of distinct reduced formulas (subject 'composition')."""
+    from pymatgen.core import Composition
+
+    distinct = sorted(set(formulas))
+    amounts = [
+        {el.symbol: float(n) for el, n in Composition(f).element_composition.items()}
+        for f in distinct
+    ]
+    predicted, errors = predict_compositions(composition_run, amounts)
+    run_id = load_manifest(composition_run)["id"]
+    return [
+        {
+            "model_run_id": run_id,
+            "subject_kind": "composition",
+            "subject_id": formula,
+            "formula": formula,
+            "tc_K": float(tc),
+        }
+        for i, (formula, tc) in enumerate(zip(distinct, predicted, strict=True))
+        if i not in errors and np.isfinite(tc)
+    ]

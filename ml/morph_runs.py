@@ -25,9 +25,12 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ingest.structures import space_group
+from ml.composition_model import composition_prediction_rows
 from ml.morphs import Builder, Family, Morph, Reference, generate, load_reference
 from ml.runs import write_predictions
 from ml.structural_model import StructuralModel
+from schema.database import insert_new_rows
 from schema.timestamps import utcnow
 from tcdb.parameters import INGEST, MORPH, MorphParameters
 
@@ -47,19 +50,6 @@ class MorphOutcome:
     composition_predictions: int = 0
 
 
-def _space_group(structure) -> int | None:
-    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-    try:
-        analyzer = SpacegroupAnalyzer(
-            structure, symprec=INGEST.symprec, angle_tolerance=INGEST.angle_tolerance_deg
-        )
-        return int(analyzer.get_space_group_number())
-    except Exception as exc:  # spglib gives up on some nonsense cells
-        log.debug("space-group search failed: %s", exc)
-        return None
-
-
 class _SpaceGroups:
     """Space groups by substitution (uniform scaling keeps symmetry) or by structure."""
 
@@ -71,7 +61,7 @@ class _SpaceGroups:
         key = (morph.substitution, morph.scale_ab, morph.scale_c) if self.per_structure else (
             morph.substitution, morph.scale_c / morph.scale_ab)  # fmt: skip
         if key not in self.cache:
-            self.cache[key] = _space_group(structure)
+            self.cache[key] = space_group(structure, INGEST, [])[0]
         return self.cache[key]
 
 
@@ -149,46 +139,6 @@ def _candidate_table(
     )
 
 
-def store_candidates(conn: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
-    """Insert candidates in bulk; a candidate already stored (same id) is kept as it is."""
-    columns = ", ".join(f'"{c}"' for c in table.column_names)
-    conn.register("incoming_morphs", table)
-    try:
-        conn.execute(
-            f"INSERT INTO morph_candidate ({columns}) SELECT {columns} FROM incoming_morphs "
-            "ON CONFLICT (id) DO NOTHING"
-        )
-    finally:
-        conn.unregister("incoming_morphs")
-
-
-def composition_rows(composition_run: Path, formulas: list[str]) -> list[dict]:
-    """Composition-baseline predictions of distinct reduced formulas (subject 'composition')."""
-    from pymatgen.core import Composition
-
-    from ml.composition_model import predict_compositions
-    from ml.runs import load_manifest
-
-    distinct = sorted(set(formulas))
-    amounts = [
-        {el.symbol: float(n) for el, n in Composition(f).element_composition.items()}
-        for f in distinct
-    ]
-    predicted, errors = predict_compositions(composition_run, amounts)
-    run_id = load_manifest(composition_run)["id"]
-    return [
-        {
-            "model_run_id": run_id,
-            "subject_kind": "composition",
-            "subject_id": formula,
-            "formula": formula,
-            "tc_K": float(tc),
-        }
-        for i, (formula, tc) in enumerate(zip(distinct, predicted, strict=True))
-        if i not in errors and np.isfinite(tc)
-    ]
-
-
 def run_family(
     conn: duckdb.DuckDBPyConnection,
     model: StructuralModel,
@@ -208,7 +158,8 @@ def run_family(
             model, reference, morphs, family.kind == "grid", params.batch_size, progress
         )
         ids = [m.candidate_id(family.name, reference.id) for m in morphs]
-        store_candidates(conn, _candidate_table(family, reference, morphs, ids, names, lengths))
+        candidates = _candidate_table(family, reference, morphs, ids, names, lengths)
+        insert_new_rows(conn, "morph_candidate", candidates)
         rows = [
             {
                 "model_run_id": model.run_id,
@@ -226,7 +177,7 @@ def run_family(
         outcome.failures.update(_reason_code(reason) for reason in errors.values())
         if composition_run is not None:
             outcome.composition_predictions = write_predictions(
-                conn, composition_rows(composition_run, names)
+                conn, composition_prediction_rows(composition_run, names)
             )
         outcome.seconds = time.perf_counter() - start
         log.info(

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from ingest.structure_files import InputFailure, InputStructure
-from ml.morph_runs import composition_rows
+from ml.composition_model import composition_prediction_rows
 from ml.runs import write_predictions
-from ml.structural_model import StructuralModel
+from ml.structural_model import DEFAULT_BATCH, StructuralModel
 from ml.structure_features import content_hash
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def predict_inputs(
     inputs: list[InputStructure],
     failures: list[InputFailure],
     composition_run: Path | None = None,
-    batch_size: int = 1024,
+    batch_size: int = DEFAULT_BATCH,
 ) -> pd.DataFrame:
     """One row per input (predicted or failed); with ``conn`` the predictions are stored."""
     from pymatgen.core import Structure
@@ -83,9 +83,8 @@ def predict_inputs(
         row = usable[position]
         frame.loc[row, ["status", "reason"]] = ["failed", f"{inputs[row].path}: {reason}"]
     predicted = frame[frame.status == "predicted"]
-    composition = (
-        composition_rows(composition_run, predicted.formula.tolist()) if composition_run else []
-    )
+    formulas = predicted.formula.tolist()
+    composition = composition_prediction_rows(composition_run, formulas) if composition_run else []
     by_formula = {row["subject_id"]: row["tc_K"] for row in composition}
     frame["composition_tc_K"] = frame.formula.map(by_formula)
     if conn is not None:
