@@ -32,8 +32,15 @@ def _pyplot():
     return plt
 
 
-def _parity(ax, truth: np.ndarray, predicted: np.ndarray, unit: str, label: str) -> float:
-    """A parity plot on ``ax``; returns the RMSE."""
+def _save(fig, path: Path) -> None:
+    """Lay out, write as PNG and free the figure (pyplot keeps every open figure alive)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    _pyplot().close(fig)
+
+
+def _parity(ax, truth: np.ndarray, predicted: np.ndarray, unit: str, label: str) -> None:
+    """A parity plot on ``ax``, titled with n, RMSE and r² over the finite pairs."""
     from sklearn.metrics import r2_score
 
     ok = np.isfinite(truth) & np.isfinite(predicted)
@@ -46,7 +53,6 @@ def _parity(ax, truth: np.ndarray, predicted: np.ndarray, unit: str, label: str)
     ax.set_xlabel(f"{label} ({unit})")
     ax.set_ylabel(f"predicted ({unit})")
     ax.set_title(f"n = {len(truth)}, RMSE {rmse:.1f} {unit}, r² {r2_score(truth, predicted):.3f}")
-    return rmse
 
 
 def novakovic_fig3(inputs: ReportInputs, path: Path) -> Figure:
@@ -60,9 +66,7 @@ def novakovic_fig3(inputs: ReportInputs, path: Path) -> Figure:
     fig, ax = plt.subplots(figsize=(5.5, 5))
     _parity(ax, parity.label_tc_K.to_numpy(), parity.predicted_tc_K.to_numpy(), "K", "label T_c")
     fig.suptitle(f"Structural model, validation split ({run.profile} profile)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     r2 = run.manifest["metrics"]["validation"]["r2"]
     return Figure(
         "novakovic_fig3",
@@ -109,9 +113,7 @@ def novakovic_fig4(inputs: ReportInputs, path: Path) -> Figure:
         ax.set_ylabel("Y (ordered by Z)")
         ax.set_title(titles[family], fontsize=10)
         fig.colorbar(image, ax=ax, shrink=0.8, label="peak T_c over the lattice scan (K)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return Figure(
         "novakovic_fig4",
         "Novakovic et al. Fig. 4: X/Y morph maps",
@@ -137,20 +139,14 @@ def novakovic_fig5(inputs: ReportInputs, path: Path) -> Figure:
     for ax, parent in zip(axes[0], parents, strict=True):
         part = dome[dome.parent_structure_id == parent]
         ax.plot(part.a_A, part.tc_K, marker="o", ms=3)
-        reference_a = (
-            float(part.a_A[np.isclose(part.lattice_scale, 1.0)].iloc[0])
-            if np.isclose(part.lattice_scale, 1.0).any()
-            else None
-        )
-        if reference_a:
-            ax.axvline(reference_a, color="grey", ls="--", lw=0.8, label="reference cell")
+        at_reference = part.a_A[np.isclose(part.lattice_scale, 1.0)]
+        if len(at_reference):
+            ax.axvline(at_reference.iloc[0], color="grey", ls="--", lw=0.8, label="reference cell")
             ax.legend()
         ax.set_xlabel("primitive a (Å), c/a and angles fixed")
         ax.set_ylabel("predicted T_c (K)")
         ax.set_title(parent.split(":")[0])
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return Figure(
         "novakovic_fig5",
         "Novakovic et al. Fig. 5: T_c against lattice scaling",
@@ -182,9 +178,7 @@ def novakovic_fig6(inputs: ReportInputs, path: Path) -> Figure:
         ax.set_xlabel("a = b (Å)")
         ax.set_ylabel("c (Å)")
         ax.set_title(parent.split(":")[0])
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return Figure(
         "novakovic_fig6",
         "Novakovic et al. Fig. 6: T_c over a and c",
@@ -208,9 +202,7 @@ def hutcheon_fig3(inputs: ReportInputs, path: Path) -> Figure:
         "literature P",
     )
     fig.suptitle("Hydride (T_c, P) network, out-of-fold predictions")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return Figure(
         "hutcheon_fig3",
         "Hutcheon et al. Fig. 3: parity for T_c and P",
@@ -234,9 +226,7 @@ def hutcheon_fig4(inputs: ReportInputs, path: Path) -> Figure:
     right.hist(decile.Z, bins=np.arange(0.5, 104.5, 2.0))
     right.set_xlabel("Z of E")
     fig.suptitle(f"The {len(decile)} EH_n closest to ambient (lowest 10 % of D)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return Figure(
         "hutcheon_fig4",
         "Hutcheon et al. Fig. 4: n and Z near ambient",

@@ -7,7 +7,6 @@ structural model still comes out, with a note in place of the missing parts.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,18 +64,20 @@ class ReportInputs:
 
     def latest_run(self, model: str) -> ModelRun:
         """The newest succeeded run of ``model`` whose artefacts are on disk."""
-        row = self.conn.execute(
-            "SELECT id, snapshot_id, profile, artefact_path FROM model_run "
-            f"WHERE model = '{model}' AND status = 'succeeded' "
-            "ORDER BY finished_at DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            raise MissingInput(f"no {model} run yet ({TRAIN_HINT.get(model, 'tcdb train')})")
-        path = Path(row[3])
-        if not (path / "manifest.json").is_file():
-            raise MissingInput(f"the artefacts of run {row[0]} are missing from {path}")
-        manifest = json.loads((path / "manifest.json").read_text())
-        return ModelRun(row[0], model, row[1], row[2], path, manifest)
+        from ml.runs import MANIFEST, RunError, load_manifest, resolve_run
+
+        try:
+            path = resolve_run(Path(), self.conn, "latest", model)
+        except RunError:
+            raise MissingInput(
+                f"no {model} run yet ({TRAIN_HINT.get(model, 'tcdb train')})"
+            ) from None
+        if not (path / MANIFEST).is_file():
+            raise MissingInput(f"the artefacts of the latest {model} run are missing from {path}")
+        manifest = load_manifest(path)
+        return ModelRun(
+            manifest["id"], model, manifest["snapshot_id"], manifest["profile"], path, manifest
+        )
 
     def frame(self, sql: str) -> pd.DataFrame:
         return self.conn.execute(sql).df()
