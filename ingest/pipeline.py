@@ -122,6 +122,9 @@ JOBS: dict[str, list[Job]] = {
     ],
 }
 GROUPS = (*JOBS, "all")
+# The order "all" ingests the groups in, so that links resolve (SuperCon before the Materials
+# Project, whose online query asks for SuperCon's compositions).
+ALL_ORDER = ("supercon", "materials-project", "literature")
 
 
 def source_path(sources_root: Path, source: SourceInfo) -> Path:
@@ -148,11 +151,14 @@ def run_job(
         if curated_root is None or not (Path(curated_root) / (job.source.path or "")).exists():
             return None
         path = Path(curated_root) / (job.source.path or "")
-    elif job.optional and not (Path(sources_root) / (job.source.path or "")).exists():
-        log.warning("%s: not in %s; skipped", job.source.id, sources_root)
-        return None
     else:
-        path = source_path(sources_root, job.source)
+        try:
+            path = source_path(sources_root, job.source)
+        except SourceFileError:
+            if not job.optional:
+                raise
+            log.warning("%s: not in %s; skipped", job.source.id, sources_root)
+            return None
     sha = job.fingerprint(path)
     previous = None if force else is_unchanged(conn, job.source.id, sha, params.as_dict())
     if previous:
@@ -170,11 +176,9 @@ def run_job(
 def jobs_for(
     group: str, mp_api_key: str | None = None, conn: duckdb.DuckDBPyConnection | None = None
 ) -> list[Job]:
-    """The jobs of a group; 'all' orders them so that links resolve (SuperCon before the
-    Materials Project, whose online query asks for SuperCon's compositions)."""
+    """The jobs of a group; those of 'all' in ``ALL_ORDER``."""
     if group == "all":
-        order = ("supercon", "materials-project", "literature")
-        return [job for name in order for job in jobs_for(name, mp_api_key, conn)]
+        return [job for name in ALL_ORDER for job in jobs_for(name, mp_api_key, conn)]
     if group == "materials-project" and mp_api_key and conn is not None:
         from ingest.mp_online import online_job
 
@@ -197,10 +201,9 @@ def ingest(
 ) -> list[IngestOutcome]:
     """Ingest a group of sources, each file in its own transaction."""
     if group == "all":
-        groups = ("supercon", "materials-project", "literature")
         return [
             outcome
-            for name in groups
+            for name in ALL_ORDER
             for outcome in ingest(conn, name, sources_root, params, force, mp_api_key, curated_root)
         ]
     jobs = jobs_for(group, mp_api_key, conn)
