@@ -82,6 +82,24 @@ def test_data_overview_counts_rows_rejections_matches_and_snapshots(report_input
     assert "structures" in set(snapshots.kind) and (snapshots.n_entries > 0).all()
 
 
+def test_the_most_variable_groups_come_first(report_inputs):
+    frame = tables.most_variable_groups(report_inputs, limit=5).frame
+    assert len(frame) == 5
+    assert frame.tc_variance_K2.is_monotonic_decreasing
+
+
+def test_headline_numbers_name_our_runs_beside_the_papers(report_inputs):
+    frame = tables.headline_results(report_inputs).frame.set_index("quantity")
+    structural = frame.loc["validation r2 (CVCNN+MLP ensemble)"]
+    assert structural.value == "0.9429"
+    cvcnn = report_inputs.latest_run("cvcnn")
+    assert cvcnn.id in structural.ours and "r² " in structural.ours
+    assert (
+        report_inputs.latest_run("hydride-mlp").id
+        in frame.loc["RMSE on its literature dataset (quoted by Bai et al. 2024 review)"].ours
+    )
+
+
 def test_every_figure_is_drawn(report_inputs, tmp_path):
     for draw in figures.BUILDERS:
         path = tmp_path / f"{draw.__name__}.png"
