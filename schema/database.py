@@ -1,22 +1,29 @@
-"""Opening the DuckDB database: engines, native connections and clear errors when it is locked.
+"""Opening the DuckDB database: engines, native connections and clear errors.
 
-DuckDB allows one writing process per file. Readers open the file read-only; a process that
-finds the file locked gets ``DatabaseLockedError`` with one sentence naming the file and the
-process holding it, never a driver traceback.
+DuckDB allows one writing process per file, and a reading process excludes writers too. So
+long commands never hold a connection while they compute: they carry a ``Database`` (a path)
+and open it with ``reading()`` or ``writing()`` only around the moments they read their inputs
+or write their results. A process that finds the file locked retries for a few seconds
+(``TCDB_LOCK_WAIT``), so short write windows do not fail readers, and then gets
+``DatabaseLockedError`` with one sentence naming the file and the process holding it. A path
+that is a directory, not a DuckDB file, or cannot be created gets ``DatabasePathError``: one
+sentence naming the path and the reason, never a driver traceback.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 
-from tcdb.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError
+from tcdb.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError, DatabasePathError
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only where an engine is made (it is slow to load)
     from sqlalchemy import Engine
@@ -25,10 +32,30 @@ log = logging.getLogger(__name__)
 
 _LOCK_PATTERN = re.compile(r"Could not set lock on file|Conflicting lock is held", re.IGNORECASE)
 _PID_PATTERN = re.compile(r"\(PID (\d+)\)")
+# Driver messages about the path itself, and the reason each gives the user.
+_PATH_PROBLEMS = (
+    (re.compile(r"is a directory", re.IGNORECASE), "it is a directory, not a DuckDB file"),
+    (re.compile(r"not a valid DuckDB database file", re.IGNORECASE), "it is not a DuckDB file"),
+    (re.compile(r"permission denied", re.IGNORECASE), "permission denied"),
+    (re.compile(r"read-only file system", re.IGNORECASE), "the file system is read-only"),
+    (re.compile(r"not a directory", re.IGNORECASE), "a part of the path is not a folder"),
+    (re.compile(r"Cannot open file|No such file or directory", re.IGNORECASE),
+     "the file cannot be opened or created there"),
+)  # fmt: skip
+# The first bytes of every DuckDB file: 8 bytes of checksum, then the magic "DUCK".
+_MAGIC, _MAGIC_OFFSET = b"DUCK", 8
+
+T = TypeVar("T")
 
 
 def database_url(path: Path) -> str:
     return f"duckdb:///{Path(path).resolve()}"
+
+
+def _path_error(path: Path, reason: str) -> DatabasePathError:
+    return DatabasePathError(
+        f"The database {path} cannot be used: {reason}; give a DuckDB file with --db or TCDB_DB."
+    )
 
 
 def translate_error(exc: BaseException, path: Path) -> DatabaseError | None:
@@ -47,54 +74,104 @@ def translate_error(exc: BaseException, path: Path) -> DatabaseError | None:
         return DatabaseMissingError(
             f"There is no database at {path}; create it with 'tcdb db upgrade'."
         )
+    for pattern, reason in _PATH_PROBLEMS:
+        if pattern.search(message):
+            return _path_error(path, reason)
     return None
 
 
-def _check_readable(path: Path, read_only: bool) -> None:
-    if read_only and not Path(path).exists():
+def check_path(path: Path, *, read_only: bool) -> None:
+    """Refuse a path that cannot hold the database, before the driver fails on it: a folder, a
+    file that is not DuckDB's, a missing file for a reader, a folder that cannot be made."""
+    path = Path(path)
+    if path.is_dir():
+        raise _path_error(path, "it is a directory, not a DuckDB file")
+    if path.is_file():
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(_MAGIC_OFFSET + len(_MAGIC))
+        except OSError as exc:
+            raise _path_error(path, exc.strerror or str(exc)) from None
+        if head[_MAGIC_OFFSET:] != _MAGIC:  # DuckDB refuses an empty file too
+            raise _path_error(path, "it is not a DuckDB file")
+        return
+    if read_only:
         raise DatabaseMissingError(
             f"There is no database at {path}; create it with 'tcdb db upgrade'."
         )
-
-
-def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A native DuckDB connection (for bulk loads and SQL), with lock errors translated."""
-    path = Path(path)
-    _check_readable(path, read_only)
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise _path_error(path, f"{blocking} is a file, not a folder")
     try:
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.Error as exc:
-        translated = translate_error(exc, path)
-        if translated is not None:
-            raise translated from exc
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _path_error(path, f"its folder cannot be created ({exc.strerror or exc})") from None
 
 
-def make_engine(path: Path, *, read_only: bool = False) -> Engine:
+def lock_wait() -> float:
+    """Seconds to retry a locked file (the TCDB_LOCK_WAIT setting)."""
+    from tcdb.settings import environment_settings
+
+    return environment_settings().lock_wait
+
+
+def _retrying(open_once: Callable[[], T], path: Path, wait: float | None) -> T:
+    """Call ``open_once`` until it stops failing on a held lock or ``wait`` seconds pass; any
+    failure comes out translated to one sentence when we know it."""
+    deadline = time.monotonic() + (lock_wait() if wait is None else wait)
+    delay = 0.05
+    while True:
+        try:
+            return open_once()
+        except duckdb.Error as exc:
+            translated = translate_error(exc, path)
+            remaining = deadline - time.monotonic()
+            if isinstance(translated, DatabaseLockedError) and remaining > 0:
+                log.debug("%s is locked; retrying for %.1f s more", path, remaining)
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 2, 0.5)
+                continue
+            if translated is not None:
+                raise translated from None
+            raise
+
+
+def connect(
+    path: Path, *, read_only: bool = False, wait: float | None = None, config: dict | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A native DuckDB connection (for bulk loads and SQL); a locked file is retried for
+    ``wait`` seconds (default TCDB_LOCK_WAIT) and errors come out as one sentence."""
+    path = Path(path)
+    check_path(path, read_only=read_only)
+    return _retrying(
+        lambda: duckdb.connect(str(path), read_only=read_only, config=config or {}), path, wait
+    )
+
+
+def make_engine(path: Path, *, read_only: bool = False, wait: float | None = None) -> Engine:
     """A SQLAlchemy engine on the file; the first connection is opened here so that a lock
-    or a missing file is reported at once."""
+    or an unusable path is reported at once."""
     from sqlalchemy import create_engine
     from sqlalchemy.exc import DBAPIError
 
     path = Path(path)
-    _check_readable(path, read_only)
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    check_path(path, read_only=read_only)
     engine = create_engine(
         database_url(path),
         connect_args={"read_only": read_only},
     )
-    try:
-        with engine.connect():
-            pass
-    except DBAPIError as exc:
-        engine.dispose()
-        translated = translate_error(exc.orig or exc, path)
-        if translated is not None:
-            raise translated from None
-        raise
+
+    def first_connection() -> None:
+        try:
+            with engine.connect():
+                pass
+        except DBAPIError as exc:
+            engine.dispose()
+            if isinstance(exc.orig, duckdb.Error):
+                raise exc.orig from None
+            raise
+
+    _retrying(first_connection, path, wait)
     return engine
 
 
@@ -106,6 +183,59 @@ def open_engine(path: Path, *, read_only: bool = False) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database file that long commands carry instead of an open connection, so that the
+    lock is held only while they read inputs or write results, never while they compute."""
+
+    path: Path
+
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection, closed (and the file released) when the block ends."""
+        conn = connect(self.path, read_only=True)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write connection, closed (and the lock released) when the block ends."""
+        conn = connect(self.path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+# What the functions that read or write results accept: a Database they open briefly, or a
+# connection the caller already holds (and keeps; tests and bulk jobs pass one).
+Target = Database | duckdb.DuckDBPyConnection
+
+
+@contextmanager
+def reading(target: Target) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to read from ``target``: opened read-only and closed for a Database, the
+    caller's own connection otherwise."""
+    if isinstance(target, Database):
+        with target.reading() as conn:
+            yield conn
+    else:
+        yield target
+
+
+@contextmanager
+def writing(target: Target) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to write to ``target``: opened and closed for a Database, the caller's
+    own connection otherwise."""
+    if isinstance(target, Database):
+        with target.writing() as conn:
+            yield conn
+    else:
+        yield target
 
 
 def native(connection) -> duckdb.DuckDBPyConnection:

@@ -18,6 +18,7 @@ from tcdb.cli_context import reader as _reader
 from tcdb.cli_context import settings_of
 from tcdb.cli_context import writer as _writer
 from tcdb.cli_discovery import morph_app, predict
+from tcdb.cli_sql import sql
 from tcdb.errors import TcdbError
 from tcdb.settings import environment_settings
 
@@ -57,6 +58,7 @@ screen_app = typer.Typer(help="Screen candidates with a trained model; predictio
 app.add_typer(screen_app, name="screen")
 app.command("predict")(predict)
 app.add_typer(morph_app, name="morph")
+app.command("sql")(sql)
 
 
 @app.callback()
@@ -640,47 +642,6 @@ def screen_hydrides(
     typer.echo(f"{'best n per element':<20} {'T_c K':>12} {'P GPa':>12} {'D':>7}")
     for formula, tc, tc_std, p, p_std, d in best:
         typer.echo(f"{formula:<20} {tc:>6.0f} ± {tc_std:<3.0f} {p:>6.0f} ± {p_std:<3.0f} {d:>7.0f}")
-
-
-@app.command("sql")
-def sql(
-    ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="One SQL statement, e.g. SELECT * FROM ...")],
-    output: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
-    write: Annotated[
-        bool, typer.Option("--write", help="Open the database for writing (default read-only)")
-    ] = False,
-) -> None:
-    """Run SQL on the database (read-only unless --write) and print the result."""
-    import duckdb
-
-    from schema.database import connect
-
-    if output not in ("table", "csv", "json"):
-        raise TcdbError(f"Unknown format {output!r}; use table, csv or json.")
-    conn = connect(settings_of(ctx).db, read_only=not write)
-    try:
-        try:
-            result = conn.execute(query)
-        except duckdb.Error as exc:
-            message = str(exc).splitlines()[0]
-            if "read-only" in message.lower():
-                message += " (add --write to change the database)"
-            raise TcdbError(f"SQL failed: {message}") from None
-        frame = result.df() if result.description else None
-    finally:
-        conn.close()
-    if frame is None:
-        typer.echo("done.")
-    elif output == "csv":
-        typer.echo(frame.to_csv(index=False), nl=False)
-    elif output == "json":
-        typer.echo(frame.to_json(orient="records", date_format="iso", indent=2))
-    else:
-        import pandas as pd
-
-        with pd.option_context("display.max_rows", 200, "display.width", 200):
-            typer.echo(frame.to_string(index=False))
 
 
 @app.command("report")

@@ -23,5 +23,9 @@ class DatabaseMissingError(DatabaseError):
     """A read-only command was pointed at a database file that does not exist."""
 
 
+class DatabasePathError(DatabaseError):
+    """The database path is a directory, not a DuckDB file, or cannot be opened or created."""
+
+
 class MigrationError(DatabaseError):
     """A migration failed; the database was restored from its backup."""

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         description="Materials Project API key (MP_API_KEY); never printed.",
     )
     log_level: str = Field(default="INFO", description="Logging level (TCDB_LOG_LEVEL).")
+    lock_wait: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds to keep retrying a database another process holds (TCDB_LOCK_WAIT).",
+    )
 
     @property
     def snapshots(self) -> Path:
@@ -72,6 +77,7 @@ class Settings(BaseSettings):
             "curated": str(self.curated),
             "mp_api_key": "set" if self.mp_api_key else "not set",
             "log_level": self.log_level,
+            "lock_wait": f"{self.lock_wait:g} s",
         }
 
 

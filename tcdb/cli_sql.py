@@ -1,0 +1,99 @@
+"""``tcdb sql``: one statement typed by a user, read-only unless ``--write``.
+
+Read-only is enforced by DuckDB, not by trust: see ``schema.sql_access``. With ``--write`` a
+statement that can remove or overwrite data asks first on a terminal, and is refused without
+one unless ``--yes`` is given.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tcdb.cli_context import settings_of
+from tcdb.errors import TcdbError
+
+
+def _confirmed(kind: str, db: Path, yes: bool) -> None:
+    """Ask before a statement that can destroy data; refuse when nobody can be asked."""
+    from schema.sql_access import SqlRefused
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise SqlRefused(
+            f"The {kind} statement can remove or overwrite data in {db} and there is no terminal "
+            "to confirm it; nothing was run, add --yes to run it anyway."
+        )
+    if not typer.confirm(f"This {kind} statement can remove or overwrite data in {db}. Run it?"):
+        raise SqlRefused(f"The {kind} statement was not confirmed; nothing was run.")
+
+
+def sql(
+    ctx: typer.Context,
+    query: Annotated[
+        str, typer.Argument(help="One SQL statement, e.g. SELECT * FROM ...", show_default=False)
+    ],
+    output: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Open the database for writing, with DuckDB's full power (files, ATTACH, "
+            "extensions); default read-only",
+        ),
+    ] = False,
+    read_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--read-files",
+            metavar="DIR",
+            help="Let a read-only query read files under DIR (e.g. read_csv); repeatable",
+            show_default=False,
+        ),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="With --write: run a DROP, DELETE, UPDATE, … without asking"),
+    ] = False,
+) -> None:
+    """Run one SQL statement on the database and print the result.
+
+    Read-only by default: one SELECT (or EXPLAIN), which cannot write, attach other databases,
+    load extensions or read files (except under --read-files DIR). With --write, statements
+    that can remove or overwrite data ask for confirmation (--yes skips it; without a
+    terminal they need it)."""
+    from schema import sql_access
+    from schema.database import connect
+
+    if output not in ("table", "csv", "json"):
+        raise TcdbError(f"Unknown format {output!r}; use table, csv or json.")
+    db = settings_of(ctx).db
+    conn = connect(db) if write else sql_access.open_read_only(db, read_files)
+    try:
+        checked = sql_access.one_statement(conn, query)
+        if write and checked.destructive:
+            _confirmed(checked.kind, db, yes)
+        elif not write:
+            sql_access.require_read_only(conn, checked)
+        frame = sql_access.run(conn, checked)
+    finally:
+        conn.close()
+    _print(frame, output)
+
+
+def _print(frame, output: str) -> None:
+    if frame is None:
+        typer.echo("done.")
+    elif output == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif output == "json":
+        typer.echo(frame.to_json(orient="records", date_format="iso", indent=2))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", 200, "display.width", 200):
+            typer.echo(frame.to_string(index=False))
