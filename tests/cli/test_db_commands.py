@@ -86,7 +86,7 @@ def test_a_locked_database_gives_one_sentence_not_a_traceback(migrated_db):
     try:
         assert holder.stdout.readline().strip() == "locked"
         for command in (["db", "status"], ["db", "upgrade"]):
-            result = run_tcdb("--db", str(migrated_db), *command)
+            result = run_tcdb("--db", str(migrated_db), *command, env={"TCDB_LOCK_WAIT": "0.5"})
             assert result.returncode == 3
             assert "Traceback" not in result.stderr
             message = result.stderr.strip()
