@@ -16,13 +16,13 @@ import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from curate.snapshots import Snapshot
 from ml.composition_descriptors import CompositionDescriptorConfig, composition_matrix
 from ml.runs import Run, finish_run, load_manifest, start_run, write_predictions
+from schema.database import Target, writing
 from tcdb.errors import TcdbError
 
 log = logging.getLogger(__name__)
@@ -112,14 +112,15 @@ def metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 
 
 def train(
-    conn: duckdb.DuckDBPyConnection,
+    db: Target,
     snapshot: Snapshot,
     runs_root: Path,
     config: CompositionModelConfig | None = None,
     descriptors: CompositionDescriptorConfig | None = None,
     profile: str | None = None,
 ) -> Run:
-    """Cross-validate, fit on every composition, save, record the run and its predictions."""
+    """Cross-validate, fit on every composition, save, record the run and its predictions
+    (``db`` is opened for writing only for the record, at the end)."""
     config = config or CompositionModelConfig()
     descriptors = descriptors or CompositionDescriptorConfig()
     data = composition_data(snapshot, descriptors)
@@ -144,7 +145,6 @@ def train(
     run.notes = {"dropped_compositions": data.dropped}
     frame = data.entries[["material_id", "reduced_formula", "label_tc_K"]].assign(oof_tc_K=oof)
     frame.to_parquet(run.path / "out_of_fold.parquet", index=False)
-    finish_run(conn, run)
     rows = [
         {
             "model_run_id": run.id,
@@ -157,7 +157,9 @@ def train(
         }
         for i, r in enumerate(frame.itertuples(index=False))
     ]
-    write_predictions(conn, rows)
+    with writing(db) as conn:
+        finish_run(conn, run)
+        write_predictions(conn, rows)
     return run
 
 

@@ -13,12 +13,12 @@ import json
 import logging
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from curate.snapshots import Snapshot
 from ml.runs import Run, finish_run, start_run, write_predictions
+from schema.database import Target, writing
 from tcdb.errors import TcdbError
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def validation_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]
 
 
 def train(
-    conn: duckdb.DuckDBPyConnection,
+    db: Target,
     snapshot: Snapshot,
     runs_root: Path,
     config=None,
@@ -47,7 +47,10 @@ def train(
     profile: str | None = None,
     progress: bool = True,
 ) -> Run:
-    """Features, split, training with best-validation restore, metrics, artefacts, predictions."""
+    """Features, split, training with best-validation restore, metrics, artefacts, predictions.
+
+    The snapshot is read from disk; ``db`` is opened for writing only at the end, to record
+    the run and its predictions, so others can use the database while the network trains."""
     from ml.cvcnn import CVCNNConfig, predict, save_model, split_indices, train_cvcnn
     from ml.structure_features import FeatureConfig, structure_features
 
@@ -99,8 +102,9 @@ def train(
         "left_out_examples": [features.errors[i] for i in sorted(features.errors)[:10]],
         "feature_cache_hit": features.cache_hit,
     }
-    finish_run(conn, run)
-    write_predictions(conn, _validation_rows(run.id, parity))
+    with writing(db) as conn:
+        finish_run(conn, run)
+        write_predictions(conn, _validation_rows(run.id, parity))
     return run
 
 

@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -29,6 +28,7 @@ from ml.hydride_descriptors import (
     screening_grid,
 )
 from ml.runs import Run, finish_run, load_manifest, start_run, write_predictions
+from schema.database import Target, writing
 from tcdb.errors import TcdbError
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def grid_scaling(descriptors: HydrideDescriptorConfig) -> tuple[np.ndarray, np.n
 
 
 def train(
-    conn: duckdb.DuckDBPyConnection,
+    db: Target,
     snapshot: Snapshot,
     runs_root: Path,
     config=None,
@@ -84,7 +84,7 @@ def train(
     profile: str | None = None,
 ) -> Run:
     """Train the ensemble and the linear baseline, save both, record the run and its
-    out-of-fold predictions."""
+    out-of-fold predictions (``db`` is opened for writing only for the record, at the end)."""
     from ml.hydride_ensemble import (
         HydrideEnsemble,
         HydrideMLPConfig,
@@ -132,8 +132,9 @@ def train(
     frame[["oof_tc_K", "oof_pressure_GPa"]] = oof
     frame[["linear_oof_tc_K", "linear_oof_pressure_GPa"]] = linear_oof
     frame.to_parquet(run.path / "out_of_fold.parquet", index=False)
-    finish_run(conn, run)
-    write_predictions(conn, _oof_prediction_rows(run.id, frame))
+    with writing(db) as conn:
+        finish_run(conn, run)
+        write_predictions(conn, _oof_prediction_rows(run.id, frame))
     return run
 
 
@@ -165,8 +166,9 @@ def _oof_prediction_rows(run_id: str, frame: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def screen(conn: duckdb.DuckDBPyConnection, run_path: Path) -> pd.DataFrame:
-    """Predict every screenable EH_n (n = 1 … 31) with all members and store the predictions."""
+def screen(db: Target, run_path: Path) -> pd.DataFrame:
+    """Predict every screenable EH_n (n = 1 … 31) with all members and store the predictions
+    (``db`` is opened for writing only once they are computed)."""
     from ingest.composition import normalise
     from ingest.runs import insert_new_materials
     from ml.element_data import atomic_number
@@ -215,12 +217,13 @@ def screen(conn: duckdb.DuckDBPyConnection, run_path: Path) -> pd.DataFrame:
                 ),
             }
         )
-    conn.begin()
-    try:
-        insert_new_materials(conn, compositions, utcnow())
-        write_predictions(conn, rows)
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
+    with writing(db) as conn:
+        conn.begin()
+        try:
+            insert_new_materials(conn, compositions, utcnow())
+            write_predictions(conn, rows)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
     return pd.DataFrame(rows)

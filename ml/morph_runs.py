@@ -21,7 +21,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -30,7 +29,7 @@ from ml.composition_model import composition_prediction_rows
 from ml.morphs import Builder, Family, Morph, Reference, generate, load_reference
 from ml.runs import write_predictions
 from ml.structural_model import StructuralModel
-from schema.database import insert_new_rows
+from schema.database import Target, insert_new_rows, reading, writing
 from schema.timestamps import utcnow
 from tcdb.parameters import INGEST, MORPH, MorphParameters
 
@@ -140,7 +139,7 @@ def _candidate_table(
 
 
 def run_family(
-    conn: duckdb.DuckDBPyConnection,
+    db: Target,
     model: StructuralModel,
     family: Family,
     composition_run: Path | None = None,
@@ -148,18 +147,19 @@ def run_family(
     only: list[str] | None = None,
     progress: bool = True,
 ) -> list[MorphOutcome]:
-    """Generate, predict and store one family for each of its reference structures."""
+    """Generate, predict and store one family for each of its reference structures; ``db`` is
+    opened to read each reference and to store its results, not while morphs are predicted."""
     outcomes = []
     for name in family.references:
         start = time.perf_counter()
-        reference = load_reference(conn, name)
+        with reading(db) as conn:
+            reference = load_reference(conn, name)
         morphs = generate(family, reference, params, only)
         tc, numbers, names, lengths, errors = predict_morphs(
             model, reference, morphs, family.kind == "grid", params.batch_size, progress
         )
         ids = [m.candidate_id(family.name, reference.id) for m in morphs]
         candidates = _candidate_table(family, reference, morphs, ids, names, lengths)
-        insert_new_rows(conn, "morph_candidate", candidates)
         rows = [
             {
                 "model_run_id": model.run_id,
@@ -172,13 +172,14 @@ def run_family(
             for i in range(len(morphs))
             if i not in errors
         ]
-        write_predictions(conn, rows)
+        composition = composition_prediction_rows(composition_run, names) if composition_run else []
+        with writing(db) as conn:
+            insert_new_rows(conn, "morph_candidate", candidates)
+            write_predictions(conn, rows)
+            stored_compositions = write_predictions(conn, composition)
         outcome = MorphOutcome(family.name, reference.id, len(morphs), len(rows))
         outcome.failures.update(_reason_code(reason) for reason in errors.values())
-        if composition_run is not None:
-            outcome.composition_predictions = write_predictions(
-                conn, composition_prediction_rows(composition_run, names)
-            )
+        outcome.composition_predictions = stored_compositions
         outcome.seconds = time.perf_counter() - start
         log.info(
             "%s on %s: %d morphs, %d predicted in %.1f s",

@@ -14,7 +14,6 @@ import json
 import logging
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -23,6 +22,7 @@ from ml.composition_model import composition_prediction_rows
 from ml.runs import write_predictions
 from ml.structural_model import DEFAULT_BATCH, StructuralModel
 from ml.structure_features import content_hash
+from schema.database import Target, writing
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,15 @@ def _failure_frame(failures: list[InputFailure]) -> pd.DataFrame:
 
 
 def predict_inputs(
-    conn: duckdb.DuckDBPyConnection | None,
+    db: Target | None,
     model: StructuralModel,
     inputs: list[InputStructure],
     failures: list[InputFailure],
     composition_run: Path | None = None,
     batch_size: int = DEFAULT_BATCH,
 ) -> pd.DataFrame:
-    """One row per input (predicted or failed); with ``conn`` the predictions are stored."""
+    """One row per input (predicted or failed); with ``db`` the predictions are stored (it is
+    opened for writing only once they are computed)."""
     from pymatgen.core import Structure
 
     records = [item.record for item in inputs]
@@ -87,9 +88,10 @@ def predict_inputs(
     composition = composition_prediction_rows(composition_run, formulas) if composition_run else []
     by_formula = {row["subject_id"]: row["tc_K"] for row in composition}
     frame["composition_tc_K"] = frame.formula.map(by_formula)
-    if conn is not None:
-        write_predictions(conn, _prediction_rows(model.run_id, predicted))
-        write_predictions(conn, composition)
+    if db is not None:
+        with writing(db) as conn:
+            write_predictions(conn, _prediction_rows(model.run_id, predicted))
+            write_predictions(conn, composition)
     failed = _failure_frame(failures)
     combined = pd.concat([frame, failed], ignore_index=True) if len(failed) else frame
     return combined.reindex(columns=COLUMNS)

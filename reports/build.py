@@ -13,11 +13,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from reports import figures, tables
 from reports.inputs import MissingInput, ReportInputs
+from schema.database import Target
 from schema.timestamps import utcnow
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,12 @@ def _write_table(table: tables.Table, out_dir: Path) -> None:
     )
 
 
-def build_report(
-    conn: duckdb.DuckDBPyConnection, reference_dir: Path, out_dir: Path
-) -> ReportOutcome:
-    """Build every table and figure that its inputs allow; write them and the index page."""
+def build_report(db: Target, reference_dir: Path, out_dir: Path) -> ReportOutcome:
+    """Build every table and figure that its inputs allow; write them and the index page.
+    ``db`` is opened read-only for each query only, not while figures are drawn."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    inputs = ReportInputs(conn, Path(reference_dir))
+    inputs = ReportInputs(db, Path(reference_dir))
     outcome = ReportOutcome(out_dir)
     for build in tables.BUILDERS:
         try:

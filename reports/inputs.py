@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
+from schema.database import Target, reading
 from tcdb.errors import TcdbError
 
 REFERENCE_TABLES = {
@@ -48,10 +48,15 @@ class ModelRun:
 
 @dataclass
 class ReportInputs:
-    """The open database and where the reference tables are."""
+    """The database and where the reference tables are. The database is opened read-only for
+    each query and closed at once, never while figures are drawn, so writers can go on."""
 
-    conn: duckdb.DuckDBPyConnection
+    db: Target
     reference_dir: Path
+
+    def reading(self):
+        """A read-only connection for the block (or the caller's own connection)."""
+        return reading(self.db)
 
     def paper_table(self, key: str) -> pd.DataFrame:
         path = self.reference_dir / REFERENCE_TABLES[key]
@@ -67,7 +72,8 @@ class ReportInputs:
         from ml.runs import MANIFEST, RunError, load_manifest, resolve_run
 
         try:
-            path = resolve_run(Path(), self.conn, "latest", model)
+            with self.reading() as conn:
+                path = resolve_run(Path(), conn, "latest", model)
         except RunError:
             raise MissingInput(
                 f"no {model} run yet ({TRAIN_HINT.get(model, 'tcdb train')})"
@@ -80,7 +86,8 @@ class ReportInputs:
         )
 
     def frame(self, sql: str) -> pd.DataFrame:
-        return self.conn.execute(sql).df()
+        with self.reading() as conn:
+            return conn.execute(sql).df()
 
     def require_rows(self, frame: pd.DataFrame, what: str, hint: str) -> pd.DataFrame:
         if frame.empty:

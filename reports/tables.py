@@ -82,10 +82,11 @@ def rejections_overview(inputs: ReportInputs) -> Table:
 def matches_overview(inputs: ReportInputs) -> Table:
     from curate.report import match_counts
 
-    try:
-        frame = match_counts(inputs.conn)
-    except Exception as exc:
-        raise MissingInput(f"no curation run yet (tcdb curate run): {exc}") from None
+    with inputs.reading() as conn:  # outside the try: a locked file is not a missing input
+        try:
+            frame = match_counts(conn)
+        except Exception as exc:
+            raise MissingInput(f"no curation run yet (tcdb curate run): {exc}") from None
     return Table(
         "data_matches",
         "Structure matches by method (latest curation run)",
@@ -116,9 +117,13 @@ def novakovic_table1(inputs: ReportInputs) -> Table:
     from curate.report import groups_table
 
     paper = inputs.paper_table("novakovic_table1")
+    with inputs.reading() as conn:
+        ours_by_formula = {
+            formula: groups_table(conn, 0.0, 1, formula=formula) for formula in paper.superconductor
+        }
     rows = []
     for r in paper.itertuples(index=False):
-        ours = groups_table(inputs.conn, 0.0, 1, formula=r.superconductor)
+        ours = ours_by_formula[r.superconductor]
         found = not ours.empty
         mean = float(ours.tc_mean_K.iloc[0]) if found else np.nan
         variance = float(ours.tc_variance_K2.iloc[0]) if found else np.nan
@@ -149,10 +154,11 @@ def novakovic_table1(inputs: ReportInputs) -> Table:
 def most_variable_groups(inputs: ReportInputs, limit: int = 20) -> Table:
     from curate.report import groups_table
 
-    try:
-        frame = groups_table(inputs.conn, 0.0, limit)
-    except Exception as exc:
-        raise MissingInput(f"no curation run yet (tcdb curate run): {exc}") from None
+    with inputs.reading() as conn:  # outside the try: a locked file is not a missing input
+        try:
+            frame = groups_table(conn, 0.0, limit)
+        except Exception as exc:
+            raise MissingInput(f"no curation run yet (tcdb curate run): {exc}") from None
     frame = frame.rename(columns={"reduced_formula": "composition"})
     return Table(
         "most_variable_groups",

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from tcdb.cli_context import database as _database
 from tcdb.cli_context import profile_settings as _profile
 from tcdb.cli_context import reader as _reader
 from tcdb.cli_context import settings_of
@@ -527,11 +528,7 @@ def train_hydride_mlp(
     settings = settings_of(ctx)
     frozen = load_snapshot(settings.snapshots, snapshot)
     config = HydrideMLPConfig(seed=seed, **chosen)
-    conn = _writer(ctx)
-    try:
-        run = train(conn, frozen, settings.runs, config, profile=profile)
-    finally:
-        conn.close()
+    run = train(_database(ctx, write=True), frozen, settings.runs, config, profile=profile)
     mlp, linear = run.metrics["mlp_ensemble"], run.metrics["linear_baseline"]
     typer.echo(
         f"model run {run.id} on snapshot {frozen.id} ({run.metrics['n_points']} points, "
@@ -564,11 +561,7 @@ def train_composition(
     settings = settings_of(ctx)
     frozen = load_snapshot(settings.snapshots, snapshot)
     config = CompositionModelConfig(seed=seed, **chosen)
-    conn = _writer(ctx)
-    try:
-        run = train(conn, frozen, settings.runs, config, profile=profile)
-    finally:
-        conn.close()
+    run = train(_database(ctx, write=True), frozen, settings.runs, config, profile=profile)
     cv = run.metrics["cross_validation"]
     typer.echo(f"model run {run.id} on snapshot {frozen.id} (profile {profile})")
     typer.echo(
@@ -600,11 +593,8 @@ def train_cvcnn_command(
     settings = settings_of(ctx)
     frozen = load_snapshot(settings.snapshots, snapshot)
     config = CVCNNConfig(seed=seed, **chosen)
-    conn = _writer(ctx)
-    try:
-        run = train(conn, frozen, settings.runs, config, settings.cache, profile)
-    finally:
-        conn.close()
+    db = _database(ctx, write=True)
+    run = train(db, frozen, settings.runs, config, settings.cache, profile)
     v = run.metrics["validation"]
     typer.echo(
         f"model run {run.id} on snapshot {frozen.id} (profile {profile}: {config.epochs} epochs, "
@@ -628,16 +618,15 @@ def screen_hydrides(
     from ml.hydride_training import MODEL, screen
     from ml.runs import resolve_run
 
-    conn = _writer(ctx)
-    try:
+    db = _database(ctx, write=True)
+    with db.reading() as conn:
         path = resolve_run(settings_of(ctx).runs, conn, run, MODEL)
-        predictions = screen(conn, path)
+    predictions = screen(db, path)
+    with db.reading() as conn:
         best = conn.execute(
             f"SELECT formula, tc_K, tc_std_K, pressure_GPa, pressure_std_GPa, "
             f"distance_to_ambient FROM hydride_best_per_element LIMIT {int(top)}"
         ).fetchall()
-    finally:
-        conn.close()
     typer.echo(f"screened {len(predictions):,} EH_n with run {path.name}")
     typer.echo(f"{'best n per element':<20} {'T_c K':>12} {'P GPa':>12} {'D':>7}")
     for formula, tc, tc_std, p, p_std, d in best:
@@ -659,11 +648,7 @@ def report(
 
     settings = settings_of(ctx)
     folder = out or project_root() / "reports" / "out"
-    conn = _reader(ctx)
-    try:
-        outcome = build_report(conn, settings.sources / "reference", folder)
-    finally:
-        conn.close()
+    outcome = build_report(_database(ctx), settings.sources / "reference", folder)
     typer.echo(f"{len(outcome.tables)} tables and {len(outcome.figures)} figures in {folder}")
     for name, why in outcome.missing.items():
         typer.echo(f"not in the report: {name}: {why}")

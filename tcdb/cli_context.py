@@ -23,6 +23,20 @@ def writer(ctx: typer.Context):
     return connect(settings.db)
 
 
+def database(ctx: typer.Context, *, write: bool = False):
+    """The database as a handle that long commands open only around their reads and writes
+    (``Database.reading()``/``writing()``); one that will be written must be migrated."""
+    from schema.database import Database, check_path
+    from schema.migrate import require_head
+
+    settings = settings_of(ctx)
+    if write:
+        require_head(settings.db)
+    else:
+        check_path(settings.db, read_only=True)  # a missing or unusable file is said at once
+    return Database(settings.db)
+
+
 def reader(ctx: typer.Context):
     """A read-only connection (closed by the caller)."""
     from schema.database import connect

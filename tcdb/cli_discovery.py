@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tcdb.cli_context import profile_settings, reader, settings_of, writer
+from tcdb.cli_context import database, profile_settings, reader, settings_of
 from tcdb.errors import TcdbError
 
 morph_app = typer.Typer(
@@ -76,13 +76,11 @@ def predict(
     if fmt not in ("table", "csv", "json"):
         raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
     inputs, failures = read_structure_inputs(paths)
-    conn = writer(ctx) if store else reader(ctx)
-    try:
+    db = database(ctx, write=store)
+    with db.reading() as conn:  # only to find the runs; predicting holds no connection
         model = _structural_model(ctx, conn, run)
         composition = _composition_run(ctx, conn, composition_run)
-        frame = predict_inputs(conn if store else None, model, inputs, failures, composition)
-    finally:
-        conn.close()
+    frame = predict_inputs(db if store else None, model, inputs, failures, composition)
     if output is not None:
         frame.to_csv(output, index=False)
     _print(frame, fmt, model.run_id)
@@ -156,21 +154,20 @@ def morph_run(
                               random_samples=samples, random_seed=seed)  # fmt: skip
     params = dataclasses.replace(MORPH, **chosen_profile)
     only = [s.strip() for s in elements.split(",") if s.strip()] if elements else None
-    conn = writer(ctx)
-    try:
+    db = database(ctx, write=True)
+    with db.reading() as conn:  # only to find the runs; predicting holds no connection
         model = _structural_model(ctx, conn, run)
         composition = _composition_run(ctx, conn, composition_run)
-        for fam in chosen:
-            for outcome in run_family(conn, model, fam, composition, params, only):
-                failed = ", ".join(f"{n} {why}" for why, n in outcome.failures.most_common())
-                typer.echo(
-                    f"{fam.name} on {outcome.reference_id}: {outcome.candidates:,} morphs, "
-                    f"{outcome.predicted:,} predicted in {outcome.seconds:.1f} s"
-                    + (f" (not predicted: {failed})" if failed else "")
-                )
+    for fam in chosen:
+        for outcome in run_family(db, model, fam, composition, params, only):
+            failed = ", ".join(f"{n} {why}" for why, n in outcome.failures.most_common())
+            typer.echo(
+                f"{fam.name} on {outcome.reference_id}: {outcome.candidates:,} morphs, "
+                f"{outcome.predicted:,} predicted in {outcome.seconds:.1f} s"
+                + (f" (not predicted: {failed})" if failed else "")
+            )
+        with db.reading() as conn:
             _show_top(conn, fam.name, top)
-    finally:
-        conn.close()
     typer.echo(f"predicted with {model.run_id}")
 
 

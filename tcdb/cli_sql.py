@@ -71,6 +71,8 @@ def sql(
 
     if output not in ("table", "csv", "json"):
         raise TcdbError(f"Unknown format {output!r}; use table, csv or json.")
+    if write and read_files:
+        raise TcdbError("--read-files limits read-only queries; with --write every file is open.")
     db = settings_of(ctx).db
     conn = connect(db) if write else sql_access.open_read_only(db, read_files)
     try:
