@@ -1,0 +1,70 @@
+"""Predicting holds no connection: given a Database, morph runs and structure predictions open
+it only to read their inputs and to store their results, so other processes can read and write
+while the network computes."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.structure_files import read_structure_inputs
+from ml.morph_runs import run_family
+from ml.morphs import FAMILIES
+from ml.structural_model import StructuralModel
+from ml.structure_predictions import predict_inputs
+from schema.database import Database
+from tcdb.parameters import MORPH
+from tests.conftest import SOURCES, query
+
+
+@dataclasses.dataclass
+class FileFreeWhilePredicting:
+    """A structural model that, each time it predicts, proves no connection to ``db`` is open:
+    DuckDB refuses a second connection with another mode to a file this process holds."""
+
+    model: StructuralModel
+    db: Path
+    calls: int = 0
+
+    @property
+    def run_id(self) -> str:
+        return self.model.run_id
+
+    def predict(self, *args, **kwargs):
+        for read_only in (True, False):
+            try:
+                duckdb.connect(str(self.db), read_only=read_only).close()
+            except duckdb.Error as exc:
+                pytest.fail(f"the database was held while predicting: {exc}")
+        self.calls += 1
+        return self.model.predict(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def model(trained_models):
+    return StructuralModel.load(trained_models.cvcnn)
+
+
+def test_a_morph_run_holds_no_connection_while_predicting(models_db, trained_models, model):
+    probe = FileFreeWhilePredicting(model, models_db)
+    params = dataclasses.replace(MORPH, scan_points=2)
+    (outcome,) = run_family(Database(models_db), probe, FAMILIES["mgh13-xy"],
+                            trained_models.composition, params, only=["H", "Li"],
+                            progress=False)  # fmt: skip
+    assert probe.calls > 0
+    assert outcome.predicted == 8
+    assert query(models_db, "SELECT count(*) FROM morph_candidate") == [(8,)]
+
+
+def test_predicting_inputs_holds_no_connection(models_db, trained_models, model, tmp_path):
+    shutil.copy(SOURCES / "reference" / "structures" / "MgH13_Fm-3m_200GPa.cif", tmp_path)
+    inputs, failures = read_structure_inputs([tmp_path])
+    probe = FileFreeWhilePredicting(model, models_db)
+    frame = predict_inputs(Database(models_db), probe, inputs, failures,
+                           trained_models.composition)  # fmt: skip
+    assert probe.calls == 1 and (frame.status == "predicted").all()
+    assert query(models_db, "SELECT count(*) FROM structure_prediction") == [(1,)]
