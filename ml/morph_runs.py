@@ -173,10 +173,16 @@ def run_family(
             if i not in errors
         ]
         composition = composition_prediction_rows(composition_run, names) if composition_run else []
-        with writing(db) as conn:
-            insert_new_rows(conn, "morph_candidate", candidates)
-            write_predictions(conn, rows)
-            stored_compositions = write_predictions(conn, composition)
+        with writing(db) as conn:  # one transaction: a reference's results land whole or not
+            conn.begin()
+            try:
+                insert_new_rows(conn, "morph_candidate", candidates)
+                write_predictions(conn, rows)
+                stored_compositions = write_predictions(conn, composition)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
         outcome = MorphOutcome(family.name, reference.id, len(morphs), len(rows))
         outcome.failures.update(_reason_code(reason) for reason in errors.values())
         outcome.composition_predictions = stored_compositions
