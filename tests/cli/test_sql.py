@@ -206,3 +206,8 @@ def test_write_asks_on_a_terminal_and_no_keeps_the_rows(sql_db):
     status, printed = _on_a_terminal(args, "y")
     assert status == 0, printed
     assert query(sql_db, "SELECT count(*) FROM source") == [(0,)]
+
+
+def test_read_files_does_not_combine_with_write(sql_db, tmp_path):
+    result = _sql(sql_db, "SELECT 1", "--write", "--read-files", str(tmp_path))
+    _refused(result, "--read-files", "--write")
