@@ -270,7 +270,7 @@ def refuse_mass_retirement(batch: Batch, n_retire: int, n_active: int, accept: b
     if accept or n_retire == 0 or n_retire <= share * n_active:
         return
     raise RetirementRefusedError(
-        f"{batch.source.id}: {batch.file_path or 'the new version'} would retire {n_retire:,} of "
+        f"{batch.file_path or 'The new version'} would retire {n_retire:,} of "
         f"{n_active:,} active records ({n_retire / n_active:.0%}, more than the "
         f"{share:.0%} allowed), so nothing of it was written; if the file is meant to lose "
         f"them, run the ingest again with --accept-retirements"

@@ -208,9 +208,11 @@ def _ingest(
         conn.close()
     refused = [o.source_id for o in outcomes if o.status == "refused"]
     if refused:
+        one = len(refused) == 1
         raise SourcesRefusedError(
-            f"{', '.join(refused)} refused (nothing of them was written, the other sources "
-            "were ingested); the reasons are above"
+            f"Refused {', '.join(refused)}: nothing of {'it' if one else 'them'} was written and "
+            f"the other sources were ingested; the {'reason is' if one else 'reasons are'} "
+            "printed above."
         )
 
 
