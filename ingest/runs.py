@@ -470,12 +470,11 @@ def load_batch(
         n_unchanged = len(known)
         n_loaded = len(batch.accepted_ids) - n_unchanged
         counts = Counter(r.rejection.reason_code for r in batch.rejected)
+        restored = f" ({n_restored:,} restored)" if n_restored else ""
         message = (
-            f"{n_loaded:,} new, {n_unchanged:,} unchanged, {len(batch.rejected):,} rejected, "
-            f"{n_retired:,} retired of {batch.n_records:,} records"
+            f"{n_loaded:,} new, {n_unchanged:,} unchanged{restored}, {len(batch.rejected):,} "
+            f"rejected, {n_retired:,} retired of {batch.n_records:,} records"
         )
-        if n_restored:
-            message += f" ({n_restored:,} retired earlier and now back: restored)"
         run = {
             "id": run_id,
             "source_id": batch.source.id,

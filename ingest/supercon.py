@@ -257,9 +257,12 @@ def build_raw_batch(
     first_line_of: dict[tuple, int] = {}
     seen: dict[str, int] = {}
     width = len(spec.columns)
+    bad_bytes = source_text is not None and bool(source_text.bad_lines)  # else skip the scans
     for line_number, fields in rows:
-        undecodable = source_text.rejection(line_number, fields) if source_text else None
-        fields = [storable(f) for f in fields]
+        undecodable = None
+        if bad_bytes:
+            undecodable = source_text.rejection(line_number, fields)
+            fields = [storable(f) for f in fields]
         line = spec.separator.join(fields)
         seen[line] = seen.get(line, 0) + 1
         raw_id = _raw_id(source, line, seen[line])

@@ -9,6 +9,7 @@ and the text stored for it shows the byte as ``\\xNN``. Every other row loads as
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ingest.records import Rejection
 ENCODING = "utf-8"
 MAX_BAD_BYTES = 1000  # offsets located per file; a binary file would have millions
 _SURROGATES = range(0xDC80, 0xDD00)  # what surrogateescape turns bytes 0x80-0xff into
+_KEPT_BYTE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def read_source_text(path: Path) -> SourceText:
     Raises FileNotFoundError as ``open`` does; callers turn it into their own error."""
     data, skipped = _without_bom(Path(path).read_bytes())
     text = data.decode(ENCODING, errors="surrogateescape")
-    return SourceText(Path(path), text, _bad_lines(data, skipped))
+    return SourceText(Path(path), text, _bad_lines(text, skipped))
 
 
 def _without_bom(data: bytes) -> tuple[bytes, int]:
@@ -60,18 +62,20 @@ def _without_bom(data: bytes) -> tuple[bytes, int]:
     return data, 0
 
 
-def _bad_lines(data: bytes, skipped: int = 0) -> dict[int, int]:
-    """Line number (1-based) -> offset in the file of its first undecodable byte."""
+def _bad_lines(text: str, skipped: int = 0) -> dict[int, int]:
+    """Line number (1-based) -> offset in the file of its first undecodable byte, in one pass
+    over the kept bytes (at most ``MAX_BAD_BYTES`` lines are located)."""
     lines: dict[int, int] = {}
-    start = 0
-    for _ in range(MAX_BAD_BYTES):
-        try:
-            data[start:].decode(ENCODING)
-            break
-        except UnicodeDecodeError as exc:
-            offset = start + exc.start
-            lines.setdefault(data.count(b"\n", 0, offset) + 1, offset + skipped)
-            start += exc.end
+    line, offset, position = 1, skipped, 0
+    for match in _KEPT_BYTE.finditer(text):
+        between = text[position : match.start()]
+        line += between.count("\n")
+        offset += len(between.encode(ENCODING, "surrogateescape"))
+        position = match.start()
+        if line not in lines:
+            lines[line] = offset
+            if len(lines) >= MAX_BAD_BYTES:
+                break
     return lines
 
 
