@@ -76,6 +76,8 @@ class RetirementRefusedError(SourceRefusedError):
 
 RETIREMENT_REASON = "source record removed from {path} in ingest run {run_id}"
 """The deprecation reason retirement gives a measurement; restoring it looks for this."""
+REJECTED_REASON = "source record rejected by ingest run"
+"""How the deprecation reason of a measurement whose raw row the rules now reject begins."""
 
 
 def file_sha256(path: Path) -> str:
@@ -354,6 +356,43 @@ def _restore_measurements(conn: duckdb.DuckDBPyConnection, batch: Batch) -> None
         conn.unregister("incoming_measurement")
 
 
+def _follow_rejections(
+    conn: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, now: datetime
+) -> None:
+    """A raw row is kept whether it parses or not, so a row that the rules now reject (a T_c
+    of 1e-300 loaded before the floor existed) would keep its old measurement active: that
+    measurement is deprecated, and one deprecated so comes back when the row parses again."""
+    if not batch.record_table.startswith("raw_"):
+        return
+    rejected = _rejected_record_ids(batch)
+    if rejected:
+        conn.register("now_rejected", pa.table({"id": pa.array(rejected, pa.string())}))
+        try:
+            ids = conn.execute(
+                "UPDATE measurement SET status = 'deprecated', deprecated_at = ?, "
+                "deprecation_reason = ? WHERE status = 'active' "
+                "AND origin_id IN (SELECT id FROM now_rejected) RETURNING origin_id",
+                [now, f"{REJECTED_REASON} {run_id} (see ingest_rejection)"],
+            ).fetchall()
+        finally:
+            conn.unregister("now_rejected")
+        reason = f"rejected by the rules of ingest run {run_id}"
+        _ledger(conn, batch, run_id, now, "deprecate", [(i, reason) for (i,) in ids])
+    incoming = batch.tables.get("measurement")
+    if incoming is None or incoming.num_rows == 0:
+        return
+    conn.register("incoming_measurement", incoming)
+    try:
+        conn.execute(
+            "UPDATE measurement AS m SET status = i.status, deprecation_reason = NULL, "
+            "deprecated_at = NULL FROM incoming_measurement AS i WHERE m.id = i.id "
+            "AND m.status = 'deprecated' AND starts_with(m.deprecation_reason, ?)",
+            [REJECTED_REASON],
+        )
+    finally:
+        conn.unregister("incoming_measurement")
+
+
 def _ledger(
     conn: duckdb.DuckDBPyConnection,
     batch: Batch,
@@ -463,6 +502,7 @@ def load_batch(
         for table, rows in batch.tables.items():
             _upsert(conn, table, rows, refresh=True, overrides=stamps)
         n_restored = _restore(conn, batch, run_id, now)
+        _follow_rejections(conn, batch, run_id, now)
         n_retired = _retire(conn, batch, run_id, now, gone)
         for statement in batch.post_load:
             conn.execute(statement)

@@ -194,3 +194,29 @@ def test_a_cif_whose_name_gives_an_absurd_pressure_is_rejected(migrated_db, real
     outcome = ingest_into(migrated_db, sources, "literature")["literature_structures"]
     assert (outcome.n_loaded, outcome.n_rejected) == (0, 1)
     assert outcome.rejection_counts == {"absurd_pressure": 1}
+
+
+def test_a_row_loaded_before_the_floor_existed_loses_its_measurement_and_gets_it_back(
+    migrated_db, real_sources, tmp_path
+):
+    """A NIMS row with T_c 1e-300 ingested by the earlier rules (no floor) keeps its raw row,
+    but its measurement is deprecated when the rules reject it, and restored if they accept it
+    again."""
+    from tcdb.parameters import IngestParameters
+
+    folder = tmp_path / "sources"
+    head_lines(
+        real_sources / NIMS, folder / NIMS, HEADER + 5, ["990000\tX\tNb3Sn\tA15\tK\t1e-300\t-"]
+    )
+    head_lines(real_sources / STANEV, folder / STANEV, 1 + 5)
+    denormal = "SELECT status FROM measurement WHERE tc_K = 1e-300"
+    ingest_into(migrated_db, folder, "supercon", params=IngestParameters(tc_floor_K=0.0))
+    assert query(migrated_db, denormal) == [("active",)]
+
+    ingest_into(migrated_db, folder, "supercon")
+    assert query(migrated_db, denormal) == [("deprecated",)]
+    ledger = query(migrated_db, "SELECT action FROM curation_ledger WHERE stage = 'ingest'")
+    assert ledger == [("deprecate",)]
+
+    ingest_into(migrated_db, folder, "supercon", params=IngestParameters(tc_floor_K=0.0))
+    assert query(migrated_db, denormal) == [("active",)]
