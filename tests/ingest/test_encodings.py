@@ -129,3 +129,17 @@ def test_a_file_with_a_byte_order_mark_is_read_as_without(migrated_db, sources, 
         assert outcome.status == "succeeded", outcome.message
         assert outcome.n_unchanged == plain[source].n_loaded
         assert (outcome.n_loaded, outcome.n_retired) == (0, 0)
+
+
+def test_add_entry_reads_a_bom_file_and_rejects_a_binary_cif(tmp_path):
+    """The hand-entry path reads files too: a CSV saved with a BOM gives its columns, and a
+    binary --cif is a one-sentence refusal rather than a UnicodeDecodeError."""
+    from curate.entries import EntryError, check_cif, read_entries_file
+
+    entries = tmp_path / "entries.csv"
+    entries.write_bytes(codecs.BOM_UTF8 + b"formula,tc_K\nLaH10,250\n")
+    assert read_entries_file(entries) == [{"formula": "LaH10", "tc_K": "250"}]
+    cif = tmp_path / "garbage.cif"
+    cif.write_bytes(bytes(range(256)))
+    with pytest.raises(EntryError, match="a NUL byte at offset 0; the file is binary"):
+        check_cif(cif, "mat-any")
