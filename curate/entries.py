@@ -25,6 +25,7 @@ from ingest.records import Rejection
 from ingest.runs import record_id
 from ingest.sources import CURATED_ENTRIES
 from ingest.structures import StructureRecord, parse_structure
+from ingest.text import decode_lenient
 from schema.timestamps import utcnow
 from tcdb.errors import TcdbError
 from tcdb.parameters import INGEST
@@ -102,7 +103,7 @@ def find_duplicate(conn: duckdb.DuckDBPyConnection, entry: dict) -> tuple | None
 def check_cif(path: Path, material_id: str) -> StructureRecord:
     from ingest.composition import normalise
 
-    text = Path(path).read_text(encoding="utf-8")
+    text = decode_lenient(Path(path).read_bytes())  # a bad byte is parse_structure's rejection
     parsed = parse_structure(text, str(path))
     if isinstance(parsed, Rejection):
         raise EntryError(f"the CIF does not parse: {parsed.reason}")
@@ -203,7 +204,7 @@ def add_entries(
 
 def read_entries_file(path: Path) -> list[dict[str, str]]:
     """Rows of a CSV with the literature columns (others are refused, naming them)."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is not a column
     reader = csv.DictReader(io.StringIO(text))
     unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
     if unknown:

@@ -33,7 +33,7 @@ from curate.groups import label_groups
 from curate.run import latest_curation_run
 from ingest.composition import normalise
 from ingest.records import Rejection
-from ingest.runs import file_sha256
+from ingest.runs import file_sha256, record_id
 from ingest.supercon_formula import parse_supercon_formula
 from schema.timestamps import utcnow
 from tcdb import __version__
@@ -138,9 +138,11 @@ def structures_tables(
         "SELECT e.material_id, e.tc_K AS label_tc_K, e.id AS literature_entry_id, "
         "e.pressure_GPa, e.method, e.excluded_from_training FROM literature_entry e "
         "WHERE e.status = 'active' AND e.retired_run_id IS NULL AND e.structure_id IS NOT NULL "
-        "AND e.tc_K IS NOT NULL AND e.method IN (SELECT unnest(?::VARCHAR[])) ORDER BY e.id",
+        "AND e.tc_K IS NOT NULL AND isfinite(e.tc_K) "
+        "AND e.method IN (SELECT unnest(?::VARCHAR[])) ORDER BY e.id",
         [list(params.literature_methods)],
     )
+    _ledger_non_finite(conn, run_id, ("tc_K",))
     if not params.include_flagged:
         literature = literature[~literature["excluded_from_training"]]
     literature = literature.drop(columns=["excluded_from_training"]).assign(
@@ -218,14 +220,42 @@ def hydrides_tables(
         "FROM literature_entry e JOIN material m ON m.id = e.material_id "
         "WHERE e.status = 'active' AND e.retired_run_id IS NULL AND m.hydride_host IS NOT NULL "
         "AND e.tc_K IS NOT NULL AND e.pressure_GPa IS NOT NULL "
+        "AND isfinite(e.tc_K) AND isfinite(e.pressure_GPa) "
         "AND e.method IN (SELECT unnest(?::VARCHAR[])) ORDER BY e.id",
         [list(params.literature_methods)],
     )
+    _ledger_non_finite(conn, run_id, ("tc_K", "pressure_GPa"))
     if not params.include_flagged:
         entries = entries[~entries["excluded_from_training"]]
     entries = entries[~entries["material_id"].isin(held_out_materials(params))]
     entries = entries.drop(columns=["excluded_from_training"])
     return {"entries.parquet": entries.sort_values("literature_entry_id").reset_index(drop=True)}
+
+
+def _ledger_non_finite(
+    conn: duckdb.DuckDBPyConnection, run_id: str, columns: tuple[str, ...]
+) -> None:
+    """Ledger entries for the literature entries a snapshot leaves out because a label column
+    is NaN or infinite (ingest refuses such values; this guards rows loaded before it did)."""
+    bad = " OR ".join(f"NOT isfinite({c})" for c in columns)
+    rows = conn.execute(
+        f"SELECT id FROM literature_entry WHERE status = 'active' AND retired_run_id IS NULL "
+        f"AND ({bad}) ORDER BY id"
+    ).fetchall()
+    for (entry_id,) in rows:
+        log.warning("literature entry %s has a non-finite %s; left out", entry_id, columns)
+        conn.execute(
+            "INSERT INTO curation_ledger (id, curation_run_id, stage, subject_table, subject_id, "
+            "action, reason, parameters_json, created_at) VALUES (?, ?, 'snapshot', "
+            "'literature_entry', ?, 'exclude', ?, NULL, ?) ON CONFLICT (id) DO NOTHING",
+            [
+                record_id("ledger", "snapshot", "non_finite", run_id, entry_id),
+                run_id,
+                entry_id,
+                f"{' or '.join(columns)} is NaN or infinite; left out of every snapshot",
+                utcnow(),
+            ],
+        )
 
 
 # ---------------------------------------------------------------------------- hashing, I/O

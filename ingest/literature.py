@@ -17,13 +17,23 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from ingest.composition import NormalisedComposition, normalise
 from ingest.records import Rejection
-from ingest.runs import Batch, RejectedRecord, SourceFileError, file_sha256, record_id, rows_table
+from ingest.runs import (
+    Batch,
+    MalformedSourceError,
+    RejectedRecord,
+    SourceFileError,
+    file_sha256,
+    record_id,
+    rows_table,
+)
 from ingest.sources import LITERATURE_HYDRIDES, SourceInfo
 from ingest.supercon_formula import parse_supercon_formula
+from ingest.text import read_source_text, storable
+from ingest.validation import check_mu_star, check_pressure, check_tc, first_problem
 from tcdb.parameters import INGEST, IngestParameters
 
 log = logging.getLogger(__name__)
@@ -46,6 +56,7 @@ COLUMNS = (
     "notes",
     "structure_file",
 )
+STRUCTURES_FOLDER = "structures"  # beside the CSV: literature/structures, <curated>/structures
 METHODS = frozenset({"experiment", "dft_harmonic", "dft_anharmonic", "ml_prediction", "unknown"})
 EXCLUDING_FLAGS = ("RETRACTED",)
 DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -70,17 +81,39 @@ WHERE s.source_id = CASE e.source_id
 
 def read_literature(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) for every data row; the header must name the expected columns."""
+    return [(number, row) for number, row, _ in _read_rows(path)]
+
+
+def _read_rows(path: Path) -> list[tuple[int, dict[str, str], Rejection | None]]:
+    """(line number, row, rejection) for every data row; the rejection names a byte that is not
+    UTF-8 (the row keeps it as ``\\xNN``). A byte-order mark is accepted."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        source = read_source_text(path)
     except FileNotFoundError:
         raise SourceFileError(f"Source file {path} does not exist; check TCDB_SOURCES") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise SourceFileError(f"{path}: the header lacks the columns {', '.join(missing)}")
-    rows = []
-    for row in reader:
-        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}))
+    reader = csv.DictReader(io.StringIO(source.text))
+    try:
+        fieldnames = reader.fieldnames or []
+        missing = [c for c in COLUMNS if c not in fieldnames]
+        if missing:
+            raise MalformedSourceError(f"{path}: the header lacks the columns {', '.join(missing)}")
+        rows, previous_line = [], reader.line_num
+        for row in reader:
+            undecodable = next(
+                (
+                    found
+                    for line in range(previous_line + 1, reader.line_num + 1)
+                    if (found := source.rejection(line, row)) is not None
+                ),
+                None,
+            )
+            previous_line = reader.line_num
+            clean = {k: storable((v or "").strip()) for k, v in row.items() if isinstance(k, str)}
+            rows.append((reader.line_num, clean, undecodable))
+    except csv.Error as exc:
+        raise MalformedSourceError(
+            f"{path} line {reader.line_num}: not a readable CSV ({exc})"
+        ) from None
     return rows
 
 
@@ -109,6 +142,42 @@ def parse_quantity(text: str, name: str, unit: str) -> Quantity | Rejection:
     except ValueError:
         return Rejection(f"bad_{name}", f"{name} {text!r} is not a number or a range a-b {unit}")
     return Quantity(value)
+
+
+def structure_file_problem(text: str) -> Rejection | None:
+    """Why a ``structure_file`` may not be followed, or None: it must be a relative path
+    ``structures/<file>`` inside the structures folder beside the CSV, with no ``..``."""
+    if not text:
+        return None
+    windows = PureWindowsPath(text)
+    if PurePosixPath(text).is_absolute() or windows.drive or windows.root:
+        return Rejection(
+            "structure_file_absolute",
+            f"structure_file {text!r} is an absolute path; give it as "
+            f"{STRUCTURES_FOLDER}/<file> relative to the CSV",
+        )
+    parts = PurePosixPath(text).parts
+    plain = "\0" not in text and "\\" not in text
+    if not plain or ".." in parts or len(parts) != 2 or parts[0] != STRUCTURES_FOLDER:
+        return Rejection(
+            "structure_file_outside",
+            f"structure_file {text!r} is not a file directly inside the {STRUCTURES_FOLDER} "
+            "folder beside the CSV",
+        )
+    return None
+
+
+def _resolves_outside(folder: Path, text: str) -> Rejection | None:
+    """A path that passed ``structure_file_problem`` but leads out of the structures folder
+    through a symbolic link."""
+    root = (folder / STRUCTURES_FOLDER).resolve()
+    target = (folder / text).resolve()
+    if target.is_relative_to(root):
+        return None
+    return Rejection(
+        "structure_file_outside",
+        f"structure_file {text!r} resolves to {target}, outside {root} (a symbolic link)",
+    )
 
 
 def parse_mu_star(text: str) -> Quantity:
@@ -155,14 +224,10 @@ def _tc(row: dict[str, str], params: IngestParameters) -> tuple[str | None, Quan
     for quantity in (value, low, high):
         if isinstance(quantity, Rejection):
             return quantity
-    numbers = [
-        q for q in (value.value, value.low, value.high, low.value, high.value) if q is not None
-    ]
-    for number in numbers:
-        if number < params.tc_min_K:
-            return Rejection("negative_tc", f"T_c {number:g} K is negative")
-        if number > params.tc_max_K:
-            return Rejection("absurd_tc", f"T_c {number:g} K is above {params.tc_max_K:g} K")
+    numbers = [value.value, value.low, value.high, low.value, high.value]
+    problem = first_problem(check_tc, numbers, params)
+    if problem is not None:
+        return problem
     if low.value is not None and high.value is not None:
         lo, hi = sorted((low.value, high.value))
         representative = value.value if value.value is not None else (lo + hi) / 2
@@ -187,21 +252,23 @@ def parse_literature_row(
         )
     if row["doi"] and not DOI_PATTERN.match(row["doi"]):
         return Rejection("bad_doi", f"DOI {row['doi']!r} is not of the form 10.NNNN/...")
+    path_problem = structure_file_problem(row["structure_file"])
+    if path_problem is not None:
+        return path_problem
     pressure = parse_quantity(row["pressure_GPa"], "pressure", "GPa")
     if isinstance(pressure, Rejection):
         return pressure
-    for p in (pressure.value, pressure.low, pressure.high):
-        if p is not None and p < 0:
-            return Rejection("negative_pressure", f"pressure {p:g} GPa is negative")
-        if p is not None and p > params.pressure_max_GPa:
-            return Rejection(
-                "absurd_pressure", f"pressure {p:g} GPa is above {params.pressure_max_GPa:g} GPa"
-            )
+    problem = first_problem(check_pressure, [pressure.value, pressure.low, pressure.high], params)
+    if problem is not None:
+        return problem
     tc = _tc(row, params)
     if isinstance(tc, Rejection):
         return tc
     tc_kind, tc_q = tc
     mu = parse_mu_star(row["mu_star"])
+    problem = first_problem(check_mu_star, [mu.value, mu.low, mu.high], params)
+    if problem is not None:
+        return problem
     flags = [f for f in row["flags"].split(";") if f]
     composition = resolve_formula(row["formula"], params)
     exclusion = [f for f in flags if f in EXCLUDING_FLAGS]
@@ -294,12 +361,14 @@ def build_literature_batch(
     path: Path, params: IngestParameters = INGEST, source: SourceInfo = LITERATURE_HYDRIDES
 ) -> Batch:
     """Read and parse the literature CSV into a batch (no database)."""
-    rows = read_literature(path)
+    rows = _read_rows(path)
     entries, measurements, rejected, accepted = [], [], [], []
     compositions: dict[str, NormalisedComposition] = {}
     first_line_of: dict[tuple, int] = {}
-    for line_number, row in rows:
-        parsed = parse_literature_row(row, params)
+    for line_number, row, undecodable in rows:
+        parsed = undecodable or parse_literature_row(row, params)
+        if not isinstance(parsed, Rejection) and row["structure_file"]:
+            parsed = _resolves_outside(Path(path).parent, row["structure_file"]) or parsed
         if isinstance(parsed, Rejection):
             rejected.append(RejectedRecord(f"line {line_number}", parsed, row))
             continue

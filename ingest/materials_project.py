@@ -16,6 +16,8 @@ from ingest.records import Rejection
 from ingest.runs import Batch, RejectedRecord, rows_table
 from ingest.sources import LITERATURE_STRUCTURES, MP_MIRROR, REFERENCE_STRUCTURES, SourceInfo
 from ingest.structures import StructureRecord, iter_tar_cifs, literature_cif_pressure, parse_many
+from ingest.text import decode_lenient, storable
+from ingest.validation import check_pressure
 from tcdb.parameters import INGEST, IngestParameters
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ def structure_row(
 
 
 def structure_batch(
-    items: Iterable[tuple[str, str]],
+    items: Iterable[tuple[str, str | Rejection]],
     source: SourceInfo,
     file_path: str | None,
     params: IngestParameters,
@@ -76,17 +78,23 @@ def structure_batch(
     database_version: str | None = None,
     progress: bool = True,
 ) -> Batch:
-    """Parse (record ref, CIF text) pairs in parallel into a batch of structures."""
+    """Parse (record ref, CIF text) pairs in parallel into a batch of structures; a ref given a
+    Rejection instead of text (a file that could not be read) is rejected as it is."""
     items = list(items)
-    results = parse_many(items, params, workers=params.cif_workers, progress=progress)
+    readable = [(ref, text) for ref, text in items if not isinstance(text, Rejection)]
+    parsed = iter(parse_many(readable, params, workers=params.cif_workers, progress=progress))
+    results = [(ref, text) if isinstance(text, Rejection) else next(parsed) for ref, text in items]
+    texts = dict(readable)
     rows, rejected, accepted = [], [], []
     compositions: dict[str, NormalisedComposition] = {}
     seen: dict[str, str] = {}
-    texts = dict(items)
     for ref, result in results:
         structure_id = structure_id_of(ref)
+        if not isinstance(result, Rejection):
+            result = _pressure_problem(ref, pressure_of(ref), params) or result
         if isinstance(result, Rejection):
-            rejected.append(RejectedRecord(ref, result, {"cif_head": texts[ref][:2000]}))
+            head = storable(texts.get(ref, "")[:2000])
+            rejected.append(RejectedRecord(ref, result, {"cif_head": head}))
             continue
         if structure_id in seen:
             duplicate = Rejection(
@@ -121,6 +129,36 @@ def structure_batch(
     )
 
 
+def _pressure_problem(
+    ref: str, pressure_GPa: float | None, params: IngestParameters
+) -> Rejection | None:
+    """The pressure a file name gives must be within the bounds every source follows."""
+    if pressure_GPa is None:
+        return None
+    problem = check_pressure(pressure_GPa, params)
+    if problem is None:
+        return None
+    return Rejection(problem.reason_code, f"{ref}: {problem.reason} (from the file name)")
+
+
+def read_cif_folder(folder: Path) -> list[tuple[str, str | Rejection]]:
+    """(file name, CIF text) of every ``*.cif`` of a folder, read as UTF-8; a file that is a
+    symbolic link leading out of the folder, or that cannot be read, is a per-file rejection."""
+    root = folder.resolve()
+    items: list[tuple[str, str | Rejection]] = []
+    for path in sorted(folder.glob("*.cif")):
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            items.append((path.name, Rejection(
+                "outside_folder", f"{path.name} is a link to {target}, outside {root}",
+            )))  # fmt: skip
+        elif not target.is_file():
+            items.append((path.name, Rejection("not_a_file", f"{path.name} is not a file")))
+        else:
+            items.append((path.name, decode_lenient(target.read_bytes())))
+    return items
+
+
 def build_mirror_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
     """The Materials Project mirror (.tar.gz of CIFs) → a batch, read without extraction."""
     from ingest.runs import file_sha256
@@ -145,7 +183,7 @@ def build_literature_structures_batch(
     from ingest.literature import LINK_STRUCTURES_SQL
     from ingest.runs import folder_sha256
 
-    items = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.cif"))]
+    items = read_cif_folder(folder)
     prefixes = {LITERATURE_STRUCTURES.id: "literature:", REFERENCE_STRUCTURES.id: "reference:"}
     prefix = prefixes.get(source.id, f"{source.id}:")
     batch = structure_batch(

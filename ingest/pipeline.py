@@ -13,10 +13,12 @@ from ingest.runs import (
     Batch,
     IngestOutcome,
     SourceFileError,
+    SourceRefusedError,
     file_sha256,
     folder_sha256,
     is_unchanged,
     load_batch,
+    refused_outcome,
     unchanged_outcome,
 )
 from ingest.sources import (
@@ -144,9 +146,12 @@ def run_job(
     params: IngestParameters = INGEST,
     force: bool = False,
     curated_root: Path | None = None,
+    accept_retirements: bool = False,
 ) -> IngestOutcome | None:
     """Ingest one source unless the same file was already ingested with the same parameters;
-    None for a curated source that does not exist (nothing has been added by hand)."""
+    None for a curated source that does not exist (nothing has been added by hand). A file
+    refused as a whole (a wrong header, too many retirements) gives a ``refused`` outcome and
+    writes nothing."""
     if job.curated:
         if curated_root is None or not (Path(curated_root) / (job.source.path or "")).exists():
             return None
@@ -166,9 +171,13 @@ def run_job(
         log.info("%s: %s", job.source.id, outcome.message)
         return outcome
     log.info("%s: reading %s", job.source.id, path)
-    batch = job.build(path, params)
-    batch.file_sha256 = sha
-    outcome = load_batch(conn, batch)
+    try:
+        batch = job.build(path, params)
+        batch.file_sha256 = sha
+        outcome = load_batch(conn, batch, accept_retirements)
+    except SourceRefusedError as exc:
+        log.error("%s: %s", job.source.id, exc)
+        return refused_outcome(job.source.id, exc)
     log.info("%s: %s", job.source.id, outcome.message)
     return outcome
 
@@ -198,14 +207,22 @@ def ingest(
     force: bool = False,
     mp_api_key: str | None = None,
     curated_root: Path | None = None,
+    accept_retirements: bool = False,
 ) -> list[IngestOutcome]:
-    """Ingest a group of sources, each file in its own transaction."""
+    """Ingest a group of sources, each file in its own transaction; a refused file does not
+    stop the others (its outcome says ``refused``)."""
     if group == "all":
         return [
             outcome
             for name in ALL_ORDER
-            for outcome in ingest(conn, name, sources_root, params, force, mp_api_key, curated_root)
-        ]
+            for outcome in ingest(
+                conn, name, sources_root, params, force, mp_api_key, curated_root,
+                accept_retirements,
+            )
+        ]  # fmt: skip
     jobs = jobs_for(group, mp_api_key, conn)
-    outcomes = [run_job(conn, job, sources_root, params, force, curated_root) for job in jobs]
+    outcomes = [
+        run_job(conn, job, sources_root, params, force, curated_root, accept_retirements)
+        for job in jobs
+    ]
     return [o for o in outcomes if o is not None]

@@ -4,7 +4,10 @@ Every ingestor turns one source file into a ``Batch`` (read + parse, no database
 to ``load_batch``, which writes everything in one transaction: the source and run rows, the
 records (new ones inserted, known ones refreshed), the materials, the measurements and the
 rejections; records of the previous version that are no longer in the file are retired, and
-the measurements made from them are deprecated, never deleted. A failure rolls back whole.
+the measurements made from them are deprecated, never deleted; records retired earlier that
+are back in the file are restored. Both are written to the ledger. A file that would retire
+more than ``max_retired_share`` of its source's active records is refused unless the user
+accepts it. A failure rolls back whole.
 """
 
 from __future__ import annotations
@@ -49,6 +52,32 @@ PRESERVED_COLUMNS = frozenset(
 
 class SourceFileError(TcdbError):
     """A source file is missing or cannot be read at all."""
+
+
+class SourceRefusedError(TcdbError):
+    """One source file was refused as a whole and nothing of it was written; the other sources
+    of the same command still run."""
+
+
+class MalformedSourceError(SourceFileError, SourceRefusedError):
+    """A source file's header is not the one expected (or the file is not a table at all)."""
+
+
+class SourcesRefusedError(TcdbError):
+    """An ingest command refused some of its files (each named with its reason) and ingested
+    the rest."""
+
+    exit_code = 4
+
+
+class RetirementRefusedError(SourceRefusedError):
+    """A file would retire more of its source's active records than the parameters allow."""
+
+
+RETIREMENT_REASON = "source record removed from {path} in ingest run {run_id}"
+"""The deprecation reason retirement gives a measurement; restoring it looks for this."""
+REJECTED_REASON = "source record rejected by ingest run"
+"""How the deprecation reason of a measurement whose raw row the rules now reject begins."""
 
 
 def file_sha256(path: Path) -> str:
@@ -104,7 +133,7 @@ class Batch:
 @dataclass(frozen=True)
 class IngestOutcome:
     source_id: str
-    status: str  # succeeded | unchanged
+    status: str  # succeeded | unchanged | refused (nothing written)
     run_id: str | None
     n_records: int
     n_loaded: int
@@ -113,6 +142,7 @@ class IngestOutcome:
     n_retired: int
     rejection_counts: dict[str, int]
     message: str
+    n_restored: int = 0  # records retired earlier that are back in the file (among unchanged)
 
 
 def parameters_hash(parameters: dict) -> str:
@@ -150,6 +180,11 @@ def is_unchanged(
     if parameters_hash(json.loads(previous_parameters or "{}")) != parameters_hash(parameters):
         return None
     return run_id
+
+
+def refused_outcome(source_id: str, error: Exception) -> IngestOutcome:
+    """What a refused file gave: nothing written, and the sentence saying why."""
+    return IngestOutcome(source_id, "refused", None, 0, 0, 0, 0, 0, {}, f"refused: {error}")
 
 
 def unchanged_outcome(source_id: str, run_id: str, path: str | None) -> IngestOutcome:
@@ -211,31 +246,178 @@ def _existing_ids(conn: duckdb.DuckDBPyConnection, table: str, ids: list[str]) -
     return {row[0] for row in found}
 
 
-def _retire(conn: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, now: datetime) -> int:
-    """Mark records of this source missing from the new file version as retired."""
-    present = pa.table({"id": batch.accepted_ids + _rejected_record_ids(batch)})
-    conn.register("present", present)
-    table = batch.record_table
-    source_filter = "source_id = ? AND retired_run_id IS NULL"
-    retired = conn.execute(
-        f'SELECT id FROM "{table}" WHERE {source_filter} AND id NOT IN (SELECT id FROM present)',
-        [batch.source.id],
-    ).fetchall()
-    conn.unregister("present")
-    ids = [row[0] for row in retired]
+def _present(batch: Batch) -> pa.Table:
+    """Ids of every record the file holds (accepted, and rejected raw rows that are stored)."""
+    return pa.table({"id": pa.array(batch.accepted_ids + _rejected_record_ids(batch), pa.string())})
+
+
+def _to_retire(conn: duckdb.DuckDBPyConnection, batch: Batch) -> tuple[list[str], int]:
+    """Active records of this source missing from the file, and how many are active."""
+    conn.register("present", _present(batch))
+    try:
+        missing, active = conn.execute(
+            f"SELECT list(id) FILTER (WHERE id NOT IN (SELECT id FROM present)), count(*) "
+            f'FROM "{batch.record_table}" WHERE source_id = ? AND retired_run_id IS NULL',
+            [batch.source.id],
+        ).fetchone()
+    finally:
+        conn.unregister("present")
+    return sorted(missing or []), active
+
+
+def refuse_mass_retirement(batch: Batch, n_retire: int, n_active: int, accept: bool) -> None:
+    """Refuse a file that would retire more than ``max_retired_share`` of the active records
+    (a truncated or header-only file) unless the user accepted it."""
+    share = batch.parameters.get("max_retired_share", 0.2)
+    if accept or n_retire == 0 or n_retire <= share * n_active:
+        return
+    raise RetirementRefusedError(
+        f"{batch.file_path or 'The new version'} would retire {n_retire:,} of "
+        f"{n_active:,} active records ({n_retire / n_active:.0%}, more than the "
+        f"{share:.0%} allowed), so nothing of it was written; if the file is meant to lose "
+        f"them, run the ingest again with --accept-retirements"
+    )
+
+
+def _retire(
+    conn: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, now: datetime, ids: list[str]
+) -> int:
+    """Mark records of this source missing from the new file version as retired, deprecate
+    their active measurements and say so in the ledger."""
     if not ids:
         return 0
-    conn.register("gone", pa.table({"id": ids}))
-    conn.execute(
-        f'UPDATE "{table}" SET retired_run_id = ? WHERE id IN (SELECT id FROM gone)', [run_id]
-    )
-    conn.execute(
-        "UPDATE measurement SET status = 'deprecated', deprecated_at = ?, "
-        "deprecation_reason = ? WHERE origin_id IN (SELECT id FROM gone) AND status = 'active'",
-        [now, f"source record removed from {batch.file_path} in ingest run {run_id}"],
-    )
-    conn.unregister("gone")
+    table = batch.record_table
+    conn.register("gone", pa.table({"id": pa.array(ids, pa.string())}))
+    try:
+        conn.execute(
+            f'UPDATE "{table}" SET retired_run_id = ? WHERE id IN (SELECT id FROM gone)', [run_id]
+        )
+        conn.execute(
+            "UPDATE measurement SET status = 'deprecated', deprecated_at = ?, "
+            "deprecation_reason = ? WHERE origin_id IN (SELECT id FROM gone) "
+            "AND status = 'active'",
+            [now, RETIREMENT_REASON.format(path=batch.file_path, run_id=run_id)],
+        )
+    finally:
+        conn.unregister("gone")
+    reason = f"no longer in {batch.file_path}"
+    _ledger(conn, batch, run_id, now, "retire", [(i, reason) for i in ids])
     return len(ids)
+
+
+def _restore(conn: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, now: datetime) -> int:
+    """Make records retired by an earlier run that are back in the file active again: clear
+    ``retired_run_id``, undo the deprecation retirement gave their measurements (a deprecation
+    made by hand stays) and say so in the ledger."""
+    table = batch.record_table
+    conn.register("present", _present(batch))
+    try:
+        back = conn.execute(
+            f'SELECT id, retired_run_id FROM "{table}" WHERE source_id = ? '
+            "AND retired_run_id IS NOT NULL AND id IN (SELECT id FROM present) ORDER BY id",
+            [batch.source.id],
+        ).fetchall()
+    finally:
+        conn.unregister("present")
+    if not back:
+        return 0
+    ids, retired_by = [row[0] for row in back], [row[1] for row in back]
+    conn.register("back", pa.table({"id": ids, "retired_run_id": retired_by}))
+    try:
+        _restore_measurements(conn, batch)
+        conn.execute(
+            f'UPDATE "{table}" SET retired_run_id = NULL WHERE id IN (SELECT id FROM back)'
+        )
+    finally:
+        conn.unregister("back")
+    rows = [(i, f"back in {batch.file_path}; retired by ingest run {r}") for i, r in back]
+    _ledger(conn, batch, run_id, now, "restore", rows)
+    return len(ids)
+
+
+def _restore_measurements(conn: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+    """The measurements of the records in ``back`` that retirement deprecated get the status
+    and reason the file gives them now."""
+    incoming = batch.tables.get("measurement")
+    if incoming is None or incoming.num_rows == 0:
+        return
+    columns = incoming.column_names
+    status = "i.status" if "status" in columns else "'active'"
+    reason = "i.deprecation_reason" if "deprecation_reason" in columns else "NULL"
+    conn.register("incoming_measurement", incoming)
+    try:
+        conn.execute(
+            f"UPDATE measurement AS m SET status = {status}, deprecation_reason = {reason}, "
+            "deprecated_at = NULL FROM incoming_measurement AS i, back AS b "
+            "WHERE m.id = i.id AND m.origin_id = b.id AND m.status = 'deprecated' "
+            "AND ends_with(m.deprecation_reason, ' in ingest run ' || b.retired_run_id)"
+        )
+    finally:
+        conn.unregister("incoming_measurement")
+
+
+def _follow_rejections(
+    conn: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, now: datetime
+) -> None:
+    """A raw row is kept whether it parses or not, so a row that the rules now reject (a T_c
+    of 1e-300 loaded before the floor existed) would keep its old measurement active: that
+    measurement is deprecated, and one deprecated so comes back when the row parses again."""
+    if not batch.record_table.startswith("raw_"):
+        return
+    rejected = _rejected_record_ids(batch)
+    if rejected:
+        conn.register("now_rejected", pa.table({"id": pa.array(rejected, pa.string())}))
+        try:
+            ids = conn.execute(
+                "UPDATE measurement SET status = 'deprecated', deprecated_at = ?, "
+                "deprecation_reason = ? WHERE status = 'active' "
+                "AND origin_id IN (SELECT id FROM now_rejected) RETURNING origin_id",
+                [now, f"{REJECTED_REASON} {run_id} (see ingest_rejection)"],
+            ).fetchall()
+        finally:
+            conn.unregister("now_rejected")
+        reason = f"rejected by the rules of ingest run {run_id}"
+        _ledger(conn, batch, run_id, now, "deprecate", [(i, reason) for (i,) in ids])
+    incoming = batch.tables.get("measurement")
+    if incoming is None or incoming.num_rows == 0:
+        return
+    conn.register("incoming_measurement", incoming)
+    try:
+        conn.execute(
+            "UPDATE measurement AS m SET status = i.status, deprecation_reason = NULL, "
+            "deprecated_at = NULL FROM incoming_measurement AS i WHERE m.id = i.id "
+            "AND m.status = 'deprecated' AND starts_with(m.deprecation_reason, ?)",
+            [REJECTED_REASON],
+        )
+    finally:
+        conn.unregister("incoming_measurement")
+
+
+def _ledger(
+    conn: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    run_id: str,
+    now: datetime,
+    action: str,
+    subjects: list[tuple[str, str]],
+) -> None:
+    """One ``curation_ledger`` row (stage ``ingest``) per (record id, reason)."""
+    parameters = json.dumps({"ingest_run_id": run_id, "source_id": batch.source.id})
+    rows = [
+        {
+            "id": record_id("ledger", "ingest", action, run_id, subject),
+            "curation_run_id": None,
+            "stage": "ingest",
+            "subject_table": batch.record_table,
+            "subject_id": subject,
+            "action": action,
+            "reason": reason,
+            "parameters_json": parameters,
+            "created_at": now,
+        }
+        for subject, reason in subjects
+    ]
+    _upsert(conn, "curation_ledger", rows_table(rows), refresh=False)
 
 
 def insert_new_materials(
@@ -251,8 +433,8 @@ def insert_new_materials(
 def _rejected_record_ids(batch: Batch) -> list[str]:
     """Raw rows are stored even when rejected; their ids must not be retired."""
     raw = batch.tables.get(batch.record_table)
-    if raw is None or not batch.record_table.startswith("raw_"):
-        return []
+    if raw is None or not batch.record_table.startswith("raw_") or "id" not in raw.column_names:
+        return []  # an empty file gives a table without columns
     return list(set(raw.column("id").to_pylist()) - set(batch.accepted_ids))
 
 
@@ -299,29 +481,39 @@ def _source_row(batch: Batch, now: datetime) -> pa.Table:
     )
 
 
-def load_batch(conn: duckdb.DuckDBPyConnection, batch: Batch) -> IngestOutcome:
-    """Write a parsed batch in one transaction; on any error the database is left as it was."""
+def load_batch(
+    conn: duckdb.DuckDBPyConnection, batch: Batch, accept_retirements: bool = False
+) -> IngestOutcome:
+    """Write a parsed batch in one transaction; on any error the database is left as it was.
+
+    A file that would retire more than ``max_retired_share`` of the source's active records is
+    refused (``RetirementRefusedError``) unless ``accept_retirements``."""
     now = utcnow()
     run_id = _new_run_id(batch.source.id, now, batch.file_sha256)
     previous = last_run(conn, batch.source.id)
     conn.begin()
     try:
+        gone, n_active = _to_retire(conn, batch)
+        refuse_mass_retirement(batch, len(gone), n_active, accept_retirements)
         known = _existing_ids(conn, batch.record_table, batch.accepted_ids)
         _upsert(conn, "source", _source_row(batch, now), refresh=True)
         insert_new_materials(conn, batch.compositions, now)
         stamps = {"ingest_run_id": run_id, "created_at": now}
         for table, rows in batch.tables.items():
             _upsert(conn, table, rows, refresh=True, overrides=stamps)
-        n_retired = _retire(conn, batch, run_id, now)
+        n_restored = _restore(conn, batch, run_id, now)
+        _follow_rejections(conn, batch, run_id, now)
+        n_retired = _retire(conn, batch, run_id, now, gone)
         for statement in batch.post_load:
             conn.execute(statement)
         _upsert(conn, "ingest_rejection", _rejection_rows(batch, run_id, now), refresh=False)
         n_unchanged = len(known)
         n_loaded = len(batch.accepted_ids) - n_unchanged
         counts = Counter(r.rejection.reason_code for r in batch.rejected)
+        restored = f" ({n_restored:,} restored)" if n_restored else ""
         message = (
-            f"{n_loaded:,} new, {n_unchanged:,} unchanged, {len(batch.rejected):,} rejected, "
-            f"{n_retired:,} retired of {batch.n_records:,} records"
+            f"{n_loaded:,} new, {n_unchanged:,} unchanged{restored}, {len(batch.rejected):,} "
+            f"rejected, {n_retired:,} retired of {batch.n_records:,} records"
         )
         run = {
             "id": run_id,
@@ -359,4 +551,5 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: Batch) -> IngestOutcome:
         n_retired,
         dict(counts.most_common()),
         message,
+        n_restored,
     )

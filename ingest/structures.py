@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.records import Rejection
+from ingest.text import decode_lenient, text_problem
 from tcdb.parameters import INGEST, IngestParameters
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ REASON_CODES: dict[str, str] = {
     "no_structure": "the CIF has no atom-site coordinates, or no atoms",
     "bad_lattice": "a cell parameter that is not a number or not positive, or a flat cell",
     "unknown_species": "a site species that is not an element (a dummy such as Xx)",
+    "binary_file": "the file holds a NUL byte: it is binary, not a CIF",
+    "undecodable_text": "a byte that is not UTF-8 (the message gives the byte and its offset)",
+    "non_finite_value": "a coordinate, cell parameter or density that is NaN or infinite",
 }
 """Every ``reason_code`` that ``parse_structure`` returns, with what it means."""
 
@@ -150,6 +154,9 @@ def _parse_structure(
         return Rejection("cif_unparsable", f"{record_ref}: the CIF is not text.")
     if not cif_text.strip():
         return Rejection("cif_unparsable", f"{record_ref}: the CIF is empty.")
+    problem = text_problem(cif_text, record_ref)
+    if problem is not None:
+        return problem
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         outcome = _read_cif(cif_text, record_ref)
@@ -251,6 +258,11 @@ def _build_record(
         )
     if len(structure) == 0:
         return Rejection("no_structure", f"{record_ref}: the CIF has no atoms.")
+    if not _all_finite(structure):
+        return Rejection(
+            "non_finite_value",
+            f"{record_ref}: a coordinate or cell parameter is NaN or infinite.",
+        )
     volume = structure.lattice.volume
     if not math.isfinite(volume) or volume < MIN_VOLUME_A3:
         return Rejection(
@@ -285,6 +297,16 @@ def _build_record(
         amounts={el.symbol: float(amount) for el, amount in element_amounts.items()},
         is_ordered=ordered,
         warnings=tuple(notes),
+    )
+
+
+def _all_finite(structure: Structure) -> bool:
+    """Every lattice number and site coordinate is a finite number (NaN would reach the
+    descriptors and the training labels' inputs)."""
+    import numpy as np
+
+    return bool(
+        np.isfinite(structure.lattice.matrix).all() and np.isfinite(structure.frac_coords).all()
     )
 
 
@@ -364,11 +386,9 @@ def iter_tar_cifs(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def _decode(data: bytes, name: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        log.warning("%s is not UTF-8; read as Latin-1", name)
-        return data.decode("latin-1")
+    """UTF-8 text; a byte that is not UTF-8 is kept, and ``parse_structure`` rejects the file
+    naming it (reading it as Latin-1 would load garbage)."""
+    return decode_lenient(data)
 
 
 def parse_many(

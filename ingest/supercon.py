@@ -23,9 +23,19 @@ from pathlib import Path
 
 from ingest.composition import NormalisedComposition, normalise
 from ingest.records import ParsedFormula, Rejection
-from ingest.runs import Batch, RejectedRecord, SourceFileError, file_sha256, record_id, rows_table
+from ingest.runs import (
+    Batch,
+    MalformedSourceError,
+    RejectedRecord,
+    SourceFileError,
+    file_sha256,
+    record_id,
+    rows_table,
+)
 from ingest.sources import NIMS_SUPERCON, STANEV_SUPERCON, SourceInfo
 from ingest.supercon_formula import parse_supercon_formula
+from ingest.text import SourceText, read_source_text, storable
+from ingest.validation import check_tc
 from tcdb.parameters import INGEST, IngestParameters
 
 log = logging.getLogger(__name__)
@@ -40,11 +50,21 @@ STANEV_COLUMNS = ("name", "Tc")
 
 def read_nims(path: Path) -> list[tuple[int, list[str]]]:
     """(line number, fields) of every data row; the three header lines are checked."""
-    lines = _read_lines(path)
+    return _nims_rows(_read_source(path))
+
+
+def read_stanev(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every data row after the header ``name,Tc``."""
+    return _stanev_rows(_read_source(path))
+
+
+def _nims_rows(source: SourceText) -> list[tuple[int, list[str]]]:
+    lines = source.lines()
     if len(lines) < NIMS_HEADER_LINES or lines[2].split("\t") != list(NIMS_COLUMNS):
-        found = lines[2] if len(lines) > 2 else "(fewer than three lines)"
-        raise SourceFileError(
-            f"{path}: line 3 should name the columns {' '.join(NIMS_COLUMNS)}, found {found!r}"
+        found = storable(lines[2]) if len(lines) > 2 else "(fewer than three lines)"
+        raise MalformedSourceError(
+            f"{source.path}: line 3 should name the columns {' '.join(NIMS_COLUMNS)}, "
+            f"found {found!r}"
         )
     return [
         (number, line.split("\t"))
@@ -53,11 +73,13 @@ def read_nims(path: Path) -> list[tuple[int, list[str]]]:
     ]
 
 
-def read_stanev(path: Path) -> list[tuple[int, list[str]]]:
-    """(line number, fields) of every data row after the header ``name,Tc``."""
-    lines = _read_lines(path)
+def _stanev_rows(source: SourceText) -> list[tuple[int, list[str]]]:
+    lines = source.lines()
     if not lines or lines[0].strip().split(",") != list(STANEV_COLUMNS):
-        raise SourceFileError(f"{path}: the first line should be 'name,Tc'")
+        found = storable(lines[0]) if lines else "(an empty file)"
+        raise MalformedSourceError(
+            f"{source.path}: the first line should be 'name,Tc', found {found!r}"
+        )
     return [
         (number, line.rsplit(",", 1))
         for number, line in enumerate(lines[1:], start=2)
@@ -65,14 +87,12 @@ def read_stanev(path: Path) -> list[tuple[int, list[str]]]:
     ]
 
 
-def _read_lines(path: Path) -> list[str]:
+def _read_source(path: Path) -> SourceText:
+    """The file as UTF-8 text (a byte-order mark is accepted; bad bytes reject their rows)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return read_source_text(path)
     except FileNotFoundError:
         raise SourceFileError(f"Source file {path} does not exist; check TCDB_SOURCES") from None
-    except UnicodeDecodeError as exc:
-        raise SourceFileError(f"{path} is not UTF-8 text ({exc})") from None
-    return text.splitlines()
 
 
 # ----------------------------------------------------------------------------------- parse
@@ -89,17 +109,15 @@ class ParsedRow:
 
 
 def parse_tc(text: str, params: IngestParameters = INGEST) -> tuple[str, float | None] | Rejection:
-    """('value', T_c) or ('not_superconducting', None) for T_c = 0; absurd values rejected."""
+    """('value', T_c) or ('not_superconducting', None) for T_c = 0; NaN, infinite, negative,
+    tiny and absurd values are rejected (ingest/validation.py)."""
     try:
         value = float(text)
     except (TypeError, ValueError):
         return Rejection("bad_tc", f"T_c {text!r} is not a number")
-    if value != value:
-        return Rejection("bad_tc", f"T_c {text!r} is not a number")
-    if value < params.tc_min_K:
-        return Rejection("negative_tc", f"T_c {value:g} K is negative")
-    if value > params.tc_max_K:
-        return Rejection("absurd_tc", f"T_c {value:g} K is above {params.tc_max_K:g} K")
+    problem = check_tc(value, params)
+    if problem is not None:
+        return problem
     if value == 0:
         return ("not_superconducting", None)
     return ("value", value)
@@ -225,16 +243,26 @@ STANEV_TABLE = RawTable(STANEV_SUPERCON, "raw_stanev_supercon", ("name", "tc"), 
 
 
 def build_raw_batch(
-    path: Path, spec: RawTable, rows: list[tuple[int, list[str]]], params: IngestParameters
+    path: Path,
+    spec: RawTable,
+    rows: list[tuple[int, list[str]]],
+    params: IngestParameters,
+    source_text: SourceText | None = None,
 ) -> Batch:
-    """Every row kept verbatim; the ones that parse give a material and a measurement."""
+    """Every row kept verbatim; the ones that parse give a material and a measurement. A row
+    with a byte that is not UTF-8 is stored with the byte as ``\\xNN`` and rejected."""
     source = spec.source
     raw, measurements, rejected, accepted = [], [], [], []
     compositions: dict[str, NormalisedComposition] = {}
     first_line_of: dict[tuple, int] = {}
     seen: dict[str, int] = {}
     width = len(spec.columns)
+    bad_bytes = source_text is not None and bool(source_text.bad_lines)  # else skip the scans
     for line_number, fields in rows:
+        undecodable = None
+        if bad_bytes:
+            undecodable = source_text.rejection(line_number, fields)
+            fields = [storable(f) for f in fields]
         line = spec.separator.join(fields)
         seen[line] = seen.get(line, 0) + 1
         raw_id = _raw_id(source, line, seen[line])
@@ -243,7 +271,7 @@ def build_raw_batch(
             {"id": raw_id, "source_id": source.id, "ingest_run_id": None,
              "line_number": line_number} | dict(zip(spec.columns, padded, strict=True))
         )  # fmt: skip
-        parsed = spec.parse(fields, params)
+        parsed = undecodable or spec.parse(fields, params)
         if isinstance(parsed, Rejection):
             rejected.append(RejectedRecord(f"line {line_number}", parsed, {"fields": fields}))
             continue
@@ -278,9 +306,11 @@ def build_raw_batch(
 
 def build_nims_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
     """Read and parse the NIMS export into a batch (no database)."""
-    return build_raw_batch(path, NIMS_TABLE, read_nims(path), params)
+    source = _read_source(path)
+    return build_raw_batch(path, NIMS_TABLE, _nims_rows(source), params, source)
 
 
 def build_stanev_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
     """Read and parse Stanev et al.'s table into a batch (no database)."""
-    return build_raw_batch(path, STANEV_TABLE, read_stanev(path), params)
+    source = _read_source(path)
+    return build_raw_batch(path, STANEV_TABLE, _stanev_rows(source), params, source)

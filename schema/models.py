@@ -320,7 +320,7 @@ class CurationLedger(SQLModel, table=True):
     stage: str
     subject_table: str
     subject_id: str
-    action: str  # exclude | merge | flag | deprecate | add | label
+    action: str  # exclude | merge | flag | deprecate | add | label | retire | restore
     reason: str = Field(sa_type=Text)
     parameters_json: str | None = text()
     created_at: datetime = stamp()

@@ -179,9 +179,12 @@ def db_check(ctx: typer.Context) -> None:
     typer.echo(f"{path}: schema matches the models; keys unique and references resolve.")
 
 
-def _ingest(ctx: typer.Context, group: str, force: bool, report: bool) -> None:
+def _ingest(
+    ctx: typer.Context, group: str, force: bool, report: bool, accept_retirements: bool = False
+) -> None:
     from ingest.pipeline import ingest
     from ingest.report import format_reports, latest_reports
+    from ingest.runs import SourcesRefusedError
     from schema.database import connect
     from schema.migrate import require_head
 
@@ -197,6 +200,7 @@ def _ingest(ctx: typer.Context, group: str, force: bool, report: bool) -> None:
             force=force,
             mp_api_key=key,
             curated_root=settings.curated,
+            accept_retirements=accept_retirements,
         )
         for outcome in outcomes:
             typer.echo(f"{outcome.source_id:<22} {outcome.message}")
@@ -205,6 +209,14 @@ def _ingest(ctx: typer.Context, group: str, force: bool, report: bool) -> None:
             typer.echo(format_reports(latest_reports(conn)))
     finally:
         conn.close()
+    refused = [o.source_id for o in outcomes if o.status == "refused"]
+    if refused:
+        one = len(refused) == 1
+        raise SourcesRefusedError(
+            f"Refused {', '.join(refused)}: nothing of {'it' if one else 'them'} was written and "
+            f"the other sources were ingested; the {'reason is' if one else 'reasons are'} "
+            "printed above."
+        )
 
 
 ForceOption = Annotated[
@@ -214,33 +226,60 @@ ReportOption = Annotated[
     bool,
     typer.Option("--report", help="Print counts per source and rejection reasons afterwards."),
 ]
+AcceptRetirementsOption = Annotated[
+    bool,
+    typer.Option(
+        "--accept-retirements",
+        help="Load a file even if it retires more than 20% of its source's active records "
+        "(max_retired_share; a truncated or header-only file is refused without this).",
+    ),
+]
 
 
 @ingest_app.command("supercon")
-def ingest_supercon(ctx: typer.Context, force: ForceOption = False, report: ReportOption = False):
+def ingest_supercon(
+    ctx: typer.Context,
+    force: ForceOption = False,
+    report: ReportOption = False,
+    accept_retirements: AcceptRetirementsOption = False,
+):
     """The NIMS SuperCon export and Stanev et al.'s cleaned table."""
-    _ingest(ctx, "supercon", force, report)
+    _ingest(ctx, "supercon", force, report, accept_retirements)
 
 
 @ingest_app.command("materials-project")
 def ingest_materials_project(
-    ctx: typer.Context, force: ForceOption = False, report: ReportOption = False
+    ctx: typer.Context,
+    force: ForceOption = False,
+    report: ReportOption = False,
+    accept_retirements: AcceptRetirementsOption = False,
 ):
     """Materials Project structures: live through mp-api when MP_API_KEY is set and the
     network answers, otherwise the offline mirror."""
-    _ingest(ctx, "materials-project", force, report)
+    _ingest(ctx, "materials-project", force, report, accept_retirements)
 
 
 @ingest_app.command("literature")
-def ingest_literature(ctx: typer.Context, force: ForceOption = False, report: ReportOption = False):
+def ingest_literature(
+    ctx: typer.Context,
+    force: ForceOption = False,
+    report: ReportOption = False,
+    accept_retirements: AcceptRetirementsOption = False,
+):
     """Literature hydrides and the CIFs of literature/structures."""
-    _ingest(ctx, "literature", force, report)
+    _ingest(ctx, "literature", force, report, accept_retirements)
 
 
 @ingest_app.command("all")
-def ingest_all(ctx: typer.Context, force: ForceOption = False, report: ReportOption = False):
-    """Every source, in an order that lets links resolve."""
-    _ingest(ctx, "all", force, report)
+def ingest_all(
+    ctx: typer.Context,
+    force: ForceOption = False,
+    report: ReportOption = False,
+    accept_retirements: AcceptRetirementsOption = False,
+):
+    """Every source, in an order that lets links resolve; a refused file does not stop the
+    others (exit code 4 when one was refused)."""
+    _ingest(ctx, "all", force, report, accept_retirements)
 
 
 @curate_app.command("run")

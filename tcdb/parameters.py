@@ -20,13 +20,27 @@ class IngestParameters:
     # Deuterium and tritium are counted as hydrogen (element data exist only for H); the
     # measurement keeps a flag naming the isotope.
     isotopes_as_hydrogen: bool = True
-    # T_c outside [tc_min_K, tc_max_K] is rejected as negative or absurd.
+    # T_c outside [tc_min_K, tc_max_K] is rejected as negative or absurd, and so is NaN or an
+    # infinity. 0 means "not superconducting"; a positive T_c below tc_floor_K (0.1 mK, under the
+    # lowest T_c measured, Rh at 0.3 mK) is a typing error or a denormal such as 1e-300.
     tc_min_K: float = 0.0
     tc_max_K: float = 500.0
+    tc_floor_K: float = 1e-4
     # Ambient-pressure T_c above this is kept but flagged (no such superconductor is confirmed).
     tc_flag_ambient_K: float = 250.0
-    # Pressures outside [0, pressure_max_GPa] are rejected.
+    # Pressures outside [0, pressure_max_GPa] are rejected, and so is NaN or an infinity; 0 is
+    # ambient, and a positive pressure below pressure_floor_GPa (1 kPa, a thousandth of an
+    # atmosphere) is a typing error or a denormal.
     pressure_max_GPa: float = 1000.0
+    pressure_floor_GPa: float = 1e-6
+    # The Coulomb pseudopotential mu* is dimensionless; values outside [mu_star_min,
+    # mu_star_max] (the literature uses 0.08-0.2) are rejected, and so is NaN or an infinity.
+    mu_star_min: float = 0.0
+    mu_star_max: float = 0.5
+    # A source file that would retire more than this share of its source's active records (a
+    # truncated or header-only file) is refused unless the user accepts it
+    # (--accept-retirements); nothing of it is written.
+    max_retired_share: float = 0.2
     # Amounts below this are rejected (pymatgen cannot represent them reliably).
     amount_min: float = 1e-4
     # Tolerance given to pymatgen's SpacegroupAnalyzer for every structure.
