@@ -299,12 +299,17 @@ def _source_row(batch: Batch, now: datetime) -> pa.Table:
     )
 
 
-def load_batch(conn: duckdb.DuckDBPyConnection, batch: Batch) -> IngestOutcome:
-    """Write a parsed batch in one transaction; on any error the database is left as it was."""
+def load_batch(
+    conn: duckdb.DuckDBPyConnection, batch: Batch, own_transaction: bool = True
+) -> IngestOutcome:
+    """Write a parsed batch in one transaction; on any error the database is left as it was.
+    With ``own_transaction=False`` the caller holds the transaction (to load several batches,
+    or a batch and a file, all or nothing) and commits or rolls back itself."""
     now = utcnow()
     run_id = _new_run_id(batch.source.id, now, batch.file_sha256)
     previous = last_run(conn, batch.source.id)
-    conn.begin()
+    if own_transaction:
+        conn.begin()
     try:
         known = _existing_ids(conn, batch.record_table, batch.accepted_ids)
         _upsert(conn, "source", _source_row(batch, now), refresh=True)
@@ -344,9 +349,11 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: Batch) -> IngestOutcome:
             "finished_at": utcnow(),
         }
         _upsert(conn, "ingest_run", rows_table([run]), refresh=False)
-        conn.commit()
+        if own_transaction:
+            conn.commit()
     except BaseException:
-        conn.rollback()
+        if own_transaction:
+            conn.rollback()
         raise
     return IngestOutcome(
         batch.source.id,
