@@ -399,7 +399,7 @@ def snapshot_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option(help="A label for people; the id is the content hash")],
     kind: Annotated[str, typer.Option(help="structures | hydrides")],
-    variance_cutoff: Annotated[float, typer.Option(help="σ² cutoff in K²")] = 2.0,
+    variance_cutoff: Annotated[float, typer.Option(help="σ² cutoff in K² (≥ 0)", min=0.0)] = 2.0,
     high_variance: Annotated[str, typer.Option(help="average | exclude | keep-all")] = "average",
     exclude_formulas: Annotated[
         Path | None, typer.Option(help="A file of compositions to hold out entirely")
@@ -449,6 +449,9 @@ def snapshot_list(ctx: typer.Context) -> None:
     if not manifests:
         typer.echo("No snapshots yet; 'tcdb snapshot create' makes one.")
     for m in manifests:
+        if m.get("damaged"):
+            typer.echo(f"{m['id']}  damaged: {m['damaged']}")
+            continue
         c = m["counts"]
         typer.echo(
             f"{m['id']}  {m['kind']:<10} {m['name']:<24} {c['entries']:>7,} entries "
@@ -463,17 +466,20 @@ def snapshot_show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="I
 
     from curate.snapshots import load_snapshot
 
-    snapshot = load_snapshot(settings_of(ctx).snapshots, ref)
+    settings = settings_of(ctx)
+    snapshot = load_snapshot(settings.snapshots, ref, db=settings.db)
     typer.echo(json.dumps(snapshot.manifest, indent=2, sort_keys=True))
 
 
 @snapshot_app.command("verify")
 def snapshot_verify(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Id or name")]):
-    """Check that a snapshot's files still match its manifest and id."""
-    from curate.snapshots import resolve, verify_snapshot
+    """Check that a snapshot's files still match its manifest, its id and the manifest hash
+    the database recorded (exit 1 when they do not)."""
+    from curate.snapshots import recorded_manifest_sha256, resolve, verify_snapshot
 
-    path = resolve(settings_of(ctx).snapshots, ref)
-    problems = verify_snapshot(path)
+    settings = settings_of(ctx)
+    path = resolve(settings.snapshots, ref)
+    problems = verify_snapshot(path, recorded_manifest_sha256(settings.db, path.name))
     if problems:
         for problem in problems:
             typer.echo(f"{path.name}: {problem}", err=True)
@@ -490,8 +496,8 @@ def snapshot_diff(
     """What differs between two snapshots: parameters, counts, entries."""
     from curate.snapshots import diff_snapshots, load_snapshot
 
-    root = settings_of(ctx).snapshots
-    diff = diff_snapshots(load_snapshot(root, a), load_snapshot(root, b))
+    root, db = settings_of(ctx).snapshots, settings_of(ctx).db
+    diff = diff_snapshots(load_snapshot(root, a, db=db), load_snapshot(root, b, db=db))
     for key, (va, vb) in diff["parameters"].items():
         typer.echo(f"parameter {key}: {va} → {vb}")
     typer.echo(f"counts: {diff['counts'][0]} → {diff['counts'][1]}")
@@ -523,7 +529,7 @@ def train_hydride_mlp(
 
     chosen = _profile(HYDRIDE_PROFILES, profile, members=members, max_epochs=max_epochs)
     settings = settings_of(ctx)
-    frozen = load_snapshot(settings.snapshots, snapshot)
+    frozen = load_snapshot(settings.snapshots, snapshot, db=settings.db)
     config = HydrideMLPConfig(seed=seed, **chosen)
     conn = _writer(ctx)
     try:
@@ -560,7 +566,7 @@ def train_composition(
 
     chosen = _profile(COMPOSITION_PROFILES, profile)
     settings = settings_of(ctx)
-    frozen = load_snapshot(settings.snapshots, snapshot)
+    frozen = load_snapshot(settings.snapshots, snapshot, db=settings.db)
     config = CompositionModelConfig(seed=seed, **chosen)
     conn = _writer(ctx)
     try:
@@ -596,7 +602,7 @@ def train_cvcnn_command(
 
     chosen = _profile(CVCNN_PROFILES, profile, epochs=epochs)
     settings = settings_of(ctx)
-    frozen = load_snapshot(settings.snapshots, snapshot)
+    frozen = load_snapshot(settings.snapshots, snapshot, db=settings.db)
     config = CVCNNConfig(seed=seed, **chosen)
     conn = _writer(ctx)
     try:
