@@ -273,7 +273,7 @@ def curate_groups(
     min_variance: Annotated[
         float, typer.Option(help="List groups with a population variance (K²) at least this.")
     ] = 2.0,
-    limit: Annotated[int, typer.Option(help="At most this many, most variable first.")] = 50,
+    limit: Annotated[int, typer.Option(help="At most this many, most variable first.", min=0)] = 50,
     formula: Annotated[str | None, typer.Option(help="Only the group of this composition.")] = None,
 ) -> None:
     """Composition groups of the latest curation run, with their T_c values."""
@@ -291,7 +291,8 @@ def curate_match(
     ctx: typer.Context,
     report: Annotated[bool, typer.Option("--report", help="Counts by method.")] = True,
     unmatched: Annotated[
-        int, typer.Option(help="Also list this many SuperCon compositions with no structure.")
+        int,
+        typer.Option(help="Also list this many SuperCon compositions with no structure.", min=0),
     ] = 0,
 ) -> None:
     """How many compositions and structures matched, by method (latest curation run)."""
@@ -625,7 +626,9 @@ def train_cvcnn_command(
 def screen_hydrides(
     ctx: typer.Context,
     run: Annotated[str, typer.Option(help="A hydride-mlp run id, or 'latest'")] = "latest",
-    top: Annotated[int, typer.Option(help="Show this many elements closest to ambient")] = 10,
+    top: Annotated[
+        int, typer.Option(help="Show this many elements closest to ambient", min=0)
+    ] = 10,
 ) -> None:
     """Predict every EH_n (each element with descriptors, n = 1 … 31) with all members; the
     views hydride_best_per_element and hydride_closest_decile summarise them."""
