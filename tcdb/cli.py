@@ -337,7 +337,9 @@ def curate_add_entry(
     ] = None,
 ) -> None:
     """Add hydride data points by hand. They go to the database and to
-    <TCDB_CURATED>/literature_entries.csv, which 'tcdb ingest' replays."""
+    <TCDB_CURATED>/literature_entries.csv (both or neither), which 'tcdb ingest' replays. A
+    point with the composition, pressure and T_c of an existing one from the same paper (or
+    one without a DOI) is refused as a duplicate (docs/curation.md)."""
     from curate.entries import EntryError, add_entries, read_entries_file
 
     settings = settings_of(ctx)
