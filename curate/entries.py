@@ -385,7 +385,7 @@ def add_entries(
     prepared = _prepare(conn, rows, cifs or [None] * len(rows))
     entries_path = Path(curated_root) / ENTRIES_FILE
     old = _current(entries_path)
-    first_line = 2 if old is None else len(old.decode("utf-8").splitlines()) + 1
+    first_line = 2 if old is None else len(old.decode("utf-8", "replace").splitlines()) + 1
     created = _place_cifs(curated_root, prepared)
     new_rows = [row for row, _, _ in prepared]
     staged = _stage(entries_path, old, _csv_text(new_rows, header=old is None))
