@@ -1,42 +1,57 @@
 """Literature entries added by hand, and deprecations, kept in files under git.
 
 ``tcdb curate add-entry`` validates one hydride data point, refuses a duplicate of an existing
-point (same material, phase, pressure and method) naming the existing entry, appends it to
-``<TCDB_CURATED>/literature_entries.csv`` (append-only, reviewable in a diff) and ingests that
-file, so the entry is in the database at once and comes back after a rebuild. An optional CIF
-is checked, copied to ``<TCDB_CURATED>/structures/`` and linked. ``tcdb curate deprecate``
-marks a row unusable with a reason, in the database and in ``deprecations.csv``, which every
-curation run replays.
+point (the same composition, pressure and T_c within tolerances, from the same paper) naming the
+existing entry, appends it to ``<TCDB_CURATED>/literature_entries.csv`` (append-only,
+reviewable in a diff) and ingests that file, so the entry is in the database at once and comes
+back after a rebuild. An optional CIF is checked, copied to ``<TCDB_CURATED>/structures/`` and
+linked. ``tcdb curate deprecate`` marks a row unusable with a reason, in the database and in
+``deprecations.csv``, which every curation run replays.
+
+The files and the database change together or not at all: the new file is written beside the
+old one, the database work is one transaction, and the new file replaces the old one
+(``os.replace``) only after the commit; on any failure the file is left byte for byte as it was.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from ingest import pipeline
-from ingest.literature import COLUMNS, duplicate_key, parse_literature_row
+from ingest.literature import COLUMNS, build_literature_batch, duplicate_key, parse_literature_row
+from ingest.materials_project import build_literature_structures_batch
 from ingest.records import Rejection
-from ingest.runs import record_id
-from ingest.sources import CURATED_ENTRIES
+from ingest.runs import folder_sha256, load_batch, record_id
+from ingest.sources import CURATED_ENTRIES, CURATED_STRUCTURES
 from ingest.structures import StructureRecord, parse_structure
-from ingest.text import decode_lenient
 from schema.timestamps import utcnow
 from tcdb.errors import TcdbError
-from tcdb.parameters import INGEST
+from tcdb.parameters import HAND_ENTRIES, INGEST, HandEntryParameters
 
+log = logging.getLogger(__name__)
 ENTRIES_FILE = "literature_entries.csv"
 STRUCTURES_DIR = "structures"
 DEPRECATIONS_FILE = "deprecations.csv"
 DEPRECATION_COLUMNS = ("id", "table", "reason", "deprecated_at")
 PRESSURE_UNITS_TO_GPA = {"gpa": 1.0, "kbar": 0.1, "mbar": 100.0, "mpa": 0.001}
 TC_UNITS = {"k": 1.0}
-_VALUE_WITH_UNIT = re.compile(r"^\s*([0-9.]+(?:\s*-\s*[0-9.]+)?)\s*([A-Za-z]*)\s*$")
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_VALUE_WITH_UNIT = re.compile(rf"^\s*({_NUMBER}(?:\s*-\s*{_NUMBER})?)\s*([A-Za-z]*)\s*$")
+# What each column is called where a user types it: the add-entry option and the CSV column.
+ARGUMENTS = {
+    "tc_K": "T_c (--tc, column tc_K)",
+    "tc_low_K": "T_c (--tc, column tc_low_K)",
+    "tc_high_K": "T_c (--tc, column tc_high_K)",
+    "pressure_GPa": "pressure (--pressure, column pressure_GPa)",
+}
 
 
 class EntryError(TcdbError):
@@ -66,8 +81,10 @@ def normalise_units(values: dict[str, str]) -> dict[str, str]:
     refused."""
     row = {column: (values.get(column) or "").strip() for column in COLUMNS}
     for column in ("tc_K", "tc_low_K", "tc_high_K"):
-        row[column] = _in_unit(row[column], TC_UNITS, "T_c", "K")
-    row["pressure_GPa"] = _in_unit(row["pressure_GPa"], PRESSURE_UNITS_TO_GPA, "pressure", "GPa")
+        row[column] = _in_unit(row[column], TC_UNITS, ARGUMENTS[column], "K")
+    row["pressure_GPa"] = _in_unit(
+        row["pressure_GPa"], PRESSURE_UNITS_TO_GPA, ARGUMENTS["pressure_GPa"], "GPa"
+    )
     return row
 
 
@@ -88,22 +105,91 @@ def validate_entry(row: dict[str, str]):
     return parsed
 
 
-def find_duplicate(conn: duckdb.DuckDBPyConnection, entry: dict) -> tuple | None:
-    """An active entry with the same material, phase, pressure and method."""
-    return conn.execute(
-        "SELECT id, formula, space_group, pressure_GPa, reference FROM literature_entry "
-        "WHERE status = 'active' AND retired_run_id IS NULL AND material_id = ? "
-        "AND coalesce(lower(space_group), '') = coalesce(lower(?), '') "
-        "AND abs(coalesce(pressure_GPa, -1) - coalesce(?, -1)) < 1e-6 "
-        "AND coalesce(method, '') = coalesce(?, '') LIMIT 1",
-        [entry["material_id"], entry["space_group"], entry["pressure_GPa"], entry["method"]],
-    ).fetchone()
+def _space_group(text: str | None) -> str | None:
+    """The symbol a space-group text starts with (``Fm-3m (not stated in Bai)`` → ``fm-3m``),
+    or None when it states none."""
+    words = (text or "").strip().lower().split()
+    return None if not words or words[0] in ("not", "unknown", "?") else words[0]
+
+
+def _same_paper(new: dict, old_doi: str | None, old_space_group: str | None) -> bool:
+    """Two DOIs must agree, and then distinct stated phases are distinct points of one paper;
+    when either point has no DOI, references and space groups are written too loosely to tell
+    two reports of one measurement apart, so the physics alone decides."""
+    if not (new["doi"] and old_doi):
+        return True
+    if new["doi"].strip().lower() != old_doi.strip().lower():
+        return False
+    mine, theirs = _space_group(new["space_group"]), _space_group(old_space_group)
+    return mine is None or theirs is None or mine == theirs
+
+
+def _same_kind(method: str, other: str) -> bool:
+    """An ML prediction never duplicates a measurement or a calculation; 'unknown' matches the
+    others."""
+    if method == other:
+        return True
+    return "ml_prediction" not in (method, other) and "unknown" in (method, other)
+
+
+def find_duplicate(
+    conn: duckdb.DuckDBPyConnection, entry: dict, params: HandEntryParameters = HAND_ENTRIES
+) -> tuple | None:
+    """An active entry that reports the same physics: the same composition, a pressure and a
+    T_c within the tolerances, a compatible method, and the same paper (``_same_paper``)."""
+    if entry["tc_K"] is None or entry["pressure_GPa"] is None:
+        return None
+    candidates = conn.execute(
+        "SELECT id, formula, space_group, pressure_GPa, tc_K, reference, doi, method "
+        "FROM literature_entry WHERE status = 'active' AND retired_run_id IS NULL "
+        "AND material_id = ? AND abs(pressure_GPa - ?) <= ? AND abs(tc_K - ?) <= ? "
+        "ORDER BY abs(tc_K - ?) + abs(pressure_GPa - ?), id",
+        [
+            entry["material_id"],
+            entry["pressure_GPa"],
+            params.duplicate_pressure_tolerance_GPa,
+            entry["tc_K"],
+            params.duplicate_tc_tolerance_K,
+            entry["tc_K"],
+            entry["pressure_GPa"],
+        ],
+    ).fetchall()
+    for row in candidates:
+        if _same_kind(entry["method"], row[7]) and _same_paper(entry, row[6], row[2]):
+            return row[:6]
+    return None
+
+
+def _duplicate_message(existing: tuple, params: HandEntryParameters = HAND_ENTRIES) -> str:
+    entry_id, formula, space_group, pressure, tc, reference = existing
+    return (
+        f"duplicate of existing entry {entry_id} ({formula}, {space_group or 'no space group'}, "
+        f"{pressure:g} GPa, {tc:g} K, {reference}): the same composition within "
+        f"{params.duplicate_pressure_tolerance_GPa:g} GPa and "
+        f"{params.duplicate_tc_tolerance_K:g} K, and no distinct DOI to tell them apart"
+    )
+
+
+def _read_text(path: Path, argument: str) -> str:
+    """A file a user named, as text, or an EntryError naming the argument and the reason."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is not text
+    except FileNotFoundError:
+        raise EntryError(f"{argument} {path}: the file does not exist") from None
+    except IsADirectoryError:
+        raise EntryError(f"{argument} {path}: is a folder, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise EntryError(
+            f"{argument} {path}: not a UTF-8 text file (byte {exc.start} cannot be decoded)"
+        ) from None
+    except OSError as exc:
+        raise EntryError(f"{argument} {path}: cannot be read ({exc.strerror})") from None
 
 
 def check_cif(path: Path, material_id: str) -> StructureRecord:
     from ingest.composition import normalise
 
-    text = decode_lenient(Path(path).read_bytes())  # a bad byte is parse_structure's rejection
+    text = _read_text(path, "--cif")
     parsed = parse_structure(text, str(path))
     if isinstance(parsed, Rejection):
         raise EntryError(f"the CIF does not parse: {parsed.reason}")
@@ -131,66 +217,120 @@ def _cif_name(row: dict[str, str], record: StructureRecord) -> str:
     return f"{pressure}GPa_{group}_{record.reduced_formula}.cif"
 
 
-def _append_rows(path: Path, rows: list[dict[str, str]]) -> int:
-    """Append rows (writing the header to a new file); the line number of the first."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists()
-    first_line = 2 if new else len(path.read_text(encoding="utf-8").splitlines()) + 1
+def _csv_text(rows: list[dict[str, str]], header: bool) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    if new:
+    if header:
         writer.writeheader()
     writer.writerows(rows)
-    with open(path, "a", encoding="utf-8", newline="") as handle:
-        handle.write(buffer.getvalue())
-    return first_line
+    return buffer.getvalue()
 
 
-def add_entries(
-    conn: duckdb.DuckDBPyConnection,
-    curated_root: Path,
-    sources_root: Path,
-    rows: list[dict[str, str]],
-    cifs: list[Path | None] | None = None,
-) -> list[AddedEntry]:
-    """Validate every row first (all or nothing), then append them and ingest the file."""
-    cifs = cifs or [None] * len(rows)
-    prepared, problems, seen = [], [], {}
-    for number, (values, cif) in enumerate(zip(rows, cifs, strict=True), start=1):
-        where = f"entry {number} ({values.get('formula') or 'no formula'})"
-        try:
-            row = normalise_units(values)
-            parsed = validate_entry(row)
-            existing = find_duplicate(conn, parsed.entry)
-            if existing:
-                raise EntryError(
-                    f"duplicate of existing entry {existing[0]} ({existing[1]}, "
-                    f"{existing[2] or 'no space group'}, {existing[3]:g} GPa, {existing[4]}); "
-                    f"a distinct phase or pressure is not a duplicate"
-                )
-            key = duplicate_key(parsed.entry)
-            if key in seen:
-                raise EntryError(f"duplicate of entry {seen[key]} in the same input")
-            seen[key] = number
-            record = check_cif(cif, parsed.entry["material_id"]) if cif else None
-            prepared.append((row, cif, record))
-        except EntryError as exc:
-            problems.append(f"{where}: {exc}")
-    if problems:
-        raise EntryError("nothing was added; " + "; ".join(problems))
+def _current(path: Path) -> bytes | None:
+    """The bytes of a curated file (None: not there yet), or an EntryError naming it."""
+    try:
+        return path.read_bytes() if path.exists() else None
+    except OSError as exc:
+        raise EntryError(f"{path} cannot be read ({exc.strerror}); nothing was changed") from None
 
+
+def _stage(path: Path, old: bytes | None, addition: str) -> Path:
+    """A new version of ``path`` (its bytes plus ``addition``) written beside it, so that
+    ``os.replace`` can put it in place atomically; the old file is not touched."""
+    prefix = old or b""
+    if prefix and not prefix.endswith(b"\n"):
+        prefix += b"\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise EntryError(
+            f"{path} cannot be written ({exc.strerror}); nothing was changed"
+        ) from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(prefix + addition.encode("utf-8"))
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def _publish(staged: Path, path: Path) -> None:
+    """Put the staged file in place after the commit. A rename within one folder does not
+    fail in practice; if it does, the sentence says the database is ahead of the file."""
+    try:
+        os.replace(staged, path)
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        raise EntryError(
+            f"{path} could not be replaced ({exc.strerror}); the database holds the change "
+            f"but the file does not"
+        ) from None
+
+
+def _place_cifs(
+    curated_root: Path, prepared: list[tuple[dict, Path | None, StructureRecord | None]]
+) -> list[Path]:
+    """Copy each entry's CIF into the curated structures folder under its canonical name and
+    point the row at it; the files created (to remove if the entry is not added). An existing
+    file of that name with other content is refused rather than overwritten."""
     structures = Path(curated_root) / STRUCTURES_DIR
-    for row, cif, record in prepared:
-        if cif is not None:
-            name = _cif_name(row, record)
-            structures.mkdir(parents=True, exist_ok=True)
-            (structures / name).write_text(Path(cif).read_text(encoding="utf-8"))
-            row["structure_file"] = f"{STRUCTURES_DIR}/{name}"
-    entries_path = Path(curated_root) / ENTRIES_FILE
-    first_line = _append_rows(entries_path, [row for row, _, _ in prepared])
-    pipeline.ingest(conn, "literature", sources_root, curated_root=curated_root)
+    created: list[Path] = []
+    try:
+        for row, cif, record in prepared:
+            if cif is None:
+                continue
+            target = structures / _cif_name(row, record)
+            text = _read_text(cif, "--cif")
+            if target.exists():
+                if target.read_text(encoding="utf-8") != text:
+                    raise EntryError(
+                        f"--cif {cif}: {target} already holds another structure; rename one"
+                    )
+            else:
+                structures.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+                created.append(target)
+            row["structure_file"] = f"{STRUCTURES_DIR}/{target.name}"
+    except BaseException:
+        _remove(created)
+        raise
+    return created
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _load_staged(
+    conn: duckdb.DuckDBPyConnection, curated_root: Path, staged: Path, with_structures: bool
+) -> None:
+    """Load the staged entries file (and the curated structures) inside the caller's
+    transaction, recorded under the file's real name."""
+    if with_structures:
+        folder = Path(curated_root) / STRUCTURES_DIR
+        batch = build_literature_structures_batch(folder, INGEST, source=CURATED_STRUCTURES)
+        batch.file_sha256 = folder_sha256(folder, "*.cif")
+        load_batch(conn, batch, own_transaction=False)
+    final = Path(curated_root) / ENTRIES_FILE
+    batch = build_literature_batch(staged, INGEST, source=CURATED_ENTRIES)
+    batch.file_path = str(final)
+    load_batch(conn, batch, own_transaction=False)
+    conn.execute(
+        "UPDATE source SET size_bytes = ? WHERE id = ?",
+        [staged.stat().st_size, CURATED_ENTRIES.id],
+    )
+
+
+def _loaded_ids(
+    conn: duckdb.DuckDBPyConnection, entries_path: Path, rows: list[dict], first_line: int
+) -> list[AddedEntry]:
     added = []
-    for i, (row, _, _) in enumerate(prepared):
+    for i, row in enumerate(rows):
         found = conn.execute(
             "SELECT id FROM literature_entry WHERE source_id = ? AND line_number = ? "
             "AND retired_run_id IS NULL",
@@ -202,9 +342,70 @@ def add_entries(
     return added
 
 
+def _prepare(
+    conn: duckdb.DuckDBPyConnection, rows: list[dict[str, str]], cifs: list[Path | None]
+) -> list[tuple[dict, Path | None, StructureRecord | None]]:
+    """Every row validated, checked against the database and each other (all or nothing)."""
+    prepared, problems, seen = [], [], {}
+    for number, (values, cif) in enumerate(zip(rows, cifs, strict=True), start=1):
+        where = f"entry {number} ({values.get('formula') or 'no formula'})"
+        try:
+            row = normalise_units(values)
+            parsed = validate_entry(row)
+            existing = find_duplicate(conn, parsed.entry)
+            if existing:
+                raise EntryError(_duplicate_message(existing))
+            key = duplicate_key(parsed.entry)
+            if key in seen:
+                raise EntryError(f"duplicate of entry {seen[key]} in the same input")
+            seen[key] = number
+            record = check_cif(cif, parsed.entry["material_id"]) if cif else None
+            prepared.append((row, cif, record))
+        except EntryError as exc:
+            problems.append(f"{where}: {exc}")
+    if problems:
+        raise EntryError("nothing was added; " + "; ".join(problems))
+    return prepared
+
+
+def add_entries(
+    conn: duckdb.DuckDBPyConnection,
+    curated_root: Path,
+    sources_root: Path,
+    rows: list[dict[str, str]],
+    cifs: list[Path | None] | None = None,
+) -> list[AddedEntry]:
+    """Validate every row first, then add them all or none: the new entries file is staged
+    beside the old one, loaded in one transaction, and renamed into place after the commit.
+
+    On any failure the database is rolled back, the entries file is byte-identical to before
+    and the CIFs copied for these rows are removed, so a retry adds each row exactly once.
+    ``sources_root`` is kept for callers; only the curated files are loaded.
+    """
+    prepared = _prepare(conn, rows, cifs or [None] * len(rows))
+    entries_path = Path(curated_root) / ENTRIES_FILE
+    old = _current(entries_path)
+    first_line = 2 if old is None else len(old.decode("utf-8", "replace").splitlines()) + 1
+    created = _place_cifs(curated_root, prepared)
+    new_rows = [row for row, _, _ in prepared]
+    staged = _stage(entries_path, old, _csv_text(new_rows, header=old is None))
+    conn.begin()
+    try:
+        _load_staged(conn, curated_root, staged, any(c is not None for _, c, _ in prepared))
+        added = _loaded_ids(conn, entries_path, new_rows, first_line)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        _remove([staged, *created])
+        raise
+    _publish(staged, entries_path)
+    log.info("added %d entries to %s", len(added), entries_path)
+    return added
+
+
 def read_entries_file(path: Path) -> list[dict[str, str]]:
     """Rows of a CSV with the literature columns (others are refused, naming them)."""
-    text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is not a column
+    text = _read_text(path, "--from-file")
     reader = csv.DictReader(io.StringIO(text))
     unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
     if unknown:
@@ -263,25 +464,37 @@ def apply_deprecation(
     return table
 
 
+def _deprecation_line(subject_id: str, table: str, reason: str, when) -> str:
+    return _csv_line([subject_id, table, reason, when.isoformat(timespec="seconds")])
+
+
 def deprecate(
     conn: duckdb.DuckDBPyConnection, curated_root: Path, subject_id: str, reason: str
 ) -> str:
-    """Deprecate a row and append the decision to ``deprecations.csv``."""
+    """Deprecate a row and append the decision to ``deprecations.csv``, both or neither: the
+    new file is staged first and put in place only after the database commit."""
     if not reason.strip():
         raise TcdbError("A deprecation needs a reason (--reason).")
     when = utcnow()
-    table = apply_deprecation(conn, subject_id, reason, when)
-    if table is None:
-        raise TcdbError(f"{subject_id} is already deprecated.")
+    table = _find(conn, subject_id)
     path = Path(curated_root) / DEPRECATIONS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists()
-    with open(path, "a", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        if new:
-            writer.writerow(DEPRECATION_COLUMNS)
-        writer.writerow([subject_id, table, reason, when.isoformat(timespec="seconds")])
+    old = _current(path)
+    header = "" if old is not None else _csv_line(DEPRECATION_COLUMNS)
+    staged = _stage(path, old, header + _deprecation_line(subject_id, table, reason, when))
+    try:
+        if apply_deprecation(conn, subject_id, reason, when) is None:
+            raise TcdbError(f"{subject_id} is already deprecated.")
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    _publish(staged, path)
     return table
+
+
+def _csv_line(values) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
 
 
 def replay_deprecations(conn: duckdb.DuckDBPyConnection, curated_root: Path) -> int:

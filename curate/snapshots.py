@@ -2,8 +2,10 @@
 
 A snapshot is made from the latest curation run and the parameters given; its id is a hash of
 its kind, its parameters and the content of its files, so the same inputs and parameters give
-the same id, and any edit to a file or to the manifest is detected when it is loaded. Models
-train from snapshots only, never from the live database.
+the same id. The manifest carries a second hash, ``manifest_sha256``, over every other field
+(name, counts, curation run, sources, held-out list, created_at, ...), which the database's
+``snapshot`` row records too; any edit to a file or to any field of the manifest is detected
+when it is verified or loaded. Models train from snapshots only, never from the live database.
 
 Kinds:
 - ``structures`` (Novakovic et al. 2023): crystal structures labelled with their composition's
@@ -46,6 +48,12 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 NAMES = "names.json"  # name -> id of the latest snapshot given that name
 FILES = {"structures": ("entries.parquet", "structures.parquet"), "hydrides": ("entries.parquet",)}
+# Every field a manifest has; the last is the hash of all the others.
+MANIFEST_FIELDS = (
+    "id", "name", "kind", "parameters", "files", "counts", "held_out_materials",
+    "curation_run_id", "sources", "code_revision", "tcdb_version", "created_at",
+    "manifest_sha256",
+)  # fmt: skip
 
 
 class SnapshotError(TcdbError):
@@ -62,10 +70,16 @@ class Snapshot:
         return pq.read_table(self.path / name).to_pandas()
 
     def require_kind(self, kind: str) -> Snapshot:
-        """This snapshot, or an error when a model is given the wrong kind of training set."""
+        """This snapshot, or an error when a model is given the wrong kind of training set or
+        an empty one (before any run folder is made)."""
         if self.manifest["kind"] != kind:
             raise SnapshotError(
                 f"Snapshot {self.id} is of kind {self.manifest['kind']!r}, not {kind!r}"
+            )
+        if not self.manifest["counts"]["entries"]:
+            raise SnapshotError(
+                f"Snapshot {self.id} ({self.manifest['name']}) holds 0 entries; there is "
+                f"nothing to train on (check its parameters with 'tcdb snapshot show {self.id}')"
             )
         return self
 
@@ -274,6 +288,12 @@ def snapshot_id(kind: str, parameters: dict, files: dict[str, dict]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def manifest_sha256(manifest: dict) -> str:
+    """The hash of every field of a manifest but ``manifest_sha256`` itself."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def _write_parquet(frame: pd.DataFrame, path: Path) -> dict:
     table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
     pq.write_table(table, path, compression="zstd")
@@ -316,12 +336,15 @@ def create_snapshot(
             "tcdb_version": __version__,
             "created_at": utcnow().isoformat(timespec="seconds") + "Z",
         }
+        manifest["manifest_sha256"] = manifest_sha256(manifest)
         target = root / sid
-        if target.exists():
+        if target.exists() and not verify_snapshot(target):
             log.info("snapshot %s already exists with the same content; kept as it is", sid)
             shutil.rmtree(staging)
-            snapshot = load_snapshot(root, sid)
+            snapshot = Snapshot(sid, target, read_manifest(target))
         else:
+            if target.exists():
+                _set_aside(target)
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
             staging.rename(target)
             snapshot = Snapshot(sid, target, manifest)
@@ -331,6 +354,18 @@ def create_snapshot(
     _remember_name(root, name, snapshot.id)
     _record(conn, snapshot)
     return snapshot
+
+
+def _set_aside(target: Path) -> None:
+    """A damaged (or pre-hash) folder with the id being frozen again is renamed, never deleted,
+    so the fresh copy can take its place and the old one can still be inspected."""
+    for n in range(1, 1000):
+        aside = target.with_name(f".damaged-{target.name}-{n}")
+        if not aside.exists():
+            log.warning("snapshot %s did not verify; kept as %s and frozen again", target, aside)
+            target.rename(aside)
+            return
+    raise SnapshotError(f"{target} does not verify and cannot be set aside; remove it by hand")
 
 
 def _names(root: Path) -> dict[str, str]:
@@ -350,7 +385,8 @@ def _record(conn: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
     conn.execute(
         "INSERT INTO snapshot (id, name, kind, path, parameters_json, manifest_json, n_entries, "
         "n_structures, curation_run_id, tcdb_version, code_revision, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+        "manifest_json = excluded.manifest_json, path = excluded.path",
         [
             snapshot.id, m["name"], m["kind"], str(snapshot.path),
             json.dumps(m["parameters"], sort_keys=True), json.dumps(m, sort_keys=True),
@@ -360,12 +396,62 @@ def _record(conn: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
     )  # fmt: skip
 
 
-def verify_snapshot(path: Path) -> list[str]:
-    """Every way the folder differs from its manifest (empty: intact)."""
+def read_manifest(path: Path) -> dict:
+    """The manifest of a snapshot folder, or a SnapshotError naming the file and what is wrong
+    with it (missing, not JSON, a field missing or of the wrong type)."""
     manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
-        return [f"{manifest_path} does not exist"]
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SnapshotError(f"{manifest_path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(
+            f"{manifest_path} is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SnapshotError(f"{manifest_path} cannot be read ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise SnapshotError(f"{manifest_path} is not a JSON object")
+    missing = [f for f in MANIFEST_FIELDS if f not in manifest]
+    if missing == ["manifest_sha256"]:
+        raise SnapshotError(
+            f"{manifest_path} has no manifest_sha256 (frozen before manifests were hashed); "
+            f"create the snapshot again"
+        )
+    if missing:
+        raise SnapshotError(f"{manifest_path} lacks the field(s) {', '.join(missing)}")
+    problem = _shape_problem(manifest)
+    if problem:
+        raise SnapshotError(f"{manifest_path}: {problem}")
+    return manifest
+
+
+def _shape_problem(manifest: dict) -> str | None:
+    """What is malformed in a manifest with every field present (None: nothing)."""
+    if manifest["kind"] not in FILES:
+        return f"kind {manifest['kind']!r} is not one of {', '.join(FILES)}"
+    files = manifest["files"]
+    if not isinstance(files, dict) or sorted(files) != sorted(FILES[manifest["kind"]]):
+        return f"files must list exactly {', '.join(FILES[manifest['kind']])}"
+    if not all(isinstance(f, dict) and isinstance(f.get("sha256"), str) for f in files.values()):
+        return "every file needs a sha256"
+    counts = manifest["counts"]
+    if not isinstance(counts, dict) or not all(
+        isinstance(counts.get(k), int) for k in ("entries", "structures", "materials")
+    ):
+        return "counts must give entries, structures and materials as integers"
+    if not isinstance(manifest["parameters"], dict):
+        return "parameters must be an object"
+    return None
+
+
+def verify_snapshot(path: Path, recorded_sha256: str | None = None) -> list[str]:
+    """Every way the folder differs from its manifest (empty: intact). ``recorded_sha256`` is
+    the manifest hash the database recorded when the snapshot was frozen, when known."""
+    try:
+        manifest = read_manifest(path)
+    except SnapshotError as exc:
+        return [str(exc)]
     problems = []
     for file, expected in manifest["files"].items():
         target = path / file
@@ -376,7 +462,43 @@ def verify_snapshot(path: Path) -> list[str]:
     recomputed = snapshot_id(manifest["kind"], manifest["parameters"], manifest["files"])
     if recomputed != manifest["id"] or path.name != manifest["id"]:
         problems.append("the manifest's parameters or file list were edited (id does not match)")
+    if manifest_sha256(manifest) != manifest["manifest_sha256"]:
+        problems.append(
+            "the manifest was edited (its name, counts, curation run, sources, held-out list "
+            "or another field no longer match manifest_sha256)"
+        )
+    elif recorded_sha256 is not None and recorded_sha256 != manifest["manifest_sha256"]:
+        problems.append("the manifest differs from the one the database recorded when frozen")
     return problems
+
+
+def recorded_manifest_sha256(db: Path | None, snapshot_id: str) -> str | None:
+    """The manifest hash the database recorded for a snapshot; None when there is no database,
+    no row, or the database is locked by a writer (the manifest's own hash is still checked)."""
+    from schema.database import connect
+    from tcdb.errors import DatabaseLockedError
+
+    if db is None or not Path(db).is_file():
+        return None
+    try:
+        conn = connect(db, read_only=True)
+    except DatabaseLockedError:
+        log.warning("%s is locked; snapshot %s checked against its own hash only", db, snapshot_id)
+        return None
+    try:
+        row = conn.execute(
+            "SELECT manifest_json FROM snapshot WHERE id = ?", [snapshot_id]
+        ).fetchone()
+    except duckdb.CatalogException:
+        return None
+    finally:
+        conn.close()
+    if row is None:
+        return None
+    try:
+        return json.loads(row[0]).get("manifest_sha256")
+    except (json.JSONDecodeError, AttributeError):
+        return None
 
 
 def resolve(root: Path, ref: str) -> Path:
@@ -388,31 +510,43 @@ def resolve(root: Path, ref: str) -> Path:
         return found[0]
     if ref in _names(root) and (root / _names(root)[ref]).is_dir():
         return root / _names(root)[ref]
-    named = [s for s in list_snapshots(root) if s["name"] == ref]
+    named = [s for s in list_snapshots(root) if not s.get("damaged") and s["name"] == ref]
     if named:
         return root / max(named, key=lambda s: s["created_at"])["id"]
     raise SnapshotError(f"No snapshot {ref!r} in {root}; 'tcdb snapshot list' shows them.")
 
 
-def load_snapshot(root: Path, ref: str) -> Snapshot:
-    """A verified snapshot; a changed file or manifest is refused."""
+def load_snapshot(root: Path, ref: str, db: Path | None = None) -> Snapshot:
+    """A verified snapshot; a changed file or manifest is refused. Given the database file,
+    the manifest is also checked against the hash recorded there."""
     path = resolve(root, ref)
-    problems = verify_snapshot(path)
+    recorded = recorded_manifest_sha256(db, path.name)
+    problems = verify_snapshot(path, recorded)
     if problems:
         raise SnapshotError(f"Snapshot {path.name} cannot be used: {'; '.join(problems)}.")
-    manifest = json.loads((path / MANIFEST).read_text())
+    manifest = read_manifest(path)
     return Snapshot(manifest["id"], path, manifest)
 
 
 def list_snapshots(root: Path) -> list[dict]:
+    """The manifests of every snapshot folder, oldest first; a folder whose manifest cannot be
+    read or was edited is listed as ``{"id": folder name, "damaged": reason}``."""
     if not root.is_dir():
         return []
     manifests = []
-    for manifest_path in sorted(root.glob(f"*/{MANIFEST}")):
-        if manifest_path.parent.name.startswith("."):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if folder.name.startswith("."):
             continue
-        manifests.append(json.loads(manifest_path.read_text()))
-    return sorted(manifests, key=lambda m: m["created_at"])
+        try:
+            manifest = read_manifest(folder)
+        except SnapshotError as exc:
+            manifests.append({"id": folder.name, "damaged": str(exc)})
+            continue
+        if manifest_sha256(manifest) != manifest["manifest_sha256"]:
+            manifests.append({"id": folder.name, "damaged": "the manifest was edited"})
+            continue
+        manifests.append(manifest)
+    return sorted(manifests, key=lambda m: str(m.get("created_at", "")))
 
 
 def diff_snapshots(a: Snapshot, b: Snapshot) -> dict:

@@ -482,16 +482,22 @@ def _source_row(batch: Batch, now: datetime) -> pa.Table:
 
 
 def load_batch(
-    conn: duckdb.DuckDBPyConnection, batch: Batch, accept_retirements: bool = False
+    conn: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    accept_retirements: bool = False,
+    own_transaction: bool = True,
 ) -> IngestOutcome:
     """Write a parsed batch in one transaction; on any error the database is left as it was.
 
     A file that would retire more than ``max_retired_share`` of the source's active records is
-    refused (``RetirementRefusedError``) unless ``accept_retirements``."""
+    refused (``RetirementRefusedError``) unless ``accept_retirements``. With
+    ``own_transaction=False`` the caller holds the transaction (to load several batches, or a
+    batch and a file, all or nothing) and commits or rolls back itself."""
     now = utcnow()
     run_id = _new_run_id(batch.source.id, now, batch.file_sha256)
     previous = last_run(conn, batch.source.id)
-    conn.begin()
+    if own_transaction:
+        conn.begin()
     try:
         gone, n_active = _to_retire(conn, batch)
         refuse_mass_retirement(batch, len(gone), n_active, accept_retirements)
@@ -536,9 +542,11 @@ def load_batch(
             "finished_at": utcnow(),
         }
         _upsert(conn, "ingest_run", rows_table([run]), refresh=False)
-        conn.commit()
+        if own_transaction:
+            conn.commit()
     except BaseException:
-        conn.rollback()
+        if own_transaction:
+            conn.rollback()
         raise
     return IngestOutcome(
         batch.source.id,

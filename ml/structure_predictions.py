@@ -59,8 +59,10 @@ def predict_inputs(
     missing_group = [i for i, r in enumerate(records) if r.spacegroup_number is None]
     usable = [i for i in range(len(records)) if i not in missing_group]
     structures = [Structure.from_dict(json.loads(records[i].structure_json)) for i in usable]
-    tc, errors = model.predict(
-        structures, [records[i].spacegroup_number for i in usable], batch_size
+    tc, errors = (
+        model.predict(structures, [records[i].spacegroup_number for i in usable], batch_size)
+        if structures
+        else (np.array([]), {})  # nothing readable: no model call on an empty batch
     )
     frame = pd.DataFrame(
         {
@@ -85,7 +87,11 @@ def predict_inputs(
         frame.loc[row, ["status", "reason"]] = ["failed", f"{inputs[row].path}: {reason}"]
     predicted = frame[frame.status == "predicted"]
     formulas = predicted.formula.tolist()
-    composition = composition_prediction_rows(composition_run, formulas) if composition_run else []
+    composition = (
+        composition_prediction_rows(composition_run, formulas)
+        if composition_run and formulas
+        else []
+    )
     by_formula = {row["subject_id"]: row["tc_K"] for row in composition}
     frame["composition_tc_K"] = frame.formula.map(by_formula)
     if db is not None:

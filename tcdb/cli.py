@@ -315,7 +315,7 @@ def curate_groups(
     min_variance: Annotated[
         float, typer.Option(help="List groups with a population variance (K²) at least this.")
     ] = 2.0,
-    limit: Annotated[int, typer.Option(help="At most this many, most variable first.")] = 50,
+    limit: Annotated[int, typer.Option(help="At most this many, most variable first.", min=0)] = 50,
     formula: Annotated[str | None, typer.Option(help="Only the group of this composition.")] = None,
 ) -> None:
     """Composition groups of the latest curation run, with their T_c values."""
@@ -333,7 +333,8 @@ def curate_match(
     ctx: typer.Context,
     report: Annotated[bool, typer.Option("--report", help="Counts by method.")] = True,
     unmatched: Annotated[
-        int, typer.Option(help="Also list this many SuperCon compositions with no structure.")
+        int,
+        typer.Option(help="Also list this many SuperCon compositions with no structure.", min=0),
     ] = 0,
 ) -> None:
     """How many compositions and structures matched, by method (latest curation run)."""
@@ -378,7 +379,9 @@ def curate_add_entry(
     ] = None,
 ) -> None:
     """Add hydride data points by hand. They go to the database and to
-    <TCDB_CURATED>/literature_entries.csv, which 'tcdb ingest' replays."""
+    <TCDB_CURATED>/literature_entries.csv (both or neither), which 'tcdb ingest' replays. A
+    point with the composition, pressure and T_c of an existing one from the same paper (or
+    one without a DOI) is refused as a duplicate (docs/curation.md)."""
     from curate.entries import EntryError, add_entries, read_entries_file
 
     settings = settings_of(ctx)
@@ -441,7 +444,7 @@ def snapshot_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option(help="A label for people; the id is the content hash")],
     kind: Annotated[str, typer.Option(help="structures | hydrides")],
-    variance_cutoff: Annotated[float, typer.Option(help="σ² cutoff in K²")] = 2.0,
+    variance_cutoff: Annotated[float, typer.Option(help="σ² cutoff in K² (≥ 0)", min=0.0)] = 2.0,
     high_variance: Annotated[str, typer.Option(help="average | exclude | keep-all")] = "average",
     exclude_formulas: Annotated[
         Path | None, typer.Option(help="A file of compositions to hold out entirely")
@@ -491,6 +494,9 @@ def snapshot_list(ctx: typer.Context) -> None:
     if not manifests:
         typer.echo("No snapshots yet; 'tcdb snapshot create' makes one.")
     for m in manifests:
+        if m.get("damaged"):
+            typer.echo(f"{m['id']}  damaged: {m['damaged']}")
+            continue
         c = m["counts"]
         typer.echo(
             f"{m['id']}  {m['kind']:<10} {m['name']:<24} {c['entries']:>7,} entries "
@@ -505,17 +511,20 @@ def snapshot_show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="I
 
     from curate.snapshots import load_snapshot
 
-    snapshot = load_snapshot(settings_of(ctx).snapshots, ref)
+    settings = settings_of(ctx)
+    snapshot = load_snapshot(settings.snapshots, ref, db=settings.db)
     typer.echo(json.dumps(snapshot.manifest, indent=2, sort_keys=True))
 
 
 @snapshot_app.command("verify")
 def snapshot_verify(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Id or name")]):
-    """Check that a snapshot's files still match its manifest and id."""
-    from curate.snapshots import resolve, verify_snapshot
+    """Check that a snapshot's files still match its manifest, its id and the manifest hash
+    the database recorded (exit 1 when they do not)."""
+    from curate.snapshots import recorded_manifest_sha256, resolve, verify_snapshot
 
-    path = resolve(settings_of(ctx).snapshots, ref)
-    problems = verify_snapshot(path)
+    settings = settings_of(ctx)
+    path = resolve(settings.snapshots, ref)
+    problems = verify_snapshot(path, recorded_manifest_sha256(settings.db, path.name))
     if problems:
         for problem in problems:
             typer.echo(f"{path.name}: {problem}", err=True)
@@ -532,8 +541,8 @@ def snapshot_diff(
     """What differs between two snapshots: parameters, counts, entries."""
     from curate.snapshots import diff_snapshots, load_snapshot
 
-    root = settings_of(ctx).snapshots
-    diff = diff_snapshots(load_snapshot(root, a), load_snapshot(root, b))
+    root, db = settings_of(ctx).snapshots, settings_of(ctx).db
+    diff = diff_snapshots(load_snapshot(root, a, db=db), load_snapshot(root, b, db=db))
     for key, (va, vb) in diff["parameters"].items():
         typer.echo(f"parameter {key}: {va} → {vb}")
     typer.echo(f"counts: {diff['counts'][0]} → {diff['counts'][1]}")
@@ -565,7 +574,7 @@ def train_hydride_mlp(
 
     chosen = _profile(HYDRIDE_PROFILES, profile, members=members, max_epochs=max_epochs)
     settings = settings_of(ctx)
-    frozen = load_snapshot(settings.snapshots, snapshot)
+    frozen = load_snapshot(settings.snapshots, snapshot, db=settings.db)
     config = HydrideMLPConfig(seed=seed, **chosen)
     run = train(_database(ctx, write=True), frozen, settings.runs, config, profile=profile)
     mlp, linear = run.metrics["mlp_ensemble"], run.metrics["linear_baseline"]
@@ -598,7 +607,7 @@ def train_composition(
 
     chosen = _profile(COMPOSITION_PROFILES, profile)
     settings = settings_of(ctx)
-    frozen = load_snapshot(settings.snapshots, snapshot)
+    frozen = load_snapshot(settings.snapshots, snapshot, db=settings.db)
     config = CompositionModelConfig(seed=seed, **chosen)
     run = train(_database(ctx, write=True), frozen, settings.runs, config, profile=profile)
     cv = run.metrics["cross_validation"]
@@ -630,7 +639,7 @@ def train_cvcnn_command(
 
     chosen = _profile(CVCNN_PROFILES, profile, epochs=epochs)
     settings = settings_of(ctx)
-    frozen = load_snapshot(settings.snapshots, snapshot)
+    frozen = load_snapshot(settings.snapshots, snapshot, db=settings.db)
     config = CVCNNConfig(seed=seed, **chosen)
     db = _database(ctx, write=True)
     run = train(db, frozen, settings.runs, config, settings.cache, profile)
@@ -650,7 +659,9 @@ def train_cvcnn_command(
 def screen_hydrides(
     ctx: typer.Context,
     run: Annotated[str, typer.Option(help="A hydride-mlp run id, or 'latest'")] = "latest",
-    top: Annotated[int, typer.Option(help="Show this many elements closest to ambient")] = 10,
+    top: Annotated[
+        int, typer.Option(help="Show this many elements closest to ambient", min=0)
+    ] = 10,
 ) -> None:
     """Predict every EH_n (each element with descriptors, n = 1 … 31) with all members; the
     views hydride_best_per_element and hydride_closest_decile summarise them."""

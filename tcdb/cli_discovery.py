@@ -76,6 +76,8 @@ def predict(
     if fmt not in ("table", "csv", "json"):
         raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
     inputs, failures = read_structure_inputs(paths)
+    if not inputs:
+        _refuse_unusable(paths, failures)
     db = database(ctx, write=store)
     with db.reading() as conn:  # only to find the runs; predicting holds no connection
         model = _structural_model(ctx, conn, run)
@@ -89,6 +91,19 @@ def predict(
         typer.echo(f"failed: {reason}", err=True)
     if len(failed) == len(frame):
         sys.exit(1)
+
+
+def _refuse_unusable(paths: list[Path], failures: list) -> None:
+    """No input holds a structure: every input's reason, then one sentence (exit 1)."""
+    for failure in failures:
+        typer.echo(f"failed: {failure.reason}", err=True)
+    named = ", ".join(str(p) for p in paths)
+    raise TcdbError(
+        f"None of the {len(failures)} input(s) could be read as a structure ({named}); "
+        f"the reasons are listed above."
+        if failures
+        else f"No CIF, POSCAR or JSON structure file was found in {named}."
+    )
 
 
 def _print(frame, fmt: str, run_id: str) -> None:

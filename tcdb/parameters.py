@@ -102,6 +102,26 @@ CURATION = CurationParameters()
 
 
 @dataclass(frozen=True)
+class HandEntryParameters:
+    """When ``tcdb curate add-entry`` treats a new point as one already in the database.
+
+    Points are compared on the physics, not on the text: the same composition, a pressure and a
+    T_c within these tolerances, and the same DOI (or, when either point has no DOI, whatever
+    the reference and space-group texts say). Reports of one measurement differ by rounding and
+    by reading a figure: Drozdov's LaH10 is quoted as 250 K and as 252 K at 170 GPa.
+    """
+
+    duplicate_tc_tolerance_K: float = 5.0
+    duplicate_pressure_tolerance_GPa: float = 5.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+HAND_ENTRIES = HandEntryParameters()
+
+
+@dataclass(frozen=True)
 class SnapshotParameters:
     """What a frozen training set holds; every field is recorded in its manifest."""
 
@@ -120,6 +140,10 @@ class SnapshotParameters:
     def __post_init__(self) -> None:
         if self.kind not in ("structures", "hydrides"):
             raise ValueError(f"snapshot kind {self.kind!r} is not 'structures' or 'hydrides'")
+        if not self.variance_cutoff_K2 >= 0:  # NaN fails too
+            raise ValueError(
+                f"variance_cutoff_K2 {self.variance_cutoff_K2:g} is not a variance (must be >= 0)"
+            )
         if self.high_variance_policy not in HIGH_VARIANCE_POLICIES:
             raise ValueError(
                 f"high_variance_policy {self.high_variance_policy!r} is not one of "

@@ -127,3 +127,19 @@ def test_predict_command_prints_saves_and_reports(models_db, trained_models, tmp
 
     nothing = run_tcdb("--db", str(models_db), "predict", str(tmp_path / "broken.cif"))
     assert nothing.returncode == 1
+
+
+def test_predict_with_no_usable_input_names_every_reason_in_sentences(models_db, tmp_path):
+    """Only unreadable inputs (a broken CIF, a binary file, a path that does not exist): each
+    reason is printed and the command ends with one sentence and exit 1, not a traceback."""
+    (tmp_path / "broken.cif").write_text("data_broken\n")
+    (tmp_path / "binary.cif").write_bytes(b"\x00\xff\xfe\x89PNG\r\n")
+    missing = tmp_path / "nowhere.cif"
+    result = run_tcdb("--db", str(models_db), "predict", str(tmp_path / "broken.cif"),
+                      str(tmp_path / "binary.cif"), str(missing))  # fmt: skip
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    for name in ("broken.cif", "binary.cif", "nowhere.cif"):
+        assert name in result.stderr
+    assert result.stderr.count("failed:") == 3
+    assert result.stderr.strip().splitlines()[-1].startswith("error: None of the 3 input(s)")
