@@ -23,5 +23,9 @@ class DatabaseMissingError(DatabaseError):
     """A read-only command was pointed at a database file that does not exist."""
 
 
+class DataLossError(DatabaseError):
+    """A migration would delete rows or values and was not allowed to; nothing was changed."""
+
+
 class MigrationError(DatabaseError):
     """A migration failed; the database was restored from its backup."""
