@@ -26,7 +26,6 @@ import importlib
 import json
 import logging
 import math
-import multiprocessing
 import os
 import re
 import sys
@@ -42,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.records import Rejection
 from tcdb.parameters import INGEST, IngestParameters
+from tcdb.workers import pool_context, start_worker
 
 if TYPE_CHECKING:
     from pymatgen.core import Composition, Structure
@@ -412,14 +412,13 @@ def _parse_pooled(
     pairs: list[tuple[str, str]], params: IngestParameters, n_workers: int, progress: bool
 ) -> list[ParseResult]:
     chunksize = max(1, min(MAX_CHUNKSIZE, len(pairs) // (n_workers * 8)))
-    # Workers come from a fork server, not a fork of this process: the caller may hold an open
-    # DuckDB connection whose threads must not be copied into a child mid-operation.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(
-        ["pymatgen.core", "pymatgen.io.cif", "pymatgen.symmetry.analyzer"]
-    )
+    # Spawned workers, not forks: the caller may hold an open DuckDB connection whose threads
+    # must not be copied into a child, and a worker must die with this process (tcdb.workers).
     with ProcessPoolExecutor(
-        max_workers=n_workers, mp_context=context, initializer=_warm_worker
+        max_workers=n_workers,
+        mp_context=pool_context(),
+        initializer=start_worker,
+        initargs=(os.getpid(), _warm_worker),
     ) as pool:
         mapped = pool.map(partial(_parse_pair, params=params), pairs, chunksize=chunksize)
         return list(_progress(mapped, len(pairs), progress))
