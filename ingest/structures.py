@@ -59,6 +59,9 @@ REASON_CODES: dict[str, str] = {
 MIN_ITEMS_FOR_POOL = 50
 """Below this many CIFs, parsing in-process is quicker than starting worker processes."""
 
+PRELOAD = ("pymatgen.core", "pymatgen.io.cif", "pymatgen.symmetry.analyzer")
+"""Imported once by the fork server the workers come from, rather than by every worker."""
+
 MAX_CHUNKSIZE = 32
 """Upper bound on CIFs sent to a worker at once; smaller chunks balance uneven structures."""
 
@@ -412,11 +415,11 @@ def _parse_pooled(
     pairs: list[tuple[str, str]], params: IngestParameters, n_workers: int, progress: bool
 ) -> list[ParseResult]:
     chunksize = max(1, min(MAX_CHUNKSIZE, len(pairs) // (n_workers * 8)))
-    # Spawned workers, not forks: the caller may hold an open DuckDB connection whose threads
-    # must not be copied into a child, and a worker must die with this process (tcdb.workers).
+    # Workers from a fork server with pymatgen imported once, bound to this process's life
+    # (tcdb.workers): none outlives an ingest that is killed.
     with ProcessPoolExecutor(
         max_workers=n_workers,
-        mp_context=pool_context(),
+        mp_context=pool_context(PRELOAD),
         initializer=start_worker,
         initargs=(os.getpid(), _warm_worker),
     ) as pool:

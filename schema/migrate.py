@@ -299,6 +299,11 @@ def _run(path: Path, action: str, target: str, allow_loss: bool, keep: int) -> N
             _migrate(engine, path, action, target)
         except DatabaseError:
             raise
+        except KeyboardInterrupt:  # a half-done migration must not stay behind either
+            engine.dispose()
+            _restore(path, backup)
+            log.warning("Migration interrupted; %s was restored from %s", path, backup)
+            raise
         except Exception as exc:
             engine.dispose()
             _restore(path, backup)

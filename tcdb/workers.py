@@ -1,19 +1,22 @@
 """Worker processes that end with the process that started them, even after ``kill -9``.
 
-A process pool's workers wait on a queue whose write end they hold themselves, so when their
-parent is killed without a chance to shut the pool down they would wait forever (and keep the
-multiprocessing resource tracker alive with them). Every pool in tcdb therefore:
+A process pool's workers wait on a queue whose write end they hold themselves, so when the
+process that owns the pool is killed without a chance to shut it down they would wait forever,
+and keep alive with them the fork server they came from and the multiprocessing resource
+tracker (both stay up while any process holds the descriptors they watch). Every pool in tcdb
+therefore runs ``start_worker`` first in every worker:
 
-- starts its workers with ``spawn``: each worker is a direct child of the process that owns the
-  pool (a fork server would sit in between and outlive it), and nothing of the parent's state
-  (an open DuckDB connection and its threads) is copied into it;
-- runs ``start_worker`` first in every worker: on Linux the kernel sends the worker SIGKILL
-  when its parent dies (``prctl(PR_SET_PDEATHSIG)``); elsewhere a watchdog thread notices that
-  the parent is gone. Once the workers are gone the resource tracker reads end-of-file on its
-  pipe and exits by itself;
-- keeps every worker's BLAS/OpenMP to one thread: a pool has one worker per core, and a
-  spawned worker would otherwise start a thread per core in each BLAS library (a forked one
-  did not), which made CIF parsing about twice as slow on two cores.
+- a watchdog thread waits on the owner's process (a pidfd on Linux, polling elsewhere) and ends
+  the worker the moment the owner is gone. It is needed because a fork server's worker is not
+  a child of the owner; when the workers are gone, the fork server and the resource tracker
+  read end-of-file on their pipes and exit by themselves;
+- a worker that is a direct child of the owner (``spawn``) is also killed by the kernel when
+  its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``);
+- BLAS/OpenMP libraries are held to one thread: a pool has one worker per core.
+
+Workers come from a fork server that has imported the heavy modules once (``pool_context``),
+not from a fork of the owner: the owner may hold an open DuckDB connection whose threads must
+not be copied into a child.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.context import BaseContext
 
 log = logging.getLogger(__name__)
@@ -38,39 +42,33 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 """Read by BLAS/OpenMP libraries when they load; set to 1 in a worker before its imports."""
 
 WATCHDOG_INTERVAL_S = 0.5
-"""How often a worker without ``PR_SET_PDEATHSIG`` checks that its parent is still there."""
+"""How often a worker without a pidfd checks that the owner is still there."""
 
 
-def pool_context() -> BaseContext:
-    """The start method of every worker pool: ``spawn`` (see the module docstring)."""
-    return multiprocessing.get_context("spawn")
+def pool_context(preload: Sequence[str] = ()) -> BaseContext:
+    """A fork server that imports ``preload`` once for all workers; ``spawn`` without one."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
+    return context
 
 
 def start_worker(
-    parent_pid: int, initializer: Callable[..., object] | None = None, *initargs: object
+    owner_pid: int, initializer: Callable[..., object] | None = None, *initargs: object
 ) -> None:
-    """A pool's initializer: bind this worker's life to ``parent_pid``, then run ``initializer``.
+    """A pool's initializer: bind this worker's life to ``owner_pid``, then run ``initializer``.
 
-    Pass ``initargs=(os.getpid(), initializer, ...)`` to the pool.
+    Pass ``initializer=start_worker, initargs=(os.getpid(), initializer, ...)`` to the pool.
     """
-    if not _die_with_parent():
-        _start_watchdog(parent_pid)
-    if os.getppid() != parent_pid:  # the parent died before the death signal was armed
-        os._exit(1)
+    if os.getppid() == owner_pid:
+        _die_with_parent()
+    _watch_owner(owner_pid)
     for variable in THREAD_VARIABLES:
         os.environ[variable] = "1"
     if initializer is not None:
         initializer(*initargs)
     _one_blas_thread()
-
-
-def _one_blas_thread() -> None:
-    """Limit the BLAS libraries already loaded to one thread (where threadpoolctl is installed)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(limits=1)
 
 
 def _die_with_parent() -> bool:
@@ -84,12 +82,40 @@ def _die_with_parent() -> bool:
         return False
 
 
-def _start_watchdog(parent_pid: int) -> None:
-    """A daemon thread that ends the process once its parent is no longer ``parent_pid``."""
+def _watch_owner(owner_pid: int) -> None:
+    """A daemon thread that ends this process as soon as ``owner_pid`` has ended."""
+    try:
+        handle: int | None = os.pidfd_open(owner_pid)
+    except ProcessLookupError:  # the owner died before the worker got here
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd (not Linux, or a kernel before 5.3)
+        handle = None
 
     def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(WATCHDOG_INTERVAL_S)
+        if handle is not None:
+            select.select([handle], [], [])  # readable once the process has ended
+        else:
+            while _exists(owner_pid):
+                time.sleep(WATCHDOG_INTERVAL_S)
         os._exit(1)
 
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    threading.Thread(target=watch, name="owner-watchdog", daemon=True).start()
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _one_blas_thread() -> None:
+    """Limit the BLAS libraries already loaded to one thread (where threadpoolctl is installed)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1)

@@ -77,7 +77,7 @@ def test_downgrade_one_step_does_not_silently_null_lattice_scale_c(migrated_db):
     message = refused.stderr.strip()
     assert "morph_candidate.lattice_scale_c (1 value)" in message and "--yes" in message
     assert message.count("\n") == 0 and "Traceback" not in message
-    assert "backups   none" in run_tcdb("--db", str(migrated_db), "db", "status").stdout
+    assert not list(migrated_db.parent.glob("tcdb.duckdb.backup-*")), "refused: no backup"
 
     done = run_tcdb("--db", str(migrated_db), "db", "downgrade", steps, "--yes")
     assert done.returncode == 0, done.stderr

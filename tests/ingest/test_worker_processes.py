@@ -95,3 +95,46 @@ def test_kill_9_of_an_ingest_leaves_no_process_behind(real_sources, migrated_db)
     for pid in alive:  # do not leave them running even when the test fails
         os.kill(pid, signal.SIGKILL)
     assert not alive, f"still running 10 s after kill -9: {[_cmdline(p)[:80] for p in alive]}"
+
+
+WATCHED = """
+import os, sys, time
+{disable}
+from tcdb import workers
+workers._watch_owner(int(sys.argv[1]))
+print("watching", flush=True)
+time.sleep(120)
+"""
+
+OWNER = """
+import subprocess, sys, time
+watched = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(__import__("os").getpid())],
+                           stdout=subprocess.PIPE, text=True)
+assert watched.stdout.readline().strip() == "watching"
+print(watched.pid, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polling"])
+def test_a_watched_process_ends_when_its_owner_is_killed(pidfd):
+    """The watchdog alone (no parent-death signal), as in a fork server's worker."""
+    disable = "" if pidfd else "del os.pidfd_open  # as on a system without pidfds"
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, WATCHED.format(disable=disable)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        watched = int(owner.stdout.readline())
+        assert _running(watched)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 5
+    while _running(watched) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _running(watched):
+        os.kill(watched, signal.SIGKILL)
+        pytest.fail("the watched process outlived its owner by 5 s")

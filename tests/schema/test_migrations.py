@@ -155,6 +155,28 @@ def test_a_failed_migration_restores_the_backup_it_just_made(migrated_db, monkey
     assert _dump(migrated_db) == before
 
 
+def test_an_interrupted_migration_restores_the_backup(migrated_db, monkeypatch):
+    _add_rows(migrated_db)
+    before = _dump(migrated_db)
+    import alembic.command
+
+    real_downgrade, calls = alembic.command.downgrade, []
+
+    def interrupted(config, target):
+        calls.append(target)
+        if len(calls) == 1:
+            return real_downgrade(config, target)
+        config.attributes["connection"].exec_driver_sql("DROP TABLE measurement")
+        config.attributes["connection"].commit()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(alembic.command, "downgrade", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        migrate.downgrade(migrated_db, "-1")
+    assert migrate.status(migrated_db).current == revisions.head()
+    assert _dump(migrated_db) == before
+
+
 def test_a_migration_that_fails_on_the_trial_copy_leaves_the_file_alone(migrated_db, monkeypatch):
     _add_rows(migrated_db)
     before = _dump(migrated_db)
