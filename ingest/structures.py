@@ -26,7 +26,6 @@ import importlib
 import json
 import logging
 import math
-import multiprocessing
 import os
 import re
 import sys
@@ -43,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from ingest.records import Rejection
 from ingest.text import decode_lenient, text_problem
 from tcdb.parameters import INGEST, IngestParameters
+from tcdb.workers import pool_context, start_worker
 
 if TYPE_CHECKING:
     from pymatgen.core import Composition, Structure
@@ -62,6 +62,9 @@ REASON_CODES: dict[str, str] = {
 
 MIN_ITEMS_FOR_POOL = 50
 """Below this many CIFs, parsing in-process is quicker than starting worker processes."""
+
+PRELOAD = ("pymatgen.core", "pymatgen.io.cif", "pymatgen.symmetry.analyzer")
+"""Imported once by the fork server the workers come from, rather than by every worker."""
 
 MAX_CHUNKSIZE = 32
 """Upper bound on CIFs sent to a worker at once; smaller chunks balance uneven structures."""
@@ -432,14 +435,13 @@ def _parse_pooled(
     pairs: list[tuple[str, str]], params: IngestParameters, n_workers: int, progress: bool
 ) -> list[ParseResult]:
     chunksize = max(1, min(MAX_CHUNKSIZE, len(pairs) // (n_workers * 8)))
-    # Workers come from a fork server, not a fork of this process: the caller may hold an open
-    # DuckDB connection whose threads must not be copied into a child mid-operation.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(
-        ["pymatgen.core", "pymatgen.io.cif", "pymatgen.symmetry.analyzer"]
-    )
+    # Workers from a fork server with pymatgen imported once, bound to this process's life
+    # (tcdb.workers): none outlives an ingest that is killed.
     with ProcessPoolExecutor(
-        max_workers=n_workers, mp_context=context, initializer=_warm_worker
+        max_workers=n_workers,
+        mp_context=pool_context(PRELOAD),
+        initializer=start_worker,
+        initargs=(os.getpid(), _warm_worker),
     ) as pool:
         mapped = pool.map(partial(_parse_pair, params=params), pairs, chunksize=chunksize)
         return list(_progress(mapped, len(pairs), progress))

@@ -1,26 +1,45 @@
 """Creating and migrating the database file: upgrade, downgrade, status and drift.
 
-DuckDB's DDL through Alembic cannot be rolled back as a whole, so every upgrade or downgrade
-of an existing file first copies it to ``<file>.backup``; a failed migration restores that copy
-and says so. Alembic is imported only by the commands that migrate; ``status`` reads the
-revision files directly (``schema.revisions``) so that it answers quickly.
+A migration of an existing file never loses data silently:
+
+- it is first tried on a copy of the file (a dry run), and the copy is compared with the file:
+  tables gone or with fewer rows, columns gone or with fewer non-null values. Such a loss is
+  refused (``DataLossError``, naming every table and column with its count) unless the caller
+  allows it (``tcdb db upgrade/downgrade --yes``). The comparison is generic: it needs nothing
+  from the revision files, so a new migration is covered without changes here;
+- DuckDB's DDL through Alembic cannot be rolled back as a whole, so the file is then copied to
+  a timestamped backup (``<file>.backup-YYYYmmddTHHMMSSZ``, never overwritten; the newest
+  ``KEEP_BACKUPS`` are kept) and a failed migration restores that very copy and says so.
+
+Alembic is imported only by the commands that migrate; ``status`` reads the revision files
+directly (``schema.revisions``) so that it answers quickly.
 """
 
 from __future__ import annotations
 
+import glob
 import logging
+import re
 import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from schema import revisions
 from schema.database import connect, database_url, open_engine
-from tcdb.errors import DatabaseError, MigrationError
+from tcdb.errors import DatabaseError, DataLossError, MigrationError
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+KEEP_BACKUPS = 5
+"""How many timestamped backups of a database file migrations keep (the newest ones)."""
+
+BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
+_BACKUP_SUFFIX = re.compile(r"\.backup-(\d{8}T\d{6}Z)(?:-(\d+))?$")
 
 
 @dataclass
@@ -32,6 +51,7 @@ class DatabaseStatus:
     pending: list[revisions.Revision] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
     views: list[str] = field(default_factory=list)
+    backups: list[Path] = field(default_factory=list)  # oldest first
 
 
 def _current_revision(conn) -> str | None:
@@ -54,7 +74,7 @@ def status(path: Path) -> DatabaseStatus:
     path = Path(path)
     head = revisions.head()
     if not path.exists():
-        return DatabaseStatus(path, False, None, head, _pending(path, None))
+        return DatabaseStatus(path, False, None, head, _pending(path, None), backups=backups(path))
     conn = connect(path, read_only=True)
     try:
         current = _current_revision(conn)
@@ -74,7 +94,9 @@ def status(path: Path) -> DatabaseStatus:
         ]
     finally:
         conn.close()
-    return DatabaseStatus(path, True, current, head, _pending(path, current), counts, views)
+    return DatabaseStatus(
+        path, True, current, head, _pending(path, current), counts, views, backups(path)
+    )
 
 
 def require_head(path: Path) -> None:
@@ -114,14 +136,32 @@ def drift(path: Path) -> list:
             return compare_metadata(context, SQLModel.metadata)
 
 
-def backup_path(path: Path) -> Path:
-    return path.with_name(path.name + ".backup")
+# ------------------------------------------------------------------------------ backups
 
 
-def _backup(path: Path) -> Path:
-    target = backup_path(path)
+def backups(path: Path) -> list[Path]:
+    """The timestamped backups of ``path`` that migrations made, oldest first."""
+    path = Path(path)
+    found = []
+    for candidate in path.parent.glob(f"{glob.escape(path.name)}.backup-*"):
+        match = _BACKUP_SUFFIX.search(candidate.name)
+        if match and candidate.name[: match.start()] == path.name:
+            found.append(((match.group(1), int(match.group(2) or 0)), candidate))
+    return [candidate for _, candidate in sorted(found)]
+
+
+def _backup(path: Path, keep: int) -> Path:
+    """Copy the file to a new timestamped backup, then drop all but the newest ``keep``."""
+    stem = f"{path.name}.backup-{datetime.now(UTC).strftime(BACKUP_STAMP)}"
+    target, n = path.with_name(stem), 1
+    while target.exists():  # two migrations in the same second: never overwrite
+        n += 1
+        target = path.with_name(f"{stem}-{n}")
     shutil.copy2(path, target)
     log.info("Backed up %s to %s before migrating", path, target)
+    for old in backups(path)[: -max(1, keep)]:
+        old.unlink(missing_ok=True)
+        log.info("Removed the old backup %s (keeping the newest %d)", old, keep)
     return target
 
 
@@ -133,23 +173,136 @@ def _restore(path: Path, backup: Path | None) -> None:
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
 
-def _run(path: Path, action: str, target: str) -> None:
+# ------------------------------------------------------------------------------ data loss
+
+
+@dataclass(frozen=True)
+class Loss:
+    """Data a migration would remove: a table's rows (``column`` None) or a column's values."""
+
+    table: str
+    column: str | None
+    count: int
+
+    def describe(self) -> str:
+        if self.column is None:
+            return f"table {self.table} ({self.count:,} row{'s' * (self.count != 1)})"
+        return f"{self.table}.{self.column} ({self.count:,} value{'s' * (self.count != 1)})"
+
+
+Contents = dict[str, tuple[int, dict[str, int]]]
+"""Table -> (row count, column -> non-null count)."""
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def contents(connection) -> Contents:
+    """Row and non-null counts of every table (but alembic_version) over a SQLAlchemy connection."""
+    tables = connection.exec_driver_sql(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE table_name <> 'alembic_version' AND database_name = current_database() "
+        "ORDER BY schema_name, table_name"
+    ).fetchall()
+    counts: Contents = {}
+    for schema_name, table in tables:
+        columns = [
+            row[0]
+            for row in connection.exec_driver_sql(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                (schema_name, table),
+            ).fetchall()
+        ]
+        selected = ", ".join(["count(*)", *(f"count({_quote(c)})" for c in columns)])
+        row = connection.exec_driver_sql(
+            f"SELECT {selected} FROM {_quote(schema_name)}.{_quote(table)}"
+        ).fetchone()
+        name = table if schema_name == "main" else f"{schema_name}.{table}"
+        counts[name] = (row[0], dict(zip(columns, row[1:], strict=True)))
+    return counts
+
+
+def losses(before: Contents, after: Contents) -> list[Loss]:
+    """What is in ``before`` and no longer in ``after``: rows of a table, values of a column."""
+    found = []
+    for table, (rows, columns) in before.items():
+        if table not in after:
+            if rows:
+                found.append(Loss(table, None, rows))
+            continue
+        rows_after, columns_after = after[table]
+        if rows_after < rows:
+            found.append(Loss(table, None, rows - rows_after))
+            continue  # fewer rows: fewer values in its columns too
+        for column, values in columns.items():
+            lost = values - columns_after.get(column, 0)
+            if lost > 0:
+                found.append(Loss(table, column, lost))
+    return found
+
+
+def _dry_run(engine, path: Path, action: str, target: str) -> list[Loss]:
+    """The data the migration would remove, found by running it on a copy of the file."""
+    with engine.connect() as connection:
+        before = contents(connection)
+    with tempfile.TemporaryDirectory(prefix=f".{path.name}.dry-run-", dir=path.parent) as folder:
+        trial = Path(folder) / path.name
+        shutil.copy2(path, trial)
+        try:
+            with open_engine(trial) as trial_engine:
+                _migrate(trial_engine, trial, action, target)
+                with trial_engine.connect() as connection:
+                    after = contents(connection)
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            raise MigrationError(
+                f"Migration {action} to {target} of {path} fails on a trial copy ({exc}); "
+                "the file was not changed."
+            ) from exc
+    return losses(before, after)
+
+
+# ------------------------------------------------------------------------------ migrating
+
+
+def _migrate(engine, path: Path, action: str, target: str) -> None:
     from alembic import command
 
+    config = alembic_config(path)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, target)
+
+
+def _run(path: Path, action: str, target: str, allow_loss: bool, keep: int) -> None:
     path = Path(path)
     existed = path.exists()
     with open_engine(path) as engine:  # takes the write lock first: a locked file fails here
         backup = None
         if existed:
             with engine.connect() as connection:
-                connection.exec_driver_sql("CHECKPOINT")  # the backup must hold everything
-            backup = _backup(path)
-        config = alembic_config(path)
+                connection.exec_driver_sql("CHECKPOINT")  # copies must hold everything
+            lost = _dry_run(engine, path, action, target)
+            if lost and not allow_loss:
+                raise DataLossError(
+                    f"Migration {action} to {target} of {path} would delete "
+                    f"{', '.join(loss.describe() for loss in lost)}; nothing was changed "
+                    "(add --yes to do it anyway, after a backup of the file)."
+                )
+            for loss in lost:
+                log.warning("Migration %s to %s deletes %s", action, target, loss.describe())
+            backup = _backup(path, keep)
         try:
-            with engine.begin() as connection:
-                config.attributes["connection"] = connection
-                getattr(command, action)(config, target)
+            _migrate(engine, path, action, target)
         except DatabaseError:
+            raise
+        except KeyboardInterrupt:  # a half-done migration must not stay behind either
+            engine.dispose()
+            _restore(path, backup)
+            log.warning("Migration interrupted; %s was restored from %s", path, backup)
             raise
         except Exception as exc:
             engine.dispose()
@@ -160,13 +313,23 @@ def _run(path: Path, action: str, target: str) -> None:
             ) from exc
 
 
-def upgrade(path: Path, target: str = "head") -> None:
-    """Create the file if needed and apply migrations up to ``target``."""
-    _run(path, "upgrade", target)
+def upgrade(
+    path: Path, target: str = "head", *, allow_loss: bool = False, keep: int = KEEP_BACKUPS
+) -> None:
+    """Create the file if needed and apply migrations up to ``target``.
+
+    Refuses (``DataLossError``) a step that would delete rows or values unless ``allow_loss``.
+    """
+    _run(path, "upgrade", target, allow_loss, keep)
 
 
-def downgrade(path: Path, target: str) -> None:
-    """Revert migrations down to ``target`` (a revision id, ``-1`` or ``base``)."""
+def downgrade(
+    path: Path, target: str, *, allow_loss: bool = False, keep: int = KEEP_BACKUPS
+) -> None:
+    """Revert migrations down to ``target`` (a revision id, ``-1`` or ``base``).
+
+    Refuses (``DataLossError``) what would delete rows or values unless ``allow_loss``.
+    """
     if not Path(path).exists():
         raise DatabaseError(f"There is no database at {path} to downgrade.")
-    _run(path, "downgrade", target)
+    _run(path, "downgrade", target, allow_loss, keep)

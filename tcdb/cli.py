@@ -94,12 +94,22 @@ def show_config(ctx: typer.Context) -> None:
         typer.echo(f"{name:<11} {value}")
 
 
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes", help="Allow a migration that deletes rows or column values (they are listed)."
+    ),
+]
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    yes: YesOption = False,
 ) -> None:
-    """Create the database if needed and apply pending migrations (backing the file up first)."""
+    """Create the database if needed and apply pending migrations (tried on a copy first,
+    refused if they would delete data unless --yes; the file is backed up first)."""
     from schema import migrate
 
     path = settings_of(ctx).db
@@ -107,7 +117,7 @@ def db_upgrade(
     if before.exists and not before.pending and revision == "head":
         typer.echo(f"{path} is at revision {before.current} (head); nothing to do.")
         return
-    migrate.upgrade(path, revision)
+    migrate.upgrade(path, revision, allow_loss=yes)
     after = migrate.status(path)
     typer.echo(f"{path} upgraded from {before.current or 'base (empty)'} to {after.current}.")
 
@@ -116,29 +126,22 @@ def db_upgrade(
 def db_downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision: an id, -1, or base.")],
-    yes: Annotated[
-        bool, typer.Option("--yes", help="Allow going to base, which drops tables holding rows.")
-    ] = False,
+    yes: YesOption = False,
 ) -> None:
-    """Revert migrations down to REVISION (the file is backed up first)."""
+    """Revert migrations down to REVISION (tried on a copy first, refused if they would delete
+    data unless --yes; the file is backed up first)."""
     from schema import migrate
 
     path = settings_of(ctx).db
     before = migrate.status(path)
-    rows = sum(before.row_counts.values())
-    if revision == "base" and rows and not yes:
-        raise TcdbError(
-            f"Downgrading {path} to base drops every table and their {rows:,} rows; "
-            f"add --yes to do it anyway (a copy is kept in {migrate.backup_path(path)})."
-        )
-    migrate.downgrade(path, revision)
+    migrate.downgrade(path, revision, allow_loss=yes)
     after = migrate.status(path)
     typer.echo(f"{path} downgraded from {before.current} to {after.current or 'base'}.")
 
 
 @db_app.command("status")
 def db_status(ctx: typer.Context) -> None:
-    """Current revision, pending migrations and the row count of every table."""
+    """Current revision, pending migrations, the row count of every table and the backups."""
     from schema import migrate
 
     status = migrate.status(settings_of(ctx).db)
@@ -157,6 +160,12 @@ def db_status(ctx: typer.Context) -> None:
             typer.echo(f"  {name:<{width}}  {count:>9,}")
     if status.views:
         typer.echo(f"views     {', '.join(status.views)}")
+    if status.backups:
+        typer.echo(f"backups   {len(status.backups)}, oldest first:")
+        for backup in status.backups:
+            typer.echo(f"  {backup}")
+    else:
+        typer.echo("backups   none")
 
 
 @db_app.command("check")

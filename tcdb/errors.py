@@ -27,5 +27,9 @@ class DatabasePathError(DatabaseError):
     """The database path is a directory, not a DuckDB file, or cannot be opened or created."""
 
 
+class DataLossError(DatabaseError):
+    """A migration would delete rows or values and was not allowed to; nothing was changed."""
+
+
 class MigrationError(DatabaseError):
     """A migration failed; the database was restored from its backup."""

@@ -52,11 +52,42 @@ def test_downgrade_to_base_refuses_to_drop_rows_without_yes(migrated_db):
         )
     refused = run_tcdb("--db", str(migrated_db), "db", "downgrade", "base")
     assert refused.returncode == 1
-    assert "1 rows" in refused.stderr and "--yes" in refused.stderr
+    assert "table source (1 row)" in refused.stderr and "--yes" in refused.stderr
     assert "source" in run_tcdb("--db", str(migrated_db), "db", "status").stdout
     done = run_tcdb("--db", str(migrated_db), "db", "downgrade", "base", "--yes")
     assert done.returncode == 0, done.stderr
-    assert (migrated_db.parent / "tcdb.duckdb.backup").exists()
+    assert list(migrated_db.parent.glob("tcdb.duckdb.backup-*"))
+
+
+def test_downgrade_one_step_does_not_silently_null_lattice_scale_c(migrated_db):
+    """The attack: `db downgrade -1` then `db upgrade` emptied morph_candidate.lattice_scale_c."""
+    import duckdb
+
+    from schema import revisions
+
+    steps = f"-{len(revisions.pending('0004')) + 1}"  # back to before 0004 ("-1" at 0004)
+    with duckdb.connect(str(migrated_db)) as conn:
+        conn.execute(
+            "INSERT INTO morph_candidate (id, parent_structure_id, family, substitution_json, "
+            "lattice_scale, lattice_scale_c, formula, created_at) "
+            "VALUES ('m1', 's1', 'xh3', '{}', 1.0, 1.05, 'LaH3', now())"
+        )
+    refused = run_tcdb("--db", str(migrated_db), "db", "downgrade", steps)
+    assert refused.returncode == 1
+    message = refused.stderr.strip()
+    assert "morph_candidate.lattice_scale_c (1 value)" in message and "--yes" in message
+    assert message.count("\n") == 0 and "Traceback" not in message
+    assert not list(migrated_db.parent.glob("tcdb.duckdb.backup-*")), "refused: no backup"
+
+    done = run_tcdb("--db", str(migrated_db), "db", "downgrade", steps, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert run_tcdb("--db", str(migrated_db), "db", "upgrade").returncode == 0
+    status = run_tcdb("--db", str(migrated_db), "db", "status").stdout
+    backups = sorted(migrated_db.parent.glob("tcdb.duckdb.backup-*"))
+    assert len(backups) == 2 and "backups   2" in status
+    assert all(str(backup) in status for backup in backups)
+    with duckdb.connect(str(backups[0]), read_only=True) as conn:
+        assert conn.execute("SELECT lattice_scale_c FROM morph_candidate").fetchall() == [(1.05,)]
 
 
 def test_check_passes_on_a_fresh_database(migrated_db):
