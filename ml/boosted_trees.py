@@ -33,7 +33,7 @@ class BoostedTrees:
 
     baseline: float
     n_features: int
-    feature: np.ndarray  # int64, per node (unused for leaves)
+    feature: np.ndarray  # per node (unused for leaves); stored as int32, read as int64
     threshold: np.ndarray  # float64: go left when x <= threshold
     missing_left: np.ndarray  # bool: where NaN goes
     left: np.ndarray  # int64, global node index
@@ -128,6 +128,8 @@ def export(estimator) -> BoostedTrees:
         parts.append((nodes, offset))
         roots.append(offset)
         offset += len(nodes)
+    if offset >= 2**31:  # indices are stored as 32-bit integers (loaded back as 64-bit)
+        raise TreeFormatError(f"{offset:,} nodes are too many to store")
 
     def join(field: str, dtype, shift: bool = False) -> np.ndarray:
         columns = [nodes[field].astype(dtype) for nodes, _ in parts]
@@ -138,14 +140,14 @@ def export(estimator) -> BoostedTrees:
     trees = BoostedTrees(
         baseline=float(np.asarray(estimator._baseline_prediction).reshape(-1)[0]),
         n_features=int(estimator.n_features_in_),
-        feature=join("feature_idx", np.int64),
+        feature=join("feature_idx", np.int32),
         threshold=join("num_threshold", np.float64),
         missing_left=join("missing_go_to_left", bool),
-        left=join("left", np.int64, shift=True),
-        right=join("right", np.int64, shift=True),
+        left=join("left", np.int64, shift=True).astype(np.int32),
+        right=join("right", np.int64, shift=True).astype(np.int32),
         leaf=join("is_leaf", bool),
         value=join("value", np.float64),
-        roots=np.asarray(roots, dtype=np.int64),
+        roots=np.asarray(roots, dtype=np.int32),
     )
     trees.validate()
     return trees
