@@ -311,7 +311,9 @@ def test_a_keras_archive_naming_an_importable_module_is_refused(tmp_path, marker
 # ---- the commands
 
 
-def test_predict_refuses_crafted_run_folders_with_one_sentence(models_db, trained_models, tmp_path):
+def test_predict_and_screen_refuse_crafted_run_folders_with_one_sentence(
+    models_db, trained_models, tmp_path
+):
     marker = tmp_path / "code-ran.txt"
     evil = models_db.parent / "runs" / "composition-evil"
     evil.mkdir(parents=True)
@@ -322,10 +324,13 @@ def test_predict_refuses_crafted_run_folders_with_one_sentence(models_db, traine
 
     nacl = Structure(Lattice.cubic(5.6), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     structure.write_text(json.dumps([{"name": "NaCl", "structure": nacl.as_dict()}]))
-    for option in ("--composition-run", "--run"):
-        result = run_tcdb("--db", str(models_db), "predict", str(structure), "--no-store",
-                          option, evil.name)  # fmt: skip
+    commands = [["predict", str(structure), "--no-store", option, evil.name]
+                for option in ("--composition-run", "--run")]  # fmt: skip
+    commands.append(["screen", "hydrides", "--run", evil.name])
+    for command in commands:
+        result = run_tcdb("--db", str(models_db), *command)
         assert result.returncode == 1, result.stderr
-        assert "is registered in the database" in result.stderr
-        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: No model run") and "is registered in the database" in last
+        assert "Traceback" not in result.stderr
     assert not marker.exists()
