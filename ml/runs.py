@@ -196,11 +196,11 @@ class VerifiedRun:
 
 
 class RunIntegrityError(RunError):
-    """A run folder is not registered, or its manifest or files are not what was recorded."""
+    """A registered run's manifest or files are not what was recorded, or were never hashed."""
 
 
 class RunNotFoundError(RunError):
-    """No run of that id, or no run of that model yet."""
+    """No run of that id is registered in the database, or no run of that model yet."""
 
 
 def _run_location(row_path: str | None, root: Path, run_id: str) -> Path:

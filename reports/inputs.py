@@ -68,7 +68,8 @@ class ReportInputs:
         return f"reference/{REFERENCE_TABLES[key]}"
 
     def latest_run(self, model: str) -> ModelRun:
-        """The newest succeeded run of ``model`` whose artefacts are on disk."""
+        """The newest succeeded run of ``model``, checked against the database (``ml.runs``);
+        a run that fails the check is left out of the report with the reason."""
         from ml.runs import RunIntegrityError, RunNotFoundError, resolve_run
 
         try:

@@ -55,6 +55,10 @@ def test_a_run_is_recorded_and_its_model_reloads_identically(
     data = composition_data(structures_snapshot)
     first = load_model(checked).predict(data.X[:50])
     assert np.array_equal(first, load_model(checked).predict(data.X[:50]))
+    # the saved trees predict the same floats as the estimator before saving (refitted: seeded)
+    fitted = SMOKE.estimator().fit(data.X, data.y)
+    assert np.array_equal(load_model(checked).predict(data.X), fitted.predict(data.X))
+    assert list(checked.manifest["artefacts"]) == ["model.npz", "out_of_fold.parquet"]
     predicted, errors = predict_compositions(checked, [{"La": 2, "Cu": 1, "O": 4}, {"Xx": 1}])
     assert np.isfinite(predicted[0]) and np.isnan(predicted[1])
     assert 1 in errors
