@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,13 +20,14 @@ import pandas as pd
 
 from curate.snapshots import Snapshot
 from ml.composition_descriptors import CompositionDescriptorConfig, composition_matrix
-from ml.runs import Run, finish_run, load_manifest, start_run, write_predictions
+from ml.runs import Run, VerifiedRun, finish_run, start_run, write_predictions
 from schema.database import Target, writing
 from tcdb.errors import TcdbError
 
 log = logging.getLogger(__name__)
 
 MODEL = "composition"
+MODEL_FILE = "model.npz"  # the trees as arrays (ml.boosted_trees); never a pickle
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,7 @@ def train(
     )
     oof = grouped_oof(config, data)
     model = config.estimator().fit(data.X, data.y)
-    with open(run.path / "model.pkl", "wb") as handle:
-        pickle.dump(model, handle)
+    save_trees(model, data.X, run.path / MODEL_FILE)
     run.metrics = {
         "protocol": f"{config.folds}-fold cross-validation grouped by composition "
         "(out-of-fold predictions)",
@@ -163,29 +162,47 @@ def train(
     return run
 
 
-def load_model(run_path: Path):
-    """The fitted model of a composition run (for predictions beside the structural model)."""
-    manifest = load_manifest(run_path)
-    if manifest["model"] != MODEL:
-        raise TcdbError(f"Run {manifest['id']} is a {manifest['model']} run, not {MODEL}")
-    with open(Path(run_path) / "model.pkl", "rb") as handle:
-        return pickle.load(handle)
+def save_trees(model, X: np.ndarray, path: Path) -> None:
+    """Write the fitted trees as arrays, after checking they predict exactly as the estimator
+    on (up to 2,000 of) the training rows: a change in scikit-learn's internals fails here,
+    at training, not later as wrong predictions."""
+    from ml.boosted_trees import export
+
+    trees = export(model)
+    sample = X[:2000]
+    if not np.array_equal(trees.predict(sample), model.predict(sample)):
+        raise TcdbError(
+            "The exported trees do not predict as the fitted model; this scikit-learn version "
+            "stores its trees differently (see ml/boosted_trees.py)."
+        )
+    Path(path).write_bytes(trees.to_bytes())
 
 
-def predict_compositions(run_path: Path, compositions: list[dict]) -> tuple[np.ndarray, dict]:
+def load_model(run: VerifiedRun):
+    """The fitted trees of a checked composition run (arrays only: nothing runs on load)."""
+    from ml.boosted_trees import BoostedTrees, TreeFormatError
+
+    run.require_model(MODEL)
+    try:
+        return BoostedTrees.from_bytes(run.read_bytes(MODEL_FILE))
+    except (TreeFormatError, ValueError) as exc:
+        raise TcdbError(
+            f"Run {run.id}: {MODEL_FILE} is not a valid tree archive ({exc})."
+        ) from None
+
+
+def predict_compositions(run: VerifiedRun, compositions: list[dict]) -> tuple[np.ndarray, dict]:
     """T_c of compositions (element → amount) with a composition run; errors per row."""
-    manifest = load_manifest(run_path)
-    descriptors = CompositionDescriptorConfig(
-        **{k: manifest["config"]["descriptors"][k] for k in ("impute", "nonpositive")}
-    )
+    recorded = run.manifest["config"]["descriptors"]
+    descriptors = CompositionDescriptorConfig(**{k: recorded[k] for k in ("impute", "nonpositive")})
     batch = composition_matrix(compositions, descriptors)
     predicted = np.full(len(compositions), np.nan)
     if batch.valid.any():
-        predicted[batch.valid] = load_model(run_path).predict(batch.X[batch.valid])
+        predicted[batch.valid] = load_model(run).predict(batch.X[batch.valid])
     return predicted, batch.errors
 
 
-def composition_prediction_rows(composition_run: Path, formulas: list[str]) -> list[dict]:
+def composition_prediction_rows(composition_run: VerifiedRun, formulas: list[str]) -> list[dict]:
     """Composition-baseline predictions of distinct reduced formulas (subject 'composition')."""
     from pymatgen.core import Composition
 
@@ -195,7 +212,7 @@ def composition_prediction_rows(composition_run: Path, formulas: list[str]) -> l
         for f in distinct
     ]
     predicted, errors = predict_compositions(composition_run, amounts)
-    run_id = load_manifest(composition_run)["id"]
+    run_id = composition_run.id
     return [
         {
             "model_run_id": run_id,

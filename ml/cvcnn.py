@@ -37,6 +37,13 @@ adds ``get_config``/``from_config`` to that class once (a monkeypatch, not a sub
 layers create ``Zeros()`` themselves, so a subclass would have to be passed to every layer and
 models built elsewhere would still fail to load) and returns the ``custom_objects`` that loading
 needs. ``save_model`` and ``load_model`` call it; ``.h5`` is not supported (it does not reload).
+
+Loading runs no code from the file: ``load_model`` accepts only a ``.keras`` zip archive (an HDF5
+file, whatever its name, goes to Keras's legacy loader, where ``safe_mode`` does not apply, so
+it is refused before any loader sees it), holding only the three members ``save_model`` writes,
+whose ``config.json`` names only the classes and functions this network is built from
+(``ARCHIVE_OBJECTS``): tf-keras's ``safe_mode`` stops ``lambda`` layers but still imports any
+module a config names. Then tf-keras loads it with ``safe_mode=True`` and without compiling.
 """
 
 from __future__ import annotations
@@ -178,15 +185,107 @@ def save_model(model: Any, path: str | Path) -> Path:
     return path
 
 
+ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+ARCHIVE_MEMBERS = {"metadata.json", "config.json", "model.weights.h5"}
+# (module, class_name) of every object the network's config.json names, as save_model writes it.
+ARCHIVE_OBJECTS = {
+    ("tf_keras.src.engine.functional", "Functional"),
+    ("cvnn.layers.core", "ComplexInput"),
+    ("cvnn.layers.core", "ComplexDropout"),
+    ("cvnn.layers.convolutional", "ComplexConv3D"),
+    ("cvnn.layers.pooling", "ComplexAvgPooling3D"),
+    ("cvnn.initializers", "ComplexGlorotUniform"),
+    ("cvnn.initializers", "Zeros"),
+    ("keras.layers", "InputLayer"),
+    ("keras.layers", "Dense"),
+    ("keras.layers", "Dropout"),
+    ("keras.layers", "Flatten"),
+    ("keras.layers", "Concatenate"),
+    ("keras.initializers", "GlorotUniform"),
+    ("keras.initializers", "Zeros"),
+    ("keras.losses", "Huber"),
+    ("keras.optimizers", "Adam"),
+    ("builtins", "function"),
+}
+ARCHIVE_FUNCTIONS = {"cart_relu", "convert_to_real_with_abs"}  # cvnn activations, by name
+
+
+class ModelFileError(ValueError):
+    """A model file is not a ``.keras`` archive this module wrote; it was not loaded."""
+
+
+def check_model_archive(path: str | Path) -> None:
+    """Refuse, before any loader reads it, a file that is not a ``.keras`` zip archive with
+    only ``save_model``'s members and only allow-listed objects in its configuration."""
+    import json
+    import zipfile
+
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ModelFileError(f"{path.name}: only .keras archives are loaded, not {path.suffix!r}")
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(HDF5_MAGIC):
+        raise ModelFileError(f"{path.name} is an HDF5 file, not a .keras zip archive")
+    if not head.startswith(ZIP_MAGIC) or not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path.name} is not a .keras zip archive")
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        if names != ARCHIVE_MEMBERS:
+            odd = sorted(names ^ ARCHIVE_MEMBERS)
+            raise ModelFileError(f"{path.name} holds unexpected or missing members: {odd}")
+        try:
+            config = json.loads(archive.read("config.json"))
+        except ValueError:
+            raise ModelFileError(f"{path.name}: config.json is not JSON") from None
+    for node in _config_objects(config):
+        named = (node.get("module"), node.get("class_name"))
+        registered = node.get("registered_name", named[1])
+        if named not in ARCHIVE_OBJECTS or registered not in (None, named[1]):
+            raise ModelFileError(f"{path.name} names {named[1]!r} from {named[0]!r}, "
+                                 "which this network never uses")  # fmt: skip
+        if named == ("builtins", "function") and node.get("config") not in ARCHIVE_FUNCTIONS:
+            raise ModelFileError(f"{path.name} names the function {node.get('config')!r}, "
+                                 "which this network never uses")  # fmt: skip
+
+
+def _config_objects(value: Any):
+    """Every dict in a Keras config that names a class or function to deserialise."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "class_name" in item:
+                yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def load_model(path: str | Path) -> Any:
-    """Load a model written by ``save_model``."""
+    """Load a model written by ``save_model``: checked first, then loaded in safe mode."""
+    check_model_archive(path)
     tf = tensorflow()
     custom = register_cvnn_serialization()
     with warnings.catch_warnings():  # the same Zeros warning as on saving
         warnings.filterwarnings(
             "ignore", message=".*initializers.serialize.*", category=UserWarning
         )
-        return tf.keras.models.load_model(Path(path), custom_objects=custom)
+        return tf.keras.models.load_model(
+            Path(path), custom_objects=custom, compile=False, safe_mode=True
+        )
+
+
+def load_model_bytes(data: bytes) -> Any:
+    """Load a model from bytes already checked against a run manifest, through a private
+    temporary file, so the loader reads exactly the bytes that were hashed."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tcdb-model-") as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(data)
+        return load_model(path)
 
 
 def _scale(numerical: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:

@@ -60,9 +60,11 @@ number of threads). TensorFlow is imported only when a model is built, and with
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -74,10 +76,10 @@ logger = logging.getLogger(__name__)
 
 TARGET_LABELS: tuple[str, str] = ("tc_K", "pressure_GPa")
 METRIC_PREFIXES: tuple[str, str] = ("tc", "pressure")  # regression_metrics keys: tc_rmse, ...
-WEIGHTS_FILE = "ensemble.weights.h5"
+WEIGHTS_FILE = "ensemble.weights.npz"  # arrays only: no HDF5, no pickle
 STATE_FILE = "ensemble.json"
 HISTORY_FILE = "history.npz"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: weights in an .npz archive instead of HDF5
 _EPOCH_CHUNK = 500  # epochs per compiled call; only sets how often progress is logged
 
 CITATIONS: tuple[str, ...] = (
@@ -527,11 +529,12 @@ class HydrideEnsemble:
         }
 
     def save(self, folder: Path) -> None:
-        """Write the weights (HDF5), the state (JSON) and the training history (npz)."""
+        """Write the weights and training history (``.npz``) and the state (JSON)."""
         self._require_fitted()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.model_.save_weights(str(folder / WEIGHTS_FILE))
+        weights = {f"w{i}": w for i, w in enumerate(self.model_.get_weights())}
+        np.savez(folder / WEIGHTS_FILE, **weights)
         (folder / STATE_FILE).write_text(json.dumps(self._state(), indent=1))
         np.savez_compressed(folder / HISTORY_FILE, **self.history_)
         logger.info("saved the ensemble to %s", folder)
@@ -540,7 +543,13 @@ class HydrideEnsemble:
     def load(cls, folder: Path) -> HydrideEnsemble:
         """Rebuild an ensemble written by ``save``; it predicts exactly as before."""
         folder = Path(folder)
-        state = json.loads((folder / STATE_FILE).read_text())
+        return cls.load_from(lambda name: (folder / name).read_bytes())
+
+    @classmethod
+    def load_from(cls, read: Callable[[str], bytes]) -> HydrideEnsemble:
+        """Rebuild an ensemble from its files' bytes (``read(name)``, e.g. checked against a
+        run manifest); JSON and ``.npz`` arrays only, so nothing in them can run code."""
+        state = json.loads(read(STATE_FILE))
         if state.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unsupported ensemble format {state.get('format_version')!r}")
         ensemble = cls(HydrideMLPConfig.from_dict(state["config"]))
@@ -551,11 +560,24 @@ class HydrideEnsemble:
         ensemble.restored_best_ = bool(state["restored_best"])
         ensemble.X_train_ = np.asarray(state["X_train"], dtype=float)
         ensemble.y_train_ = np.asarray(state["y_train"], dtype=float)
-        with np.load(folder / HISTORY_FILE) as history:
-            ensemble.history_ = {key: history[key] for key in history.files}
+        ensemble.history_ = _arrays(read(HISTORY_FILE))
         ensemble.model_ = build_model(ensemble.config, ensemble.x_mean_.shape[0])
-        ensemble.model_.load_weights(str(folder / WEIGHTS_FILE))
+        weights = _arrays(read(WEIGHTS_FILE))
+        expected = ensemble.model_.get_weights()
+        if len(weights) != len(expected):
+            raise ValueError(f"{len(weights)} weight arrays for a model of {len(expected)}")
+        loaded = [weights[f"w{i}"] for i in range(len(expected))]
+        for got, want in zip(loaded, expected, strict=True):
+            if got.shape != want.shape:
+                raise ValueError(f"a weight array of shape {got.shape}, expected {want.shape}")
+        ensemble.model_.set_weights(loaded)
         return ensemble
+
+
+def _arrays(data: bytes) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` archive, refusing object arrays (which would unpickle)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}
 
 
 # --------------------------------------------------------------------------- baseline, metrics

@@ -27,7 +27,7 @@ from ml.hydride_descriptors import (
     missing_descriptors,
     screening_grid,
 )
-from ml.runs import Run, finish_run, load_manifest, start_run, write_predictions
+from ml.runs import Run, VerifiedRun, finish_run, start_run, write_predictions
 from schema.database import Target, writing
 from tcdb.errors import TcdbError
 
@@ -166,7 +166,7 @@ def _oof_prediction_rows(run_id: str, frame: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def screen(db: Target, run_path: Path) -> pd.DataFrame:
+def screen(db: Target, run: VerifiedRun) -> pd.DataFrame:
     """Predict every screenable EH_n (n = 1 … 31) with all members and store the predictions
     (``db`` is opened for writing only once they are computed)."""
     from ingest.composition import normalise
@@ -175,15 +175,17 @@ def screen(db: Target, run_path: Path) -> pd.DataFrame:
     from ml.hydride_ensemble import HydrideEnsemble
     from schema.timestamps import utcnow
 
-    manifest = load_manifest(run_path)
-    if manifest["model"] != MODEL:
-        raise TcdbError(f"Run {manifest['id']} is a {manifest['model']} run, not {MODEL}")
+    run.require_model(MODEL)
+    manifest = run.manifest
     recorded = manifest["config"]["descriptors"]
     descriptors = HydrideDescriptorConfig(
         **{f.name: recorded[f.name] for f in fields(HydrideDescriptorConfig)}
     )
-    ensemble = HydrideEnsemble.load(run_path / "ensemble")
-    linear = json.loads((run_path / "linear.json").read_text())
+    try:
+        ensemble = HydrideEnsemble.load_from(lambda name: run.read_bytes(f"ensemble/{name}"))
+    except (ValueError, KeyError) as exc:
+        raise TcdbError(f"Run {run.id}: the ensemble was not loaded: {exc}.") from None
+    linear = run.read_json("linear.json")
     X, elements, ns = screening_grid(descriptors)
     mean, std = ensemble.predict(X)
     linear_pred = X @ np.asarray(linear["coef"]).T + np.asarray(linear["intercept"])

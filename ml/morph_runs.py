@@ -19,7 +19,6 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -27,7 +26,7 @@ import pyarrow as pa
 from ingest.structures import space_group
 from ml.composition_model import composition_prediction_rows
 from ml.morphs import Builder, Family, Morph, Reference, generate, load_reference
-from ml.runs import write_predictions
+from ml.runs import VerifiedRun, write_predictions
 from ml.structural_model import StructuralModel
 from schema.database import Target, insert_new_rows, reading, writing
 from schema.timestamps import utcnow
@@ -142,7 +141,7 @@ def run_family(
     db: Target,
     model: StructuralModel,
     family: Family,
-    composition_run: Path | None = None,
+    composition_run: VerifiedRun | None = None,
     params: MorphParameters = MORPH,
     only: list[str] | None = None,
     progress: bool = True,

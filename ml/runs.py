@@ -77,21 +77,24 @@ def start_run(
 
 
 def finish_run(conn: duckdb.DuckDBPyConnection, run: Run) -> dict:
-    """Write the manifest and the ``model_run`` row."""
+    """Write the manifest, listing every artefact's SHA-256 and size, and the ``model_run`` row
+    holding the manifest's own SHA-256: a run loads only while both still match."""
     finished = utcnow()
     manifest = run.manifest(finished)
-    (run.path / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    manifest["artefacts"] = artefact_list(run.path)
+    text = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    (run.path / MANIFEST).write_bytes(text)
     conn.execute(
         "INSERT INTO model_run (id, model, snapshot_id, profile, seed, config_json, metrics_json, "
-        "manifest_json, artefact_path, library_versions_json, status, tcdb_version, "
-        "code_revision, started_at, finished_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, ?, ?, ?)",
+        "manifest_json, manifest_sha256, artefact_path, library_versions_json, status, "
+        "tcdb_version, code_revision, started_at, finished_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, ?, ?, ?)",
         [
             run.id, run.model, run.snapshot_id, run.profile, run.seed,
             json.dumps(run.config, sort_keys=True), json.dumps(run.metrics, sort_keys=True),
-            json.dumps(manifest, sort_keys=True), str(run.path),
-            json.dumps(manifest["library_versions"], sort_keys=True), __version__,
-            manifest["code_revision"], run.started_at, finished,
+            json.dumps(manifest, sort_keys=True), hashlib.sha256(text).hexdigest(),
+            str(run.path), json.dumps(manifest["library_versions"], sort_keys=True),
+            __version__, manifest["code_revision"], run.started_at, finished,
         ],
     )  # fmt: skip
     return manifest
@@ -115,24 +118,171 @@ def write_predictions(conn: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
     return insert_new_rows(conn, "prediction", pa.Table.from_pylist(rows))
 
 
-def resolve_run(root: Path, conn: duckdb.DuckDBPyConnection | None, ref: str, model: str) -> Path:
-    """A run folder from its id, or ``latest`` (the newest succeeded run of the model)."""
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def artefact_list(folder: Path) -> dict[str, dict]:
+    """Every file under a run folder but the manifest: relative path → SHA-256 and size."""
+    folder = Path(folder)
+    listed = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if name == MANIFEST or path.is_dir():
+            continue
+        data = path.read_bytes()
+        listed[name] = {"sha256": sha256_of(data), "size": len(data)}
+    return listed
+
+
+@dataclass(frozen=True)
+class VerifiedRun:
+    """A registered run whose manifest matched the database; its files are read through
+    ``read_bytes``, which checks each file's bytes against the manifest as they are read, so
+    what is loaded is what was hashed (a file swapped after the check is refused, too)."""
+
+    id: str
+    model: str
+    path: Path
+    manifest: dict
+    manifest_sha256: str
+
+    @property
+    def name(self) -> str:
+        """The run folder's name, which is the run id."""
+        return self.id
+
+    def read_bytes(self, name: str) -> bytes:
+        """An artefact's bytes, refused unless the manifest lists it with this hash and size."""
+        expected = self.manifest["artefacts"].get(name)
+        if expected is None:
+            raise RunIntegrityError(f"Run {self.id} has no artefact {name!r} in its manifest.")
+        path = self.path / name
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise RunIntegrityError(
+                f"Run {self.id}: artefact {name} cannot be read ({exc.strerror})."
+            ) from None
+        if len(data) != expected["size"] or sha256_of(data) != expected["sha256"]:
+            raise RunIntegrityError(
+                f"Run {self.id}: artefact {name} differs from its manifest (SHA-256 or size "
+                "changed); the run is refused."
+            )
+        return data
+
+    def read_json(self, name: str):
+        return json.loads(self.read_bytes(name))
+
+    def read_npz(self, name: str) -> dict:
+        """The arrays of an ``.npz`` artefact, never unpickling an object array."""
+        import io
+
+        import numpy as np
+
+        with np.load(io.BytesIO(self.read_bytes(name)), allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+
+    def read_parquet(self, name: str):
+        import io
+
+        import pandas as pd
+
+        return pd.read_parquet(io.BytesIO(self.read_bytes(name)))
+
+    def require_model(self, model: str) -> None:
+        if self.model != model:
+            raise RunError(f"Run {self.id} is a {self.model} run, not {model}.")
+
+
+class RunIntegrityError(RunError):
+    """A registered run's manifest or files are not what was recorded, or were never hashed."""
+
+
+class RunNotFoundError(RunError):
+    """No run of that id is registered in the database, or no run of that model yet."""
+
+
+def _run_location(row_path: str | None, root: Path, run_id: str) -> Path:
+    """Where the run's files are: the recorded folder, else ``root/<id>`` (a moved database
+    folder). Either way the files are trusted only through the recorded manifest hash."""
+    if row_path and Path(row_path).is_dir():
+        return Path(row_path)
+    return Path(root) / run_id
+
+
+def verify_run(
+    conn: duckdb.DuckDBPyConnection, run_id: str, model: str, root: Path = Path()
+) -> VerifiedRun:
+    """The registered, succeeded run ``run_id`` of ``model``, checked against the database: its
+    manifest's SHA-256 equals the row's, and its folder holds exactly the manifest's files with
+    their recorded SHA-256 and size. Any difference refuses the run before anything loads."""
+    row = conn.execute(
+        "SELECT model, status, manifest_sha256, artefact_path FROM model_run WHERE id = ?",
+        [run_id],
+    ).fetchone()
+    if row is None:
+        raise RunNotFoundError(
+            f"No model run {run_id!r} is registered in the database; a run folder alone is "
+            "never loaded."
+        )
+    row_model, status, recorded, row_path = row
+    if row_model != model:
+        raise RunError(f"Run {run_id} is a {row_model} run, not {model}.")
+    if status != "succeeded":
+        raise RunError(f"Run {run_id} did not succeed (status {status}).")
+    if not recorded:
+        raise RunIntegrityError(
+            f"Run {run_id} was recorded without artefact hashes, so it cannot be checked; "
+            f"train it again with 'tcdb train {model}'."
+        )
+    path = _run_location(row_path, root, run_id)
+    try:
+        text = (path / MANIFEST).read_bytes()
+    except OSError:
+        raise RunIntegrityError(f"Run {run_id} has no readable {MANIFEST} in {path}.") from None
+    if sha256_of(text) != recorded:
+        raise RunIntegrityError(
+            f"Run {run_id}: {path / MANIFEST} differs from the SHA-256 recorded in the "
+            "database; the run is refused."
+        )
+    manifest = json.loads(text)
+    run = VerifiedRun(run_id, model, path, manifest, recorded)
+    _check_files(run)
+    return run
+
+
+def _check_files(run: VerifiedRun) -> None:
+    """The folder holds exactly the listed artefacts, each with its recorded hash and size."""
+    listed = run.manifest.get("artefacts")
+    if not isinstance(listed, dict) or run.manifest.get("id") != run.id:
+        raise RunIntegrityError(f"Run {run.id}: the manifest lists no artefacts for this run.")
+    present = {
+        p.relative_to(run.path).as_posix() for p in run.path.rglob("*") if not p.is_dir()
+    } - {MANIFEST}
+    extra = sorted(present - set(listed))
+    if extra:
+        raise RunIntegrityError(
+            f"Run {run.id}: {run.path / extra[0]} is not in the run's manifest; the run is refused."
+        )
+    for name in listed:
+        run.read_bytes(name)
+
+
+def resolve_run(
+    root: Path, conn: duckdb.DuckDBPyConnection | None, ref: str, model: str
+) -> VerifiedRun:
+    """A checked run from its id, or ``latest``: the newest succeeded run of the model that is
+    registered in the database (never the newest folder on disk)."""
+    if conn is None:
+        raise RunError("Loading a model run needs the database, which records its hashes.")
     if ref == "latest":
-        if conn is None:
-            raise RunError("'latest' needs the database")
         row = conn.execute(
-            "SELECT artefact_path FROM model_run WHERE model = ? AND status = 'succeeded' "
-            "ORDER BY finished_at DESC LIMIT 1",
+            "SELECT id FROM model_run WHERE model = ? AND status = 'succeeded' "
+            "ORDER BY finished_at DESC, id DESC LIMIT 1",
             [model],
         ).fetchone()
         if row is None:
-            raise RunError(f"No {model} run yet; train one with 'tcdb train {model}'.")
-        return Path(row[0])
-    path = Path(root) / ref
-    if not (path / MANIFEST).is_file():
-        raise RunError(f"No model run {ref!r} in {root}.")
-    return path
-
-
-def load_manifest(path: Path) -> dict:
-    return json.loads((Path(path) / MANIFEST).read_text())
+            raise RunNotFoundError(f"No {model} run yet; train one with 'tcdb train {model}'.")
+        ref = row[0]
+    return verify_run(conn, ref, model, root)

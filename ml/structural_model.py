@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from pymatgen.core import Structure
 
-from ml.runs import RunError, load_manifest
+from ml.runs import RunError, VerifiedRun
 from ml.structure_features import FeatureConfig, compute_features
 
 log = logging.getLogger(__name__)
@@ -43,23 +43,27 @@ class StructuralModel:
     features: FeatureConfig
 
     @classmethod
-    def load(cls, run_path: Path) -> StructuralModel:
-        """Load a run written by ``ml.cvcnn_training.train``; refuse other models' runs."""
-        from ml.cvcnn import load_model
+    def load(cls, run: VerifiedRun) -> StructuralModel:
+        """Load a checked run written by ``ml.cvcnn_training.train``; refuse other models' runs.
 
-        manifest = load_manifest(run_path)
-        if manifest["model"] != MODEL:
-            raise RunError(f"Run {manifest['id']} is a {manifest['model']} run, not {MODEL}.")
+        Every file is read through the run's manifest check, and the network only as a
+        ``.keras`` archive in safe mode (``ml.cvcnn.load_model``)."""
+        from ml.cvcnn import ModelFileError, load_model_bytes
+
+        run.require_model(MODEL)
+        manifest = run.manifest
         features = FeatureConfig()
         if manifest["config"].get("features") != features.as_dict():
             raise RunError(
-                f"Run {manifest['id']} was trained on features this version computes "
+                f"Run {run.id} was trained on features this version computes "
                 "differently; retrain it with 'tcdb train cvcnn'."
             )
-        scaling = np.load(Path(run_path) / "scaling.npz")
-        network = load_model(Path(run_path) / "model.keras")
-        return cls(manifest["id"], Path(run_path), network, scaling["mean"], scaling["std"],
-                   features)  # fmt: skip
+        scaling = run.read_npz("scaling.npz")
+        try:
+            network = load_model_bytes(run.read_bytes("model.keras"))
+        except (ModelFileError, ValueError, TypeError, KeyError, OSError) as exc:
+            raise RunError(f"Run {run.id}: the network was not loaded: {exc}.") from None
+        return cls(run.id, run.path, network, scaling["mean"], scaling["std"], features)
 
     def predict(
         self,

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ingest.structure_files import InputFailure, InputStructure
 from ml.composition_model import composition_prediction_rows
-from ml.runs import write_predictions
+from ml.runs import VerifiedRun, write_predictions
 from ml.structural_model import DEFAULT_BATCH, StructuralModel
 from ml.structure_features import content_hash
 from schema.database import Target, writing
@@ -48,7 +48,7 @@ def predict_inputs(
     model: StructuralModel,
     inputs: list[InputStructure],
     failures: list[InputFailure],
-    composition_run: Path | None = None,
+    composition_run: VerifiedRun | None = None,
     batch_size: int = DEFAULT_BATCH,
 ) -> pd.DataFrame:
     """One row per input (predicted or failed); with ``db`` the predictions are stored (it is

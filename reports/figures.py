@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from reports.inputs import MissingInput, ReportInputs
 
@@ -58,10 +57,9 @@ def _parity(ax, truth: np.ndarray, predicted: np.ndarray, unit: str, label: str)
 def novakovic_fig3(inputs: ReportInputs, path: Path) -> Figure:
     """Parity of the structural model on its validation split."""
     run = inputs.latest_run("cvcnn")
-    parity_file = run.path / "validation_parity.parquet"
-    if not parity_file.is_file():
+    if "validation_parity.parquet" not in run.manifest["artefacts"]:
         raise MissingInput(f"run {run.id} has no validation_parity.parquet")
-    parity = pd.read_parquet(parity_file)
+    parity = run.checked.read_parquet("validation_parity.parquet")
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5))
     _parity(ax, parity.label_tc_K.to_numpy(), parity.predicted_tc_K.to_numpy(), "K", "label T_c")
@@ -190,7 +188,7 @@ def novakovic_fig6(inputs: ReportInputs, path: Path) -> Figure:
 def hutcheon_fig3(inputs: ReportInputs, path: Path) -> Figure:
     """Out-of-fold parity of the hydride network for T_c and P."""
     run = inputs.latest_run("hydride-mlp")
-    oof = pd.read_parquet(run.path / "out_of_fold.parquet")
+    oof = run.checked.read_parquet("out_of_fold.parquet")
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.6))
     _parity(left, oof.tc_K.to_numpy(float), oof.oof_tc_K.to_numpy(float), "K", "literature T_c")

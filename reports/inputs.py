@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from schema.database import Target, reading
 from tcdb.errors import TcdbError
+
+if TYPE_CHECKING:
+    from ml.runs import VerifiedRun
 
 REFERENCE_TABLES = {
     "novakovic_table1": "novakovic2023_table1.csv",
@@ -44,6 +48,7 @@ class ModelRun:
     profile: str | None
     path: Path
     manifest: dict
+    checked: VerifiedRun  # read artefacts through it: each file is checked as it is read
 
 
 @dataclass
@@ -68,21 +73,28 @@ class ReportInputs:
         return f"reference/{REFERENCE_TABLES[key]}"
 
     def latest_run(self, model: str) -> ModelRun:
-        """The newest succeeded run of ``model`` whose artefacts are on disk."""
-        from ml.runs import MANIFEST, RunError, load_manifest, resolve_run
+        """The newest succeeded run of ``model``, checked against the database (``ml.runs``);
+        a run that fails the check is left out of the report with the reason."""
+        from ml.runs import RunIntegrityError, RunNotFoundError, resolve_run
 
         try:
             with self.reading() as conn:
-                path = resolve_run(Path(), conn, "latest", model)
-        except RunError:
+                run = resolve_run(Path(), conn, "latest", model)
+        except RunNotFoundError:
             raise MissingInput(
                 f"no {model} run yet ({TRAIN_HINT.get(model, 'tcdb train')})"
             ) from None
-        if not (path / MANIFEST).is_file():
-            raise MissingInput(f"the artefacts of the latest {model} run are missing from {path}")
-        manifest = load_manifest(path)
+        except RunIntegrityError as exc:
+            raise MissingInput(f"the latest {model} run was refused: {exc}") from None
+        manifest = run.manifest
         return ModelRun(
-            manifest["id"], model, manifest["snapshot_id"], manifest["profile"], path, manifest
+            manifest["id"],
+            model,
+            manifest["snapshot_id"],
+            manifest["profile"],
+            run.path,
+            manifest,
+            run,
         )
 
     def frame(self, sql: str) -> pd.DataFrame:

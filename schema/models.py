@@ -383,6 +383,7 @@ class ModelRun(SQLModel, table=True):
     config_json: str = Field(sa_type=Text)
     metrics_json: str | None = text()
     manifest_json: str | None = text()
+    manifest_sha256: str | None = None  # of manifest.json, which lists every artefact's hash
     artefact_path: str | None = None
     library_versions_json: str | None = text()
     status: str

@@ -679,14 +679,14 @@ def screen_hydrides(
 
     db = _database(ctx, write=True)
     with db.reading() as conn:
-        path = resolve_run(settings_of(ctx).runs, conn, run, MODEL)
-    predictions = screen(db, path)
+        verified = resolve_run(settings_of(ctx).runs, conn, run, MODEL)
+    predictions = screen(db, verified)
     with db.reading() as conn:
         best = conn.execute(
             f"SELECT formula, tc_K, tc_std_K, pressure_GPa, pressure_std_GPa, "
             f"distance_to_ambient FROM hydride_best_per_element LIMIT {int(top)}"
         ).fetchall()
-    typer.echo(f"screened {len(predictions):,} EH_n with run {path.name}")
+    typer.echo(f"screened {len(predictions):,} EH_n with run {verified.name}")
     typer.echo(f"{'best n per element':<20} {'T_c K':>12} {'P GPa':>12} {'D':>7}")
     for formula, tc, tc_std, p, p_std, d in best:
         typer.echo(f"{formula:<20} {tc:>6.0f} ± {tc_std:<3.0f} {p:>6.0f} ± {p_std:<3.0f} {d:>7.0f}")

@@ -27,13 +27,13 @@ CompositionOption = Annotated[
 
 def _composition_run(ctx: typer.Context, conn, ref: str) -> Path | None:
     """The composition run to predict beside the structural model; None when there is none."""
-    from ml.runs import RunError, resolve_run
+    from ml.runs import RunNotFoundError, resolve_run
 
     if ref == "none":
         return None
     try:
         return resolve_run(settings_of(ctx).runs, conn, ref, "composition")
-    except RunError as exc:
+    except RunNotFoundError as exc:  # a run that fails its checks is refused, never skipped
         if ref != "latest":
             raise
         typer.echo(f"note: {exc} The composition column stays empty.", err=True)

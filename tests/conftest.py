@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ml.runs import VerifiedRun
 from schema import migrate
 from schema.database import connect
 from tests.ingest.slices import LITERATURE, MP_TAR, NIMS, STANEV, STRUCTURES
@@ -156,14 +157,15 @@ def structures_snapshot(curated_template, tmp_path_factory):
 @dataclass(frozen=True)
 class TrainedModels:
     db: Path
-    cvcnn: Path  # run folder
-    composition: Path  # run folder
+    cvcnn: VerifiedRun  # checked against the database, as the commands load runs
+    composition: VerifiedRun
 
 
 @pytest.fixture(scope="session")
 def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> TrainedModels:
     from ml import composition_model, cvcnn_training
     from ml.cvcnn import CVCNNConfig
+    from ml.runs import verify_run
     from tcdb.parameters import COMPOSITION_PROFILES
 
     folder = tmp_path_factory.mktemp("models")
@@ -177,9 +179,13 @@ def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> T
             conn, structures_snapshot, folder / "runs", tiny, folder / "cache", progress=False
         )
         composition = composition_model.train(conn, structures_snapshot, folder / "runs", smoke)
+        checked = (
+            verify_run(conn, structural.id, "cvcnn"),
+            verify_run(conn, composition.id, "composition"),
+        )
     finally:
         conn.close()
-    return TrainedModels(db, structural.path, composition.path)
+    return TrainedModels(db, *checked)
 
 
 @pytest.fixture

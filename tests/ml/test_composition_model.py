@@ -15,6 +15,7 @@ from ml.composition_model import (
     predict_compositions,
     train,
 )
+from ml.runs import verify_run
 from schema.database import connect
 from tcdb.parameters import COMPOSITION_PROFILES, SnapshotParameters
 
@@ -40,6 +41,7 @@ def test_a_run_is_recorded_and_its_model_reloads_identically(
     conn = connect(migrated_db)
     try:
         run = train(conn, structures_snapshot, tmp_path / "runs", SMOKE)
+        checked = verify_run(conn, run.id, "composition")
         n_predictions = conn.execute(
             "SELECT count(*) FROM prediction WHERE model_run_id = ?", [run.id]
         ).fetchone()[0]
@@ -51,9 +53,13 @@ def test_a_run_is_recorded_and_its_model_reloads_identically(
     manifest = json.loads((run.path / "manifest.json").read_text())
     assert manifest["snapshot_id"] == structures_snapshot.id
     data = composition_data(structures_snapshot)
-    first = load_model(run.path).predict(data.X[:50])
-    assert np.array_equal(first, load_model(run.path).predict(data.X[:50]))
-    predicted, errors = predict_compositions(run.path, [{"La": 2, "Cu": 1, "O": 4}, {"Xx": 1}])
+    first = load_model(checked).predict(data.X[:50])
+    assert np.array_equal(first, load_model(checked).predict(data.X[:50]))
+    # the saved trees predict the same floats as the estimator before saving (refitted: seeded)
+    fitted = SMOKE.estimator().fit(data.X, data.y)
+    assert np.array_equal(load_model(checked).predict(data.X), fitted.predict(data.X))
+    assert list(checked.manifest["artefacts"]) == ["model.npz", "out_of_fold.parquet"]
+    predicted, errors = predict_compositions(checked, [{"La": 2, "Cu": 1, "O": 4}, {"Xx": 1}])
     assert np.isfinite(predicted[0]) and np.isnan(predicted[1])
     assert 1 in errors
 

@@ -11,6 +11,7 @@ import pytest
 
 from ml.hydride_descriptors import screenable_elements
 from ml.hydride_training import screen, train
+from ml.runs import verify_run
 from schema import migrate
 from schema.database import connect
 
@@ -73,7 +74,7 @@ def test_screening_predicts_every_eh_n_and_the_views_summarise_it(
     run = run_training(empty_db, hydride_snapshot, tmp_path / "runs")
     conn = connect(empty_db)
     try:
-        predictions = screen(conn, run.path)
+        predictions = screen(conn, verify_run(conn, run.id, "hydride-mlp"))
         best = conn.execute(
             "SELECT element, n_h, distance_to_ambient FROM hydride_best_per_element"
         ).fetchall()

@@ -23,6 +23,7 @@ def report_db(trained_models, hydride_snapshot, tmp_path_factory):
     from ml.hydride_ensemble import HydrideMLPConfig
     from ml.morph_runs import run_family
     from ml.morphs import FAMILIES
+    from ml.runs import verify_run
     from ml.structural_model import StructuralModel
     from ml.structure_predictions import predict_inputs
     from tcdb.parameters import HYDRIDE_PROFILES
@@ -35,7 +36,7 @@ def report_db(trained_models, hydride_snapshot, tmp_path_factory):
         run = hydride_training.train(
             conn, hydride_snapshot, folder / "runs", HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"])
         )
-        hydride_training.screen(conn, run.path)
+        hydride_training.screen(conn, verify_run(conn, run.id, "hydride-mlp"))
         model = StructuralModel.load(trained_models.cvcnn)
         inputs, failures = read_structure_inputs(
             [REFERENCE / "structures", SOURCES / "literature" / "structures"]
