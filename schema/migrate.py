@@ -152,9 +152,18 @@ def backups(path: Path) -> list[Path]:
 
 def _backup(path: Path, keep: int) -> Path:
     """Copy the file to a new timestamped backup, then drop all but the newest ``keep``."""
-    stem = f"{path.name}.backup-{datetime.now(UTC).strftime(BACKUP_STAMP)}"
-    target, n = path.with_name(stem), 1
-    while target.exists():  # two migrations in the same second: never overwrite
+    stamp = datetime.now(UTC).strftime(BACKUP_STAMP)
+    stem = f"{path.name}.backup-{stamp}"
+    # Migrations in the same second count on from the highest number of that second still on
+    # disk, so a name freed by pruning is never reused and the names stay in time order.
+    same_second = [
+        int(m.group(2) or 1)
+        for b in backups(path)
+        if (m := _BACKUP_SUFFIX.search(b.name)) and m.group(1) == stamp
+    ]
+    n = max(same_second, default=0) + 1
+    target = path.with_name(stem if n == 1 else f"{stem}-{n}")
+    while target.exists():  # never overwrite, whatever else is in the folder
         n += 1
         target = path.with_name(f"{stem}-{n}")
     shutil.copy2(path, target)
