@@ -32,6 +32,7 @@ from ingest.records import Rejection
 from ingest.runs import folder_sha256, load_batch, record_id
 from ingest.sources import CURATED_ENTRIES, CURATED_STRUCTURES
 from ingest.structures import StructureRecord, parse_structure
+from ingest.text import decode_lenient, text_problem
 from schema.timestamps import utcnow
 from tcdb.errors import TcdbError
 from tcdb.parameters import HAND_ENTRIES, INGEST, HandEntryParameters
@@ -173,17 +174,17 @@ def _duplicate_message(existing: tuple, params: HandEntryParameters = HAND_ENTRI
 def _read_text(path: Path, argument: str) -> str:
     """A file a user named, as text, or an EntryError naming the argument and the reason."""
     try:
-        return Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is not text
+        text = decode_lenient(Path(path).read_bytes())  # a byte-order mark is dropped
     except FileNotFoundError:
         raise EntryError(f"{argument} {path}: the file does not exist") from None
     except IsADirectoryError:
         raise EntryError(f"{argument} {path}: is a folder, not a file") from None
-    except UnicodeDecodeError as exc:
-        raise EntryError(
-            f"{argument} {path}: not a UTF-8 text file (byte {exc.start} cannot be decoded)"
-        ) from None
     except OSError as exc:
         raise EntryError(f"{argument} {path}: cannot be read ({exc.strerror})") from None
+    problem = text_problem(text, f"{argument} {path}")
+    if problem is not None:  # a NUL byte (binary) or a byte that is not UTF-8, located
+        raise EntryError(problem.reason)
+    return text
 
 
 def check_cif(path: Path, material_id: str) -> StructureRecord:

@@ -77,7 +77,7 @@ def _set(args: tuple, option: str, value: str) -> tuple:
         ("--tc", ".", "T_c (--tc, column tc_K) '.' is not a number"),
         ("--pressure", "1.2.3", "pressure (--pressure, column pressure_GPa) '1.2.3' is not"),
         ("--cif", "/nonexistent/x.cif", "--cif /nonexistent/x.cif: the file does not exist"),
-        ("--cif", "BINARY", "not a UTF-8 text file"),
+        ("--cif", "BINARY", "the file is binary, not text"),
         ("--from-file", "/nonexistent/entries.csv", "--from-file /nonexistent/entries.csv: the"),
     ],
 )
