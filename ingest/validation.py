@@ -29,50 +29,44 @@ REASON_CODES: dict[str, str] = {
 """Every ``reason_code`` the checks here return, with what it means."""
 
 
-def check_tc(value: float, params: IngestParameters = INGEST) -> Rejection | None:
-    """None for a plausible T_c in K (0 means not superconducting), else why it is not."""
+def _check_bounds(
+    label: str, code: str, value: float, low: float, high: float, floor: float, unit: str = ""
+) -> Rejection | None:
+    """None for a finite ``value`` in [low, high] that is 0 or at least ``floor``, else why
+    not, under the reason codes ``non_finite_``, ``negative_``, ``absurd_`` or ``tiny_`` +
+    ``code``."""
+    u = f" {unit}" if unit else ""
     if not math.isfinite(value):
-        return Rejection("non_finite_tc", f"T_c {value!r} is not a finite number")
-    if value < params.tc_min_K:
-        return Rejection("negative_tc", f"T_c {value:g} K is negative")
-    if value > params.tc_max_K:
-        return Rejection("absurd_tc", f"T_c {value:g} K is above {params.tc_max_K:g} K")
-    if 0 < value < params.tc_floor_K:
+        return Rejection(f"non_finite_{code}", f"{label} {value!r} is not a finite number")
+    if value < low:
+        return Rejection(f"negative_{code}", f"{label} {value:g}{u} is below {low:g}{u}")
+    if value > high:
+        return Rejection(f"absurd_{code}", f"{label} {value:g}{u} is above {high:g}{u}")
+    if 0 < value < floor:
         return Rejection(
-            "tiny_tc", f"T_c {value:g} K is above 0 but below the floor of {params.tc_floor_K:g} K"
+            f"tiny_{code}", f"{label} {value:g}{u} is above 0 but below the floor of {floor:g}{u}"
         )
     return None
+
+
+def check_tc(value: float, params: IngestParameters = INGEST) -> Rejection | None:
+    """None for a plausible T_c in K (0 means not superconducting), else why it is not."""
+    return _check_bounds(
+        "T_c", "tc", value, params.tc_min_K, params.tc_max_K, params.tc_floor_K, "K"
+    )
 
 
 def check_pressure(value: float, params: IngestParameters = INGEST) -> Rejection | None:
     """None for a plausible pressure in GPa (0 is ambient), else why it is not."""
-    if not math.isfinite(value):
-        return Rejection("non_finite_pressure", f"pressure {value!r} is not a finite number")
-    if value < 0:
-        return Rejection("negative_pressure", f"pressure {value:g} GPa is negative")
-    if value > params.pressure_max_GPa:
-        return Rejection(
-            "absurd_pressure",
-            f"pressure {value:g} GPa is above {params.pressure_max_GPa:g} GPa",
-        )
-    if 0 < value < params.pressure_floor_GPa:
-        return Rejection(
-            "tiny_pressure",
-            f"pressure {value:g} GPa is above 0 but below the floor of "
-            f"{params.pressure_floor_GPa:g} GPa",
-        )
-    return None
+    return _check_bounds(
+        "pressure", "pressure", value, 0.0, params.pressure_max_GPa, params.pressure_floor_GPa,
+        "GPa",
+    )  # fmt: skip
 
 
 def check_mu_star(value: float, params: IngestParameters = INGEST) -> Rejection | None:
     """None for a plausible Coulomb pseudopotential mu*, else why it is not."""
-    if not math.isfinite(value):
-        return Rejection("non_finite_mu_star", f"mu* {value!r} is not a finite number")
-    if value < params.mu_star_min:
-        return Rejection("negative_mu_star", f"mu* {value:g} is below {params.mu_star_min:g}")
-    if value > params.mu_star_max:
-        return Rejection("absurd_mu_star", f"mu* {value:g} is above {params.mu_star_max:g}")
-    return None
+    return _check_bounds("mu*", "mu_star", value, params.mu_star_min, params.mu_star_max, 0.0)
 
 
 def first_problem(
