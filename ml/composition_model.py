@@ -21,7 +21,7 @@ import pandas as pd
 from curate.snapshots import Snapshot
 from ml.composition_descriptors import CompositionDescriptorConfig, composition_matrix
 from ml.runs import Run, VerifiedRun, finish_run, start_run, write_predictions
-from schema.database import Target, writing
+from schema.database import Target, storing
 from tcdb.errors import TcdbError
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def train(
         }
         for i, r in enumerate(frame.itertuples(index=False))
     ]
-    with writing(db) as conn:
+    with storing(db, f"run {run.id} (its folder {run.path} is not registered)") as conn:
         finish_run(conn, run)
         write_predictions(conn, rows)
     return run

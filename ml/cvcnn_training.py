@@ -18,7 +18,7 @@ import pandas as pd
 
 from curate.snapshots import Snapshot
 from ml.runs import Run, finish_run, start_run, write_predictions
-from schema.database import Target, writing
+from schema.database import Target, storing
 from tcdb.errors import TcdbError
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def train(
         "left_out_examples": [features.errors[i] for i in sorted(features.errors)[:10]],
         "feature_cache_hit": features.cache_hit,
     }
-    with writing(db) as conn:
+    with storing(db, f"run {run.id} (its folder {run.path} is not registered)") as conn:
         finish_run(conn, run)
         write_predictions(conn, _validation_rows(run.id, parity))
     return run

@@ -28,7 +28,7 @@ from ml.hydride_descriptors import (
     screening_grid,
 )
 from ml.runs import Run, VerifiedRun, finish_run, start_run, write_predictions
-from schema.database import Target, writing
+from schema.database import Target, storing
 from tcdb.errors import TcdbError
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def train(
     frame[["oof_tc_K", "oof_pressure_GPa"]] = oof
     frame[["linear_oof_tc_K", "linear_oof_pressure_GPa"]] = linear_oof
     frame.to_parquet(run.path / "out_of_fold.parquet", index=False)
-    with writing(db) as conn:
+    with storing(db, f"run {run.id} (its folder {run.path} is not registered)") as conn:
         finish_run(conn, run)
         write_predictions(conn, _oof_prediction_rows(run.id, frame))
     return run
@@ -219,13 +219,7 @@ def screen(db: Target, run: VerifiedRun) -> pd.DataFrame:
                 ),
             }
         )
-    with writing(db) as conn:
-        conn.begin()
-        try:
-            insert_new_materials(conn, compositions, utcnow())
-            write_predictions(conn, rows)
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
+    with storing(db, f"the screening with run {run.id}") as conn:
+        insert_new_materials(conn, compositions, utcnow())
+        write_predictions(conn, rows)
     return pd.DataFrame(rows)

@@ -28,7 +28,7 @@ from ml.composition_model import composition_prediction_rows
 from ml.morphs import Builder, Family, Morph, Reference, generate, load_reference
 from ml.runs import VerifiedRun, write_predictions
 from ml.structural_model import StructuralModel
-from schema.database import Target, insert_new_rows, reading, writing
+from schema.database import Target, insert_new_rows, reading, storing
 from schema.timestamps import utcnow
 from tcdb.parameters import INGEST, MORPH, MorphParameters
 
@@ -172,16 +172,10 @@ def run_family(
             if i not in errors
         ]
         composition = composition_prediction_rows(composition_run, names) if composition_run else []
-        with writing(db) as conn:  # one transaction: a reference's results land whole or not
-            conn.begin()
-            try:
-                insert_new_rows(conn, "morph_candidate", candidates)
-                write_predictions(conn, rows)
-                stored_compositions = write_predictions(conn, composition)
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
+        with storing(db, f"the {family.name} morphs of {reference.id}") as conn:
+            insert_new_rows(conn, "morph_candidate", candidates)
+            write_predictions(conn, rows)
+            stored_compositions = write_predictions(conn, composition)
         outcome = MorphOutcome(family.name, reference.id, len(morphs), len(rows))
         outcome.failures.update(_reason_code(reason) for reason in errors.values())
         outcome.composition_predictions = stored_compositions

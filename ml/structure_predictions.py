@@ -22,7 +22,7 @@ from ml.composition_model import composition_prediction_rows
 from ml.runs import VerifiedRun, write_predictions
 from ml.structural_model import DEFAULT_BATCH, StructuralModel
 from ml.structure_features import content_hash
-from schema.database import Target, writing
+from schema.database import Target, storing
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def predict_inputs(
     by_formula = {row["subject_id"]: row["tc_K"] for row in composition}
     frame["composition_tc_K"] = frame.formula.map(by_formula)
     if db is not None:
-        with writing(db) as conn:
+        with storing(db, f"the predictions of run {model.run_id}") as conn:
             write_predictions(conn, _prediction_rows(model.run_id, predicted))
             write_predictions(conn, composition)
     failed = _failure_frame(failures)

@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -202,9 +202,10 @@ class Database:
             conn.close()
 
     @contextmanager
-    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A write connection, closed (and the lock released) when the block ends."""
-        conn = connect(self.path)
+    def writing(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write connection, closed (and the lock released) when the block ends; a held lock
+        is retried for ``wait`` seconds (default TCDB_LOCK_WAIT)."""
+        conn = connect(self.path, wait=wait)
         try:
             yield conn
         finally:
@@ -236,6 +237,36 @@ def writing(target: Target) -> Iterator[duckdb.DuckDBPyConnection]:
             yield conn
     else:
         yield target
+
+
+def results_lock_wait() -> float:
+    """Seconds results of a long computation wait for the write lock (TCDB_RESULTS_LOCK_WAIT)."""
+    from tcdb.settings import environment_settings
+
+    return environment_settings().results_lock_wait
+
+
+@contextmanager
+def storing(target: Target, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One write transaction for the results of a long computation (a training, a screening):
+    they land whole or not at all. A held lock is waited for longer than usual
+    (TCDB_RESULTS_LOCK_WAIT), since giving up throws the computed work away; if it is still
+    held, the error says what was not stored."""
+    with ExitStack() as stack:
+        if isinstance(target, Database):
+            try:
+                conn = stack.enter_context(target.writing(wait=results_lock_wait()))
+            except DatabaseLockedError as exc:
+                raise DatabaseLockedError(f"{exc} The results of {what} were not stored.") from None
+        else:
+            conn = target
+        conn.begin()
+        try:
+            yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
 
 
 def native(connection) -> duckdb.DuckDBPyConnection:

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds to keep retrying a database another process holds (TCDB_LOCK_WAIT).",
     )
+    results_lock_wait: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds the results of a long computation (a training, a screening, a morph "
+        "run) wait for a database another process holds (TCDB_RESULTS_LOCK_WAIT).",
+    )
 
     @property
     def snapshots(self) -> Path:
@@ -78,6 +84,7 @@ class Settings(BaseSettings):
             "mp_api_key": "set" if self.mp_api_key else "not set",
             "log_level": self.log_level,
             "lock_wait": f"{self.lock_wait:g} s",
+            "results_lock_wait": f"{self.results_lock_wait:g} s",
         }
 
 

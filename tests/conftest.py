@@ -194,3 +194,18 @@ def models_db(trained_models, tmp_path) -> Path:
     db = tmp_path / "tcdb.duckdb"
     shutil.copy(trained_models.db, db)
     return db
+
+
+def hold_lock(db: Path, seconds: float) -> subprocess.Popen:
+    """A real second process holding the write lock of ``db`` for ``seconds``; returns once it
+    holds it."""
+    script = (
+        "import duckdb, sys, time\n"
+        f"conn = duckdb.connect({str(db)!r})\n"
+        "print('locked', flush=True)\n"
+        f"time.sleep({seconds})\n"
+        "conn.close()\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder

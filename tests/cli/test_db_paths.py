@@ -4,14 +4,11 @@ the file is left as it was; a briefly locked file is waited for."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_tcdb
+from tests.conftest import hold_lock, run_tcdb
 
 EVERY_OPENER = [
     ["db", "status"],
@@ -75,24 +72,8 @@ def test_an_unwritable_place_is_one_sentence():
         _one_sentence(run_tcdb("--db", path, "db", "upgrade"), path, "cannot be")
 
 
-def _hold_lock(db: Path, seconds: float) -> subprocess.Popen:
-    """A process holding the write lock of ``db`` for ``seconds`` (it prints 'locked')."""
-    script = textwrap.dedent(
-        f"""
-        import duckdb, time
-        conn = duckdb.connect({str(db)!r})
-        print("locked", flush=True)
-        time.sleep({seconds})
-        conn.close()
-        """
-    )
-    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "locked"
-    return holder
-
-
 def test_a_briefly_locked_file_is_waited_for(migrated_db):
-    holder = _hold_lock(migrated_db, 2)
+    holder = hold_lock(migrated_db, 2)
     try:
         result = run_tcdb("--db", str(migrated_db), "sql", "SELECT 42 AS x", "--format", "csv",
                           env={"TCDB_LOCK_WAIT": "60"})  # fmt: skip
