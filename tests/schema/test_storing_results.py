@@ -40,7 +40,7 @@ def test_results_outwait_a_lock_a_command_would_not(migrated_db, waits):
 
 def test_results_that_cannot_be_stored_say_what_was_lost(migrated_db, waits):
     waits(command=0, results=0.3)
-    holder = hold_lock(migrated_db, 5)
+    holder = hold_lock(migrated_db, 2)
     try:
         with (
             pytest.raises(DatabaseLockedError, match=r"The results of run r-1 .* were not stored"),
