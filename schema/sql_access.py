@@ -91,6 +91,14 @@ def _explained(conn: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> 
     return statements[0]
 
 
+def _kind_name(statement: duckdb.Statement) -> str:
+    """The statement's kind as the user wrote it (DuckDB files INSTALL under LOAD)."""
+    first = statement.query.split(maxsplit=1)[:1]
+    if statement.type == ST.LOAD and first and first[0].upper() in ("INSTALL", "FORCE"):
+        return "INSTALL"
+    return statement.type.name
+
+
 def require_read_only(conn: duckdb.DuckDBPyConnection, checked: Checked) -> None:
     """Refuse anything but a SELECT (or EXPLAIN of one) on a read-only query."""
     statement = checked.statement
@@ -98,7 +106,7 @@ def require_read_only(conn: duckdb.DuckDBPyConnection, checked: Checked) -> None
         statement = _explained(conn, statement)
     if statement.type != ST.SELECT:
         raise SqlRefused(
-            f"{statement.type.name} statements are not allowed read-only (only SELECT and "
+            f"{_kind_name(statement)} statements are not allowed read-only (only SELECT and "
             "EXPLAIN); nothing was run, add --write to change the database."
         )
 
