@@ -67,7 +67,6 @@ def predict(
     ] = True,
 ) -> None:
     """Predict T_c of any structures with a cvcnn run, the composition baseline beside it.
-
     Inputs that cannot be read or featurised are listed with the reason; the rest are
     predicted. Exit status 1 when no input could be predicted."""
     from ingest.structure_files import read_structure_inputs

@@ -60,12 +60,10 @@ def sql(
         typer.Option("--yes", help="With --write: run a DROP, DELETE, UPDATE, … without asking"),
     ] = False,
 ) -> None:
-    """Run one SQL statement on the database and print the result.
-
-    Read-only by default: one SELECT (or EXPLAIN), which cannot write, attach other databases,
-    load extensions or read files (except under --read-files DIR). With --write, statements
-    that can remove or overwrite data ask for confirmation (--yes skips it; without a
-    terminal they need it)."""
+    """Run one SQL statement on the database and print the result. Read-only by default: one
+    SELECT (or EXPLAIN), which cannot write, attach other databases, load extensions or read
+    files (except under --read-files DIR). With --write, statements that can remove or
+    overwrite data ask for confirmation (--yes skips it; without a terminal they need it)."""
     from schema import sql_access
     from schema.database import connect
 
