@@ -245,50 +245,33 @@ AcceptRetirementsOption = Annotated[
 ]
 
 
-@ingest_app.command("supercon")
-def ingest_supercon(
-    ctx: typer.Context,
-    force: ForceOption = False,
-    report: ReportOption = False,
-    accept_retirements: AcceptRetirementsOption = False,
-):
-    """The NIMS SuperCon export and Stanev et al.'s cleaned table."""
-    _ingest(ctx, "supercon", force, report, accept_retirements)
+INGEST_GROUPS = {
+    "supercon": "The NIMS SuperCon export and Stanev et al.'s cleaned table.",
+    "materials-project": "Materials Project structures: live through mp-api when MP_API_KEY is "
+    "set and the network answers, otherwise the offline mirror.",
+    "literature": "Literature hydrides and the CIFs of literature/structures.",
+    "all": "Every source, in an order that lets links resolve; a refused file does not stop the "
+    "others (exit code 4 when one was refused).",
+}
 
 
-@ingest_app.command("materials-project")
-def ingest_materials_project(
-    ctx: typer.Context,
-    force: ForceOption = False,
-    report: ReportOption = False,
-    accept_retirements: AcceptRetirementsOption = False,
-):
-    """Materials Project structures: live through mp-api when MP_API_KEY is set and the
-    network answers, otherwise the offline mirror."""
-    _ingest(ctx, "materials-project", force, report, accept_retirements)
+def _ingest_command(group: str, help_text: str) -> None:
+    """Register ``tcdb ingest GROUP``: every group takes the same options."""
+
+    def command(
+        ctx: typer.Context,
+        force: ForceOption = False,
+        report: ReportOption = False,
+        accept_retirements: AcceptRetirementsOption = False,
+    ) -> None:
+        _ingest(ctx, group, force, report, accept_retirements)
+
+    command.__name__ = f"ingest_{group.replace('-', '_')}"
+    ingest_app.command(group, help=help_text)(command)
 
 
-@ingest_app.command("literature")
-def ingest_literature(
-    ctx: typer.Context,
-    force: ForceOption = False,
-    report: ReportOption = False,
-    accept_retirements: AcceptRetirementsOption = False,
-):
-    """Literature hydrides and the CIFs of literature/structures."""
-    _ingest(ctx, "literature", force, report, accept_retirements)
-
-
-@ingest_app.command("all")
-def ingest_all(
-    ctx: typer.Context,
-    force: ForceOption = False,
-    report: ReportOption = False,
-    accept_retirements: AcceptRetirementsOption = False,
-):
-    """Every source, in an order that lets links resolve; a refused file does not stop the
-    others (exit code 4 when one was refused)."""
-    _ingest(ctx, "all", force, report, accept_retirements)
+for _group, _help in INGEST_GROUPS.items():
+    _ingest_command(_group, _help)
 
 
 @curate_app.command("run")
