@@ -37,6 +37,7 @@ from ingest.composition import normalise
 from ingest.records import Rejection
 from ingest.runs import file_sha256, record_id
 from ingest.supercon_formula import parse_supercon_formula
+from schema.database import insert_new_rows
 from schema.timestamps import utcnow
 from tcdb import __version__
 from tcdb.errors import TcdbError
@@ -256,20 +257,25 @@ def _ledger_non_finite(
         f"SELECT id FROM literature_entry WHERE status = 'active' AND retired_run_id IS NULL "
         f"AND ({bad}) ORDER BY id"
     ).fetchall()
+    reason = f"{' or '.join(columns)} is NaN or infinite; left out of every snapshot"
+    now = utcnow()
+    ledger = []
     for (entry_id,) in rows:
         log.warning("literature entry %s has a non-finite %s; left out", entry_id, columns)
-        conn.execute(
-            "INSERT INTO curation_ledger (id, curation_run_id, stage, subject_table, subject_id, "
-            "action, reason, parameters_json, created_at) VALUES (?, ?, 'snapshot', "
-            "'literature_entry', ?, 'exclude', ?, NULL, ?) ON CONFLICT (id) DO NOTHING",
-            [
-                record_id("ledger", "snapshot", "non_finite", run_id, entry_id),
-                run_id,
-                entry_id,
-                f"{' or '.join(columns)} is NaN or infinite; left out of every snapshot",
-                utcnow(),
-            ],
+        ledger.append(
+            {
+                "id": record_id("ledger", "snapshot", "non_finite", run_id, entry_id),
+                "curation_run_id": run_id,
+                "stage": "snapshot",
+                "subject_table": "literature_entry",
+                "subject_id": entry_id,
+                "action": "exclude",
+                "reason": reason,
+                "created_at": now,
+            }
         )
+    if ledger:
+        insert_new_rows(conn, "curation_ledger", pa.Table.from_pylist(ledger))
 
 
 # ---------------------------------------------------------------------------- hashing, I/O

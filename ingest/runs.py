@@ -29,6 +29,7 @@ from ingest.sources import SourceInfo
 from schema.timestamps import utcnow
 from tcdb import __version__
 from tcdb.errors import TcdbError
+from tcdb.parameters import INGEST
 from tcdb.provenance import code_revision
 
 log = logging.getLogger(__name__)
@@ -251,9 +252,12 @@ def _present(batch: Batch) -> pa.Table:
     return pa.table({"id": pa.array(batch.accepted_ids + _rejected_record_ids(batch), pa.string())})
 
 
-def _to_retire(conn: duckdb.DuckDBPyConnection, batch: Batch) -> tuple[list[str], int]:
-    """Active records of this source missing from the file, and how many are active."""
-    conn.register("present", _present(batch))
+def _to_retire(
+    conn: duckdb.DuckDBPyConnection, batch: Batch, present: pa.Table
+) -> tuple[list[str], int]:
+    """Active records of this source missing from the file (``present``: its ids), and how many
+    are active."""
+    conn.register("present", present)
     try:
         missing, active = conn.execute(
             f"SELECT list(id) FILTER (WHERE id NOT IN (SELECT id FROM present)), count(*) "
@@ -268,7 +272,7 @@ def _to_retire(conn: duckdb.DuckDBPyConnection, batch: Batch) -> tuple[list[str]
 def refuse_mass_retirement(batch: Batch, n_retire: int, n_active: int, accept: bool) -> None:
     """Refuse a file that would retire more than ``max_retired_share`` of the active records
     (a truncated or header-only file) unless the user accepted it."""
-    share = batch.parameters.get("max_retired_share", 0.2)
+    share = batch.parameters.get("max_retired_share", INGEST.max_retired_share)
     if accept or n_retire == 0 or n_retire <= share * n_active:
         return
     raise RetirementRefusedError(
@@ -305,12 +309,14 @@ def _retire(
     return len(ids)
 
 
-def _restore(conn: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, now: datetime) -> int:
-    """Make records retired by an earlier run that are back in the file active again: clear
-    ``retired_run_id``, undo the deprecation retirement gave their measurements (a deprecation
-    made by hand stays) and say so in the ledger."""
+def _restore(
+    conn: duckdb.DuckDBPyConnection, batch: Batch, present: pa.Table, run_id: str, now: datetime
+) -> int:
+    """Make records retired by an earlier run that are back in the file (``present``: its ids)
+    active again: clear ``retired_run_id``, undo the deprecation retirement gave their
+    measurements (a deprecation made by hand stays) and say so in the ledger."""
     table = batch.record_table
-    conn.register("present", _present(batch))
+    conn.register("present", present)
     try:
         back = conn.execute(
             f'SELECT id, retired_run_id FROM "{table}" WHERE source_id = ? '
@@ -499,7 +505,8 @@ def load_batch(
     if own_transaction:
         conn.begin()
     try:
-        gone, n_active = _to_retire(conn, batch)
+        present = _present(batch)  # the file's record ids, for retiring and restoring
+        gone, n_active = _to_retire(conn, batch, present)
         refuse_mass_retirement(batch, len(gone), n_active, accept_retirements)
         known = _existing_ids(conn, batch.record_table, batch.accepted_ids)
         _upsert(conn, "source", _source_row(batch, now), refresh=True)
@@ -507,7 +514,7 @@ def load_batch(
         stamps = {"ingest_run_id": run_id, "created_at": now}
         for table, rows in batch.tables.items():
             _upsert(conn, table, rows, refresh=True, overrides=stamps)
-        n_restored = _restore(conn, batch, run_id, now)
+        n_restored = _restore(conn, batch, present, run_id, now)
         _follow_rejections(conn, batch, run_id, now)
         n_retired = _retire(conn, batch, run_id, now, gone)
         for statement in batch.post_load:

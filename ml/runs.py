@@ -92,7 +92,7 @@ def finish_run(conn: duckdb.DuckDBPyConnection, run: Run) -> dict:
         [
             run.id, run.model, run.snapshot_id, run.profile, run.seed,
             json.dumps(run.config, sort_keys=True), json.dumps(run.metrics, sort_keys=True),
-            json.dumps(manifest, sort_keys=True), hashlib.sha256(text).hexdigest(),
+            json.dumps(manifest, sort_keys=True), sha256_of(text),
             str(run.path), json.dumps(manifest["library_versions"], sort_keys=True),
             __version__, manifest["code_revision"], run.started_at, finished,
         ],
