@@ -17,18 +17,18 @@ from pathlib import Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    from tcdb.settings import environment_settings
+    from core.settings import environment_settings
 
     parser.add_argument("--sources", type=Path, default=environment_settings().sources)
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
+    from core.parameters import SnapshotParameters
     from curate.run import run_curation
-    from curate.snapshots import create_snapshot
     from ingest import pipeline
     from schema import migrate
     from schema.database import connect
-    from tcdb.parameters import SnapshotParameters
+    from store.snapshots import create_snapshot
 
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "bench.duckdb"

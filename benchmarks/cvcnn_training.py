@@ -41,12 +41,12 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
-    from curate.snapshots import load_snapshot
+    from core.parameters import CVCNN_PROFILES
+    from core.settings import environment_settings
     from ml.cvcnn import CVCNNConfig
     from ml.cvcnn_training import train
     from schema.database import connect
-    from tcdb.parameters import CVCNN_PROFILES
-    from tcdb.settings import environment_settings
+    from store.snapshots import load_snapshot
 
     settings = environment_settings()
     chosen = dict(CVCNN_PROFILES[args.profile])

@@ -48,7 +48,7 @@ ARCHIVE = Path("materials_project") / "mp_structures.tar.gz"
 
 def sources_folder() -> Path:
     """The sources folder the settings name (TCDB_SOURCES, else ../shared/data)."""
-    from tcdb.settings import environment_settings
+    from core.settings import environment_settings
 
     return environment_settings().sources
 

@@ -46,8 +46,8 @@ def snapshot_entries(ref: str) -> Path:
     """The entries file of a snapshot given by path, id or name (in the settings' folder)."""
     if Path(ref).is_file():
         return Path(ref)
-    from curate.snapshots import load_snapshot
-    from tcdb.settings import environment_settings
+    from core.settings import environment_settings
+    from store.snapshots import load_snapshot
 
     return load_snapshot(environment_settings().snapshots, ref).path / "entries.parquet"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    from tcdb.settings import environment_settings
+    from core.settings import environment_settings
 
     parser.add_argument("--sources", type=Path, default=environment_settings().sources)
     options = parser.parse_args()
@@ -28,11 +28,11 @@ def main() -> None:
     start = time.perf_counter()
     import pymatgen.core  # noqa: F401
 
+    from core.composition import material_row, normalise
+    from core.supercon_formula import parse_supercon_formula
     from ingest import pipeline
-    from ingest.composition import material_row, normalise
-    from ingest.runs import rows_table
-    from ingest.supercon_formula import parse_supercon_formula
     from schema import migrate
+    from schema.bulk import rows_table
     from schema.database import connect
 
     material_row(normalise({"La": 1, "H": 10}))

@@ -43,13 +43,13 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
+    from core.parameters import MORPH
+    from core.settings import environment_settings
     from ml.morph_runs import run_family
     from ml.morphs import FAMILIES
-    from ml.runs import resolve_run
     from ml.structural_model import StructuralModel
     from schema.database import connect
-    from tcdb.parameters import MORPH
-    from tcdb.settings import environment_settings
+    from store.model_runs import resolve_run
 
     settings = environment_settings()
     params = dataclasses.replace(MORPH, scan_points=args.scan_points)

@@ -18,14 +18,14 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from core import __version__
+from core.errors import TcdbError
+from core.hashing import record_id
+from core.parameters import CURATION, CurationParameters
+from core.provenance import code_revision
+from core.timestamps import utcnow
 from curate.groups import group_measurements, label_groups, unlabelled_groups
 from curate.matching import composition_distance, match_structures
-from ingest.runs import record_id
-from schema.timestamps import utcnow
-from tcdb import __version__
-from tcdb.errors import TcdbError
-from tcdb.parameters import CURATION, CurationParameters
-from tcdb.provenance import code_revision
 
 log = logging.getLogger(__name__)
 

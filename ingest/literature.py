@@ -19,22 +19,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from ingest.composition import NormalisedComposition, normalise
-from ingest.records import Rejection
-from ingest.runs import (
-    Batch,
-    MalformedSourceError,
-    RejectedRecord,
-    SourceFileError,
-    file_sha256,
-    record_id,
-    rows_table,
-)
+from core.composition import NormalisedComposition, normalise
+from core.hashing import file_sha256, record_id
+from core.parameters import INGEST, IngestParameters
+from core.records import Rejection
+from core.supercon_formula import parse_supercon_formula
+from core.text import read_source_text, storable
+from ingest.runs import Batch, MalformedSourceError, RejectedRecord, SourceFileError
 from ingest.sources import LITERATURE_HYDRIDES, SourceInfo
-from ingest.supercon_formula import parse_supercon_formula
-from ingest.text import read_source_text, storable
 from ingest.validation import check_mu_star, check_pressure, check_tc, first_problem
-from tcdb.parameters import INGEST, IngestParameters
+from schema.bulk import rows_table
 
 log = logging.getLogger(__name__)
 

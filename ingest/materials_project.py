@@ -11,14 +11,15 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from ingest.composition import NormalisedComposition, normalise
-from ingest.records import Rejection
-from ingest.runs import Batch, RejectedRecord, rows_table
+from core.composition import NormalisedComposition, normalise
+from core.parameters import INGEST, IngestParameters
+from core.records import Rejection
+from core.structures import StructureRecord, iter_tar_cifs, literature_cif_pressure, parse_many
+from core.text import decode_lenient, storable
+from ingest.runs import Batch, RejectedRecord
 from ingest.sources import LITERATURE_STRUCTURES, MP_MIRROR, REFERENCE_STRUCTURES, SourceInfo
-from ingest.structures import StructureRecord, iter_tar_cifs, literature_cif_pressure, parse_many
-from ingest.text import decode_lenient, storable
 from ingest.validation import check_pressure
-from tcdb.parameters import INGEST, IngestParameters
+from schema.bulk import rows_table
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def read_cif_folder(folder: Path) -> list[tuple[str, str | Rejection]]:
 
 def build_mirror_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
     """The Materials Project mirror (.tar.gz of CIFs) → a batch, read without extraction."""
-    from ingest.runs import file_sha256
+    from core.hashing import file_sha256
 
     batch = structure_batch(
         iter_tar_cifs(path),
@@ -180,8 +181,8 @@ def build_literature_structures_batch(
 ) -> Batch:
     """Every CIF of a folder → a batch; the pressure comes from the file name
     (``200GPa_Fm-3m_MgH13.cif`` or ``MgH13_Fm-3m_200GPa.cif``)."""
+    from core.hashing import folder_sha256
     from ingest.literature import LINK_STRUCTURES_SQL
-    from ingest.runs import folder_sha256
 
     items = read_cif_folder(folder)
     prefixes = {LITERATURE_STRUCTURES.id: "literature:", REFERENCE_STRUCTURES.id: "reference:"}

@@ -16,11 +16,11 @@ from typing import Protocol
 
 import duckdb
 
+from core.parameters import INGEST, IngestParameters
 from ingest.materials_project import structure_batch
 from ingest.pipeline import Job
 from ingest.runs import Batch
 from ingest.sources import MP_API
-from tcdb.parameters import INGEST, IngestParameters
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import duckdb
 
+from core.hashing import file_sha256, folder_sha256
+from core.parameters import INGEST, IngestParameters
 from ingest.runs import (
     Batch,
     IngestOutcome,
     SourceFileError,
     SourceRefusedError,
-    file_sha256,
-    folder_sha256,
     is_unchanged,
     load_batch,
     refused_outcome,
@@ -32,7 +32,6 @@ from ingest.sources import (
     STANEV_SUPERCON,
     SourceInfo,
 )
-from tcdb.parameters import INGEST, IngestParameters
 
 log = logging.getLogger(__name__)
 

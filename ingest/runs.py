@@ -23,32 +23,18 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ingest.composition import NormalisedComposition, material_row
-from ingest.records import Rejection
+from core import __version__
+from core.composition import NormalisedComposition
+from core.errors import TcdbError
+from core.hashing import record_id
+from core.parameters import INGEST
+from core.provenance import code_revision
+from core.records import Rejection
+from core.timestamps import utcnow
 from ingest.sources import SourceInfo
-from schema.timestamps import utcnow
-from tcdb import __version__
-from tcdb.errors import TcdbError
-from tcdb.parameters import INGEST
-from tcdb.provenance import code_revision
+from schema.bulk import existing_ids, insert_new_materials, rows_table, upsert
 
 log = logging.getLogger(__name__)
-
-# Columns a re-ingest never overwrites: provenance of the first load and curation decisions.
-PRESERVED_COLUMNS = frozenset(
-    {
-        "id",
-        "created_at",
-        "ingest_run_id",
-        "curation_run_id",
-        "status",
-        "deprecation_reason",
-        "deprecated_at",
-        "retired_run_id",
-        "excluded_from_training",
-        "exclusion_reason",
-    }
-)
 
 
 class SourceFileError(TcdbError):
@@ -79,28 +65,6 @@ RETIREMENT_REASON = "source record removed from {path} in ingest run {run_id}"
 """The deprecation reason retirement gives a measurement; restoring it looks for this."""
 REJECTED_REASON = "source record rejected by ingest run"
 """How the deprecation reason of a measurement whose raw row the rules now reject begins."""
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def folder_sha256(path: Path, pattern: str) -> str:
-    """One hash over the names and contents of the files of a folder matching ``pattern``."""
-    digest = hashlib.sha256()
-    for file in sorted(path.glob(pattern)):
-        digest.update(file.name.encode() + b"\0" + file_sha256(file).encode() + b"\n")
-    return digest.hexdigest()
-
-
-def record_id(prefix: str, *parts: object) -> str:
-    """A stable text key from the parts that identify a record."""
-    text = "\x1f".join("" if p is None else str(p) for p in parts)
-    return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
 
 
 @dataclass(frozen=True)
@@ -197,54 +161,6 @@ def unchanged_outcome(source_id: str, run_id: str, path: str | None) -> IngestOu
 
 def _new_run_id(source_id: str, started: datetime, sha: str) -> str:
     return f"{source_id}-{started:%Y%m%dT%H%M%S%f}-{sha[:8]}"
-
-
-def rows_table(rows: list[dict]) -> pa.Table:
-    """Rows as an Arrow table (DuckDB reads it without copying)."""
-    return pa.Table.from_pylist(rows)
-
-
-def _upsert(
-    conn: duckdb.DuckDBPyConnection,
-    table: str,
-    rows: pa.Table,
-    *,
-    refresh: bool,
-    overrides: dict[str, object] | None = None,
-) -> None:
-    """Insert new rows; refresh the derived columns of rows already there (by id).
-
-    ``overrides`` set a column to one value for every row (the run id, the load time)."""
-    if rows.num_rows == 0:
-        return
-    overrides = {k: v for k, v in (overrides or {}).items() if k in rows.column_names}
-    columns = rows.column_names
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    selected = ", ".join(f'? AS "{c}"' if c in overrides else f'"{c}"' for c in columns)
-    parameters = [overrides[c] for c in columns if c in overrides]
-    conn.register("incoming", rows)
-    try:
-        updates = [c for c in columns if c not in PRESERVED_COLUMNS]
-        if refresh and updates:
-            assignments = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in updates)
-            conflict = f"ON CONFLICT (id) DO UPDATE SET {assignments}"
-        else:
-            conflict = "ON CONFLICT (id) DO NOTHING"
-        conn.execute(
-            f'INSERT INTO "{table}" ({quoted}) SELECT {selected} FROM incoming {conflict}',
-            parameters,
-        )
-    finally:
-        conn.unregister("incoming")
-
-
-def _existing_ids(conn: duckdb.DuckDBPyConnection, table: str, ids: list[str]) -> set[str]:
-    if not ids:
-        return set()
-    conn.register("wanted", pa.table({"id": ids}))
-    found = conn.execute(f'SELECT t.id FROM "{table}" t JOIN wanted w ON t.id = w.id').fetchall()
-    conn.unregister("wanted")
-    return {row[0] for row in found}
 
 
 def _present(batch: Batch) -> pa.Table:
@@ -423,17 +339,7 @@ def _ledger(
         }
         for subject, reason in subjects
     ]
-    _upsert(conn, "curation_ledger", rows_table(rows), refresh=False)
-
-
-def insert_new_materials(
-    conn: duckdb.DuckDBPyConnection, compositions: dict[str, NormalisedComposition], now: datetime
-) -> None:
-    """Material rows for the compositions the database does not hold yet (the reduced formula
-    costs a pymatgen call, so known materials are not recomputed)."""
-    new = set(compositions) - _existing_ids(conn, "material", list(compositions))
-    rows = [material_row(compositions[i]) | {"created_at": now} for i in sorted(new)]
-    _upsert(conn, "material", rows_table(rows), refresh=False)
+    upsert(conn, "curation_ledger", rows_table(rows), refresh=False)
 
 
 def _rejected_record_ids(batch: Batch) -> list[str]:
@@ -508,18 +414,18 @@ def load_batch(
         present = _present(batch)  # the file's record ids, for retiring and restoring
         gone, n_active = _to_retire(conn, batch, present)
         refuse_mass_retirement(batch, len(gone), n_active, accept_retirements)
-        known = _existing_ids(conn, batch.record_table, batch.accepted_ids)
-        _upsert(conn, "source", _source_row(batch, now), refresh=True)
+        known = existing_ids(conn, batch.record_table, batch.accepted_ids)
+        upsert(conn, "source", _source_row(batch, now), refresh=True)
         insert_new_materials(conn, batch.compositions, now)
         stamps = {"ingest_run_id": run_id, "created_at": now}
         for table, rows in batch.tables.items():
-            _upsert(conn, table, rows, refresh=True, overrides=stamps)
+            upsert(conn, table, rows, refresh=True, overrides=stamps)
         n_restored = _restore(conn, batch, present, run_id, now)
         _follow_rejections(conn, batch, run_id, now)
         n_retired = _retire(conn, batch, run_id, now, gone)
         for statement in batch.post_load:
             conn.execute(statement)
-        _upsert(conn, "ingest_rejection", _rejection_rows(batch, run_id, now), refresh=False)
+        upsert(conn, "ingest_rejection", _rejection_rows(batch, run_id, now), refresh=False)
         n_unchanged = len(known)
         n_loaded = len(batch.accepted_ids) - n_unchanged
         counts = Counter(r.rejection.reason_code for r in batch.rejected)
@@ -548,7 +454,7 @@ def load_batch(
             "started_at": now,
             "finished_at": utcnow(),
         }
-        _upsert(conn, "ingest_run", rows_table([run]), refresh=False)
+        upsert(conn, "ingest_run", rows_table([run]), refresh=False)
         if own_transaction:
             conn.commit()
     except BaseException:

@@ -21,22 +21,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.composition import NormalisedComposition, normalise
-from ingest.records import ParsedFormula, Rejection
-from ingest.runs import (
-    Batch,
-    MalformedSourceError,
-    RejectedRecord,
-    SourceFileError,
-    file_sha256,
-    record_id,
-    rows_table,
-)
+from core.composition import NormalisedComposition, normalise
+from core.hashing import file_sha256, record_id
+from core.parameters import INGEST, IngestParameters
+from core.records import ParsedFormula, Rejection
+from core.supercon_formula import parse_supercon_formula
+from core.text import SourceText, read_source_text, storable
+from ingest.runs import Batch, MalformedSourceError, RejectedRecord, SourceFileError
 from ingest.sources import NIMS_SUPERCON, STANEV_SUPERCON, SourceInfo
-from ingest.supercon_formula import parse_supercon_formula
-from ingest.text import SourceText, read_source_text, storable
 from ingest.validation import check_tc
-from tcdb.parameters import INGEST, IngestParameters
+from schema.bulk import rows_table
 
 log = logging.getLogger(__name__)
 

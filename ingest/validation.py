@@ -3,15 +3,15 @@
 One place for the checks, so that the NIMS and Stanev tables, the literature CSV, the curated
 entries replayed by ingest and ``tcdb curate add-entry`` refuse the same values with the same
 reason codes. NaN slips through ``<`` and ``>`` comparisons (both are false), so finiteness is
-checked first. The bounds are ``IngestParameters`` fields (tcdb/parameters.py).
+checked first. The bounds are ``IngestParameters`` fields (core/parameters.py).
 """
 
 from __future__ import annotations
 
 import math
 
-from ingest.records import Rejection
-from tcdb.parameters import INGEST, IngestParameters
+from core.parameters import INGEST, IngestParameters
+from core.records import Rejection
 
 REASON_CODES: dict[str, str] = {
     "non_finite_tc": "T_c is NaN or infinite",

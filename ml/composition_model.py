@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from curate.snapshots import Snapshot
+from core.errors import TcdbError
 from ml.composition_descriptors import CompositionDescriptorConfig, composition_matrix
-from ml.runs import Run, VerifiedRun, finish_run, start_run, write_predictions
 from schema.database import Target, storing
-from tcdb.errors import TcdbError
+from store.model_runs import Run, VerifiedRun, finish_run, start_run, write_predictions
+from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from curate.snapshots import Snapshot
-from ml.runs import Run, finish_run, start_run, write_predictions
+from core.errors import TcdbError
 from schema.database import Target, storing
-from tcdb.errors import TcdbError
+from store.model_runs import Run, finish_run, start_run, write_predictions
+from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 

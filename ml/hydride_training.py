@@ -20,16 +20,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from curate.snapshots import Snapshot
+from core.errors import TcdbError
 from ml.hydride_descriptors import (
     HydrideDescriptorConfig,
     hydride_matrix,
     missing_descriptors,
     screening_grid,
 )
-from ml.runs import Run, VerifiedRun, finish_run, start_run, write_predictions
 from schema.database import Target, storing
-from tcdb.errors import TcdbError
+from store.model_runs import Run, VerifiedRun, finish_run, start_run, write_predictions
+from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +169,11 @@ def _oof_prediction_rows(run_id: str, frame: pd.DataFrame) -> list[dict]:
 def screen(db: Target, run: VerifiedRun) -> pd.DataFrame:
     """Predict every screenable EH_n (n = 1 … 31) with all members and store the predictions
     (``db`` is opened for writing only once they are computed)."""
-    from ingest.composition import normalise
-    from ingest.runs import insert_new_materials
+    from core.composition import normalise
+    from core.timestamps import utcnow
     from ml.element_data import atomic_number
     from ml.hydride_ensemble import HydrideEnsemble
-    from schema.timestamps import utcnow
+    from schema.bulk import insert_new_materials
 
     run.require_model(MODEL)
     manifest = run.manifest

@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from ingest.structures import space_group
+from core.parameters import INGEST, MORPH, MorphParameters
+from core.structures import space_group
+from core.timestamps import utcnow
 from ml.composition_model import composition_prediction_rows
 from ml.morphs import Builder, Family, Morph, Reference, generate, load_reference
-from ml.runs import VerifiedRun, write_predictions
 from ml.structural_model import StructuralModel
 from schema.database import Target, insert_new_rows, reading, storing
-from schema.timestamps import utcnow
-from tcdb.parameters import INGEST, MORPH, MorphParameters
+from store.model_runs import VerifiedRun, write_predictions
 
 log = logging.getLogger(__name__)
 

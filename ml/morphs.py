@@ -41,8 +41,8 @@ import duckdb
 import numpy as np
 from pymatgen.core import Element, Lattice, Structure
 
-from tcdb.errors import TcdbError
-from tcdb.parameters import MORPH, MorphParameters
+from core.errors import TcdbError
+from core.parameters import MORPH, MorphParameters
 
 
 class MorphError(TcdbError):

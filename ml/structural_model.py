@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from pymatgen.core import Structure
 
-from ml.runs import RunError, VerifiedRun
 from ml.structure_features import FeatureConfig, compute_features
+from store.model_runs import RunError, VerifiedRun
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.structure_files import InputFailure, InputStructure
+from core.structure_files import InputFailure, InputStructure
 from ml.composition_model import composition_prediction_rows
-from ml.runs import VerifiedRun, write_predictions
 from ml.structural_model import DEFAULT_BATCH, StructuralModel
 from ml.structure_features import content_hash
 from schema.database import Target, storing
+from store.model_runs import VerifiedRun, write_predictions
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.timestamps import utcnow
 from reports import figures, tables
 from reports.inputs import MissingInput, ReportInputs
 from schema.database import Target
-from schema.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 

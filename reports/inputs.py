@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from core.errors import TcdbError
 from schema.database import Target, reading
-from tcdb.errors import TcdbError
 
 if TYPE_CHECKING:
-    from ml.runs import VerifiedRun
+    from store.model_runs import VerifiedRun
 
 REFERENCE_TABLES = {
     "novakovic_table1": "novakovic2023_table1.csv",
@@ -73,9 +73,9 @@ class ReportInputs:
         return f"reference/{REFERENCE_TABLES[key]}"
 
     def latest_run(self, model: str) -> ModelRun:
-        """The newest succeeded run of ``model``, checked against the database (``ml.runs``);
+        """The newest succeeded run of ``model``, checked against the database;
         a run that fails the check is left out of the report with the reason."""
-        from ml.runs import RunIntegrityError, RunNotFoundError, resolve_run
+        from store.model_runs import RunIntegrityError, RunNotFoundError, resolve_run
 
         try:
             with self.reading() as conn:

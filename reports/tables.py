@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ingest.structures import literature_cif_pressure
+from core.structures import literature_cif_pressure
 from reports.inputs import MissingInput, ReportInputs
 
 
@@ -80,7 +80,7 @@ def rejections_overview(inputs: ReportInputs) -> Table:
 
 
 def matches_overview(inputs: ReportInputs) -> Table:
-    from curate.report import match_counts
+    from reports.curation import match_counts
 
     with inputs.reading() as conn:  # outside the try: a locked file is not a missing input
         try:
@@ -114,7 +114,7 @@ def snapshots_overview(inputs: ReportInputs) -> Table:
 
 def novakovic_table1(inputs: ReportInputs) -> Table:
     """Table I: the paper's composition groups, our mean and variance beside theirs."""
-    from curate.report import groups_table
+    from reports.curation import groups_table
 
     paper = inputs.paper_table("novakovic_table1")
     with inputs.reading() as conn:
@@ -152,7 +152,7 @@ def novakovic_table1(inputs: ReportInputs) -> Table:
 
 
 def most_variable_groups(inputs: ReportInputs, limit: int = 20) -> Table:
-    from curate.report import groups_table
+    from reports.curation import groups_table
 
     with inputs.reading() as conn:  # outside the try: a locked file is not a missing input
         try:

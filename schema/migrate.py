@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.errors import DatabaseError, DataLossError, MigrationError
 from schema import revisions
 from schema.database import connect, database_url, open_engine
-from tcdb.errors import DatabaseError, DataLossError, MigrationError
 
 log = logging.getLogger(__name__)
 

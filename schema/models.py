@@ -7,7 +7,7 @@ Conventions (see docs/schema.md):
   ``curation_run_id`` on curated ones, ``model_run_id`` on predictions.
 - Rows are never deleted by the platform: they carry ``status`` and ``deprecation_reason``, and
   rows that disappear from a later version of a source file get ``retired_run_id``.
-- Timestamps are UTC, stored without a zone (TIMESTAMP); ``schema.timestamps.utcnow()``
+- Timestamps are UTC, stored without a zone (TIMESTAMP); ``core.timestamps.utcnow()``
   makes them.
 - Structured values (compositions, parameters, metrics) are JSON text in ``*_json`` columns;
   query them with DuckDB's ``json_extract`` or ``::JSON``.
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import DateTime, Double, Text
 from sqlmodel import Field, SQLModel
 
-from schema.timestamps import utcnow  # noqa: F401  (re-exported: the timestamp columns' form)
+from core.timestamps import utcnow  # noqa: F401  (re-exported: the timestamp columns' form)
 
 
 def key() -> Any:

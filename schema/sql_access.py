@@ -17,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from core.errors import TcdbError
 from schema.database import connect
-from tcdb.errors import TcdbError
 
 ST = duckdb.StatementType
 # Statements a write may run without asking: they add, but cannot remove or overwrite.

@@ -1,3 +1,7 @@
-"""tcdb: a database-centric platform for superconductor data and machine learning."""
+"""tcdb: a database-centric platform for superconductor data and machine learning.
 
-__version__ = "0.1.0"
+The package holds the command line, the top floor that wires the layers together."""
+
+from core import __version__
+
+__all__ = ["__version__"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ml.runs import VerifiedRun
 from schema import migrate
 from schema.database import connect
+from store.model_runs import VerifiedRun
 from tests.ingest.slices import LITERATURE, MP_TAR, NIMS, STANEV, STRUCTURES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,8 +128,8 @@ def curated_db(curated_template, tmp_path) -> Path:
 
 
 def _freeze(db: Path, kind: str, folder: Path):
-    from curate.snapshots import create_snapshot
-    from tcdb.parameters import SnapshotParameters
+    from core.parameters import SnapshotParameters
+    from store.snapshots import create_snapshot
 
     conn = connect(db)
     try:
@@ -163,10 +163,10 @@ class TrainedModels:
 
 @pytest.fixture(scope="session")
 def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> TrainedModels:
+    from core.parameters import COMPOSITION_PROFILES
     from ml import composition_model, cvcnn_training
     from ml.cvcnn import CVCNNConfig
-    from ml.runs import verify_run
-    from tcdb.parameters import COMPOSITION_PROFILES
+    from store.model_runs import verify_run
 
     folder = tmp_path_factory.mktemp("models")
     db = folder / "tcdb.duckdb"

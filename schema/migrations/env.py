@@ -19,7 +19,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from tcdb.settings import environment_settings
+    from core.settings import environment_settings
 
     return database_url(environment_settings().db)
 

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
+from core.composition import normalise
 from curate.matching import composition_distance, match_structures
-from ingest.composition import normalise
 
 
 def material(amounts):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from curate.snapshots import create_snapshot
+from core.parameters import SnapshotParameters
 from schema.database import connect
-from tcdb.parameters import SnapshotParameters
+from store.snapshots import create_snapshot
 from tests.conftest import query
 
 

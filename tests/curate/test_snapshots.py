@@ -7,16 +7,16 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
+from core.parameters import SnapshotParameters
 from curate.run import run_curation
-from curate.snapshots import (
+from schema.database import connect
+from store.snapshots import (
     SnapshotError,
     create_snapshot,
     diff_snapshots,
     load_snapshot,
     verify_snapshot,
 )
-from schema.database import connect
-from tcdb.parameters import SnapshotParameters
 
 
 def freeze(db, root, name="s", **params):
@@ -159,7 +159,7 @@ def test_a_manifest_edited_in_any_field_is_refused(hydrides_copy, field):
 
 
 def test_a_manifest_edited_with_a_recomputed_hash_differs_from_the_database(curated_db, tmp_path):
-    from curate.snapshots import manifest_sha256
+    from store.snapshots import manifest_sha256
 
     snapshot = freeze(curated_db, tmp_path, kind="hydrides")
     assert load_snapshot(tmp_path, snapshot.id, db=curated_db).id == snapshot.id
@@ -188,7 +188,7 @@ def test_a_manifest_that_is_not_one_is_one_sentence_and_listed_as_damaged(
 ):
     import shutil
 
-    from curate.snapshots import list_snapshots
+    from store.snapshots import list_snapshots
 
     root = hydrides_copy.parent
     shutil.copytree(hydrides_copy, root / "0000intactcopy")  # another folder, left intact

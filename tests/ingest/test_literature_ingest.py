@@ -7,9 +7,9 @@ import io
 
 import pytest
 
+from core.records import Rejection
 from ingest import pipeline
 from ingest.literature import COLUMNS, parse_literature_row, parse_quantity
-from ingest.records import Rejection
 from schema.database import connect
 from tests.conftest import query
 from tests.ingest.slices import LITERATURE, STRUCTURES, make_sources

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from curate.entries import EntryError, add_entries
+from ingest.hand_entries import EntryError, add_entries
 from schema.database import connect
 from tests.conftest import ingest_into, query
 from tests.ingest.slices import LITERATURE, STRUCTURES

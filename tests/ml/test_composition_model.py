@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from curate.snapshots import create_snapshot
+from core.parameters import COMPOSITION_PROFILES, SnapshotParameters
 from ml.composition_model import (
     CompositionModelConfig,
     composition_data,
@@ -15,9 +15,9 @@ from ml.composition_model import (
     predict_compositions,
     train,
 )
-from ml.runs import verify_run
 from schema.database import connect
-from tcdb.parameters import COMPOSITION_PROFILES, SnapshotParameters
+from store.model_runs import verify_run
+from store.snapshots import create_snapshot
 
 SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
 
@@ -65,7 +65,7 @@ def test_a_run_is_recorded_and_its_model_reloads_identically(
 
 
 def test_a_hydrides_snapshot_is_refused(curated_template, tmp_path):
-    from tcdb.errors import TcdbError
+    from core.errors import TcdbError
 
     conn = connect(curated_template)
     try:

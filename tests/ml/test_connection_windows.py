@@ -11,13 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.structure_files import read_structure_inputs
+from core.parameters import MORPH
+from core.structure_files import read_structure_inputs
 from ml.morph_runs import run_family
 from ml.morphs import FAMILIES
 from ml.structural_model import StructuralModel
 from ml.structure_predictions import predict_inputs
 from schema.database import Database
-from tcdb.parameters import MORPH
 from tests.conftest import SOURCES, query
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from ml.hydride_descriptors import screenable_elements
 from ml.hydride_training import screen, train
-from ml.runs import verify_run
 from schema import migrate
 from schema.database import connect
+from store.model_runs import verify_run
 
 
 def small_config(seed=0):

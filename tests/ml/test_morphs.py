@@ -9,8 +9,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from core.parameters import MORPH
 from ml.morphs import FAMILIES, Builder, MorphError, elements, generate, load_reference_file
-from tcdb.parameters import MORPH
 from tests.conftest import SOURCES
 
 REFERENCES = SOURCES / "reference" / "structures"

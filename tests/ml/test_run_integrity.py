@@ -19,7 +19,8 @@ import pytest
 from ml.boosted_trees import BoostedTrees
 from ml.composition_descriptors import CompositionDescriptorConfig
 from ml.composition_model import MODEL_FILE, load_model, save_trees
-from ml.runs import (
+from schema.database import connect
+from store.model_runs import (
     MANIFEST,
     RunError,
     RunIntegrityError,
@@ -30,7 +31,6 @@ from ml.runs import (
     start_run,
     verify_run,
 )
-from schema.database import connect
 from tests.conftest import run_tcdb
 
 

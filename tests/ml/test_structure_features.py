@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from pymatgen.core import Structure
 
-from ingest.structures import iter_tar_cifs, parse_structure
+from core.structures import iter_tar_cifs, parse_structure
 from ml import structure_features as sf
 from ml.composition_descriptors import NUMERICAL_LABELS, numerical_matrix
 from ml.fourier import FourierConfig, batch_coefficients

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from ingest.structure_files import read_structure_inputs
+from core.parameters import MORPH
+from core.structure_files import read_structure_inputs
 from ml.morph_runs import run_family
 from ml.morphs import FAMILIES, Builder, generate, load_reference_file
-from ml.runs import RunError
 from ml.structural_model import StructuralModel
 from ml.structure_predictions import predict_inputs
 from schema.database import connect
-from tcdb.parameters import MORPH
+from store.model_runs import RunError
 from tests.conftest import SOURCES, query, run_tcdb
 
 REFERENCES = SOURCES / "reference" / "structures"

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
+from core.parameters import MORPH, MORPH_PROFILES
 from schema.database import connect
-from tcdb.parameters import MORPH, MORPH_PROFILES
 from tests.conftest import SOURCES
 
 REFERENCE = SOURCES / "reference"
@@ -18,15 +18,15 @@ REFERENCE = SOURCES / "reference"
 def report_db(trained_models, hydride_snapshot, tmp_path_factory):
     """The trained-models database plus a smoke hydride run and screening, predictions of the
     reference and literature structures, and every morph family at smoke size."""
-    from ingest.structure_files import read_structure_inputs
+    from core.parameters import HYDRIDE_PROFILES
+    from core.structure_files import read_structure_inputs
     from ml import hydride_training
     from ml.hydride_ensemble import HydrideMLPConfig
     from ml.morph_runs import run_family
     from ml.morphs import FAMILIES
-    from ml.runs import verify_run
     from ml.structural_model import StructuralModel
     from ml.structure_predictions import predict_inputs
-    from tcdb.parameters import HYDRIDE_PROFILES
+    from store.model_runs import verify_run
 
     folder = tmp_path_factory.mktemp("report")
     db = folder / "tcdb.duckdb"

@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from tcdb.cli_context import settings_of
-from tcdb.errors import TcdbError
+from core.errors import TcdbError
+from tcdb.cli.context import settings_of
 
 
 def _confirmed(kind: str, db: Path, yes: bool) -> None:

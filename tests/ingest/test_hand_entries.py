@@ -7,14 +7,14 @@ import csv
 
 import pytest
 
-from curate.entries import (
+from ingest import pipeline
+from ingest.hand_entries import (
     EntryError,
     add_entries,
     deprecate,
     normalise_units,
     replay_deprecations,
 )
-from ingest import pipeline
 from schema import migrate
 from schema.database import connect
 from tests.conftest import query
@@ -232,14 +232,14 @@ def test_an_ingest_that_fails_after_the_append_leaves_file_and_database_and_a_re
     add(curated_db, curated, curated_sources, LAH10)
     entries = curated / "literature_entries.csv"
     before_bytes, before_counts = entries.read_bytes(), _curated_counts(curated_db)
-    upsert = ingest.runs._upsert
+    upsert = ingest.runs.upsert
 
     def failing(conn, table, *args, **kwargs):
         if table == "ingest_run":
             raise RuntimeError("disk full")
         return upsert(conn, table, *args, **kwargs)
 
-    monkeypatch.setattr(ingest.runs, "_upsert", failing)
+    monkeypatch.setattr(ingest.runs, "upsert", failing)
     second = LAH10 | {"pressure_GPa": "120"}
     with pytest.raises(RuntimeError, match="disk full"):
         add(curated_db, curated, curated_sources, second)
@@ -247,7 +247,7 @@ def test_an_ingest_that_fails_after_the_append_leaves_file_and_database_and_a_re
     assert _curated_counts(curated_db) == before_counts
     assert sorted(p.name for p in curated.iterdir()) == ["literature_entries.csv"]
 
-    monkeypatch.setattr(ingest.runs, "_upsert", upsert)
+    monkeypatch.setattr(ingest.runs, "upsert", upsert)
     [entry] = add(curated_db, curated, curated_sources, second)
     lines = entries.read_text().splitlines()
     assert len(lines) == len(before_bytes.decode().splitlines()) + 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from tcdb.errors import TcdbError
-from tcdb.settings import Settings
+from core.errors import TcdbError
+from core.settings import Settings
 
 
 def settings_of(ctx: typer.Context) -> Settings:

@@ -6,7 +6,7 @@ import subprocess
 from functools import cache
 from importlib import metadata
 
-from tcdb.settings import project_root
+from core.settings import project_root
 
 RECORDED_LIBRARIES = (
     "duckdb",

@@ -26,16 +26,17 @@ from pathlib import Path
 
 import duckdb
 
+from core.errors import TcdbError
+from core.hashing import folder_sha256, record_id
+from core.parameters import HAND_ENTRIES, INGEST, HandEntryParameters
+from core.records import Rejection
+from core.structures import StructureRecord, parse_structure
+from core.text import decode_lenient, text_problem
+from core.timestamps import utcnow
 from ingest.literature import COLUMNS, build_literature_batch, duplicate_key, parse_literature_row
 from ingest.materials_project import build_literature_structures_batch
-from ingest.records import Rejection
-from ingest.runs import folder_sha256, load_batch, record_id
+from ingest.runs import load_batch
 from ingest.sources import CURATED_ENTRIES, CURATED_STRUCTURES
-from ingest.structures import StructureRecord, parse_structure
-from ingest.text import decode_lenient, text_problem
-from schema.timestamps import utcnow
-from tcdb.errors import TcdbError
-from tcdb.parameters import HAND_ENTRIES, INGEST, HandEntryParameters
 
 log = logging.getLogger(__name__)
 ENTRIES_FILE = "literature_entries.csv"
@@ -188,7 +189,7 @@ def _read_text(path: Path, argument: str) -> str:
 
 
 def check_cif(path: Path, material_id: str) -> StructureRecord:
-    from ingest.composition import normalise
+    from core.composition import normalise
 
     text = _read_text(path, "--cif")
     parsed = parse_structure(text, str(path))

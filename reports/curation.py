@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 
 from curate.run import latest_curation_run
-from curate.snapshots import _material_id
+from store.snapshots import _material_id
 
 
 def groups_table(

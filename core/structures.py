@@ -39,10 +39,10 @@ from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.records import Rejection
-from ingest.text import decode_lenient, text_problem
-from tcdb.parameters import INGEST, IngestParameters
-from tcdb.workers import pool_context, start_worker
+from core.parameters import INGEST, IngestParameters
+from core.records import Rejection
+from core.text import decode_lenient, text_problem
+from core.workers import pool_context, start_worker
 
 if TYPE_CHECKING:
     from pymatgen.core import Composition, Structure
@@ -436,7 +436,7 @@ def _parse_pooled(
 ) -> list[ParseResult]:
     chunksize = max(1, min(MAX_CHUNKSIZE, len(pairs) // (n_workers * 8)))
     # Workers from a fork server with pymatgen imported once, bound to this process's life
-    # (tcdb.workers): none outlives an ingest that is killed.
+    # (core.workers): none outlives an ingest that is killed.
     with ProcessPoolExecutor(
         max_workers=n_workers,
         mp_context=pool_context(PRELOAD),

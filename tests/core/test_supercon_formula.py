@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.composition import element_symbols
-from ingest.records import ParsedFormula, Rejection
+from core.composition import element_symbols
+from core.records import ParsedFormula, Rejection
+from core.supercon_formula import REASON_CODES, parse_supercon_formula
 from ingest.sources import NIMS_SUPERCON
-from ingest.supercon_formula import REASON_CODES, parse_supercon_formula
 
 REPO = Path(__file__).resolve().parents[2]
 NIMS_ROWS = 26_321

@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from ingest.composition import HYDROGEN_ISOTOPES, element_symbols
-from ingest.records import ParsedFormula, Rejection
+from core.composition import HYDROGEN_ISOTOPES, element_symbols
+from core.records import ParsedFormula, Rejection
 
 __all__ = ["REASON_CODES", "parse_supercon_formula"]
 

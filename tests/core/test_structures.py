@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest import structures
-from ingest.records import Rejection
-from ingest.structures import (
+from core import structures
+from core.parameters import IngestParameters
+from core.records import Rejection
+from core.structures import (
     REASON_CODES,
     StructureRecord,
     iter_tar_cifs,
@@ -25,7 +26,6 @@ from ingest.structures import (
     parse_many,
     parse_structure,
 )
-from tcdb.parameters import IngestParameters
 
 REPO = Path(__file__).resolve().parents[2]
 MGH13 = "literature/structures/200GPa_Fm-3m_MgH13.cif"

@@ -4,7 +4,7 @@ Why: ``tcdb predict`` must accept what computational materials scientists have o
 CIF a paper published, the POSCAR/CONTCAR of a relaxation, or a JSON list of pymatgen
 ``Structure.as_dict()`` objects written by their own scripts — and say clearly which inputs it
 could not use, while predicting the rest. Each input becomes a ``StructureRecord`` through the
-same checks as ingested CIFs (``ingest.structures``), so its space group is found with the
+same checks as ingested CIFs (``core.structures``), so its space group is found with the
 same tolerances the training structures had.
 
 Recognised files: ``*.cif``; ``*.json``; ``*.vasp``, ``*.poscar`` and names starting with
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.records import Rejection
-from ingest.structures import StructureRecord, parse_structure, record_from_structure
-from tcdb.parameters import INGEST, IngestParameters
+from core.parameters import INGEST, IngestParameters
+from core.records import Rejection
+from core.structures import StructureRecord, parse_structure, record_from_structure
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from tcdb.cli_context import database, profile_settings, reader, settings_of
-from tcdb.errors import TcdbError
+from core.errors import TcdbError
+from tcdb.cli.context import database, profile_settings, reader, settings_of
 
 morph_app = typer.Typer(
     help="Morphisms of reference structures (Novakovic et al. 2023): species swaps and "
@@ -27,7 +27,7 @@ CompositionOption = Annotated[
 
 def _composition_run(ctx: typer.Context, conn, ref: str) -> Path | None:
     """The composition run to predict beside the structural model; None when there is none."""
-    from ml.runs import RunNotFoundError, resolve_run
+    from store.model_runs import RunNotFoundError, resolve_run
 
     if ref == "none":
         return None
@@ -41,8 +41,8 @@ def _composition_run(ctx: typer.Context, conn, ref: str) -> Path | None:
 
 
 def _structural_model(ctx: typer.Context, conn, ref: str):
-    from ml.runs import resolve_run
     from ml.structural_model import MODEL, StructuralModel
+    from store.model_runs import resolve_run
 
     return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, MODEL))
 
@@ -69,7 +69,7 @@ def predict(
     """Predict T_c of any structures with a cvcnn run, the composition baseline beside it.
     Inputs that cannot be read or featurised are listed with the reason; the rest are
     predicted. Exit status 1 when no input could be predicted."""
-    from ingest.structure_files import read_structure_inputs
+    from core.structure_files import read_structure_inputs
     from ml.structure_predictions import predict_inputs
 
     if fmt not in ("table", "csv", "json"):
@@ -156,9 +156,9 @@ def morph_run(
 ) -> None:
     """Generate, predict and store morph families; views morph_prediction, morph_summary and
     morph_top_candidates read them."""
+    from core.parameters import MORPH, MORPH_PROFILES
     from ml.morph_runs import run_family
     from ml.morphs import FAMILIES, family
-    from tcdb.parameters import MORPH, MORPH_PROFILES
 
     names = list(FAMILIES) if all_families else list(families or [])
     if not names:

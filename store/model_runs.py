@@ -17,11 +17,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from core import __version__
+from core.errors import TcdbError
+from core.provenance import code_revision, library_versions
+from core.timestamps import utcnow
 from schema.database import insert_new_rows
-from schema.timestamps import utcnow
-from tcdb import __version__
-from tcdb.errors import TcdbError
-from tcdb.provenance import code_revision, library_versions
 
 log = logging.getLogger(__name__)
 

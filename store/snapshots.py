@@ -31,18 +31,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core import __version__
+from core.composition import normalise
+from core.errors import TcdbError
+from core.hashing import file_sha256, record_id
+from core.parameters import SnapshotParameters
+from core.provenance import code_revision
+from core.records import Rejection
+from core.supercon_formula import parse_supercon_formula
+from core.timestamps import utcnow
 from curate.groups import label_groups
 from curate.run import latest_curation_run
-from ingest.composition import normalise
-from ingest.records import Rejection
-from ingest.runs import file_sha256, record_id
-from ingest.supercon_formula import parse_supercon_formula
 from schema.database import insert_new_rows
-from schema.timestamps import utcnow
-from tcdb import __version__
-from tcdb.errors import TcdbError
-from tcdb.parameters import SnapshotParameters
-from tcdb.provenance import code_revision
 
 log = logging.getLogger(__name__)
 
@@ -481,8 +481,8 @@ def verify_snapshot(path: Path, recorded_sha256: str | None = None) -> list[str]
 def recorded_manifest_sha256(db: Path | None, snapshot_id: str) -> str | None:
     """The manifest hash the database recorded for a snapshot; None when there is no database,
     no row, or the database is locked by a writer (the manifest's own hash is still checked)."""
+    from core.errors import DatabaseLockedError
     from schema.database import connect
-    from tcdb.errors import DatabaseLockedError
 
     if db is None or not Path(db).is_file():
         return None

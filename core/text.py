@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.records import Rejection
+from core.records import Rejection
 
 ENCODING = "utf-8"
 MAX_BAD_BYTES = 1000  # offsets located per file; a binary file would have millions

@@ -1,0 +1,87 @@
+"""The ``tcdb`` command: one entry point whose groups mirror the layers of the platform.
+
+This package is the top floor: the only place that wires the layers together. Each command
+group lives in its own module (``tcdb/cli/db.py``, ``ingest.py``, ``curate.py`` …); this module
+assembles them under one root with the global options.
+
+Heavy libraries (SQLAlchemy, Alembic, pymatgen, TensorFlow) are imported inside the commands
+that need them, so ``tcdb --help`` starts quickly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.errors import TcdbError
+from core.settings import environment_settings
+from tcdb.cli import curate, db, discovery, ingest, report, screen, snapshot, sql, train
+from tcdb.cli.context import settings_of
+
+log = logging.getLogger("tcdb")
+
+app = typer.Typer(
+    name="tcdb",
+    help="Superconductor data and machine learning on an embedded DuckDB database.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(curate.app, name="curate")
+app.add_typer(snapshot.app, name="snapshot")
+app.add_typer(train.app, name="train")
+app.add_typer(screen.app, name="screen")
+app.command("predict")(discovery.predict)
+app.add_typer(discovery.morph_app, name="morph")
+app.command("sql")(sql.sql)
+app.command("report")(report.report)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None, typer.Option(help="DuckDB database file (env TCDB_DB).", show_default=False)
+    ] = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option(help="Folder of the raw source files (env TCDB_SOURCES).", show_default=False),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR (env TCDB_LOG_LEVEL).")
+    ] = None,
+) -> None:
+    """Command-line flags override the environment (TCDB_DB, TCDB_SOURCES, MP_API_KEY)."""
+    overrides = {
+        k: v for k, v in {"db": db, "sources": sources, "log_level": log_level}.items() if v
+    }
+    settings = environment_settings().model_copy(update=overrides)
+    ctx.obj = settings
+    from core.logs import configure
+
+    configure(settings.log_level)
+
+
+@app.command("config")
+def show_config(ctx: typer.Context) -> None:
+    """Show the settings in effect (the API key only as set / not set)."""
+    for name, value in settings_of(ctx).describe().items():
+        typer.echo(f"{name:<11} {value}")
+
+
+def main() -> None:
+    """Entry point: user errors become one sentence on stderr, never a traceback."""
+    try:
+        app()  # handles usage errors, --help and exit codes itself
+    except TcdbError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        sys.exit(130)

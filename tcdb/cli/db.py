@@ -1,0 +1,108 @@
+"""``tcdb db``: create, migrate and inspect the database file."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from tcdb.cli.context import settings_of
+
+log = logging.getLogger("tcdb")
+
+app = typer.Typer(help="Create, migrate and inspect the database.", no_args_is_help=True)
+
+
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes", help="Allow a migration that deletes rows or column values (they are listed)."
+    ),
+]
+
+
+@app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    yes: YesOption = False,
+) -> None:
+    """Create the database if needed and apply pending migrations (tried on a copy first,
+    refused if they would delete data unless --yes; the file is backed up first)."""
+    from schema import migrate
+
+    path = settings_of(ctx).db
+    before = migrate.status(path)
+    if before.exists and not before.pending and revision == "head":
+        typer.echo(f"{path} is at revision {before.current} (head); nothing to do.")
+        return
+    migrate.upgrade(path, revision, allow_loss=yes)
+    after = migrate.status(path)
+    typer.echo(f"{path} upgraded from {before.current or 'base (empty)'} to {after.current}.")
+
+
+@app.command("downgrade", context_settings={"ignore_unknown_options": True})
+def db_downgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision: an id, -1, or base.")],
+    yes: YesOption = False,
+) -> None:
+    """Revert migrations down to REVISION (tried on a copy first, refused if they would delete
+    data unless --yes; the file is backed up first)."""
+    from schema import migrate
+
+    path = settings_of(ctx).db
+    before = migrate.status(path)
+    migrate.downgrade(path, revision, allow_loss=yes)
+    after = migrate.status(path)
+    typer.echo(f"{path} downgraded from {before.current} to {after.current or 'base'}.")
+
+
+@app.command("status")
+def db_status(ctx: typer.Context) -> None:
+    """Current revision, pending migrations, the row count of every table and the backups."""
+    from schema import migrate
+
+    status = migrate.status(settings_of(ctx).db)
+    typer.echo(f"database  {status.path}{'' if status.exists else ' (does not exist yet)'}")
+    typer.echo(f"revision  {status.current or 'none'} (head {status.head})")
+    if status.pending:
+        typer.echo(f"pending   {len(status.pending)} migration(s):")
+        for rev in status.pending:
+            typer.echo(f"  {rev.revision}  {rev.message}")
+    else:
+        typer.echo("pending   none")
+    if status.row_counts:
+        typer.echo("tables")
+        width = max(len(name) for name in status.row_counts)
+        for name, count in status.row_counts.items():
+            typer.echo(f"  {name:<{width}}  {count:>9,}")
+    if status.views:
+        typer.echo(f"views     {', '.join(status.views)}")
+    if status.backups:
+        typer.echo(f"backups   {len(status.backups)}, oldest first:")
+        for backup in status.backups:
+            typer.echo(f"  {backup}")
+    else:
+        typer.echo("backups   none")
+
+
+@app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Check that the schema matches the models and that keys and references hold."""
+    from schema import integrity, migrate
+    from schema.database import connect
+
+    path = settings_of(ctx).db
+    problems = [f"schema drift: {diff}" for diff in migrate.drift(path)]
+    conn = connect(path, read_only=True)
+    try:
+        problems += [str(v) for v in integrity.find_violations(conn)]
+    finally:
+        conn.close()
+    if problems:
+        for problem in problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{path}: schema matches the models; keys unique and references resolve.")

@@ -1,0 +1,103 @@
+"""``tcdb ingest``: load the sources into the database, one group or all."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from tcdb.cli.context import settings_of
+
+log = logging.getLogger("tcdb")
+
+app = typer.Typer(
+    help="Load the sources (SuperCon, Materials Project, literature) into the database.",
+    no_args_is_help=True,
+)
+
+
+def _ingest(
+    ctx: typer.Context, group: str, force: bool, report: bool, accept_retirements: bool = False
+) -> None:
+    from ingest.pipeline import ingest
+    from ingest.report import format_reports, latest_reports
+    from ingest.runs import SourcesRefusedError
+    from schema.database import connect
+    from schema.migrate import require_head
+
+    settings = settings_of(ctx)
+    require_head(settings.db)
+    key = settings.mp_api_key.get_secret_value() if settings.mp_api_key else None
+    conn = connect(settings.db)
+    try:
+        outcomes = ingest(
+            conn,
+            group,
+            settings.sources,
+            force=force,
+            mp_api_key=key,
+            curated_root=settings.curated,
+            accept_retirements=accept_retirements,
+        )
+        for outcome in outcomes:
+            typer.echo(f"{outcome.source_id:<22} {outcome.message}")
+        if report:
+            typer.echo("")
+            typer.echo(format_reports(latest_reports(conn)))
+    finally:
+        conn.close()
+    refused = [o.source_id for o in outcomes if o.status == "refused"]
+    if refused:
+        one = len(refused) == 1
+        raise SourcesRefusedError(
+            f"Refused {', '.join(refused)}: nothing of {'it' if one else 'them'} was written and "
+            f"the other sources were ingested; the {'reason is' if one else 'reasons are'} "
+            "printed above."
+        )
+
+
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Ingest again even if the file is unchanged.")
+]
+ReportOption = Annotated[
+    bool,
+    typer.Option("--report", help="Print counts per source and rejection reasons afterwards."),
+]
+AcceptRetirementsOption = Annotated[
+    bool,
+    typer.Option(
+        "--accept-retirements",
+        help="Load a file even if it retires more than 20% of its source's active records "
+        "(max_retired_share; a truncated or header-only file is refused without this).",
+    ),
+]
+
+
+INGEST_GROUPS = {
+    "supercon": "The NIMS SuperCon export and Stanev et al.'s cleaned table.",
+    "materials-project": "Materials Project structures: live through mp-api when MP_API_KEY is "
+    "set and the network answers, otherwise the offline mirror.",
+    "literature": "Literature hydrides and the CIFs of literature/structures.",
+    "all": "Every source, in an order that lets links resolve; a refused file does not stop the "
+    "others (exit code 4 when one was refused).",
+}
+
+
+def _ingest_command(group: str, help_text: str) -> None:
+    """Register ``tcdb ingest GROUP``: every group takes the same options."""
+
+    def command(
+        ctx: typer.Context,
+        force: ForceOption = False,
+        report: ReportOption = False,
+        accept_retirements: AcceptRetirementsOption = False,
+    ) -> None:
+        _ingest(ctx, group, force, report, accept_retirements)
+
+    command.__name__ = f"ingest_{group.replace('-', '_')}"
+    app.command(group, help=help_text)(command)
+
+
+for _group, _help in INGEST_GROUPS.items():
+    _ingest_command(_group, _help)

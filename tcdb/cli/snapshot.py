@@ -1,0 +1,133 @@
+"""``tcdb snapshot``: freeze, list, compare and verify the training sets models read."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.errors import TcdbError
+from tcdb.cli.context import settings_of
+from tcdb.cli.context import writer as _writer
+
+log = logging.getLogger("tcdb")
+
+app = typer.Typer(
+    help="Freeze, list, compare and verify the training sets models read.",
+    no_args_is_help=True,
+)
+
+
+@app.command("create")
+def snapshot_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="A label for people; the id is the content hash")],
+    kind: Annotated[str, typer.Option(help="structures | hydrides")],
+    variance_cutoff: Annotated[float, typer.Option(help="σ² cutoff in K² (≥ 0)", min=0.0)] = 2.0,
+    high_variance: Annotated[str, typer.Option(help="average | exclude | keep-all")] = "average",
+    exclude_formulas: Annotated[
+        Path | None, typer.Option(help="A file of compositions to hold out entirely")
+    ] = None,
+    include_flagged: Annotated[
+        bool, typer.Option("--include-flagged", help="Keep rows flagged for exclusion")
+    ] = False,
+    near_matches: Annotated[
+        bool, typer.Option("--near-matches", help="Also label structures matched approximately")
+    ] = False,
+) -> None:
+    """Freeze a training set from the latest curation run into <db folder>/snapshots/<id>/."""
+    from core.parameters import SnapshotParameters
+    from store.snapshots import create_snapshot, read_exclude_formulas
+
+    methods = ("exact_reduced", "literature_file") + (("near_composition",) if near_matches else ())
+    try:
+        params = SnapshotParameters(
+            kind=kind,
+            variance_cutoff_K2=variance_cutoff,
+            high_variance_policy=high_variance,
+            match_methods=methods,
+            include_flagged=include_flagged,
+            exclude_formulas=read_exclude_formulas(exclude_formulas) if exclude_formulas else (),
+        )
+    except ValueError as exc:
+        raise TcdbError(str(exc)) from None
+    conn = _writer(ctx)
+    try:
+        snapshot = create_snapshot(conn, name, params, settings_of(ctx).snapshots)
+    finally:
+        conn.close()
+    counts = snapshot.manifest["counts"]
+    typer.echo(
+        f"snapshot {snapshot.id} ({kind}, {name}): {counts['entries']:,} entries, "
+        f"{counts['structures']:,} structures, {counts['materials']:,} compositions "
+        f"→ {snapshot.path}"
+    )
+
+
+@app.command("list")
+def snapshot_list(ctx: typer.Context) -> None:
+    """Every snapshot on disk, oldest first."""
+    from store.snapshots import list_snapshots
+
+    manifests = list_snapshots(settings_of(ctx).snapshots)
+    if not manifests:
+        typer.echo("No snapshots yet; 'tcdb snapshot create' makes one.")
+    for m in manifests:
+        if m.get("damaged"):
+            typer.echo(f"{m['id']}  damaged: {m['damaged']}")
+            continue
+        c = m["counts"]
+        typer.echo(
+            f"{m['id']}  {m['kind']:<10} {m['name']:<24} {c['entries']:>7,} entries "
+            f"{c['structures']:>7,} structures  {m['created_at']}"
+        )
+
+
+@app.command("show")
+def snapshot_show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Id or name")]):
+    """A snapshot's manifest (after verifying its files)."""
+    import json
+
+    from store.snapshots import load_snapshot
+
+    settings = settings_of(ctx)
+    snapshot = load_snapshot(settings.snapshots, ref, db=settings.db)
+    typer.echo(json.dumps(snapshot.manifest, indent=2, sort_keys=True))
+
+
+@app.command("verify")
+def snapshot_verify(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Id or name")]):
+    """Check that a snapshot's files still match its manifest, its id and the manifest hash
+    the database recorded (exit 1 when they do not)."""
+    from store.snapshots import recorded_manifest_sha256, resolve, verify_snapshot
+
+    settings = settings_of(ctx)
+    path = resolve(settings.snapshots, ref)
+    problems = verify_snapshot(path, recorded_manifest_sha256(settings.db, path.name))
+    if problems:
+        for problem in problems:
+            typer.echo(f"{path.name}: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{path.name}: intact")
+
+
+@app.command("diff")
+def snapshot_diff(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="Id or name")],
+    b: Annotated[str, typer.Argument(help="Id or name")],
+) -> None:
+    """What differs between two snapshots: parameters, counts, entries."""
+    from store.snapshots import diff_snapshots, load_snapshot
+
+    root, db = settings_of(ctx).snapshots, settings_of(ctx).db
+    diff = diff_snapshots(load_snapshot(root, a, db=db), load_snapshot(root, b, db=db))
+    for key, (va, vb) in diff["parameters"].items():
+        typer.echo(f"parameter {key}: {va} → {vb}")
+    typer.echo(f"counts: {diff['counts'][0]} → {diff['counts'][1]}")
+    for label in ("added", "removed", "relabelled"):
+        items = diff[label]
+        shown = ", ".join(items[:10]) + (" …" if len(items) > 10 else "")
+        typer.echo(f"{label}: {len(items)}{'  ' + shown if items else ''}")
