@@ -27,16 +27,15 @@ from pathlib import Path
 import duckdb
 
 from core.errors import TcdbError
-from core.hashing import folder_sha256, record_id
+from core.hashing import record_id
 from core.parameters import HAND_ENTRIES, INGEST, HandEntryParameters
 from core.records import Rejection
 from core.structures import StructureRecord, parse_structure
 from core.text import decode_lenient, text_problem
 from core.timestamps import utcnow
-from ingest.literature import COLUMNS, build_literature_batch, duplicate_key, parse_literature_row
-from ingest.materials_project import build_literature_structures_batch
+from ingest.literature import COLUMNS, duplicate_key, parse_literature_row
 from ingest.runs import load_batch
-from ingest.sources import CURATED_ENTRIES, CURATED_STRUCTURES
+from ingest.sources import curated_entries, curated_structures
 
 log = logging.getLogger(__name__)
 ENTRIES_FILE = "literature_entries.csv"
@@ -315,16 +314,15 @@ def _load_staged(
     transaction, recorded under the file's real name."""
     if with_structures:
         folder = Path(curated_root) / STRUCTURES_DIR
-        batch = build_literature_structures_batch(folder, INGEST, source=CURATED_STRUCTURES)
-        batch.file_sha256 = folder_sha256(folder, "*.cif")
+        batch = curated_structures.build(folder, INGEST, curated_structures.fingerprint(folder))
         load_batch(conn, batch, own_transaction=False)
     final = Path(curated_root) / ENTRIES_FILE
-    batch = build_literature_batch(staged, INGEST, source=CURATED_ENTRIES)
+    batch = curated_entries.build(staged, INGEST, curated_entries.fingerprint(staged))
     batch.file_path = str(final)
     load_batch(conn, batch, own_transaction=False)
     conn.execute(
         "UPDATE source SET size_bytes = ? WHERE id = ?",
-        [staged.stat().st_size, CURATED_ENTRIES.id],
+        [staged.stat().st_size, curated_entries.info.id],
     )
 
 
@@ -336,7 +334,7 @@ def _loaded_ids(
         found = conn.execute(
             "SELECT id FROM literature_entry WHERE source_id = ? AND line_number = ? "
             "AND retired_run_id IS NULL",
-            [CURATED_ENTRIES.id, first_line + i],
+            [curated_entries.info.id, first_line + i],
         ).fetchone()
         if found is None:
             raise EntryError(f"{entries_path} line {first_line + i} was written but not loaded")

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from core.composition import NormalisedComposition, normalise
-from core.hashing import file_sha256, record_id
+from core.hashing import record_id
 from core.parameters import INGEST, IngestParameters
 from core.records import Rejection
 from core.supercon_formula import parse_supercon_formula
 from core.text import read_source_text, storable
 from ingest.runs import Batch, MalformedSourceError, RejectedRecord, SourceFileError
-from ingest.sources import LITERATURE_HYDRIDES, SourceInfo
+from ingest.source_info import SourceInfo
 from ingest.validation import check_mu_star, check_pressure, check_tc, first_problem
 from schema.bulk import rows_table
 
@@ -352,9 +352,10 @@ def duplicate_key(entry: dict) -> tuple:
 
 
 def build_literature_batch(
-    path: Path, params: IngestParameters = INGEST, source: SourceInfo = LITERATURE_HYDRIDES
+    path: Path, source: SourceInfo, params: IngestParameters, fingerprint: str
 ) -> Batch:
-    """Read and parse the literature CSV into a batch (no database)."""
+    """Read and parse a literature CSV (the hydrides file or the curated entries) into a batch
+    (no database); ``fingerprint`` is the file's hash, computed once by the caller."""
     rows = _read_rows(path)
     entries, measurements, rejected, accepted = [], [], [], []
     compositions: dict[str, NormalisedComposition] = {}
@@ -408,7 +409,7 @@ def build_literature_batch(
     return Batch(
         source=source,
         file_path=str(path),
-        file_sha256=file_sha256(path),
+        file_sha256=fingerprint,
         parameters=params.as_dict(),
         n_records=len(rows),
         record_table="literature_entry",

@@ -2,7 +2,9 @@
 
 Both go through the same path: CIF text → ``parse_structure`` (pure, in parallel) → rows of
 ``crystal_structure`` and ``material``. The mirror is read straight from its .tar.gz, without
-extracting it. The online path (``ingest.mp_online``) reuses ``structure_batch``.
+extracting it (``ingest/sources/mp_mirror.py``); the folders of CIFs with
+``build_cif_folder_batch``; the online path (``ingest/sources/mp_api.py``) reuses
+``structure_batch``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from core.composition import NormalisedComposition, normalise
-from core.parameters import INGEST, IngestParameters
+from core.parameters import IngestParameters
 from core.records import Rejection
-from core.structures import StructureRecord, iter_tar_cifs, literature_cif_pressure, parse_many
+from core.structures import StructureRecord, literature_cif_pressure, parse_many
 from core.text import decode_lenient, storable
 from ingest.runs import Batch, RejectedRecord
-from ingest.sources import LITERATURE_STRUCTURES, MP_MIRROR, REFERENCE_STRUCTURES, SourceInfo
+from ingest.source_info import SourceInfo
 from ingest.validation import check_pressure
 from schema.bulk import rows_table
 
@@ -78,9 +80,11 @@ def structure_batch(
     pressure_of=lambda ref: None,
     database_version: str | None = None,
     progress: bool = True,
+    fingerprint: str = "",
 ) -> Batch:
     """Parse (record ref, CIF text) pairs in parallel into a batch of structures; a ref given a
-    Rejection instead of text (a file that could not be read) is rejected as it is."""
+    Rejection instead of text (a file that could not be read) is rejected as it is.
+    ``fingerprint`` is the hash of what was read, computed once by the caller."""
     items = list(items)
     readable = [(ref, text) for ref, text in items if not isinstance(text, Rejection)]
     parsed = iter(parse_many(readable, params, workers=params.cif_workers, progress=progress))
@@ -118,7 +122,7 @@ def structure_batch(
     return Batch(
         source=source,
         file_path=file_path,
-        file_sha256="",
+        file_sha256=fingerprint,
         parameters=params.as_dict(),
         n_records=len(items),
         record_table="crystal_structure",
@@ -160,43 +164,26 @@ def read_cif_folder(folder: Path) -> list[tuple[str, str | Rejection]]:
     return items
 
 
-def build_mirror_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
-    """The Materials Project mirror (.tar.gz of CIFs) → a batch, read without extraction."""
-    from core.hashing import file_sha256
-
-    batch = structure_batch(
-        iter_tar_cifs(path),
-        MP_MIRROR,
-        str(path),
-        params,
-        structure_id_of=mp_structure_id,
-        database_version="offline mirror",
-    )
-    batch.file_sha256 = file_sha256(path)
-    return batch
-
-
-def build_literature_structures_batch(
-    folder: Path, params: IngestParameters = INGEST, source: SourceInfo = LITERATURE_STRUCTURES
+def build_cif_folder_batch(
+    folder: Path,
+    source: SourceInfo,
+    params: IngestParameters,
+    fingerprint: str,
+    id_prefix: str,
+    post_load: tuple[str, ...] = (),
 ) -> Batch:
-    """Every CIF of a folder → a batch; the pressure comes from the file name
-    (``200GPa_Fm-3m_MgH13.cif`` or ``MgH13_Fm-3m_200GPa.cif``)."""
-    from core.hashing import folder_sha256
-    from ingest.literature import LINK_STRUCTURES_SQL
-
-    items = read_cif_folder(folder)
-    prefixes = {LITERATURE_STRUCTURES.id: "literature:", REFERENCE_STRUCTURES.id: "reference:"}
-    prefix = prefixes.get(source.id, f"{source.id}:")
+    """Every CIF of a folder → a batch of structures with ids ``<id_prefix><file stem>``; the
+    pressure comes from the file name (``200GPa_Fm-3m_MgH13.cif`` or ``MgH13_Fm-3m_200GPa.cif``).
+    ``post_load`` is SQL run in the load's transaction (linking entries to the structures)."""
     batch = structure_batch(
-        items,
+        read_cif_folder(folder),
         source,
         str(folder),
         params,
-        structure_id_of=lambda ref: prefix + PurePosixPath(ref).stem,
+        structure_id_of=lambda ref: id_prefix + PurePosixPath(ref).stem,
         pressure_of=literature_cif_pressure,
         progress=False,
+        fingerprint=fingerprint,
     )
-    batch.file_sha256 = folder_sha256(folder, "*.cif")
-    if source is not REFERENCE_STRUCTURES:  # no literature entry points at a reference file
-        batch.post_load.append(LINK_STRUCTURES_SQL)
+    batch.post_load.extend(post_load)
     return batch

@@ -1,18 +1,22 @@
-"""Ingest one group of sources or all of them, skipping files already ingested unchanged."""
+"""Ingest one group of sources or all of them, skipping files already ingested unchanged.
+
+The pipeline knows sources only through their contract (``ingest/contract.py``) and the
+registry (``ingest/registry.py``): for each registered source it finds the file, computes the
+fingerprint once, skips the source when that file was already ingested with the same
+parameters, and otherwise builds the batch and loads it (``ingest.runs.load_batch``).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from core.hashing import file_sha256, folder_sha256
 from core.parameters import INGEST, IngestParameters
+from ingest.registry import REGISTRY, Registered, Registry
 from ingest.runs import (
-    Batch,
     IngestOutcome,
     SourceFileError,
     SourceRefusedError,
@@ -21,111 +25,12 @@ from ingest.runs import (
     refused_outcome,
     unchanged_outcome,
 )
-from ingest.sources import (
-    CURATED_ENTRIES,
-    CURATED_STRUCTURES,
-    LITERATURE_HYDRIDES,
-    LITERATURE_STRUCTURES,
-    MP_MIRROR,
-    NIMS_SUPERCON,
-    REFERENCE_STRUCTURES,
-    STANEV_SUPERCON,
-    SourceInfo,
-)
+from ingest.source_info import SourceInfo
+
+if TYPE_CHECKING:
+    from ingest.contract import Source
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One source file (or folder) and how to turn it into a batch. Curated sources live in
-    the repository (TCDB_CURATED) and may not exist yet: then they are skipped. An optional
-    source (the reference structures, used only by the morphisms) is skipped with a warning
-    when the sources folder lacks it."""
-
-    source: SourceInfo
-    fingerprint: Callable[[Path], str]
-    build: Callable[[Path, IngestParameters], Batch]
-    curated: bool = False
-    optional: bool = False
-
-
-def _nims(path: Path, params: IngestParameters) -> Batch:
-    from ingest.supercon import build_nims_batch
-
-    return build_nims_batch(path, params)
-
-
-def _stanev(path: Path, params: IngestParameters) -> Batch:
-    from ingest.supercon import build_stanev_batch
-
-    return build_stanev_batch(path, params)
-
-
-def _mp_mirror(path: Path, params: IngestParameters) -> Batch:
-    from ingest.materials_project import build_mirror_batch
-
-    return build_mirror_batch(path, params)
-
-
-def _literature_structures(path: Path, params: IngestParameters) -> Batch:
-    from ingest.materials_project import build_literature_structures_batch
-
-    return build_literature_structures_batch(path, params)
-
-
-def _reference_structures(path: Path, params: IngestParameters) -> Batch:
-    from ingest.materials_project import build_literature_structures_batch
-
-    return build_literature_structures_batch(path, params, source=REFERENCE_STRUCTURES)
-
-
-def _literature(path: Path, params: IngestParameters) -> Batch:
-    from ingest.literature import build_literature_batch
-
-    return build_literature_batch(path, params)
-
-
-def _curated_entries(path: Path, params: IngestParameters) -> Batch:
-    from ingest.literature import build_literature_batch
-
-    return build_literature_batch(path, params, source=CURATED_ENTRIES)
-
-
-def _curated_structures(path: Path, params: IngestParameters) -> Batch:
-    from ingest.materials_project import build_literature_structures_batch
-
-    return build_literature_structures_batch(path, params, source=CURATED_STRUCTURES)
-
-
-JOBS: dict[str, list[Job]] = {
-    "supercon": [
-        Job(NIMS_SUPERCON, file_sha256, _nims),
-        Job(STANEV_SUPERCON, file_sha256, _stanev),
-    ],
-    "materials-project": [Job(MP_MIRROR, file_sha256, _mp_mirror)],
-    "literature": [
-        Job(LITERATURE_STRUCTURES, lambda p: folder_sha256(p, "*.cif"), _literature_structures),
-        Job(LITERATURE_HYDRIDES, file_sha256, _literature),
-        Job(
-            REFERENCE_STRUCTURES,
-            lambda p: folder_sha256(p, "*.cif"),
-            _reference_structures,
-            optional=True,
-        ),
-        Job(
-            CURATED_STRUCTURES,
-            lambda p: folder_sha256(p, "*.cif"),
-            _curated_structures,
-            curated=True,
-        ),
-        Job(CURATED_ENTRIES, file_sha256, _curated_entries, curated=True),
-    ],
-}
-GROUPS = (*JOBS, "all")
-# The order "all" ingests the groups in, so that links resolve (SuperCon before the Materials
-# Project, whose online query asks for SuperCon's compositions).
-ALL_ORDER = ("supercon", "materials-project", "literature")
 
 
 def source_path(sources_root: Path, source: SourceInfo) -> Path:
@@ -138,64 +43,81 @@ def source_path(sources_root: Path, source: SourceInfo) -> Path:
     return path
 
 
+def _path_of(
+    info: SourceInfo, sources_root: Path, curated_root: Path | None, optional: bool
+) -> Path | None:
+    """Where a source's file is, or None when it is to be skipped: a curated source that does
+    not exist yet (nothing added by hand), or an optional one the sources folder lacks."""
+    if info.kind == "curated":
+        path = Path(curated_root) / (info.path or "") if curated_root is not None else None
+        return path if path is not None and path.exists() else None
+    try:
+        return source_path(sources_root, info)
+    except SourceFileError:
+        if not optional:
+            raise
+        log.warning("%s: not in %s; skipped", info.id, sources_root)
+        return None
+
+
 def run_job(
     conn: duckdb.DuckDBPyConnection,
-    job: Job,
+    source: Source,
     sources_root: Path,
     params: IngestParameters = INGEST,
     force: bool = False,
     curated_root: Path | None = None,
     accept_retirements: bool = False,
+    optional: bool = False,
 ) -> IngestOutcome | None:
     """Ingest one source unless the same file was already ingested with the same parameters;
-    None for a curated source that does not exist (nothing has been added by hand). A file
-    refused as a whole (a wrong header, too many retirements) gives a ``refused`` outcome and
-    writes nothing."""
-    if job.curated:
-        if curated_root is None or not (Path(curated_root) / (job.source.path or "")).exists():
-            return None
-        path = Path(curated_root) / (job.source.path or "")
-    else:
-        try:
-            path = source_path(sources_root, job.source)
-        except SourceFileError:
-            if not job.optional:
-                raise
-            log.warning("%s: not in %s; skipped", job.source.id, sources_root)
-            return None
-    sha = job.fingerprint(path)
-    previous = None if force else is_unchanged(conn, job.source.id, sha, params.as_dict())
+    None for a source skipped (a curated one that does not exist, an optional one that is
+    absent). A file refused as a whole (a wrong header, too many retirements) gives a
+    ``refused`` outcome and writes nothing."""
+    info = source.info
+    path = _path_of(info, sources_root, curated_root, optional)
+    if path is None:
+        return None
+    sha = source.fingerprint(path)
+    previous = None if force else is_unchanged(conn, info.id, sha, params.as_dict())
     if previous:
-        outcome = unchanged_outcome(job.source.id, previous, str(path))
-        log.info("%s: %s", job.source.id, outcome.message)
+        outcome = unchanged_outcome(info.id, previous, str(path))
+        log.info("%s: %s", info.id, outcome.message)
         return outcome
-    log.info("%s: reading %s", job.source.id, path)
+    log.info("%s: reading %s", info.id, path)
     try:
-        batch = job.build(path, params)
-        batch.file_sha256 = sha
+        batch = source.build(path, params, sha)
         outcome = load_batch(conn, batch, accept_retirements)
     except SourceRefusedError as exc:
-        log.error("%s: %s", job.source.id, exc)
-        return refused_outcome(job.source.id, exc)
-    log.info("%s: %s", job.source.id, outcome.message)
+        log.error("%s: %s", info.id, exc)
+        return refused_outcome(info.id, exc)
+    log.info("%s: %s", info.id, outcome.message)
     return outcome
 
 
-def jobs_for(
-    group: str, mp_api_key: str | None = None, conn: duckdb.DuckDBPyConnection | None = None
-) -> list[Job]:
-    """The jobs of a group; those of 'all' in ``ALL_ORDER``."""
-    if group == "all":
-        return [job for name in ALL_ORDER for job in jobs_for(name, mp_api_key, conn)]
-    if group == "materials-project" and mp_api_key and conn is not None:
-        from ingest.mp_online import online_job
-
-        online = online_job(mp_api_key, conn)
-        if online is not None:
-            return [online]
-    if group not in JOBS:
-        raise ValueError(f"unknown source group {group!r}; choose from {', '.join(GROUPS)}")
-    return JOBS[group]
+def sources_for(
+    group: str,
+    mp_api_key: str | None = None,
+    conn: duckdb.DuckDBPyConnection | None = None,
+    registry: Registry = REGISTRY,
+) -> list[tuple[Source, Registered]]:
+    """The sources one group (not ``all``) ingests, each with its registry line. A live source
+    is connected here, just before its group runs: given a key and an answer, it runs instead
+    of the source it replaces; otherwise it is left out."""
+    chosen: list[tuple[Source, Registered]] = []
+    replaced: set[str] = set()
+    for line in registry.lines(group):
+        if line.source.info.id in replaced:
+            continue
+        if line.source.info.kind != "api":
+            chosen.append((line.source, line))
+            continue
+        live = line.source.connect(mp_api_key, conn) if mp_api_key and conn is not None else None
+        if live is not None:
+            chosen.append((live, line))
+            if line.instead_of:
+                replaced.add(line.instead_of)
+    return chosen
 
 
 def ingest(
@@ -207,21 +129,18 @@ def ingest(
     mp_api_key: str | None = None,
     curated_root: Path | None = None,
     accept_retirements: bool = False,
+    registry: Registry = REGISTRY,
 ) -> list[IngestOutcome]:
-    """Ingest a group of sources, each file in its own transaction; a refused file does not
-    stop the others (its outcome says ``refused``)."""
-    if group == "all":
-        return [
-            outcome
-            for name in ALL_ORDER
-            for outcome in ingest(
-                conn, name, sources_root, params, force, mp_api_key, curated_root,
-                accept_retirements,
-            )
-        ]  # fmt: skip
-    jobs = jobs_for(group, mp_api_key, conn)
-    outcomes = [
-        run_job(conn, job, sources_root, params, force, curated_root, accept_retirements)
-        for job in jobs
-    ]
-    return [o for o in outcomes if o is not None]
+    """Ingest a group of sources (``all``: every group, in the registry's order), each file in
+    its own transaction; a refused file does not stop the others (its outcome says
+    ``refused``)."""
+    outcomes = []
+    for name in registry.expand(group):
+        for source, line in sources_for(name, mp_api_key, conn, registry):
+            outcome = run_job(
+                conn, source, sources_root, params, force, curated_root, accept_retirements,
+                line.optional,
+            )  # fmt: skip
+            if outcome is not None:
+                outcomes.append(outcome)
+    return outcomes

@@ -31,7 +31,7 @@ from core.parameters import INGEST
 from core.provenance import code_revision
 from core.records import Rejection
 from core.timestamps import utcnow
-from ingest.sources import SourceInfo
+from ingest.source_info import SourceInfo
 from schema.bulk import existing_ids, insert_new_materials, rows_table, upsert
 
 log = logging.getLogger(__name__)

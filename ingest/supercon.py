@@ -22,13 +22,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.composition import NormalisedComposition, normalise
-from core.hashing import file_sha256, record_id
+from core.hashing import record_id
 from core.parameters import INGEST, IngestParameters
 from core.records import ParsedFormula, Rejection
 from core.supercon_formula import parse_supercon_formula
 from core.text import SourceText, read_source_text, storable
 from ingest.runs import Batch, MalformedSourceError, RejectedRecord, SourceFileError
-from ingest.sources import NIMS_SUPERCON, STANEV_SUPERCON, SourceInfo
+from ingest.source_info import SourceInfo
 from ingest.validation import check_tc
 from schema.bulk import rows_table
 
@@ -219,7 +219,6 @@ def _raw_id(source: SourceInfo, line: str, occurrence: int) -> str:
 class RawTable:
     """How one SuperCon file's rows are kept verbatim and parsed."""
 
-    source: SourceInfo
     table: str  # the raw table holding every row
     columns: tuple[str, ...]  # its columns, in the file's order
     separator: str
@@ -229,23 +228,24 @@ class RawTable:
 
 
 NIMS_TABLE = RawTable(
-    NIMS_SUPERCON, "raw_nims_supercon", NIMS_COLUMNS, "\t", parse_nims_row,
+    "raw_nims_supercon", NIMS_COLUMNS, "\t", parse_nims_row,
     flag_duplicates=True, structure_type_field=3,
 )  # fmt: skip
-STANEV_TABLE = RawTable(STANEV_SUPERCON, "raw_stanev_supercon", ("name", "tc"), ",",
-                        parse_stanev_row)  # fmt: skip
+STANEV_TABLE = RawTable("raw_stanev_supercon", ("name", "tc"), ",", parse_stanev_row)
 
 
 def build_raw_batch(
     path: Path,
+    source: SourceInfo,
     spec: RawTable,
     rows: list[tuple[int, list[str]]],
     params: IngestParameters,
+    fingerprint: str,
     source_text: SourceText | None = None,
 ) -> Batch:
     """Every row kept verbatim; the ones that parse give a material and a measurement. A row
-    with a byte that is not UTF-8 is stored with the byte as ``\\xNN`` and rejected."""
-    source = spec.source
+    with a byte that is not UTF-8 is stored with the byte as ``\\xNN`` and rejected.
+    ``fingerprint`` is the file's hash, computed once by the caller."""
     raw, measurements, rejected, accepted = [], [], [], []
     compositions: dict[str, NormalisedComposition] = {}
     first_line_of: dict[tuple, int] = {}
@@ -287,7 +287,7 @@ def build_raw_batch(
     return Batch(
         source=source,
         file_path=str(path),
-        file_sha256=file_sha256(path),
+        file_sha256=fingerprint,
         parameters=params.as_dict(),
         n_records=len(rows),
         record_table=spec.table,
@@ -298,13 +298,19 @@ def build_raw_batch(
     )
 
 
-def build_nims_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
+def build_nims_batch(
+    path: Path, source: SourceInfo, params: IngestParameters, fingerprint: str
+) -> Batch:
     """Read and parse the NIMS export into a batch (no database)."""
-    source = _read_source(path)
-    return build_raw_batch(path, NIMS_TABLE, _nims_rows(source), params, source)
+    text = _read_source(path)
+    return build_raw_batch(path, source, NIMS_TABLE, _nims_rows(text), params, fingerprint, text)
 
 
-def build_stanev_batch(path: Path, params: IngestParameters = INGEST) -> Batch:
+def build_stanev_batch(
+    path: Path, source: SourceInfo, params: IngestParameters, fingerprint: str
+) -> Batch:
     """Read and parse Stanev et al.'s table into a batch (no database)."""
-    source = _read_source(path)
-    return build_raw_batch(path, STANEV_TABLE, _stanev_rows(source), params, source)
+    text = _read_source(path)
+    return build_raw_batch(
+        path, source, STANEV_TABLE, _stanev_rows(text), params, fingerprint, text
+    )

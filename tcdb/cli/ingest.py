@@ -1,4 +1,6 @@
-"""``tcdb ingest``: load the sources into the database, one group or all."""
+"""``tcdb ingest``: load the sources into the database, one group or all.
+
+One command per group of ``ingest/registry.py`` (``all`` included), with its help text."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ingest.registry import REGISTRY
 from tcdb.cli.context import settings_of
 
 log = logging.getLogger("tcdb")
@@ -74,16 +77,6 @@ AcceptRetirementsOption = Annotated[
 ]
 
 
-INGEST_GROUPS = {
-    "supercon": "The NIMS SuperCon export and Stanev et al.'s cleaned table.",
-    "materials-project": "Materials Project structures: live through mp-api when MP_API_KEY is "
-    "set and the network answers, otherwise the offline mirror.",
-    "literature": "Literature hydrides and the CIFs of literature/structures.",
-    "all": "Every source, in an order that lets links resolve; a refused file does not stop the "
-    "others (exit code 4 when one was refused).",
-}
-
-
 def _ingest_command(group: str, help_text: str) -> None:
     """Register ``tcdb ingest GROUP``: every group takes the same options."""
 
@@ -99,5 +92,5 @@ def _ingest_command(group: str, help_text: str) -> None:
     app.command(group, help=help_text)(command)
 
 
-for _group, _help in INGEST_GROUPS.items():
+for _group, _help in REGISTRY.help_texts().items():
     _ingest_command(_group, _help)

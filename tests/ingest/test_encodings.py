@@ -13,7 +13,7 @@ import tarfile
 
 import pytest
 
-from ingest.supercon import build_nims_batch
+from ingest.sources.nims_supercon import build as build_nims_batch
 from tests.conftest import ingest_into, query
 from tests.ingest.slices import LITERATURE, MP_TAR, NIMS, STANEV, STRUCTURES, head_lines, tar_slice
 

@@ -9,7 +9,8 @@ import pytest
 from pymatgen.core import Structure
 
 from ingest import pipeline
-from ingest.mp_online import online_job, supercon_formulas
+from ingest.sources.mp_api import connect as online_job
+from ingest.sources.mp_api import supercon_formulas
 from schema.database import connect
 from tests.conftest import ingest_into, query
 from tests.ingest.slices import MP_TAR, NIMS, head_lines, tar_slice

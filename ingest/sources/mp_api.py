@@ -1,9 +1,10 @@
 """The live Materials Project through mp-api, used when MP_API_KEY is set and the network answers.
 
-It asks for the structures of the compositions present in SuperCon, in chunks, records the
-database version the service reports, and feeds the CIFs through the same parse and load path
-as the offline mirror. The client sits behind ``StructureClient`` so that tests use a fake one
-and never touch the network.
+A live source (``ingest.contract.LiveSource``): ``connect`` reaches the service and gives the
+source to ingest, or None so that the offline mirror is used. It asks for the structures of
+the compositions present in SuperCon, in chunks, records the database version the service
+reports, and feeds the CIFs through the same parse and load path as the offline mirror. The
+client sits behind ``StructureClient`` so that tests use a fake one and never touch the network.
 """
 
 from __future__ import annotations
@@ -11,18 +12,32 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-import duckdb
+from typing import TYPE_CHECKING, Protocol
 
 from core.parameters import INGEST, IngestParameters
-from ingest.materials_project import structure_batch
-from ingest.pipeline import Job
-from ingest.runs import Batch
-from ingest.sources import MP_API
+from ingest.source_info import SourceInfo
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from ingest.runs import Batch
+
+__all__ = ["connect", "info"]
 
 log = logging.getLogger(__name__)
+
+info = SourceInfo(
+    id="mp_api",
+    kind="api",
+    title="Materials Project database via mp-api",
+    path=None,
+    citation="Jain et al., APL Mater. 1, 011002 (2013)",
+    licence="CC BY 4.0",
+    doi="10.1063/1.4812323",
+    url="https://materialsproject.org",
+)
 
 
 class StructureClient(Protocol):
@@ -84,12 +99,41 @@ def fetch(client: StructureClient, formulas: list[str], chunk_size: int) -> list
     return found
 
 
-def online_job(
+@dataclass(frozen=True)
+class OnlineSource:
+    """The service as a ``Source``: one client, the database version it reported and the
+    formulas to ask for; its fingerprint is the hash of the version and the formulas."""
+
+    client: StructureClient
+    version: str
+    formulas: list[str]
+    info: SourceInfo = info
+
+    def fingerprint(self, _path: Path) -> str:
+        return hashlib.sha256(("\n".join([self.version, *self.formulas])).encode()).hexdigest()
+
+    def build(self, _path: Path, params: IngestParameters = INGEST, fingerprint: str = "") -> Batch:
+        from ingest.materials_project import structure_batch
+
+        items = fetch(self.client, self.formulas, params.mp_chunk_size)
+        return structure_batch(
+            items,
+            self.info,
+            None,
+            params,
+            structure_id_of=lambda ref: ref,
+            database_version=self.version,
+            fingerprint=fingerprint,
+        )
+
+
+def connect(
     api_key: str,
     conn: duckdb.DuckDBPyConnection,
     client_factory: Callable[[str], StructureClient] = MPRestClient,
-) -> Job | None:
-    """A job querying the live service, or None (with a warning) when it cannot be reached."""
+) -> OnlineSource | None:
+    """The source querying the live service, or None (with a warning) when it cannot be
+    reached."""
     try:
         client = client_factory(api_key)
         version = client.database_version()
@@ -100,20 +144,5 @@ def online_job(
         )
         return None
     formulas = supercon_formulas(conn)
-    fingerprint = hashlib.sha256(("\n".join([version, *formulas])).encode()).hexdigest()
-
-    def build(_path: Path, params: IngestParameters = INGEST) -> Batch:
-        items = fetch(client, formulas, params.mp_chunk_size)
-        batch = structure_batch(
-            items,
-            MP_API,
-            None,
-            params,
-            structure_id_of=lambda ref: ref,
-            database_version=version,
-        )
-        batch.file_sha256 = fingerprint
-        return batch
-
     log.info("Materials Project database %s: %d SuperCon formulas to query", version, len(formulas))
-    return Job(MP_API, lambda _path: fingerprint, build)
+    return OnlineSource(client, version, formulas)
