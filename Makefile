@@ -48,9 +48,10 @@ morph:  ## every morph family with the latest cvcnn run (PROFILE paper: 16 scale
 report:  ## the papers' tables and figures beside ours, in reports/out/index.html
 	$(TCDB) report
 
-lint:  ## ruff: lint and formatting check
+lint:  ## ruff (lint and formatting) and import-linter (the layers of docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format:  ## ruff: fix imports and format
 	$(BIN)/ruff check --fix .

@@ -1,0 +1,124 @@
+"""One cell per crystal: the primitive standard cell (spglib through pymatgen) that every
+structure is reduced to before it is featurised, so that a supercell, a rotated, translated or
+re-ordered copy of a crystal is the same input to a model.
+
+Why: the Fourier densities and the descriptors are computed over the cell given, so the same
+crystal given as a 7×1×1 supercell was a different input; see docs/models.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pymatgen.core import Structure
+
+from core.parameters import INGEST, IngestParameters
+
+KEY_DECIMALS = 3
+"""Fractional coordinates are compared at this many decimals (about 0.005 Å in a 5 Å cell) when
+the order of sites and the placement of the cell are chosen, so float noise cannot decide."""
+
+
+@dataclass(frozen=True)
+class StandardCell:
+    """A structure reduced to its standard cell, and how it was reduced."""
+
+    structure: Structure
+    method: str  # "spglib standard primitive" | "primitive + Niggli (no symmetry found)"
+    symprec: float
+    angle_tolerance_deg: float
+    sites_in: int
+
+
+def _sort_key(species: list[str], frac: np.ndarray) -> tuple[tuple, list[int]]:
+    rounded = np.round(frac, KEY_DECIMALS) % 1.0
+    order = sorted(range(len(species)), key=lambda i: (species[i], *rounded[i]))
+    return tuple((species[i], *rounded[i]) for i in order), order
+
+
+def _lattice_rotations(structure: Structure, symprec: float, angle: float) -> np.ndarray:
+    """The point operations that map the lattice onto itself, as integer matrices acting on
+    fractional coordinates (up to 48: the lattice's holohedry)."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    bare = Structure(structure.lattice, ["H"], [[0.0, 0.0, 0.0]])
+    analyzer = SpacegroupAnalyzer(bare, symprec=symprec, angle_tolerance=angle)
+    rotations = analyzer.get_symmetry_dataset().rotations
+    return np.asarray(rotations, dtype=float)
+
+
+def _canonical(structure: Structure, symprec: float, angle: float) -> Structure:
+    """The cell's sites in one order, from one origin and in one of the lattice's equivalent
+    orientations.
+
+    spglib's standard setting leaves a choice among equivalent descriptions: the origin (any of
+    the inversion centres of P-1, any height along a polar axis) and the image under a point
+    operation of the lattice that is not one of the crystal's (an inversion through a site
+    without inversion symmetry). The input decides which it takes. So every lattice operation
+    and every site of the rarest species as the origin are tried, and the description whose
+    ordered, rounded coordinates sort first is kept: the same for any supercell, rotation,
+    translation or site order of the input."""
+    species = [str(site.species) for site in structure]
+    counts: dict[str, int] = {}
+    for name in species:
+        counts[name] = counts.get(name, 0) + 1
+    anchor = min(counts, key=lambda name: (counts[name], name))
+    anchors = [j for j, name in enumerate(species) if name == anchor]
+    best = None
+    for rotation in _lattice_rotations(structure, symprec, angle):
+        rotated = structure.frac_coords @ rotation.T
+        for i in anchors:
+            shifted = np.mod(rotated - rotated[i], 1.0)
+            key, order = _sort_key(species, shifted)
+            if best is None or key < best[0]:
+                best = (key, order, shifted)
+    _, order, shifted = best
+    folded = np.where(np.round(shifted, KEY_DECIMALS) >= 1.0, shifted - 1.0, shifted)
+    return Structure(structure.lattice, [structure[i].species for i in order], folded[order])
+
+
+def _spglib_primitive(structure: Structure, symprec: float, angle: float) -> Structure | None:
+    """spglib's standard primitive cell, keeping the input's own atomic positions.
+
+    ``no_idealize``: spglib would otherwise symmetrise the positions, and how it averages them
+    depends on the cell and the site order it is given (up to 0.005 in fractional coordinates
+    for a monoclinic hydride), which is exactly the dependence this module removes."""
+    import spglib
+
+    kinds = sorted({str(site.species) for site in structure})
+    numbers = [kinds.index(str(site.species)) for site in structure]
+    cell = (structure.lattice.matrix, structure.frac_coords, numbers)
+    found = spglib.standardize_cell(
+        cell, to_primitive=True, no_idealize=True, symprec=symprec, angle_tolerance=angle
+    )
+    if found is None:
+        return None
+    lattice, positions, found_numbers = found
+    species = {kinds.index(str(site.species)): site.species for site in structure}
+    return Structure(lattice, [species[n] for n in found_numbers], positions)
+
+
+def standard_cell(structure: Structure, params: IngestParameters = INGEST) -> StandardCell:
+    """The primitive standard cell of ``structure`` with the recorded tolerances.
+
+    spglib finds the symmetry and the standard primitive basis; the lattice is then set in one
+    orientation from its lengths and angles, and the sites in one order and placement. Where
+    spglib finds no cell, pymatgen's primitive reduction followed by a Niggli reduction stands
+    in: still the same cell for any supercell or site order."""
+    from pymatgen.core import Lattice
+
+    symprec, angle = params.symprec, params.angle_tolerance_deg
+    reduced = _spglib_primitive(structure, symprec, angle)
+    method = "spglib standard primitive"
+    if reduced is None:
+        reduced = structure.get_primitive_structure(tolerance=symprec).get_reduced_structure()
+        method = "primitive + Niggli (no symmetry found)"
+    oriented = Structure(
+        Lattice.from_parameters(*reduced.lattice.abc, *reduced.lattice.angles),
+        reduced.species_and_occu,
+        reduced.frac_coords,
+    )
+    return StandardCell(
+        _canonical(oriented, symprec, angle), method, symprec, angle, len(structure)
+    )
