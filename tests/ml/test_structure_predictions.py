@@ -20,6 +20,7 @@ from ml.structural_model import StructuralModel
 from ml.structure_predictions import predict_inputs
 from schema.database import connect
 from store.model_runs import RunError
+from tcdb.cli.discovery import read_references
 from tests.conftest import SOURCES, query, run_tcdb
 
 REFERENCES = SOURCES / "reference" / "structures"
@@ -90,7 +91,8 @@ def test_a_small_morph_grid_lands_in_the_database_and_matches_direct_predictions
     try:
         for _ in range(2):  # a rerun adds nothing
             (outcome,) = run_family(conn, model, family, trained_models.composition,
-                                    params, only=["H", "Li", "Mg"], progress=False)  # fmt: skip
+                                    params, only=["H", "Li", "Mg"], progress=False,
+                                    references=read_references(conn, family))  # fmt: skip
     finally:
         conn.close()
     assert outcome.candidates == outcome.predicted == 27

@@ -27,6 +27,7 @@ def report_db(trained_models, hydride_snapshot, tmp_path_factory):
     from ml.structural_model import StructuralModel
     from ml.structure_predictions import predict_inputs
     from store.model_runs import verify_run
+    from tcdb.cli.discovery import read_references
 
     folder = tmp_path_factory.mktemp("report")
     db = folder / "tcdb.duckdb"
@@ -51,6 +52,7 @@ def report_db(trained_models, hydride_snapshot, tmp_path_factory):
                 trained_models.composition,
                 params,
                 progress=False,
+                references=read_references(conn, family),
             )
     finally:
         conn.close()
