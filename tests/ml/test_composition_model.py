@@ -49,6 +49,7 @@ def test_a_run_is_recorded_and_its_model_reloads_identically(
         conn.close()
     cv = run.metrics["cross_validation"]
     assert cv["n"] == n_predictions > 1000
+    assert (cv["protocol"], cv["folds"], cv["seed"]) == ("grouped-by-composition", 3, 0)
     assert cv["r2"] > 0.5  # far better than the mean, even with the tiny smoke settings
     manifest = json.loads((run.path / "manifest.json").read_text())
     assert manifest["snapshot_id"] == structures_snapshot.id

@@ -27,6 +27,7 @@ def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snap
     assert manifest["config"]["cvcnn"]["epochs"] == 2
     validation = run.metrics["validation"]
     assert np.isfinite(validation["rmse_K"]) and validation["n"] >= 2
+    assert (validation["protocol"], validation["validation_fraction"]) == ("random", 0.2)
     stored = query(migrated_db, "SELECT count(*) FROM prediction WHERE model_run_id = ?", run.id)[
         0
     ][0]

@@ -47,7 +47,9 @@ def test_a_run_is_recorded_with_everything_needed_to_rebuild_it(
     assert manifest["seed"] == 0 and manifest["config"]["mlp"]["members"] == 4
     assert {"tensorflow", "numpy", "duckdb"} <= set(manifest["library_versions"])
     for model in ("mlp_ensemble", "linear_baseline"):
-        assert np.isfinite(manifest["metrics"][model]["tc_rmse"])
+        scored = manifest["metrics"][model]
+        assert np.isfinite(scored["tc_rmse"])
+        assert (scored["protocol"], scored["splits"]) == ("random-repeated", 4)
     with duckdb.connect(str(empty_db), read_only=True) as conn:
         assert conn.execute("SELECT snapshot_id FROM model_run").fetchall() == [
             (hydride_snapshot.id,)

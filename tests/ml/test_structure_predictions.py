@@ -145,3 +145,25 @@ def test_predict_with_no_usable_input_names_every_reason_in_sentences(models_db,
         assert name in result.stderr
     assert result.stderr.count("failed:") == 3
     assert result.stderr.strip().splitlines()[-1].startswith("error: None of the 3 input(s)")
+
+
+def test_reference_structures_are_read_by_the_caller_and_handed_in(models_db, model, tmp_path):
+    from ml.morphs import MorphError, reference_id
+    from schema import migrate
+
+    family = FAMILIES["dome"]
+    conn = connect(models_db)
+    try:
+        references = read_references(conn, family)
+        assert [r.id for r in references] == [reference_id(n) for n in family.references]
+        with pytest.raises(MorphError, match="morphs 2 reference structures"):
+            run_family(conn, model, family, progress=False, references=references[:1])
+    finally:
+        conn.close()
+    migrate.upgrade(tmp_path / "empty.duckdb")
+    empty = connect(tmp_path / "empty.duckdb")  # a database where nothing was ingested
+    try:
+        with pytest.raises(MorphError, match="Li2MgH16_Fd-3m_250GPa is not in the database"):
+            read_references(empty, family)
+    finally:
+        empty.close()
