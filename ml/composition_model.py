@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,9 +21,8 @@ from core.errors import TcdbError
 from ml.composition_descriptors import CompositionDescriptorConfig, composition_matrix
 from ml.contract import Fitted
 from ml.evaluation import GroupedByComposition, out_of_fold, score
-from ml.models.composition import NAME
-from schema.database import Target
-from store.model_runs import Run, VerifiedRun
+from ml.model_names import COMPOSITION
+from store.model_runs import VerifiedRun
 from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -144,20 +142,6 @@ def fit(
     return Fitted(artefacts, metrics, {"dropped_compositions": data.dropped}, rows)
 
 
-def train(
-    db: Target,
-    snapshot: Snapshot,
-    runs_root: Path,
-    config: CompositionModelConfig | None = None,
-    profile: str | None = None,
-) -> Run:
-    """Train and record a run (``ml.training.train`` with this model)."""
-    from ml.models.composition import CompositionBaseline
-    from ml.training import train as train_model
-
-    return train_model(CompositionBaseline(), db, snapshot, runs_root, config, profile)
-
-
 def tree_bytes(model, X: np.ndarray) -> bytes:
     """The fitted trees as arrays, after checking they predict exactly as the estimator
     on (up to 2,000 of) the training rows: a change in scikit-learn's internals fails here,
@@ -178,7 +162,7 @@ def load_model(run: VerifiedRun):
     """The fitted trees of a checked composition run (arrays only: nothing runs on load)."""
     from ml.boosted_trees import BoostedTrees, TreeFormatError
 
-    run.require_model(NAME)
+    run.require_model(COMPOSITION)
     try:
         return BoostedTrees.from_bytes(run.read_bytes(MODEL_FILE))
     except (TreeFormatError, ValueError) as exc:

@@ -21,8 +21,6 @@ import pandas as pd
 from core.errors import TcdbError
 from ml.contract import Fitted
 from ml.evaluation import RandomSplit, score
-from schema.database import Target
-from store.model_runs import Run
 from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -90,24 +88,6 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
         "feature_cache_hit": features.cache_hit,
     }
     return Fitted(artefacts, metrics, notes, _validation_rows(parity))
-
-
-def train(
-    db: Target,
-    snapshot: Snapshot,
-    runs_root: Path,
-    config=None,
-    cache_dir: Path | None = None,
-    profile: str | None = None,
-    progress: bool = True,
-) -> Run:
-    """Train and record a run (``ml.training.train`` with this model)."""
-    from ml.contract import FitContext
-    from ml.models.cvcnn import StructuralCNN
-    from ml.training import train as train_model
-
-    context = FitContext(cache_dir, progress)
-    return train_model(StructuralCNN(), db, snapshot, runs_root, config, profile, context)
 
 
 def _validation_rows(parity: pd.DataFrame) -> list[dict]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,8 +28,9 @@ from ml.hydride_descriptors import (
     missing_descriptors,
     screening_grid,
 )
+from ml.model_names import HYDRIDE_MLP
 from schema.database import Target, storing
-from store.model_runs import Run, VerifiedRun, write_predictions
+from store.model_runs import VerifiedRun, write_predictions
 from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -120,14 +120,6 @@ def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None 
     return Fitted(artefacts, metrics, {"dropped_rows": data.dropped}, _oof_prediction_rows(frame))
 
 
-def train(db: Target, snapshot: Snapshot, runs_root: Path, config=None, profile=None) -> Run:
-    """Train and record a run (``ml.training.train`` with this model)."""
-    from ml.models.hydride_mlp import HydrideMLP
-    from ml.training import train as train_model
-
-    return train_model(HydrideMLP(), db, snapshot, runs_root, config, profile)
-
-
 def _oof_prediction_rows(frame: pd.DataFrame) -> list[dict]:
     rows = []
     for r in frame.itertuples(index=False):
@@ -189,9 +181,8 @@ class HydridePredictor:
 def load(run: VerifiedRun) -> HydridePredictor:
     """The trained ensemble of a checked hydride-mlp run (JSON and ``.npz`` arrays only)."""
     from ml.hydride_ensemble import HydrideEnsemble
-    from ml.models.hydride_mlp import NAME
 
-    run.require_model(NAME)
+    run.require_model(HYDRIDE_MLP)
     recorded = run.manifest["config"]["descriptors"]
     descriptors = HydrideDescriptorConfig(
         **{f.name: recorded[f.name] for f in fields(HydrideDescriptorConfig)}

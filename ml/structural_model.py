@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from pymatgen.core import Structure
 
-from ml.models.cvcnn import NAME
+from ml.model_names import CVCNN
 from ml.structure_features import FeatureConfig, compute_features
 from store.model_runs import RunError, VerifiedRun
 
@@ -50,7 +50,7 @@ class StructuralModel:
         ``.keras`` archive in safe mode (``ml.cvcnn.load_model``)."""
         from ml.cvcnn import ModelFileError, load_model_bytes
 
-        run.require_model(NAME)
+        run.require_model(CVCNN)
         manifest = run.manifest
         features = FeatureConfig()
         if manifest["config"].get("features") != features.as_dict():

@@ -11,8 +11,7 @@ from typing import Any
 
 from core.parameters import COMPOSITION_PROFILES
 from ml.contract import FitContext, Fitted, Model
-
-NAME = "composition"
+from ml.model_names import COMPOSITION
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class CompositionPredictor:
 
 
 class CompositionBaseline(Model):
-    name = NAME
+    name = COMPOSITION
     kind = "structures"
     help = (
         'The composition-only baseline ("T_c chem"): gradient-boosted trees on the 81 '

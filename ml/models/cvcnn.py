@@ -13,8 +13,7 @@ from typing import Any
 
 from core.parameters import CVCNN_PROFILES
 from ml.contract import FitContext, Fitted, Model, Override
-
-NAME = "cvcnn"
+from ml.model_names import CVCNN
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class StructurePredictor:
 
 
 class StructuralCNN(Model):
-    name = NAME
+    name = CVCNN
     kind = "structures"
     help = (
         "The complex-valued CNN on Fourier densities + 175 descriptors (Novakovic et al. "

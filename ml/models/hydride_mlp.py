@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from core.parameters import HYDRIDE_PROFILES
 from ml.contract import FitContext, Fitted, Model, Override
-
-NAME = "hydride-mlp"
+from ml.model_names import HYDRIDE_MLP
 
 
 class HydrideMLP(Model):
-    name = NAME
+    name = HYDRIDE_MLP
     kind = "hydrides"
     help = (
         "The (T_c, P) network of Hutcheon et al. (2020): 64 members, each on its own random "

@@ -41,11 +41,11 @@ def _composition_run(ctx: typer.Context, conn, ref: str) -> Path | None:
 
 
 def _structural_model(ctx: typer.Context, conn, ref: str):
-    from ml.models.cvcnn import NAME
+    from ml.model_names import CVCNN
     from ml.structural_model import StructuralModel
     from store.model_runs import resolve_run
 
-    return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, NAME))
+    return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, CVCNN))
 
 
 def predict(

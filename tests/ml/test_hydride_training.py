@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from ml.hydride_descriptors import screenable_elements
-from ml.hydride_training import screen, train
+from ml.hydride_training import screen
+from ml.registry import get
+from ml.training import train
 from schema import migrate
 from schema.database import connect
 from store.model_runs import verify_run
@@ -33,7 +35,7 @@ def empty_db(tmp_path):
 def run_training(db, snapshot, runs, seed=0):
     conn = connect(db)
     try:
-        return train(conn, snapshot, runs, small_config(seed))
+        return train(get("hydride-mlp"), conn, snapshot, runs, small_config(seed))
     finally:
         conn.close()
 
