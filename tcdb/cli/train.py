@@ -15,12 +15,14 @@ from tcdb.cli.context import settings_of
 
 log = logging.getLogger("tcdb")
 
+VALUE_KINDS = {int: "a whole number", float: "a number", str: "a word"}
+
 
 def _models_help() -> str:
     """One paragraph per registered model: name, snapshot kind, what it is, its own options."""
     from ml.registry import MODELS
 
-    paragraphs = ["Train a model on a frozen snapshot (never the live database). Models:"]
+    paragraphs = ["Train a model on a frozen snapshot (never the live database)."]
     for model in MODELS.values():
         options = "; ".join(
             f"{o.option} {o.type.__name__.upper()}: {o.help}" for o in model.overrides
@@ -52,13 +54,14 @@ def _overrides(model, args: list[str]) -> dict[str, object]:
         try:
             values[override.field] = override.type(given)
         except ValueError:
-            raise TcdbError(f"{option} takes a {override.type.__name__}, not {given!r}.") from None
+            kind = VALUE_KINDS.get(override.type, override.type.__name__)
+            raise TcdbError(f"{option} takes {kind}, not {given!r}.") from None
     return values
 
 
 def train(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="The model (listed above)", show_default=False)],
+    model: Annotated[str, typer.Argument(help="One of the models above", show_default=False)],
     snapshot: Annotated[
         str, typer.Option(help="A snapshot of the model's kind: id, id prefix or name")
     ],

@@ -206,7 +206,7 @@ def test_options_are_checked_against_the_model(ridge, training_db, structures_sn
     assert "ridge-2 takes no option '--epochs'" in str(other.exception)
     assert "--alpha, --protocol" in str(other.exception)
     typed = tcdb(training_db, "train", "ridge-2", "--snapshot", snapshot, "--alpha", "much")
-    assert "--alpha takes a float, not 'much'" in str(typed.exception)
+    assert "--alpha takes a number, not 'much'" in str(typed.exception)
     unknown = tcdb(training_db, "train", "ridge-3", "--snapshot", snapshot)
     assert "Unknown model 'ridge-3'; choose hydride-mlp, composition, cvcnn, ridge-2" in str(
         unknown.exception
