@@ -43,8 +43,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     from core.parameters import CVCNN_PROFILES
     from core.settings import environment_settings
+    from ml.contract import FitContext
     from ml.cvcnn import CVCNNConfig
-    from ml.cvcnn_training import train
+    from ml.registry import get
+    from ml.training import train
     from schema.database import connect
     from store.snapshots import load_snapshot
 
@@ -60,8 +62,8 @@ def main() -> None:
         conn = connect(db)
         try:
             start = time.perf_counter()
-            run = train(conn, snapshot, Path(folder) / "runs", config, settings.cache,
-                        args.profile, progress=False)  # fmt: skip
+            run = train(get("cvcnn"), conn, snapshot, Path(folder) / "runs", config,
+                        args.profile, FitContext(settings.cache, progress=False))  # fmt: skip
             total = time.perf_counter() - start
         finally:
             conn.close()

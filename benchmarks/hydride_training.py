@@ -36,6 +36,8 @@ sys.path.insert(0, str(REPO))
 
 from ml import hydride_ensemble as he  # noqa: E402
 from ml.hydride_descriptors import hydride_matrix, screening_grid  # noqa: E402
+from ml.hydride_training import METRIC_PREFIXES as TARGETS  # noqa: E402
+from ml.metrics import regression_targets  # noqa: E402
 
 SNAPSHOT = "default-hydrides"  # the hydrides snapshot `make run` freezes (an id, name or path)
 TRAINING_TARGET_S = 600.0
@@ -154,9 +156,9 @@ def main() -> None:
     masks = ensemble.validation_masks_
     print_metrics(
         {
-            "ensemble": he.regression_metrics(y, ensemble.oof_predictions()),
-            "linear": he.regression_metrics(y, he.linear_baseline_oof(X, y, masks)),
-            "train mean": he.regression_metrics(y, mean_predictor_oof(y, masks)),
+            "ensemble": regression_targets(y, ensemble.oof_predictions(), TARGETS),
+            "linear": regression_targets(y, he.linear_baseline_oof(X, y, masks), TARGETS),
+            "train mean": regression_targets(y, mean_predictor_oof(y, masks), TARGETS),
         }
     )
     times = time_grid(ensemble, grid, args.repeat)

@@ -50,6 +50,7 @@ def main() -> None:
     from ml.structural_model import StructuralModel
     from schema.database import connect
     from store.model_runs import resolve_run
+    from tcdb.cli.discovery import read_references
 
     settings = environment_settings()
     params = dataclasses.replace(MORPH, scan_points=args.scan_points)
@@ -63,8 +64,10 @@ def main() -> None:
             run_path = resolve_run(settings.runs, conn, args.run, "cvcnn")
             model = StructuralModel.load(run_path)
             loaded = time.perf_counter()
+            family = FAMILIES["mgh13-xy"]
             (outcome,) = run_family(
-                conn, model, FAMILIES["mgh13-xy"], None, params, only, progress=True,
+                conn, model, family, None, params, only, progress=True,
+                references=read_references(conn, family),
             )  # fmt: skip
             total = time.perf_counter() - start
             best = conn.execute(

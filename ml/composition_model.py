@@ -13,20 +13,20 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from core.errors import TcdbError
 from ml.composition_descriptors import CompositionDescriptorConfig, composition_matrix
-from schema.database import Target, storing
-from store.model_runs import Run, VerifiedRun, finish_run, start_run, write_predictions
+from ml.contract import Fitted
+from ml.evaluation import GroupedByComposition, out_of_fold, score
+from ml.model_names import COMPOSITION
+from store.model_runs import VerifiedRun
 from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
-MODEL = "composition"
 MODEL_FILE = "model.npz"  # the trees as arrays (ml.boosted_trees); never a pickle
 
 
@@ -88,65 +88,48 @@ def composition_data(
 
 def grouped_oof(config: CompositionModelConfig, data: CompositionData) -> np.ndarray:
     """Out-of-fold predictions of k-fold cross-validation grouped by composition."""
-    from sklearn.model_selection import GroupKFold
-
-    folds = GroupKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
-    oof = np.full(len(data.y), np.nan)
-    groups = data.entries["material_id"].to_numpy()
-    for number, (train, test) in enumerate(folds.split(data.X, data.y, groups), start=1):
-        model = config.estimator().fit(data.X[train], data.y[train])
-        oof[test] = model.predict(data.X[test])
-        log.info("fold %d/%d done", number, config.folds)
-    return oof
-
-
-def metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
-
-    return {
-        "rmse_K": float(np.sqrt(mean_squared_error(y, predicted))),
-        "mae_K": float(mean_absolute_error(y, predicted)),
-        "r2": float(r2_score(y, predicted)),
-        "n": len(y),
-    }
-
-
-def train(
-    db: Target,
-    snapshot: Snapshot,
-    runs_root: Path,
-    config: CompositionModelConfig | None = None,
-    descriptors: CompositionDescriptorConfig | None = None,
-    profile: str | None = None,
-) -> Run:
-    """Cross-validate, fit on every composition, save, record the run and its predictions
-    (``db`` is opened for writing only for the record, at the end)."""
-    config = config or CompositionModelConfig()
-    descriptors = descriptors or CompositionDescriptorConfig()
-    data = composition_data(snapshot, descriptors)
-    run = start_run(
-        MODEL,
-        snapshot.id,
-        {"model": config.as_dict(), "descriptors": descriptors.as_dict()},
-        config.seed,
-        runs_root,
-        profile,
+    protocol = GroupedByComposition(config.folds, config.seed)
+    splits = protocol.splits(len(data.y), groups=data.entries["material_id"].to_numpy())
+    return out_of_fold(
+        lambda X, y, X_test: config.estimator().fit(X, y).predict(X_test),
+        data.X,
+        data.y,
+        splits,
+        lambda number, total: log.info("fold %d/%d done", number, total),
     )
+
+
+def record(
+    config: CompositionModelConfig, descriptors: CompositionDescriptorConfig | None = None
+) -> dict:
+    """The configuration as the run manifest records it."""
+    descriptors = descriptors or CompositionDescriptorConfig()
+    return {"model": config.as_dict(), "descriptors": descriptors.as_dict()}
+
+
+def fit(
+    snapshot: Snapshot,
+    config: CompositionModelConfig,
+    descriptors: CompositionDescriptorConfig | None = None,
+) -> Fitted:
+    """Cross-validate, then fit on every composition: the trees, the metrics and the
+    out-of-fold predictions."""
+    data = composition_data(snapshot, descriptors or CompositionDescriptorConfig())
     oof = grouped_oof(config, data)
     model = config.estimator().fit(data.X, data.y)
-    save_trees(model, data.X, run.path / MODEL_FILE)
-    run.metrics = {
+    metrics = {
         "protocol": f"{config.folds}-fold cross-validation grouped by composition "
         "(out-of-fold predictions)",
-        "cross_validation": metrics(data.y, oof),
+        "cross_validation": score(GroupedByComposition(config.folds, config.seed), data.y, oof),
         "anchor_hamidieh_2018": {"rmse_K": 9.5, "r2": 0.92},
     }
-    run.notes = {"dropped_compositions": data.dropped}
     frame = data.entries[["material_id", "reduced_formula", "label_tc_K"]].assign(oof_tc_K=oof)
-    frame.to_parquet(run.path / "out_of_fold.parquet", index=False)
+    artefacts = {
+        MODEL_FILE: tree_bytes(model, data.X),
+        "out_of_fold.parquet": frame.to_parquet(index=False),
+    }
     rows = [
         {
-            "model_run_id": run.id,
             "subject_kind": "material",
             "subject_id": f"{r.material_id}:{i}",
             "material_id": r.material_id,
@@ -156,14 +139,11 @@ def train(
         }
         for i, r in enumerate(frame.itertuples(index=False))
     ]
-    with storing(db, f"run {run.id} (its folder {run.path} is not registered)") as conn:
-        finish_run(conn, run)
-        write_predictions(conn, rows)
-    return run
+    return Fitted(artefacts, metrics, {"dropped_compositions": data.dropped}, rows)
 
 
-def save_trees(model, X: np.ndarray, path: Path) -> None:
-    """Write the fitted trees as arrays, after checking they predict exactly as the estimator
+def tree_bytes(model, X: np.ndarray) -> bytes:
+    """The fitted trees as arrays, after checking they predict exactly as the estimator
     on (up to 2,000 of) the training rows: a change in scikit-learn's internals fails here,
     at training, not later as wrong predictions."""
     from ml.boosted_trees import export
@@ -175,14 +155,14 @@ def save_trees(model, X: np.ndarray, path: Path) -> None:
             "The exported trees do not predict as the fitted model; this scikit-learn version "
             "stores its trees differently (see ml/boosted_trees.py)."
         )
-    Path(path).write_bytes(trees.to_bytes())
+    return trees.to_bytes()
 
 
 def load_model(run: VerifiedRun):
     """The fitted trees of a checked composition run (arrays only: nothing runs on load)."""
     from ml.boosted_trees import BoostedTrees, TreeFormatError
 
-    run.require_model(MODEL)
+    run.require_model(COMPOSITION)
     try:
         return BoostedTrees.from_bytes(run.read_bytes(MODEL_FILE))
     except (TreeFormatError, ValueError) as exc:

@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from ml.evaluation import random_split as split_indices
 from ml.hydride_ensemble import seed_everything
 from ml.tensorflow_runtime import tensorflow
 
@@ -299,15 +300,6 @@ def _inputs(fourier: np.ndarray, numerical: np.ndarray, mean: Any, std: Any) -> 
     if len(fourier) != len(numerical):
         raise ValueError(f"{len(fourier)} Fourier arrays but {len(numerical)} descriptor rows")
     return [np.asarray(fourier, dtype=np.complex64), _scale(numerical, mean, std)]
-
-
-def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded random (train, validation) indices, each sorted and non-empty."""
-    if n < 2:
-        raise ValueError("need at least two samples to split")
-    n_val = min(max(1, round(fraction * n)), n - 1)
-    order = np.random.default_rng(seed).permutation(n)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def _best_weights_callback(patience: int | None) -> Any:

@@ -9,109 +9,90 @@ the numerical descriptors are standardised with the training split's statistics 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from core.errors import TcdbError
-from schema.database import Target, storing
-from store.model_runs import Run, finish_run, start_run, write_predictions
+from ml.contract import Fitted
+from ml.evaluation import RandomSplit, score
 from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
-MODEL = "cvcnn"
 PAPER_R2 = 0.9429
+SPLIT = "seeded random {train:.0%}/{validation:.0%} over labelled structures"
 
 
-def validation_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+def record(config, features=None) -> dict:
+    """The configuration as the run manifest records it."""
+    from ml.structure_features import FeatureConfig
 
     return {
-        "r2": float(r2_score(y, predicted)),
-        "rmse_K": float(np.sqrt(mean_squared_error(y, predicted))),
-        "mae_K": float(mean_absolute_error(y, predicted)),
-        "n": len(y),
-    }
+        "cvcnn": config.as_dict(),
+        "features": (features or FeatureConfig()).as_dict(),
+        "numerical_scaling": "mean and std of the training split",
+        "split": SPLIT.format(train=1 - config.validation_fraction,
+                              validation=config.validation_fraction),
+    }  # fmt: skip
 
 
-def train(
-    db: Target,
-    snapshot: Snapshot,
-    runs_root: Path,
-    config=None,
-    cache_dir: Path | None = None,
-    profile: str | None = None,
-    progress: bool = True,
-) -> Run:
-    """Features, split, training with best-validation restore, metrics, artefacts, predictions.
-
-    The snapshot is read from disk; ``db`` is opened for writing only at the end, to record
-    the run and its predictions, so others can use the database while the network trains."""
-    from ml.cvcnn import CVCNNConfig, predict, save_model, split_indices, train_cvcnn
+def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: bool = True) -> Fitted:
+    """Features, split, training with best-validation restore, metrics, artefacts and the
+    validation predictions, from the snapshot alone."""
+    from ml.cvcnn import predict, save_model, train_cvcnn
     from ml.structure_features import FeatureConfig, structure_features
 
-    snapshot.require_kind("structures")
-    config = config or CVCNNConfig()
-    frame = snapshot.structures
+    frame = snapshot.require_kind("structures").structures
     features = structure_features(frame, FeatureConfig(), cache_dir, progress=progress)
     labels = frame["label_tc_K"].to_numpy(dtype=float)
     rows = np.flatnonzero(features.valid & np.isfinite(labels))
     if len(rows) < 10:
         raise TcdbError(f"Snapshot {snapshot.id} has only {len(rows)} usable structures.")
     fourier, numerical, y = features.fourier[rows], features.numerical[rows], labels[rows]
-    train_rows, _ = split_indices(len(y), config.validation_fraction, config.seed)
+    protocol = RandomSplit(config.validation_fraction, config.seed)
+    ((train_rows, _),) = protocol.splits(len(y))
     mean = numerical[train_rows].mean(axis=0)
     std = numerical[train_rows].std(axis=0)
-    run = start_run(
-        MODEL,
-        snapshot.id,
-        {
-            "cvcnn": config.as_dict(),
-            "features": features.config.as_dict(),
-            "numerical_scaling": "mean and std of the training split",
-            "split": f"seeded random {1 - config.validation_fraction:.0%}/"
-            f"{config.validation_fraction:.0%} over labelled structures",
-        },
-        config.seed,
-        runs_root,
-        profile,
-    )
     model, history, validation = train_cvcnn(config, fourier, numerical, y, mean, std, progress)
     predicted = predict(model, fourier[validation], numerical[validation], mean, std)
-    save_model(model, run.path / "model.keras")
-    np.savez(run.path / "scaling.npz", mean=mean, std=std)
-    (run.path / "history.json").write_text(json.dumps(history))
+    with tempfile.TemporaryDirectory() as folder:
+        network = save_model(model, Path(folder) / "model.keras").read_bytes()
     parity = frame.iloc[rows[validation]][["structure_id", "reduced_formula", "origin"]].assign(
         label_tc_K=y[validation], predicted_tc_K=predicted
     )
-    parity.to_parquet(run.path / "validation_parity.parquet", index=False)
-    run.metrics = {
-        "validation": validation_metrics(y[validation], predicted),
+    scaling = io.BytesIO()
+    np.savez(scaling, mean=mean, std=std)
+    artefacts = {
+        "model.keras": network,
+        "scaling.npz": scaling.getvalue(),
+        "history.json": json.dumps(history).encode(),
+        "validation_parity.parquet": parity.to_parquet(index=False),
+    }
+    metrics = {
+        "validation": score(protocol, y[validation], predicted),
         "paper_validation_r2": PAPER_R2,
         "best_epoch": history["best_epoch"],
         "epochs_run": history["epochs_run"],
         "training_seconds": history["seconds"],
         "n_train": len(y) - len(validation),
     }
-    run.notes = {
+    notes = {
         "structures_left_out": len(frame) - len(rows),
         "left_out_examples": [features.errors[i] for i in sorted(features.errors)[:10]],
         "feature_cache_hit": features.cache_hit,
     }
-    with storing(db, f"run {run.id} (its folder {run.path} is not registered)") as conn:
-        finish_run(conn, run)
-        write_predictions(conn, _validation_rows(run.id, parity))
-    return run
+    return Fitted(artefacts, metrics, notes, _validation_rows(parity))
 
 
-def _validation_rows(run_id: str, parity: pd.DataFrame) -> list[dict]:
+def _validation_rows(parity: pd.DataFrame) -> list[dict]:
     return [
         {
-            "model_run_id": run_id,
             "subject_kind": "structure",
             "subject_id": f"{r.structure_id}:{i}",
             "structure_id": r.structure_id,

@@ -75,7 +75,6 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 TARGET_LABELS: tuple[str, str] = ("tc_K", "pressure_GPa")
-METRIC_PREFIXES: tuple[str, str] = ("tc", "pressure")  # regression_metrics keys: tc_rmse, ...
 WEIGHTS_FILE = "ensemble.weights.npz"  # arrays only: no HDF5, no pickle
 STATE_FILE = "ensemble.json"
 HISTORY_FILE = "history.npz"
@@ -300,15 +299,11 @@ def build_model(config: HydrideMLPConfig, n_features: int) -> Any:
 
 
 def validation_masks(n: int, members: int, fraction: float, seed: int) -> np.ndarray:
-    """(members, n) bool: True where a point is in that member's random validation set."""
-    if n < 2:
-        raise ValueError(f"need at least 2 training points, got {n}")
-    n_val = min(max(1, round(fraction * n)), n - 1)
-    rng = np.random.default_rng(seed)
-    order = np.argsort(rng.random((members, n)), axis=1)
-    masks = np.zeros((members, n), dtype=bool)
-    np.put_along_axis(masks, order[:, :n_val], True, axis=1)
-    return masks
+    """(members, n) bool: True where a point is in that member's random validation set (the
+    ``random-repeated`` protocol of ``ml.evaluation``)."""
+    from ml.evaluation import random_masks
+
+    return random_masks(n, members, fraction, seed)
 
 
 def _check_xy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -528,15 +523,22 @@ class HydrideEnsemble:
             "y_train": self.y_train_.tolist(),
         }
 
-    def save(self, folder: Path) -> None:
-        """Write the weights and training history (``.npz``) and the state (JSON)."""
+    def files(self) -> dict[str, bytes]:
+        """The weights and training history (``.npz``) and the state (JSON), by file name."""
         self._require_fitted()
+        weights = {f"w{i}": w for i, w in enumerate(self.model_.get_weights())}
+        return {
+            WEIGHTS_FILE: _npz(np.savez, weights),
+            STATE_FILE: json.dumps(self._state(), indent=1).encode(),
+            HISTORY_FILE: _npz(np.savez_compressed, self.history_),
+        }
+
+    def save(self, folder: Path) -> None:
+        """Write ``files()`` into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        weights = {f"w{i}": w for i, w in enumerate(self.model_.get_weights())}
-        np.savez(folder / WEIGHTS_FILE, **weights)
-        (folder / STATE_FILE).write_text(json.dumps(self._state(), indent=1))
-        np.savez_compressed(folder / HISTORY_FILE, **self.history_)
+        for name, content in self.files().items():
+            (folder / name).write_bytes(content)
         logger.info("saved the ensemble to %s", folder)
 
     @classmethod
@@ -574,13 +576,20 @@ class HydrideEnsemble:
         return ensemble
 
 
+def _npz(write: Callable[..., None], arrays: dict[str, np.ndarray]) -> bytes:
+    """An ``.npz`` archive's bytes (``np.savez`` or ``np.savez_compressed``)."""
+    buffer = io.BytesIO()
+    write(buffer, **arrays)
+    return buffer.getvalue()
+
+
 def _arrays(data: bytes) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` archive, refusing object arrays (which would unpickle)."""
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}
 
 
-# --------------------------------------------------------------------------- baseline, metrics
+# --------------------------------------------------------------------------- linear baseline
 
 
 def fit_linear(X: np.ndarray, y: np.ndarray) -> Any:
@@ -605,31 +614,3 @@ def linear_baseline_oof(X: np.ndarray, y: np.ndarray, validation_masks: np.ndarr
     for member, held_out in enumerate(masks):
         predictions[member] = fit_linear(X[~held_out], y[~held_out]).predict(X)
     return _oof_mean(predictions, masks)
-
-
-def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """RMSE, MAE and R² of T_c (K) and of P (GPa), over the rows with no NaN.
-
-    Flat keys for a manifest: ``tc_rmse``, ``tc_mae``, ``tc_r2``, ``pressure_rmse``,
-    ``pressure_mae``, ``pressure_r2`` and ``n``, the number of rows used.
-    """
-    y_true = np.asarray(y_true, dtype=float).reshape(-1, len(TARGET_LABELS))
-    y_pred = np.asarray(y_pred, dtype=float).reshape(-1, len(TARGET_LABELS))
-    keep = ~(np.isnan(y_true).any(axis=1) | np.isnan(y_pred).any(axis=1))
-    metrics: dict[str, float] = {}
-    for column, prefix in enumerate(METRIC_PREFIXES):
-        metrics.update(_column_metrics(y_true[keep, column], y_pred[keep, column], prefix))
-    metrics["n"] = int(keep.sum())
-    return metrics
-
-
-def _column_metrics(truth: np.ndarray, guess: np.ndarray, prefix: str) -> dict[str, float]:
-    if truth.size == 0:
-        return {f"{prefix}_{name}": math.nan for name in ("rmse", "mae", "r2")}
-    error = guess - truth
-    spread = float(np.sum((truth - truth.mean()) ** 2))
-    return {
-        f"{prefix}_rmse": float(np.sqrt(np.mean(error**2))),
-        f"{prefix}_mae": float(np.mean(np.abs(error))),
-        f"{prefix}_r2": 1.0 - float(np.sum(error**2)) / spread if spread > 0 else math.nan,
-    }

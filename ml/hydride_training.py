@@ -15,25 +15,27 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from core.errors import TcdbError
+from ml.contract import Fitted
+from ml.evaluation import RepeatedRandomSplits, score_targets
 from ml.hydride_descriptors import (
     HydrideDescriptorConfig,
     hydride_matrix,
     missing_descriptors,
     screening_grid,
 )
+from ml.model_names import HYDRIDE_MLP
 from schema.database import Target, storing
-from store.model_runs import Run, VerifiedRun, finish_run, start_run, write_predictions
+from store.model_runs import VerifiedRun, write_predictions
 from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
-MODEL = "hydride-mlp"
+METRIC_PREFIXES = ("tc", "pressure")  # metric keys: tc_rmse, pressure_rmse, ...
 AMBIENT_T_K = 293.0
 
 
@@ -75,77 +77,56 @@ def grid_scaling(descriptors: HydrideDescriptorConfig) -> tuple[np.ndarray, np.n
     return X_grid.mean(axis=0), np.where(std > 0, std, 1.0)
 
 
-def train(
-    db: Target,
-    snapshot: Snapshot,
-    runs_root: Path,
-    config=None,
-    descriptors: HydrideDescriptorConfig | None = None,
-    profile: str | None = None,
-) -> Run:
-    """Train the ensemble and the linear baseline, save both, record the run and its
-    out-of-fold predictions (``db`` is opened for writing only for the record, at the end)."""
-    from ml.hydride_ensemble import (
-        HydrideEnsemble,
-        HydrideMLPConfig,
-        fit_linear,
-        linear_baseline_oof,
-        regression_metrics,
-    )
+def record(config, descriptors: HydrideDescriptorConfig | None = None) -> dict:
+    """The configuration as the run manifest records it."""
+    return {
+        "mlp": config.as_dict(),
+        "descriptors": (descriptors or HydrideDescriptorConfig()).as_dict(),
+        "input_scaling": "mean and std of the screening grid (every screenable E, n = 1..31)",
+    }
 
-    config = config or HydrideMLPConfig()
+
+def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None = None) -> Fitted:
+    """Train the ensemble and the linear baseline on the same random validation splits;
+    out-of-fold metrics of both, their files, and the out-of-fold predictions."""
+    from ml.hydride_ensemble import HydrideEnsemble, fit_linear, linear_baseline_oof
+
     descriptors = descriptors or HydrideDescriptorConfig()
     data = training_data(snapshot, descriptors)
     x_mean, x_std = grid_scaling(descriptors)
-    run = start_run(
-        MODEL,
-        snapshot.id,
-        {
-            "mlp": config.as_dict(),
-            "descriptors": descriptors.as_dict(),
-            "input_scaling": "mean and std of the screening grid (every screenable E, n = 1..31)",
-        },
-        config.seed,
-        runs_root,
-        profile,
-    )
     log.info("training %d members on %d points", config.members, len(data.y))
     ensemble = HydrideEnsemble(config).fit(data.X, data.y, x_mean, x_std)
-    ensemble.save(run.path / "ensemble")
+    artefacts = {f"ensemble/{name}": content for name, content in ensemble.files().items()}
     linear = fit_linear(data.X, data.y)
-    (run.path / "linear.json").write_text(
-        json.dumps({"coef": linear.coef_.tolist(), "intercept": linear.intercept_.tolist()})
-    )
+    artefacts["linear.json"] = json.dumps(
+        {"coef": linear.coef_.tolist(), "intercept": linear.intercept_.tolist()}
+    ).encode()
     oof = ensemble.oof_predictions()
     linear_oof = linear_baseline_oof(data.X, data.y, ensemble.validation_masks_)
-    run.metrics = {
+    protocol = RepeatedRandomSplits(config.members, config.validation_fraction, config.seed)
+    metrics = {
         "protocol": f"{config.members} random {config.validation_fraction:.0%} validation "
         "splits; each point predicted by the members that held it out (out of fold)",
         "n_points": len(data.y),
-        "mlp_ensemble": regression_metrics(data.y, oof),
-        "linear_baseline": regression_metrics(data.y, linear_oof),
+        "mlp_ensemble": score_targets(protocol, data.y, oof, METRIC_PREFIXES),
+        "linear_baseline": score_targets(protocol, data.y, linear_oof, METRIC_PREFIXES),
         "mean_best_epoch": float(np.mean(ensemble.best_epochs_)),
     }
-    run.notes = {"dropped_rows": data.dropped}
     frame = data.entries[["literature_entry_id", "formula", "element", "n_h", "tc_K",
                           "pressure_GPa", "method"]].copy()  # fmt: skip
     frame[["oof_tc_K", "oof_pressure_GPa"]] = oof
     frame[["linear_oof_tc_K", "linear_oof_pressure_GPa"]] = linear_oof
-    frame.to_parquet(run.path / "out_of_fold.parquet", index=False)
-    with storing(db, f"run {run.id} (its folder {run.path} is not registered)") as conn:
-        finish_run(conn, run)
-        write_predictions(conn, _oof_prediction_rows(run.id, frame))
-    return run
+    artefacts["out_of_fold.parquet"] = frame.to_parquet(index=False)
+    return Fitted(artefacts, metrics, {"dropped_rows": data.dropped}, _oof_prediction_rows(frame))
 
 
-def _oof_prediction_rows(run_id: str, frame: pd.DataFrame) -> list[dict]:
+def _oof_prediction_rows(frame: pd.DataFrame) -> list[dict]:
     rows = []
     for r in frame.itertuples(index=False):
         if np.isnan(r.oof_tc_K):
             continue
         rows.append(
             {
-                "model_run_id": run_id,
                 "subject_kind": "literature_entry",
                 "subject_id": r.literature_entry_id,
                 "formula": r.formula,
@@ -166,18 +147,43 @@ def _oof_prediction_rows(run_id: str, frame: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def screen(db: Target, run: VerifiedRun) -> pd.DataFrame:
-    """Predict every screenable EH_n (n = 1 … 31) with all members and store the predictions
-    (``db`` is opened for writing only once they are computed)."""
-    from core.composition import normalise
-    from core.timestamps import utcnow
-    from ml.element_data import atomic_number
-    from ml.hydride_ensemble import HydrideEnsemble
-    from schema.bulk import insert_new_materials
+@dataclass(frozen=True)
+class HydridePredictor:
+    """A hydride-mlp run loaded back: the ensemble, the linear baseline and the descriptors
+    the run was trained with."""
 
-    run.require_model(MODEL)
-    manifest = run.manifest
-    recorded = manifest["config"]["descriptors"]
+    run_id: str
+    ensemble: object  # ml.hydride_ensemble.HydrideEnsemble
+    linear_coef: np.ndarray
+    linear_intercept: np.ndarray
+    descriptors: HydrideDescriptorConfig
+
+    def predict(self, inputs) -> np.ndarray:
+        """(n, 2) ensemble means of (T_c K, P GPa) for (element, n_h) pairs; NaN for an
+        element lacking a descriptor."""
+        predicted = np.full((len(inputs), 2), np.nan)
+        usable = [
+            i for i, (element, _) in enumerate(inputs)
+            if not missing_descriptors(element, self.descriptors)
+        ]  # fmt: skip
+        if usable:
+            elements = [inputs[i][0] for i in usable]
+            n_h = np.array([inputs[i][1] for i in usable])
+            X, _ = hydride_matrix(elements, n_h, self.descriptors)
+            predicted[usable] = self.ensemble.predict(X)[0]
+        return predicted
+
+    def linear(self, X: np.ndarray) -> np.ndarray:
+        """The linear baseline's (T_c, P) for descriptor rows."""
+        return X @ self.linear_coef.T + self.linear_intercept
+
+
+def load(run: VerifiedRun) -> HydridePredictor:
+    """The trained ensemble of a checked hydride-mlp run (JSON and ``.npz`` arrays only)."""
+    from ml.hydride_ensemble import HydrideEnsemble
+
+    run.require_model(HYDRIDE_MLP)
+    recorded = run.manifest["config"]["descriptors"]
     descriptors = HydrideDescriptorConfig(
         **{f.name: recorded[f.name] for f in fields(HydrideDescriptorConfig)}
     )
@@ -186,9 +192,22 @@ def screen(db: Target, run: VerifiedRun) -> pd.DataFrame:
     except (ValueError, KeyError) as exc:
         raise TcdbError(f"Run {run.id}: the ensemble was not loaded: {exc}.") from None
     linear = run.read_json("linear.json")
-    X, elements, ns = screening_grid(descriptors)
-    mean, std = ensemble.predict(X)
-    linear_pred = X @ np.asarray(linear["coef"]).T + np.asarray(linear["intercept"])
+    return HydridePredictor(run.id, ensemble, np.asarray(linear["coef"]),
+                            np.asarray(linear["intercept"]), descriptors)  # fmt: skip
+
+
+def screen(db: Target, run: VerifiedRun) -> pd.DataFrame:
+    """Predict every screenable EH_n (n = 1 … 31) with all members and store the predictions
+    (``db`` is opened for writing only once they are computed)."""
+    from core.composition import normalise
+    from core.timestamps import utcnow
+    from ml.element_data import atomic_number
+    from schema.bulk import insert_new_materials
+
+    model = load(run)
+    X, elements, ns = screening_grid(model.descriptors)
+    mean, std = model.ensemble.predict(X)
+    linear_pred = model.linear(X)
     compositions = {}
     rows = []
     for i, (element, n) in enumerate(zip(elements, ns, strict=True)):
@@ -198,7 +217,7 @@ def screen(db: Target, run: VerifiedRun) -> pd.DataFrame:
         formula = f"{element}H{int(n)}"
         rows.append(
             {
-                "model_run_id": manifest["id"],
+                "model_run_id": run.id,
                 "subject_kind": "hydride",
                 "subject_id": formula,
                 "material_id": composition.material_id,

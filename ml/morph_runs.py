@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,9 +28,9 @@ from core.parameters import INGEST, MORPH, MorphParameters
 from core.structures import space_group
 from core.timestamps import utcnow
 from ml.composition_model import composition_prediction_rows
-from ml.morphs import Builder, Family, Morph, Reference, generate, load_reference
+from ml.morphs import Builder, Family, Morph, MorphError, Reference, generate
 from ml.structural_model import StructuralModel
-from schema.database import Target, insert_new_rows, reading, storing
+from schema.database import Target, insert_new_rows, storing
 from store.model_runs import VerifiedRun, write_predictions
 
 log = logging.getLogger(__name__)
@@ -145,14 +146,20 @@ def run_family(
     params: MorphParameters = MORPH,
     only: list[str] | None = None,
     progress: bool = True,
+    *,
+    references: Sequence[Reference],
 ) -> list[MorphOutcome]:
-    """Generate, predict and store one family for each of its reference structures; ``db`` is
-    opened to read each reference and to store its results, not while morphs are predicted."""
+    """Generate, predict and store one family for each of its reference structures (read by
+    the caller, one per ``family.references``); ``db`` is opened only to store each
+    reference's results, not while morphs are predicted."""
+    if len(references) != len(family.references):
+        raise MorphError(
+            f"{family.name} morphs {len(family.references)} reference structures "
+            f"({', '.join(family.references)}), not {len(references)}."
+        )
     outcomes = []
-    for name in family.references:
+    for reference in references:
         start = time.perf_counter()
-        with reading(db) as conn:
-            reference = load_reference(conn, name)
         morphs = generate(family, reference, params, only)
         tc, numbers, names, lengths, errors = predict_morphs(
             model, reference, morphs, family.kind == "grid", params.batch_size, progress

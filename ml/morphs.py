@@ -6,11 +6,12 @@ crude stand-in for pressure ("superconducting domes"). The structural model pred
 morph in milliseconds, so whole element-by-element maps are cheap. This module only generates
 the morphs (pure, no model, no database); ``ml.morph_runs`` predicts and stores them.
 
-The reference structures are read from the database (ingest stores ``reference/structures``
-as ``crystal_structure`` rows ``reference:<file stem>`` with their site labels), so every morph
-points at a row with provenance. Sites are chosen by their CIF labels: labels starting with X
-or Y mark the sites the paper varies (MgH13: X1 = the Mg site, Y0 = the centre H; Li2MgH16
-Fd-3m: X32-X35 = Li, Y36/Y37 = Mg); in H3S the S site is labelled ``S``.
+The reference structures come from the database (ingest stores ``reference/structures`` as
+``crystal_structure`` rows ``reference:<file stem>`` with their site labels), so every morph
+points at a row with provenance; the caller reads them (``schema.structures``) and passes them
+in, since ``ml`` never reads the live database. Sites are chosen by their CIF labels: labels
+starting with X or Y mark the sites the paper varies (MgH13: X1 = the Mg site, Y0 = the
+centre H; Li2MgH16 Fd-3m: X32-X35 = Li, Y36/Y37 = Mg); in H3S the S site is labelled ``S``.
 A morph keeps every fractional coordinate; scaling multiplies the first two lattice vectors by
 ``scale_ab`` and the third by ``scale_c`` (equal for a uniform scan), so angles stay fixed.
 
@@ -37,7 +38,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 from pymatgen.core import Element, Lattice, Structure
 
@@ -136,19 +136,21 @@ def load_reference_file(path: Path) -> Reference:
     return Reference.of(path.stem, structure)
 
 
-def load_reference(conn: duckdb.DuckDBPyConnection, file_name: str) -> Reference:
-    """A reference structure as ingested (source ``reference_structures``), with provenance."""
+def reference_id(file_name: str) -> str:
+    """The ``crystal_structure`` id ingest gives ``reference/structures/<file name>``."""
+    return REFERENCE_PREFIX + Path(file_name).stem
+
+
+def reference_from_json(file_name: str, structure_json: str | None) -> Reference:
+    """A reference structure from its stored row's JSON (read by the caller, e.g. through
+    ``schema.structures``); None means it was never ingested."""
     name = Path(file_name).stem
-    row = conn.execute(
-        "SELECT structure_json FROM crystal_structure WHERE id = ? AND status = 'active'",
-        [REFERENCE_PREFIX + name],
-    ).fetchone()
-    if row is None:
+    if structure_json is None:
         raise MorphError(
             f"The reference structure {name} is not in the database; run 'tcdb ingest "
             "literature' with sources holding reference/structures/."
         )
-    return Reference.of(name, Structure.from_dict(json.loads(row[0])))
+    return Reference.of(name, Structure.from_dict(json.loads(structure_json)))
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 from pymatgen.core import Structure
 
+from ml.model_names import CVCNN
 from ml.structure_features import FeatureConfig, compute_features
 from store.model_runs import RunError, VerifiedRun
 
 log = logging.getLogger(__name__)
 
-MODEL = "cvcnn"
 DEFAULT_BATCH = 1024
 # Structures per forward pass. The first convolution's output alone is 11³ × 32 complex values
 # per structure, so 2,048 at once held 3.5 GB; 256 holds 1.6 GB at the same speed (measured on
@@ -44,13 +44,13 @@ class StructuralModel:
 
     @classmethod
     def load(cls, run: VerifiedRun) -> StructuralModel:
-        """Load a checked run written by ``ml.cvcnn_training.train``; refuse other models' runs.
+        """Load a checked run written by ``tcdb train cvcnn``; refuse other models' runs.
 
         Every file is read through the run's manifest check, and the network only as a
         ``.keras`` archive in safe mode (``ml.cvcnn.load_model``)."""
         from ml.cvcnn import ModelFileError, load_model_bytes
 
-        run.require_model(MODEL)
+        run.require_model(CVCNN)
         manifest = run.manifest
         features = FeatureConfig()
         if manifest["config"].get("features") != features.as_dict():

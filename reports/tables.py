@@ -109,6 +109,51 @@ def snapshots_overview(inputs: ReportInputs) -> Table:
     )
 
 
+def model_evaluations(inputs: ReportInputs) -> Table:
+    """Every metric of every succeeded model run that names its split protocol, whatever
+    the model: the protocol and its settings, n, and the scores."""
+    runs = inputs.frame(
+        "SELECT id, model, snapshot_id, profile, metrics_json FROM model_run "
+        "WHERE status = 'succeeded' ORDER BY finished_at, id"
+    )
+    inputs.require_rows(runs, "model run", "tcdb train MODEL")
+    rows = []
+    for run in runs.itertuples(index=False):
+        for evaluated, scored in json.loads(run.metrics_json).items():
+            if not isinstance(scored, dict) or "protocol" not in scored:
+                continue
+            numbers = {k: v for k, v in scored.items() if k not in ("protocol", "n")}
+            settings = {k: v for k, v in numbers.items() if k in _PROTOCOL_SETTINGS}
+            scores = {k: v for k, v in numbers.items() if k not in _PROTOCOL_SETTINGS}
+            rows.append(
+                {
+                    "model": run.model,
+                    "run": run.id,
+                    "snapshot": run.snapshot_id,
+                    "profile": run.profile,
+                    "evaluated": evaluated,
+                    "protocol": scored["protocol"],
+                    "settings": ", ".join(f"{k} {v}" for k, v in settings.items()),
+                    "n": scored.get("n"),
+                    "scores": ", ".join(f"{k} {v:.4g}" for k, v in scores.items()),
+                }
+            )
+    frame = inputs.require_rows(pd.DataFrame(rows), "model metric with a protocol",
+                                "train a model again: runs before protocols were recorded "
+                                "carry none")  # fmt: skip
+    return Table(
+        "model_evaluations",
+        "Model evaluations",
+        frame,
+        "Each model run's metrics with the split protocol they were computed on and n.",
+        {"model runs": ", ".join(runs.id)},
+    )
+
+
+# Keys of a scored metric that describe its protocol rather than score it (ml.evaluation).
+_PROTOCOL_SETTINGS = ("folds", "splits", "validation_fraction", "seed", "last_training_year")
+
+
 # ------------------------------------------------------------------------- Novakovic et al.
 
 
@@ -405,6 +450,7 @@ BUILDERS = (
     rejections_overview,
     matches_overview,
     snapshots_overview,
+    model_evaluations,
     headline_results,
     novakovic_table1,
     most_variable_groups,

@@ -164,8 +164,11 @@ class TrainedModels:
 @pytest.fixture(scope="session")
 def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> TrainedModels:
     from core.parameters import COMPOSITION_PROFILES
-    from ml import composition_model, cvcnn_training
+    from ml import composition_model
+    from ml.contract import FitContext
     from ml.cvcnn import CVCNNConfig
+    from ml.registry import get
+    from ml.training import train
     from store.model_runs import verify_run
 
     folder = tmp_path_factory.mktemp("models")
@@ -175,10 +178,10 @@ def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> T
     smoke = composition_model.CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
     conn = connect(db)
     try:
-        structural = cvcnn_training.train(
-            conn, structures_snapshot, folder / "runs", tiny, folder / "cache", progress=False
-        )
-        composition = composition_model.train(conn, structures_snapshot, folder / "runs", smoke)
+        runs = folder / "runs"
+        quiet = FitContext(folder / "cache", progress=False)
+        structural = train(get("cvcnn"), conn, structures_snapshot, runs, tiny, context=quiet)
+        composition = train(get("composition"), conn, structures_snapshot, runs, smoke)
         checked = (
             verify_run(conn, structural.id, "cvcnn"),
             verify_run(conn, composition.id, "composition"),

@@ -41,10 +41,11 @@ def _composition_run(ctx: typer.Context, conn, ref: str) -> Path | None:
 
 
 def _structural_model(ctx: typer.Context, conn, ref: str):
-    from ml.structural_model import MODEL, StructuralModel
+    from ml.model_names import CVCNN
+    from ml.structural_model import StructuralModel
     from store.model_runs import resolve_run
 
-    return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, MODEL))
+    return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, CVCNN))
 
 
 def predict(
@@ -173,7 +174,9 @@ def morph_run(
         model = _structural_model(ctx, conn, run)
         composition = _composition_run(ctx, conn, composition_run)
     for fam in chosen:
-        for outcome in run_family(db, model, fam, composition, params, only):
+        references = read_references(db, fam)
+        for outcome in run_family(db, model, fam, composition, params, only,
+                                  references=references):  # fmt: skip
             failed = ", ".join(f"{n} {why}" for why, n in outcome.failures.most_common())
             typer.echo(
                 f"{fam.name} on {outcome.reference_id}: {outcome.candidates:,} morphs, "
@@ -183,6 +186,19 @@ def morph_run(
         with db.reading() as conn:
             _show_top(conn, fam.name, top)
     typer.echo(f"predicted with {model.run_id}")
+
+
+def read_references(db, family) -> list:
+    """The family's reference structures as ingested (``crystal_structure`` rows
+    ``reference:<file stem>``), read here and handed to the model code, which never reads the
+    live database."""
+    from ml.morphs import reference_from_json, reference_id
+    from schema.database import reading
+    from schema.structures import active_structure_json
+
+    with reading(db) as conn:
+        stored = [active_structure_json(conn, reference_id(name)) for name in family.references]
+    return [reference_from_json(n, text) for n, text in zip(family.references, stored, strict=True)]
 
 
 def _show_top(conn, family: str, limit: int) -> None:

@@ -26,12 +26,13 @@ def screen_hydrides(
 ) -> None:
     """Predict every EH_n (each element with descriptors, n = 1 … 31) with all members; the
     views hydride_best_per_element and hydride_closest_decile summarise them."""
-    from ml.hydride_training import MODEL, screen
+    from ml.hydride_training import screen
+    from ml.model_names import HYDRIDE_MLP
     from store.model_runs import resolve_run
 
     db = _database(ctx, write=True)
     with db.reading() as conn:
-        verified = resolve_run(settings_of(ctx).runs, conn, run, MODEL)
+        verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
     predictions = screen(db, verified)
     with db.reading() as conn:
         best = conn.execute(

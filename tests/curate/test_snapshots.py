@@ -214,14 +214,15 @@ def test_freezing_again_over_a_damaged_folder_sets_it_aside(curated_db, tmp_path
 
 
 def test_a_snapshot_with_no_entries_refuses_to_train_before_any_run_folder(curated_db, tmp_path):
-    from ml.hydride_training import train
+    from ml.registry import get
+    from ml.training import train
 
     empty = freeze(curated_db, tmp_path / "snapshots", kind="hydrides", literature_methods=())
     assert empty.manifest["counts"]["entries"] == 0
     conn = connect(curated_db)
     try:
         with pytest.raises(SnapshotError, match="holds 0 entries"):
-            train(conn, empty, tmp_path / "runs")
+            train(get("hydride-mlp"), conn, empty, tmp_path / "runs")
     finally:
         conn.close()
     assert not (tmp_path / "runs").exists()

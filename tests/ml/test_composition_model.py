@@ -13,8 +13,9 @@ from ml.composition_model import (
     composition_data,
     load_model,
     predict_compositions,
-    train,
 )
+from ml.registry import get
+from ml.training import train
 from schema.database import connect
 from store.model_runs import verify_run
 from store.snapshots import create_snapshot
@@ -40,7 +41,7 @@ def test_a_run_is_recorded_and_its_model_reloads_identically(
 ):
     conn = connect(migrated_db)
     try:
-        run = train(conn, structures_snapshot, tmp_path / "runs", SMOKE)
+        run = train(get("composition"), conn, structures_snapshot, tmp_path / "runs", SMOKE)
         checked = verify_run(conn, run.id, "composition")
         n_predictions = conn.execute(
             "SELECT count(*) FROM prediction WHERE model_run_id = ?", [run.id]
@@ -49,6 +50,7 @@ def test_a_run_is_recorded_and_its_model_reloads_identically(
         conn.close()
     cv = run.metrics["cross_validation"]
     assert cv["n"] == n_predictions > 1000
+    assert (cv["protocol"], cv["folds"], cv["seed"]) == ("grouped-by-composition", 3, 0)
     assert cv["r2"] > 0.5  # far better than the mean, even with the tiny smoke settings
     manifest = json.loads((run.path / "manifest.json").read_text())
     assert manifest["snapshot_id"] == structures_snapshot.id

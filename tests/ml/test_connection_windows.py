@@ -18,6 +18,7 @@ from ml.morphs import FAMILIES
 from ml.structural_model import StructuralModel
 from ml.structure_predictions import predict_inputs
 from schema.database import Database
+from tcdb.cli.discovery import read_references
 from tests.conftest import SOURCES, query
 
 
@@ -52,9 +53,11 @@ def model(trained_models):
 def test_a_morph_run_holds_no_connection_while_predicting(models_db, trained_models, model):
     probe = FileFreeWhilePredicting(model, models_db)
     params = dataclasses.replace(MORPH, scan_points=2)
-    (outcome,) = run_family(Database(models_db), probe, FAMILIES["mgh13-xy"],
+    family = FAMILIES["mgh13-xy"]
+    references = read_references(Database(models_db), family)
+    (outcome,) = run_family(Database(models_db), probe, family,
                             trained_models.composition, params, only=["H", "Li"],
-                            progress=False)  # fmt: skip
+                            progress=False, references=references)  # fmt: skip
     assert probe.calls > 0
     assert outcome.predicted == 8
     assert query(models_db, "SELECT count(*) FROM morph_candidate") == [(8,)]

@@ -12,14 +12,16 @@ from tests.conftest import query
 
 
 def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snapshot, tmp_path):
+    from ml.contract import FitContext
     from ml.cvcnn import CVCNNConfig, load_model
-    from ml.cvcnn_training import train
+    from ml.registry import get
+    from ml.training import train
 
     config = CVCNNConfig(epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,))
     conn = connect(migrated_db)
     try:
-        run = train(conn, structures_snapshot, tmp_path / "runs", config, tmp_path / "cache",
-                    progress=False)  # fmt: skip
+        run = train(get("cvcnn"), conn, structures_snapshot, tmp_path / "runs", config,
+                    context=FitContext(tmp_path / "cache", progress=False))  # fmt: skip
     finally:
         conn.close()
     manifest = json.loads((run.path / "manifest.json").read_text())
@@ -27,6 +29,7 @@ def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snap
     assert manifest["config"]["cvcnn"]["epochs"] == 2
     validation = run.metrics["validation"]
     assert np.isfinite(validation["rmse_K"]) and validation["n"] >= 2
+    assert (validation["protocol"], validation["validation_fraction"]) == ("random", 0.2)
     stored = query(migrated_db, "SELECT count(*) FROM prediction WHERE model_run_id = ?", run.id)[
         0
     ][0]

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from ml import hydride_ensemble as he
+from ml.hydride_training import METRIC_PREFIXES as TARGETS
+from ml.metrics import regression_targets
 
 REPO = Path(__file__).resolve().parents[2]
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -220,7 +222,7 @@ def test_linear_baseline_recovers_an_exact_linear_law_out_of_fold():
 def test_regression_metrics_ignore_nan_rows():
     y_true = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0]])
     y_pred = np.array([[1.0, 12.0], [4.0, 20.0], [np.nan, 0.0], [4.0, 40.0]])
-    m = he.regression_metrics(y_true, y_pred)
+    m = regression_targets(y_true, y_pred, TARGETS)
     assert m["n"] == 3
     assert m["tc_rmse"] == pytest.approx(np.sqrt(4 / 3))
     assert m["tc_mae"] == pytest.approx(2 / 3)
@@ -254,9 +256,9 @@ def test_small_real_run_beats_the_mean_and_the_baseline_is_finite(hydride_snapsh
     mean_oof = he._oof_mean(
         np.stack([np.broadcast_to(y[~m].mean(axis=0), y.shape) for m in masks]), masks
     )
-    network = he.regression_metrics(y, ensemble.oof_predictions())
-    mean_only = he.regression_metrics(y, mean_oof)
+    network = regression_targets(y, ensemble.oof_predictions(), TARGETS)
+    mean_only = regression_targets(y, mean_oof, TARGETS)
     assert network["n"] == mean_only["n"] > 50
     assert network["tc_rmse"] < mean_only["tc_rmse"]
-    linear = he.regression_metrics(y, he.linear_baseline_oof(X, y, masks))
+    linear = regression_targets(y, he.linear_baseline_oof(X, y, masks), TARGETS)
     assert all(np.isfinite(value) for value in linear.values())

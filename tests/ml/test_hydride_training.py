@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from ml.hydride_descriptors import screenable_elements
-from ml.hydride_training import screen, train
+from ml.hydride_training import screen
+from ml.registry import get
+from ml.training import train
 from schema import migrate
 from schema.database import connect
 from store.model_runs import verify_run
@@ -33,7 +35,7 @@ def empty_db(tmp_path):
 def run_training(db, snapshot, runs, seed=0):
     conn = connect(db)
     try:
-        return train(conn, snapshot, runs, small_config(seed))
+        return train(get("hydride-mlp"), conn, snapshot, runs, small_config(seed))
     finally:
         conn.close()
 
@@ -47,7 +49,9 @@ def test_a_run_is_recorded_with_everything_needed_to_rebuild_it(
     assert manifest["seed"] == 0 and manifest["config"]["mlp"]["members"] == 4
     assert {"tensorflow", "numpy", "duckdb"} <= set(manifest["library_versions"])
     for model in ("mlp_ensemble", "linear_baseline"):
-        assert np.isfinite(manifest["metrics"][model]["tc_rmse"])
+        scored = manifest["metrics"][model]
+        assert np.isfinite(scored["tc_rmse"])
+        assert (scored["protocol"], scored["splits"]) == ("random-repeated", 4)
     with duckdb.connect(str(empty_db), read_only=True) as conn:
         assert conn.execute("SELECT snapshot_id FROM model_run").fetchall() == [
             (hydride_snapshot.id,)

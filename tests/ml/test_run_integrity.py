@@ -18,7 +18,7 @@ import pytest
 
 from ml.boosted_trees import BoostedTrees
 from ml.composition_descriptors import CompositionDescriptorConfig
-from ml.composition_model import MODEL_FILE, load_model, save_trees
+from ml.composition_model import MODEL_FILE, load_model, tree_bytes
 from schema.database import connect
 from store.model_runs import (
     MANIFEST,
@@ -74,7 +74,7 @@ def composition_run(migrated_db, tmp_path):
     model, X = _fitted_trees()
     config = {"descriptors": CompositionDescriptorConfig().as_dict()}
     run = start_run("composition", "snapshot-x", config, 0, tmp_path / "runs")
-    save_trees(model, X, run.path / MODEL_FILE)
+    (run.path / MODEL_FILE).write_bytes(tree_bytes(model, X))
     (run.path / "notes").mkdir()
     (run.path / "notes" / "extra.json").write_text("{}")
     conn = connect(migrated_db)

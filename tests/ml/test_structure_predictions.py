@@ -20,6 +20,7 @@ from ml.structural_model import StructuralModel
 from ml.structure_predictions import predict_inputs
 from schema.database import connect
 from store.model_runs import RunError
+from tcdb.cli.discovery import read_references
 from tests.conftest import SOURCES, query, run_tcdb
 
 REFERENCES = SOURCES / "reference" / "structures"
@@ -90,7 +91,8 @@ def test_a_small_morph_grid_lands_in_the_database_and_matches_direct_predictions
     try:
         for _ in range(2):  # a rerun adds nothing
             (outcome,) = run_family(conn, model, family, trained_models.composition,
-                                    params, only=["H", "Li", "Mg"], progress=False)  # fmt: skip
+                                    params, only=["H", "Li", "Mg"], progress=False,
+                                    references=read_references(conn, family))  # fmt: skip
     finally:
         conn.close()
     assert outcome.candidates == outcome.predicted == 27
@@ -143,3 +145,25 @@ def test_predict_with_no_usable_input_names_every_reason_in_sentences(models_db,
         assert name in result.stderr
     assert result.stderr.count("failed:") == 3
     assert result.stderr.strip().splitlines()[-1].startswith("error: None of the 3 input(s)")
+
+
+def test_reference_structures_are_read_by_the_caller_and_handed_in(models_db, model, tmp_path):
+    from ml.morphs import MorphError, reference_id
+    from schema import migrate
+
+    family = FAMILIES["dome"]
+    conn = connect(models_db)
+    try:
+        references = read_references(conn, family)
+        assert [r.id for r in references] == [reference_id(n) for n in family.references]
+        with pytest.raises(MorphError, match="morphs 2 reference structures"):
+            run_family(conn, model, family, progress=False, references=references[:1])
+    finally:
+        conn.close()
+    migrate.upgrade(tmp_path / "empty.duckdb")
+    empty = connect(tmp_path / "empty.duckdb")  # a database where nothing was ingested
+    try:
+        with pytest.raises(MorphError, match="Li2MgH16_Fd-3m_250GPa is not in the database"):
+            read_references(empty, family)
+    finally:
+        empty.close()

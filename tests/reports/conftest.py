@@ -24,17 +24,24 @@ def report_db(trained_models, hydride_snapshot, tmp_path_factory):
     from ml.hydride_ensemble import HydrideMLPConfig
     from ml.morph_runs import run_family
     from ml.morphs import FAMILIES
+    from ml.registry import get
     from ml.structural_model import StructuralModel
     from ml.structure_predictions import predict_inputs
+    from ml.training import train
     from store.model_runs import verify_run
+    from tcdb.cli.discovery import read_references
 
     folder = tmp_path_factory.mktemp("report")
     db = folder / "tcdb.duckdb"
     shutil.copy(trained_models.db, db)
     conn = connect(db)
     try:
-        run = hydride_training.train(
-            conn, hydride_snapshot, folder / "runs", HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"])
+        run = train(
+            get("hydride-mlp"),
+            conn,
+            hydride_snapshot,
+            folder / "runs",
+            HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"]),
         )
         hydride_training.screen(conn, verify_run(conn, run.id, "hydride-mlp"))
         model = StructuralModel.load(trained_models.cvcnn)
@@ -51,6 +58,7 @@ def report_db(trained_models, hydride_snapshot, tmp_path_factory):
                 trained_models.composition,
                 params,
                 progress=False,
+                references=read_references(conn, family),
             )
     finally:
         conn.close()

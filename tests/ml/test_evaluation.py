@@ -1,0 +1,117 @@
+"""The metrics every model reports and the split protocols they are computed on."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml import evaluation, metrics
+
+
+def test_metrics_agree_with_scikit_learn_and_name_their_unit():
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    rng = np.random.default_rng(3)
+    y = rng.normal(30, 20, size=500)
+    predicted = y + rng.normal(0, 5, size=500)
+    m = metrics.regression(y, predicted)
+    assert set(m) == {"rmse_K", "mae_K", "r2", "n"} and m["n"] == 500
+    assert m["rmse_K"] == pytest.approx(np.sqrt(mean_squared_error(y, predicted)), rel=1e-12)
+    assert m["mae_K"] == pytest.approx(mean_absolute_error(y, predicted), rel=1e-12)
+    assert m["r2"] == pytest.approx(r2_score(y, predicted), rel=1e-12)
+
+
+def test_rows_with_a_missing_value_are_left_out_and_counted():
+    m = metrics.regression([1.0, 2.0, 3.0, 4.0], [1.0, 4.0, np.nan, 4.0])
+    assert m["n"] == 3
+    assert m["rmse_K"] == pytest.approx(np.sqrt(4 / 3))
+    assert m["r2"] == pytest.approx(1 - 4 / (14 / 3))
+    empty = metrics.regression([1.0], [np.nan])
+    assert empty["n"] == 0 and math.isnan(empty["rmse_K"])
+    flat = metrics.regression([5.0, 5.0], [4.0, 6.0])
+    assert math.isnan(flat["r2"]) and flat["mae_K"] == 1.0  # R² undefined without spread
+    with pytest.raises(ValueError, match="3 true values but 2"):
+        metrics.regression([1, 2, 3], [1, 2])
+
+
+def test_several_targets_are_scored_over_the_same_rows():
+    y = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])
+    predicted = np.array([[1.0, np.nan], [2.5, 20.0], [3.0, 33.0]])
+    m = metrics.regression_targets(y, predicted, ("tc", "pressure"))
+    assert m["n"] == 2  # the first row lacks a pressure, so it counts for neither target
+    assert m["tc_rmse"] == pytest.approx(np.sqrt(0.25 / 2))
+    assert m["pressure_mae"] == pytest.approx(1.5)
+
+
+def test_a_random_split_is_seeded_disjoint_and_complete():
+    protocol = evaluation.RandomSplit(validation_fraction=0.2, seed=4)
+    ((train, test),) = protocol.splits(50)
+    assert len(test) == 10 and not set(train) & set(test)
+    assert sorted([*train, *test]) == list(range(50))
+    np.testing.assert_array_equal(test, protocol.splits(50)[0][1])
+    assert not np.array_equal(test, evaluation.RandomSplit(0.2, seed=5).splits(50)[0][1])
+
+
+def test_repeated_random_splits_each_hold_out_the_same_share():
+    protocol = evaluation.RepeatedRandomSplits(repeats=8, validation_fraction=0.25, seed=1)
+    masks = protocol.masks(40)
+    assert masks.shape == (8, 40) and (masks.sum(axis=1) == 10).all()
+    for (train, test), held in zip(protocol.splits(40), masks, strict=True):
+        np.testing.assert_array_equal(test, np.flatnonzero(held))
+        assert len(train) + len(test) == 40
+
+
+def test_grouped_folds_never_share_a_composition_and_test_every_row():
+    groups = np.repeat([f"mat-{i}" for i in range(30)], 3)
+    splits = evaluation.GroupedByComposition(folds=5, seed=0).splits(len(groups), groups=groups)
+    assert len(splits) == 5
+    for train, test in splits:
+        assert not set(groups[train]) & set(groups[test])
+    assert sorted(np.concatenate([test for _, test in splits])) == list(range(len(groups)))
+    with pytest.raises(evaluation.EvaluationError, match="2 compositions cannot fill 5 folds"):
+        evaluation.GroupedByComposition(folds=5).splits(4, groups=np.array(["a", "a", "b", "b"]))
+
+
+def test_a_split_by_time_trains_on_the_past_and_tests_on_the_later_years():
+    years = np.array([1990, 2001, 1995, 2010, 2000, 2020])
+    ((train, test),) = evaluation.ByTime(last_training_year=2000).splits(6, years=years)
+    assert list(train) == [0, 2, 4] and list(test) == [1, 3, 5]
+    with pytest.raises(evaluation.EvaluationError, match="leaves 6 rows to train on and 0"):
+        evaluation.ByTime(last_training_year=2030).splits(6, years=years)
+    with pytest.raises(evaluation.EvaluationError, match="1 have none"):
+        evaluation.ByTime(2000).splits(3, years=np.array([1990, np.nan, 2005]))
+
+
+def test_rows_without_a_year_column_say_so():
+    with pytest.raises(evaluation.EvaluationError, match="snapshot abc has no 'year' column"):
+        evaluation.years_of(pd.DataFrame({"label_tc_K": [1.0]}), "snapshot abc")
+    years = evaluation.years_of(pd.DataFrame({"year": [1999, 2004]}), "snapshot abc")
+    assert list(years) == [1999.0, 2004.0]
+
+
+def test_out_of_fold_predictions_come_from_models_that_never_saw_the_row():
+    X = np.arange(12, dtype=float).reshape(-1, 1)
+    y = np.arange(12, dtype=float)
+    groups = np.repeat(["a", "b", "c", "d"], 3)
+    splits = evaluation.GroupedByComposition(folds=4).splits(12, groups=groups)
+    oof = evaluation.out_of_fold(lambda X_fit, y_fit, X_test: np.full(len(X_test), y_fit.mean()),
+                                 X, y, splits)  # fmt: skip
+    for _, test in splits:
+        others = np.setdiff1d(np.arange(12), test)
+        assert (oof[test] == y[others].mean()).all()
+
+
+def test_every_score_carries_its_protocol_and_n():
+    protocol = evaluation.GroupedByComposition(folds=10, seed=0)
+    scored = evaluation.score(protocol, np.array([1.0, 2.0, 4.0]), np.array([1.0, 2.5, 3.0]))
+    assert scored["protocol"] == "grouped-by-composition" and scored["folds"] == 10
+    assert scored["n"] == 3 and "rmse_K" in scored
+    both = evaluation.score_targets(
+        evaluation.RepeatedRandomSplits(4), np.ones((3, 2)), np.ones((3, 2)), ("tc", "pressure")
+    )
+    assert both["protocol"] == "random-repeated" and both["splits"] == 4 and both["n"] == 3
+    assert set(evaluation.PROTOCOLS) == {"random", "random-repeated", "grouped-by-composition",
+                                         "by-time"}  # fmt: skip
