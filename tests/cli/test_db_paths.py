@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import hold_lock, run_tcdb
+from tests.commands import invoke_tcdb
+from tests.conftest import hold_lock
 
 EVERY_OPENER = [
     ["db", "status"],
@@ -33,7 +34,7 @@ def _one_sentence(result, *words: str) -> None:
 def test_a_directory_as_db_is_one_sentence(tmp_path, command):
     folder = tmp_path / "a-folder"
     folder.mkdir()
-    result = run_tcdb("--db", str(folder), *command, env={"TCDB_SOURCES": str(tmp_path)})
+    result = invoke_tcdb("--db", str(folder), *command, env={"TCDB_SOURCES": str(tmp_path)})
     _one_sentence(result, str(folder), "is a directory")
     assert list(folder.iterdir()) == []
 
@@ -50,7 +51,7 @@ def test_a_directory_as_db_is_one_sentence(tmp_path, command):
 def test_a_file_that_is_not_duckdb_is_one_sentence_and_untouched(tmp_path, content, command):
     path = tmp_path / "notes.csv"
     path.write_bytes(content)
-    _one_sentence(run_tcdb("--db", str(path), *command), str(path), "not a DuckDB file")
+    _one_sentence(invoke_tcdb("--db", str(path), *command), str(path), "not a DuckDB file")
     assert path.read_bytes() == content
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv"]
 
@@ -60,7 +61,7 @@ def test_a_db_under_a_file_is_one_sentence(tmp_path):
     blocker.write_text("x")
     path = blocker / "tcdb.duckdb"
     _one_sentence(
-        run_tcdb("--db", str(path), "db", "upgrade"), str(path), "is a file, not a folder"
+        invoke_tcdb("--db", str(path), "db", "upgrade"), str(path), "is a file, not a folder"
     )
     assert blocker.read_text() == "x"
 
@@ -69,14 +70,14 @@ def test_a_db_under_a_file_is_one_sentence(tmp_path):
 def test_an_unwritable_place_is_one_sentence():
     # /proc refuses new files even to root, so this holds however the tests run
     for path in ("/proc/tcdb.duckdb", "/proc/tcdb-missing/tcdb.duckdb"):
-        _one_sentence(run_tcdb("--db", path, "db", "upgrade"), path, "cannot be")
+        _one_sentence(invoke_tcdb("--db", path, "db", "upgrade"), path, "cannot be")
 
 
 def test_a_briefly_locked_file_is_waited_for(migrated_db):
     holder = hold_lock(migrated_db, 2)
     try:
-        result = run_tcdb("--db", str(migrated_db), "sql", "SELECT 42 AS x", "--format", "csv",
-                          env={"TCDB_LOCK_WAIT": "60"})  # fmt: skip
+        result = invoke_tcdb("--db", str(migrated_db), "sql", "SELECT 42 AS x", "--format", "csv",
+                             env={"TCDB_LOCK_WAIT": "60"})  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert result.stdout.split() == ["x", "42"]
     finally:

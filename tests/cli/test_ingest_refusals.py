@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import ingest_into, query, run_tcdb
+from tests.commands import invoke_tcdb
+from tests.conftest import ingest_into, query
 from tests.ingest.slices import NIMS, STANEV, head_lines
 
 HEADER = 3
@@ -23,7 +24,7 @@ def test_a_header_only_nims_file_is_one_sentence_and_exit_code_4(
     (sources / STANEV).write_text((sources / STANEV).read_text() + "Nb3Sn,18.1\n")
     env = {"TCDB_SOURCES": str(sources), "TCDB_CURATED": str(tmp_path / "curated")}
 
-    result = run_tcdb("--db", str(migrated_db), "ingest", "supercon", env=env)
+    result = invoke_tcdb("--db", str(migrated_db), "ingest", "supercon", env=env)
     assert result.returncode == 4, result.stderr
     assert "Traceback" not in result.stderr and "KeyError" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -37,7 +38,7 @@ def test_a_header_only_nims_file_is_one_sentence_and_exit_code_4(
         migrated_db, "SELECT count(*) FROM raw_nims_supercon WHERE retired_run_id IS NULL"
     )[0] == (30,)
 
-    accepted = run_tcdb(
+    accepted = invoke_tcdb(
         "--db", str(migrated_db), "ingest", "supercon", "--accept-retirements", env=env
     )
     assert accepted.returncode == 0, accepted.stderr
@@ -50,11 +51,11 @@ def test_a_header_only_nims_file_on_a_new_database_is_not_a_traceback(
     sources = _supercon(real_sources, tmp_path / "sources")
     head_lines(sources / NIMS, sources / NIMS, HEADER)
     env = {"TCDB_SOURCES": str(sources), "TCDB_CURATED": str(tmp_path / "curated")}
-    result = run_tcdb("--db", str(migrated_db), "ingest", "supercon", env=env)
+    result = invoke_tcdb("--db", str(migrated_db), "ingest", "supercon", env=env)
     assert result.returncode == 0, result.stderr
     assert "0 new, 0 unchanged, 0 rejected, 0 retired of 0 records" in result.stdout
 
 
 def test_the_ingest_help_names_the_flag():
-    result = run_tcdb("ingest", "all", "--help")
+    result = invoke_tcdb("ingest", "all", "--help")
     assert "--accept-retirements" in result.stdout

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, query, run_tcdb
+from tests.commands import REPO, invoke_tcdb
+from tests.conftest import query
 
 
 @pytest.fixture
@@ -49,8 +50,9 @@ def test_sql_answers_at_once_while_a_training_computes(training_db, hydride_snap
     try:
         _wait_for_run_folder(training_db.parent / "runs", training)
         start = time.monotonic()
-        answer = run_tcdb("--db", str(training_db), "sql", "SELECT count(*) AS n FROM measurement",
-                          "--format", "csv", env={"TCDB_LOCK_WAIT": "0"})  # fmt: skip
+        answer = invoke_tcdb("--db", str(training_db), "sql",
+                             "SELECT count(*) AS n FROM measurement", "--format", "csv",
+                             env={"TCDB_LOCK_WAIT": "0"})  # fmt: skip
         seconds = time.monotonic() - start
         assert answer.returncode == 0, answer.stderr  # exit 3 = locked, with no retry allowed
         assert int(answer.stdout.split()[1]) > 0
@@ -62,8 +64,9 @@ def test_sql_answers_at_once_while_a_training_computes(training_db, hydride_snap
 
 
 def test_a_training_records_its_run_and_predictions_at_the_end(training_db, hydride_snapshot):
-    training = _start_training(training_db, hydride_snapshot.id, "--max-epochs", "5")
-    output, _ = training.communicate(timeout=600)
+    command = ["train", "hydride-mlp", "--snapshot", hydride_snapshot.id, "--profile", "smoke"]
+    training = invoke_tcdb("--db", str(training_db), *command, "--max-epochs", "5")
+    output = training.stdout + training.stderr
     assert training.returncode == 0, output
     (run_id,) = query(training_db, "SELECT id FROM model_run WHERE model = 'hydride-mlp'")[0]
     assert run_id in output

@@ -16,7 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import REPO, query, run_tcdb
+from tests.commands import REPO, invoke_tcdb
+from tests.conftest import query
 
 
 def _digest(path: Path) -> str:
@@ -36,7 +37,7 @@ def sql_db(migrated_db: Path) -> Path:
 
 
 def _sql(db: Path, statement: str, *flags: str):
-    return run_tcdb("--db", str(db), "sql", statement, *flags)
+    return invoke_tcdb("--db", str(db), "sql", statement, *flags)
 
 
 def _refused(result, *words: str) -> str:
@@ -90,7 +91,7 @@ def test_attach_of_another_database_with_a_delete_changes_nothing(sql_db, tmp_pa
 def test_extensions_are_neither_installed_nor_loaded(sql_db, statement, tmp_path):
     home = tmp_path / "home"  # where DuckDB would put a downloaded extension
     home.mkdir()
-    result = run_tcdb("--db", str(sql_db), "sql", statement, env={"HOME": str(home)})
+    result = invoke_tcdb("--db", str(sql_db), "sql", statement, env={"HOME": str(home)})
     _refused(result, statement.split()[-2], "nothing was run")  # INSTALL or LOAD, as typed
     assert list(home.rglob("*")) == []
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_tcdb
+from tests.commands import invoke_tcdb
 
 
 def tcdb(db, tmp_path, *args):
-    return run_tcdb("--db", str(db), *args, env={"TCDB_CURATED": str(tmp_path / "curated")})
+    return invoke_tcdb("--db", str(db), *args, env={"TCDB_CURATED": str(tmp_path / "curated")})
 
 
 def test_groups_shows_a_table_one_group(curated_db, tmp_path):

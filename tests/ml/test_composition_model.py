@@ -66,10 +66,10 @@ def test_a_run_is_recorded_and_its_model_reloads_identically(
     assert 1 in errors
 
 
-def test_a_hydrides_snapshot_is_refused(curated_template, tmp_path):
+def test_a_hydrides_snapshot_is_refused(curated_db, tmp_path):
     from core.errors import TcdbError
 
-    conn = connect(curated_template)
+    conn = connect(curated_db)  # a copy: freezing writes to the database
     try:
         hydrides = create_snapshot(conn, "h", SnapshotParameters(kind="hydrides"), tmp_path)
     finally:

@@ -31,7 +31,7 @@ from store.model_runs import (
     start_run,
     verify_run,
 )
-from tests.conftest import run_tcdb
+from tests.commands import invoke_tcdb
 
 
 class _Payload:
@@ -328,7 +328,7 @@ def test_predict_and_screen_refuse_crafted_run_folders_with_one_sentence(
                 for option in ("--composition-run", "--run")]  # fmt: skip
     commands.append(["screen", "hydrides", "--run", evil.name])
     for command in commands:
-        result = run_tcdb("--db", str(models_db), *command)
+        result = invoke_tcdb("--db", str(models_db), *command)
         assert result.returncode == 1, result.stderr
         last = result.stderr.strip().splitlines()[-1]
         assert last.startswith("error: No model run") and "is registered in the database" in last

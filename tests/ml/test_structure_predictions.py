@@ -21,7 +21,8 @@ from ml.structure_predictions import predict_inputs
 from schema.database import connect
 from store.model_runs import RunError
 from tcdb.cli.discovery import read_references
-from tests.conftest import SOURCES, query, run_tcdb
+from tests.commands import invoke_tcdb
+from tests.conftest import SOURCES, query
 
 REFERENCES = SOURCES / "reference" / "structures"
 
@@ -120,14 +121,14 @@ def test_a_small_morph_grid_lands_in_the_database_and_matches_direct_predictions
 def test_predict_command_prints_saves_and_reports(models_db, trained_models, tmp_path):
     _write_inputs(tmp_path)
     out = tmp_path / "predictions.csv"
-    result = run_tcdb("--db", str(models_db), "predict", str(tmp_path / "MgH13.cif"),
-                      str(tmp_path / "broken.cif"), "--output", str(out))  # fmt: skip
+    result = invoke_tcdb("--db", str(models_db), "predict", str(tmp_path / "MgH13.cif"),
+                         str(tmp_path / "broken.cif"), "--output", str(out))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "MgH13" in result.stdout and trained_models.cvcnn.name in result.stdout
     assert "failed:" in result.stderr and "broken.cif" in result.stderr
     assert out.read_text().count("\n") == 3  # header, one prediction, one failure
 
-    nothing = run_tcdb("--db", str(models_db), "predict", str(tmp_path / "broken.cif"))
+    nothing = invoke_tcdb("--db", str(models_db), "predict", str(tmp_path / "broken.cif"))
     assert nothing.returncode == 1
 
 
@@ -137,8 +138,8 @@ def test_predict_with_no_usable_input_names_every_reason_in_sentences(models_db,
     (tmp_path / "broken.cif").write_text("data_broken\n")
     (tmp_path / "binary.cif").write_bytes(b"\x00\xff\xfe\x89PNG\r\n")
     missing = tmp_path / "nowhere.cif"
-    result = run_tcdb("--db", str(models_db), "predict", str(tmp_path / "broken.cif"),
-                      str(tmp_path / "binary.cif"), str(missing))  # fmt: skip
+    result = invoke_tcdb("--db", str(models_db), "predict", str(tmp_path / "broken.cif"),
+                         str(tmp_path / "binary.cif"), str(missing))  # fmt: skip
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     for name in ("broken.cif", "binary.cif", "nowhere.cif"):

@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from tests.conftest import REPO, run_tcdb
+from tests.commands import REPO, invoke_tcdb
 
 
 def readme_queries() -> list[str]:
@@ -28,7 +28,7 @@ def test_the_readme_shows_five_queries_over_predictions():
 
 @pytest.mark.parametrize("query", readme_queries())
 def test_each_readme_query_answers(report_db, query):
-    result = run_tcdb("--db", str(report_db), "sql", query, "--format", "csv")
+    result = invoke_tcdb("--db", str(report_db), "sql", query, "--format", "csv")
     assert result.returncode == 0, result.stderr
     _header, *rows = result.stdout.strip().splitlines()
     assert rows, f"no rows for: {query}"
