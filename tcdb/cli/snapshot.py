@@ -39,7 +39,7 @@ def snapshot_create(
 ) -> None:
     """Freeze a training set from the latest curation run into <db folder>/snapshots/<id>/."""
     from core.parameters import SnapshotParameters
-    from store.snapshots import create_snapshot, read_exclude_formulas
+    from curate.snapshots import create_snapshot, read_exclude_formulas
 
     methods = ("exact_reduced", "literature_file") + (("near_composition",) if near_matches else ())
     try:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from core.parameters import COMPOSITION_PROFILES, SnapshotParameters
+from curate.snapshots import create_snapshot
 from ml.composition_model import (
     CompositionModelConfig,
     composition_data,
@@ -17,7 +18,6 @@ from ml.composition_model import (
 )
 from schema.database import connect
 from store.model_runs import verify_run
-from store.snapshots import create_snapshot
 
 SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
 
