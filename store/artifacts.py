@@ -239,7 +239,7 @@ def resolve_reference(
             f"{ref!r} is the start of {len(prefixed)} {noun} ids ({_shown(prefixed)}); "
             f"give more of the id."
         )
-    there = f"there are {len(entries)}: {_shown(entries)}" if entries else "there are none"
+    there = f"{noun}s there are: {_shown(entries)}" if entries else f"there is no {noun} yet"
     opening = missing or f"No {noun} {ref!r}"
     raise ArtifactNotFoundError(f"{opening}; {there}. {hint}")
 
