@@ -49,7 +49,9 @@ __all__ = [
     "RunNotFoundError",
     "VerifiedRun",
     "artefact_list",
+    "find_run",
     "finish_run",
+    "registered_runs",
     "resolve_run",
     "sha256_of",
     "start_run",
@@ -263,15 +265,30 @@ def _check_files(run: VerifiedRun) -> None:
         run.read_bytes(name)
 
 
-def registered_runs(conn: duckdb.DuckDBPyConnection, model: str | None = None) -> list[Entry]:
-    """The succeeded runs the database registers (of one model, or all), as reference targets
-    named by their model."""
+def registered_runs(
+    conn: duckdb.DuckDBPyConnection, model: str | None = None, *, succeeded_only: bool = True
+) -> list[Entry]:
+    """The runs the database registers (succeeded ones unless asked; of one model, or all),
+    oldest first, as reference targets named by their model."""
     rows = conn.execute(
-        "SELECT id, model, finished_at FROM model_run WHERE status = 'succeeded' "
+        "SELECT id, model, finished_at FROM model_run WHERE (NOT ? OR status = 'succeeded') "
         "AND (? IS NULL OR model = ?) ORDER BY finished_at, id",
-        [model, model],
+        [succeeded_only, model, model],
     ).fetchall()
     return [Entry(rid, (m,), "" if at is None else at.isoformat()) for rid, m, at in rows]
+
+
+def find_run(conn: duckdb.DuckDBPyConnection, ref: str) -> tuple[str, str]:
+    """The id and model of the registered run ``ref`` names, whatever its status: an id, an
+    unambiguous id prefix, a model (its newest run) or ``latest`` (the newest of all)."""
+    entry = resolve_reference(
+        ref,
+        registered_runs(conn, succeeded_only=False),
+        "model run",
+        "'tcdb runs list' shows them.",
+        missing=f"No model run {ref!r} is registered in the database",
+    )
+    return entry.id, entry.names[0]
 
 
 def resolve_run(
