@@ -255,11 +255,11 @@ def _shown(entries: Sequence[Entry]) -> str:
 # ---------------------------------------------------------------------------------- kinds
 
 
-def require_kind(subject: str, actual: str, wanted: str, unit: str) -> None:
+def require_kind(subject: str, actual: str, wanted: str, template: str) -> None:
     """The one check that an artefact is of the kind a caller needs (a snapshot's kind, a run's
-    model): ``"<subject> is a <actual> <unit>, not <wanted>."``."""
+    model); ``template`` words the refusal from ``subject``, ``actual`` and ``wanted``."""
     if actual != wanted:
-        raise ArtifactError(f"{subject} is a {actual} {unit}, not {wanted}.")
+        raise ArtifactError(template.format(subject=subject, actual=actual, wanted=wanted))
 
 
 def diff_fields(a: dict, b: dict) -> dict[str, tuple]:

@@ -30,7 +30,7 @@ from store.artifacts import (
     Entry,
     artefact_list,
     clear_unfinished,
-    folder_problems,
+    folder_files,
     mark_unfinished,
     read_checked,
     require_kind,
@@ -155,7 +155,7 @@ def write_predictions(conn: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
 
 def _require_model(run_id: str, actual: str, wanted: str) -> None:
     """The one check that a run is of the model a caller loads (registered row or manifest)."""
-    require_kind(f"Run {run_id}", actual, wanted, "run")
+    require_kind(f"Run {run_id}", actual, wanted, "{subject} is a {actual} run, not {wanted}.")
 
 
 @dataclass(frozen=True)
@@ -255,8 +255,7 @@ def _check_files(run: VerifiedRun) -> None:
     listed = run.manifest.get("artefacts")
     if not isinstance(listed, dict) or run.manifest.get("id") != run.id:
         raise RunIntegrityError(f"Run {run.id}: the manifest lists no artefacts for this run.")
-    unlisted = [p.name for p in folder_problems(run.path, {}) if p.what == "unlisted"]
-    extra = sorted(set(unlisted) - set(listed))
+    extra = sorted(folder_files(run.path) - set(listed))
     if extra:
         raise RunIntegrityError(
             f"Run {run.id}: {run.path / extra[0]} is not in the run's manifest; the run is refused."

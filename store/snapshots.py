@@ -56,6 +56,7 @@ MANIFEST_FIELDS = (
     "manifest_sha256",
 )  # fmt: skip
 
+WRONG_KIND = "{subject} is of kind {actual!r}, not {wanted!r}"
 # The snapshot members of the artefact error family.
 SnapshotError = ArtifactError
 
@@ -72,7 +73,7 @@ class Snapshot:
     def require_kind(self, kind: str) -> Snapshot:
         """This snapshot, or an error when a model is given the wrong kind of training set or
         an empty one (before any run folder is made)."""
-        require_kind(f"Snapshot {self.id}", self.manifest["kind"], kind, "snapshot")
+        require_kind(f"Snapshot {self.id}", self.manifest["kind"], kind, WRONG_KIND)
         if not self.manifest["counts"]["entries"]:
             raise SnapshotError(
                 f"Snapshot {self.id} ({self.manifest['name']}) holds 0 entries; there is "
@@ -341,7 +342,7 @@ def resolve(root: Path, ref: str) -> Path:
         ref,
         _entries(root),
         "snapshot",
-        f"(in {root}); 'tcdb snapshot list' shows them.",
+        f"Snapshots are kept in {root}; 'tcdb snapshot list' shows them.",
     )
     return root / entry.id
 

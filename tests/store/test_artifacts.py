@@ -108,8 +108,8 @@ def test_snapshots_frozen_before_sizes_were_recorded_still_load(snapshots, hydri
 
 
 def test_the_wrong_kind_of_snapshot_is_one_sentence(hydride_snapshot):
-    with pytest.raises(SnapshotError, match=f"Snapshot {hydride_snapshot.id} is a hydrides "
-                       "snapshot, not structures."):  # fmt: skip
+    with pytest.raises(SnapshotError, match=f"Snapshot {hydride_snapshot.id} is of kind "
+                       "'hydrides', not 'structures'"):  # fmt: skip
         hydride_snapshot.require_kind("structures")
 
 
