@@ -25,10 +25,10 @@ def main() -> None:
 
     from core.parameters import SnapshotParameters
     from curate.run import run_curation
+    from curate.snapshots import create_snapshot
     from ingest import pipeline
     from schema import migrate
     from schema.database import connect
-    from store.snapshots import create_snapshot
 
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "bench.duckdb"

@@ -1,11 +1,15 @@
-"""What a run records about the code and libraries that made it."""
+"""What every recorded step (ingest run, curation run, snapshot, model run) says about the code
+and libraries that made it: one stamp, taken the same way everywhere, so that rows and manifests
+from different layers can be compared field by field."""
 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 
+from core import __version__
 from core.settings import project_root
 
 RECORDED_LIBRARIES = (
@@ -51,3 +55,25 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The tcdb version, the code revision and, where results depend on them, library versions.
+
+    Database rows keep their ``tcdb_version`` and ``code_revision`` columns; model runs also
+    record ``library_versions`` (their numbers depend on numpy, TensorFlow, scikit-learn ...)."""
+
+    tcdb_version: str
+    code_revision: str | None
+    library_versions: dict[str, str] = field(default_factory=dict)
+
+    def columns(self) -> dict[str, str | None]:
+        """The two provenance columns every run-like table has."""
+        return {"tcdb_version": self.tcdb_version, "code_revision": self.code_revision}
+
+
+def provenance_stamp(*, libraries: bool = False) -> Provenance:
+    """The stamp of the running code; with ``libraries`` also the versions of the libraries
+    results depend on (taken once per call, since installing a package changes them)."""
+    return Provenance(__version__, code_revision(), library_versions() if libraries else {})

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from core.composition import HYDROGEN_ISOTOPES, element_symbols
+from core.composition import HYDROGEN_ISOTOPES, element_symbols, normalise
 from core.records import ParsedFormula, Rejection
 
 __all__ = ["REASON_CODES", "parse_supercon_formula"]
@@ -288,3 +288,15 @@ def _too_large(amounts: dict[str, float]) -> Rejection:
 def _malformed(reason: str) -> Rejection:
     """A malformed-formula rejection."""
     return Rejection("malformed_formula", reason)
+
+
+def material_id_of_formula(text: str) -> str | None:
+    """The material id a formula (or a ``mat-…`` id given as is) names, or None when it does not
+    parse or normalise; how held-out lists and report filters name compositions."""
+    if text.startswith("mat-"):
+        return text
+    parsed = parse_supercon_formula(text)
+    if isinstance(parsed, Rejection):
+        return None
+    composition = normalise(parsed.amounts)
+    return None if isinstance(composition, Rejection) else composition.material_id

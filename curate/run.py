@@ -18,11 +18,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from core import __version__
 from core.errors import TcdbError
 from core.hashing import record_id
 from core.parameters import CURATION, CurationParameters
-from core.provenance import code_revision
+from core.provenance import provenance_stamp
 from core.timestamps import utcnow
 from curate.groups import group_measurements, label_groups, unlabelled_groups
 from curate.matching import composition_distance, match_structures
@@ -302,8 +301,7 @@ def run_curation(
             outcome.__dict__ | {"inputs_fingerprint": fingerprint}, default=str
         ),
         "status": "succeeded",
-        "tcdb_version": __version__,
-        "code_revision": code_revision(),
+        **provenance_stamp().columns(),
         "started_at": now,
         "finished_at": utcnow(),
     }
@@ -319,12 +317,3 @@ def run_curation(
         raise
     log.info("curation run %s written", run_id)
     return outcome
-
-
-def latest_curation_run(conn: duckdb.DuckDBPyConnection) -> str:
-    row = conn.execute(
-        "SELECT id FROM curation_run WHERE status = 'succeeded' ORDER BY started_at DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        raise TcdbError("Nothing has been curated yet; run 'tcdb curate run' first.")
-    return row[0]

@@ -23,12 +23,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from core import __version__
 from core.composition import NormalisedComposition
 from core.errors import TcdbError
 from core.hashing import record_id
 from core.parameters import INGEST
-from core.provenance import code_revision
+from core.provenance import provenance_stamp
 from core.records import Rejection
 from core.timestamps import utcnow
 from ingest.source_info import SourceInfo
@@ -449,8 +448,7 @@ def load_batch(
             "n_retired": n_retired,
             "parameters_json": json.dumps(batch.parameters, sort_keys=True),
             "message": message,
-            "tcdb_version": __version__,
-            "code_revision": code_revision(),
+            **provenance_stamp().columns(),
             "started_at": now,
             "finished_at": utcnow(),
         }

@@ -7,8 +7,8 @@ import json
 import duckdb
 import pandas as pd
 
-from curate.run import latest_curation_run
-from store.snapshots import _material_id
+from core.supercon_formula import material_id_of_formula
+from schema.curation_runs import latest_curation_run
 
 
 def groups_table(
@@ -24,7 +24,7 @@ def groups_table(
     params: list = [run_id]
     if formula:
         sql += "AND g.material_id = ? "
-        params.append(_material_id(formula))
+        params.append(material_id_of_formula(formula))
     else:
         sql += "AND g.tc_variance_K2 >= ? "
         params.append(min_variance)

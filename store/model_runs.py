@@ -1,8 +1,10 @@
-"""Model runs: a folder of artefacts with its manifest, a ``model_run`` row, and predictions.
+"""Model runs: one kind of artefact (``store.artifacts``), with a ``model_run`` row and
+predictions.
 
 A run reads one frozen snapshot (never the live database) and records everything needed to
 rebuild it: the snapshot id, the configuration, the seed, the metrics, the library versions
-and the code revision. Its folder is ``<db folder>/runs/<run id>/``.
+and the code revision. Its folder is ``<db folder>/runs/<run id>/``; while it trains, the folder
+holds ``.unfinished`` (the training's pid), removed before the manifest lists the files.
 """
 
 from __future__ import annotations
@@ -17,19 +19,50 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from core import __version__
-from core.errors import TcdbError
-from core.provenance import code_revision, library_versions
+from core.provenance import provenance_stamp
 from core.timestamps import utcnow
 from schema.database import insert_new_rows
+from store.artifacts import (
+    MANIFEST,
+    ArtifactError,
+    ArtifactIntegrityError,
+    ArtifactNotFoundError,
+    Entry,
+    artefact_list,
+    clear_unfinished,
+    folder_files,
+    mark_unfinished,
+    read_checked,
+    require_kind,
+    resolve_reference,
+    sha256_of,
+    write_manifest,
+)
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
+__all__ = [
+    "MANIFEST",
+    "Run",
+    "RunError",
+    "RunIntegrityError",
+    "RunNotFoundError",
+    "VerifiedRun",
+    "artefact_list",
+    "find_run",
+    "finish_run",
+    "registered_runs",
+    "resolve_run",
+    "sha256_of",
+    "start_run",
+    "verify_run",
+    "write_predictions",
+]
 
-
-class RunError(TcdbError):
-    """A model run is missing or cannot be used."""
+# The model-run members of the artefact error family.
+RunError = ArtifactError
+RunIntegrityError = ArtifactIntegrityError
+RunNotFoundError = ArtifactNotFoundError
 
 
 @dataclass
@@ -48,6 +81,7 @@ class Run:
     notes: dict = field(default_factory=dict)
 
     def manifest(self, finished_at: datetime) -> dict:
+        stamp = provenance_stamp(libraries=True)
         return {
             "id": self.id,
             "model": self.model,
@@ -57,9 +91,8 @@ class Run:
             "config": self.config,
             "metrics": self.metrics,
             "notes": self.notes,
-            "library_versions": library_versions(),
-            "code_revision": code_revision(),
-            "tcdb_version": __version__,
+            "library_versions": stamp.library_versions,
+            **stamp.columns(),
             "started_at": self.started_at.isoformat(timespec="seconds") + "Z",
             "finished_at": finished_at.isoformat(timespec="seconds") + "Z",
         }
@@ -68,11 +101,13 @@ class Run:
 def start_run(
     model: str, snapshot_id: str, config: dict, seed: int, root: Path, profile: str | None = None
 ) -> Run:
+    """A new, empty run folder, marked unfinished until ``finish_run``."""
     started = utcnow()
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
     run_id = f"{model}-{started:%Y%m%dT%H%M%S%f}-{digest}"
     path = Path(root) / run_id
     path.mkdir(parents=True, exist_ok=False)
+    mark_unfinished(path)
     return Run(run_id, model, snapshot_id, path, config, seed, profile, started)
 
 
@@ -81,9 +116,9 @@ def finish_run(conn: duckdb.DuckDBPyConnection, run: Run) -> dict:
     holding the manifest's own SHA-256: a run loads only while both still match."""
     finished = utcnow()
     manifest = run.manifest(finished)
+    clear_unfinished(run.path)
     manifest["artefacts"] = artefact_list(run.path)
-    text = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
-    (run.path / MANIFEST).write_bytes(text)
+    text = write_manifest(run.path, manifest)
     conn.execute(
         "INSERT INTO model_run (id, model, snapshot_id, profile, seed, config_json, metrics_json, "
         "manifest_json, manifest_sha256, artefact_path, library_versions_json, status, "
@@ -94,7 +129,7 @@ def finish_run(conn: duckdb.DuckDBPyConnection, run: Run) -> dict:
             json.dumps(run.config, sort_keys=True), json.dumps(run.metrics, sort_keys=True),
             json.dumps(manifest, sort_keys=True), sha256_of(text),
             str(run.path), json.dumps(manifest["library_versions"], sort_keys=True),
-            __version__, manifest["code_revision"], run.started_at, finished,
+            manifest["tcdb_version"], manifest["code_revision"], run.started_at, finished,
         ],
     )  # fmt: skip
     return manifest
@@ -118,21 +153,9 @@ def write_predictions(conn: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
     return insert_new_rows(conn, "prediction", pa.Table.from_pylist(rows))
 
 
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def artefact_list(folder: Path) -> dict[str, dict]:
-    """Every file under a run folder but the manifest: relative path → SHA-256 and size."""
-    folder = Path(folder)
-    listed = {}
-    for path in sorted(folder.rglob("*")):
-        name = path.relative_to(folder).as_posix()
-        if name == MANIFEST or path.is_dir():
-            continue
-        data = path.read_bytes()
-        listed[name] = {"sha256": sha256_of(data), "size": len(data)}
-    return listed
+def _require_model(run_id: str, actual: str, wanted: str) -> None:
+    """The one check that a run is of the model a caller loads (registered row or manifest)."""
+    require_kind(f"Run {run_id}", actual, wanted, "{subject} is a {actual} run, not {wanted}.")
 
 
 @dataclass(frozen=True)
@@ -154,22 +177,7 @@ class VerifiedRun:
 
     def read_bytes(self, name: str) -> bytes:
         """An artefact's bytes, refused unless the manifest lists it with this hash and size."""
-        expected = self.manifest["artefacts"].get(name)
-        if expected is None:
-            raise RunIntegrityError(f"Run {self.id} has no artefact {name!r} in its manifest.")
-        path = self.path / name
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise RunIntegrityError(
-                f"Run {self.id}: artefact {name} cannot be read ({exc.strerror})."
-            ) from None
-        if len(data) != expected["size"] or sha256_of(data) != expected["sha256"]:
-            raise RunIntegrityError(
-                f"Run {self.id}: artefact {name} differs from its manifest (SHA-256 or size "
-                "changed); the run is refused."
-            )
-        return data
+        return read_checked(self.path, name, self.manifest["artefacts"], f"Run {self.id}")
 
     def read_json(self, name: str):
         return json.loads(self.read_bytes(name))
@@ -191,16 +199,7 @@ class VerifiedRun:
         return pd.read_parquet(io.BytesIO(self.read_bytes(name)))
 
     def require_model(self, model: str) -> None:
-        if self.model != model:
-            raise RunError(f"Run {self.id} is a {self.model} run, not {model}.")
-
-
-class RunIntegrityError(RunError):
-    """A registered run's manifest or files are not what was recorded, or were never hashed."""
-
-
-class RunNotFoundError(RunError):
-    """No run of that id is registered in the database, or no run of that model yet."""
+        _require_model(self.id, self.model, model)
 
 
 def _run_location(row_path: str | None, root: Path, run_id: str) -> Path:
@@ -227,8 +226,7 @@ def verify_run(
             "never loaded."
         )
     row_model, status, recorded, row_path = row
-    if row_model != model:
-        raise RunError(f"Run {run_id} is a {row_model} run, not {model}.")
+    _require_model(run_id, row_model, model)
     if status != "succeeded":
         raise RunError(f"Run {run_id} did not succeed (status {status}).")
     if not recorded:
@@ -257,10 +255,7 @@ def _check_files(run: VerifiedRun) -> None:
     listed = run.manifest.get("artefacts")
     if not isinstance(listed, dict) or run.manifest.get("id") != run.id:
         raise RunIntegrityError(f"Run {run.id}: the manifest lists no artefacts for this run.")
-    present = {
-        p.relative_to(run.path).as_posix() for p in run.path.rglob("*") if not p.is_dir()
-    } - {MANIFEST}
-    extra = sorted(present - set(listed))
+    extra = sorted(folder_files(run.path) - set(listed))
     if extra:
         raise RunIntegrityError(
             f"Run {run.id}: {run.path / extra[0]} is not in the run's manifest; the run is refused."
@@ -269,20 +264,51 @@ def _check_files(run: VerifiedRun) -> None:
         run.read_bytes(name)
 
 
+def registered_runs(
+    conn: duckdb.DuckDBPyConnection, model: str | None = None, *, succeeded_only: bool = True
+) -> list[Entry]:
+    """The runs the database registers (succeeded ones unless asked; of one model, or all),
+    oldest first, as reference targets named by their model."""
+    rows = conn.execute(
+        "SELECT id, model, finished_at FROM model_run WHERE (NOT ? OR status = 'succeeded') "
+        "AND (? IS NULL OR model = ?) ORDER BY finished_at, id",
+        [succeeded_only, model, model],
+    ).fetchall()
+    return [Entry(rid, (m,), "" if at is None else at.isoformat()) for rid, m, at in rows]
+
+
+def find_run(conn: duckdb.DuckDBPyConnection, ref: str) -> tuple[str, str]:
+    """The id and model of the registered run ``ref`` names, whatever its status: an id, an
+    unambiguous id prefix, a model (its newest run) or ``latest`` (the newest of all)."""
+    entry = resolve_reference(
+        ref,
+        registered_runs(conn, succeeded_only=False),
+        "model run",
+        "'tcdb runs list' shows them.",
+        missing=f"No model run {ref!r} is registered in the database",
+    )
+    return entry.id, entry.names[0]
+
+
 def resolve_run(
     root: Path, conn: duckdb.DuckDBPyConnection | None, ref: str, model: str
 ) -> VerifiedRun:
-    """A checked run from its id, or ``latest``: the newest succeeded run of the model that is
-    registered in the database (never the newest folder on disk)."""
+    """A checked run from its id, an unambiguous id prefix, or ``latest``: the newest
+    succeeded run of the model that is registered in the database (never the newest folder
+    on disk)."""
     if conn is None:
         raise RunError("Loading a model run needs the database, which records its hashes.")
-    if ref == "latest":
-        row = conn.execute(
-            "SELECT id FROM model_run WHERE model = ? AND status = 'succeeded' "
-            "ORDER BY finished_at DESC, id DESC LIMIT 1",
-            [model],
-        ).fetchone()
-        if row is None:
+    known = conn.execute("SELECT count(*) FROM model_run WHERE id = ?", [ref]).fetchone()[0]
+    if not known:
+        runs = [Entry(e.id, (), e.created) for e in registered_runs(conn, model)]
+        if ref == "latest" and not runs:
             raise RunNotFoundError(f"No {model} run yet; train one with 'tcdb train {model}'.")
-        ref = row[0]
+        ref = resolve_reference(
+            ref,
+            runs,
+            f"{model} run",
+            "'tcdb runs list' shows them.",
+            missing=f"No model run {ref!r} is registered in the database; a run folder alone "
+            "is never loaded",
+        ).id
     return verify_run(conn, ref, model, root)

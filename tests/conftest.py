@@ -119,7 +119,7 @@ def curated_db(curated_template, tmp_path) -> Path:
 
 def _freeze(db: Path, kind: str, folder: Path):
     from core.parameters import SnapshotParameters
-    from store.snapshots import create_snapshot
+    from curate.snapshots import create_snapshot
 
     conn = connect(db)
     try:

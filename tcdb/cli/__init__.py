@@ -19,7 +19,19 @@ import typer
 
 from core.errors import TcdbError
 from core.settings import environment_settings
-from tcdb.cli import curate, db, discovery, ingest, report, screen, snapshot, sql, train
+from tcdb.cli import (
+    curate,
+    db,
+    discovery,
+    ingest,
+    prune,
+    report,
+    runs,
+    screen,
+    snapshot,
+    sql,
+    train,
+)
 from tcdb.cli.context import settings_of
 
 log = logging.getLogger("tcdb")
@@ -41,6 +53,8 @@ app.command("predict")(discovery.predict)
 app.add_typer(discovery.morph_app, name="morph")
 app.command("sql")(sql.sql)
 app.command("report")(report.report)
+app.command("prune")(prune.prune)
+app.add_typer(runs.app, name="runs")
 
 
 @app.callback()

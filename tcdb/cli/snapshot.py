@@ -39,7 +39,7 @@ def snapshot_create(
 ) -> None:
     """Freeze a training set from the latest curation run into <db folder>/snapshots/<id>/."""
     from core.parameters import SnapshotParameters
-    from store.snapshots import create_snapshot, read_exclude_formulas
+    from curate.snapshots import create_snapshot, read_exclude_formulas
 
     methods = ("exact_reduced", "literature_file") + (("near_composition",) if near_matches else ())
     try:
@@ -86,7 +86,9 @@ def snapshot_list(ctx: typer.Context) -> None:
 
 
 @app.command("show")
-def snapshot_show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Id or name")]):
+def snapshot_show(
+    ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Id, id prefix, name or latest")]
+):
     """A snapshot's manifest (after verifying its files)."""
     import json
 
@@ -98,7 +100,9 @@ def snapshot_show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="I
 
 
 @app.command("verify")
-def snapshot_verify(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Id or name")]):
+def snapshot_verify(
+    ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Id, id prefix, name or latest")]
+):
     """Check that a snapshot's files still match its manifest, its id and the manifest hash
     the database recorded (exit 1 when they do not)."""
     from store.snapshots import recorded_manifest_sha256, resolve, verify_snapshot
@@ -116,8 +120,8 @@ def snapshot_verify(ctx: typer.Context, ref: Annotated[str, typer.Argument(help=
 @app.command("diff")
 def snapshot_diff(
     ctx: typer.Context,
-    a: Annotated[str, typer.Argument(help="Id or name")],
-    b: Annotated[str, typer.Argument(help="Id or name")],
+    a: Annotated[str, typer.Argument(help="Id, id prefix, name or latest")],
+    b: Annotated[str, typer.Argument(help="Id, id prefix, name or latest")],
 ) -> None:
     """What differs between two snapshots: parameters, counts, entries."""
     from store.snapshots import diff_snapshots, load_snapshot

@@ -158,8 +158,8 @@ def test_training_on_an_empty_snapshot_is_one_sentence_and_makes_no_run_folder(
     curated_db, tmp_path
 ):
     from core.parameters import SnapshotParameters
+    from curate.snapshots import create_snapshot
     from schema.database import connect
-    from store.snapshots import create_snapshot
 
     conn = connect(curated_db)
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from core.parameters import SnapshotParameters
+from curate.snapshots import create_snapshot
 from schema.database import connect
-from store.snapshots import create_snapshot
 from tests.conftest import query
 
 

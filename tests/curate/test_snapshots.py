@@ -9,10 +9,10 @@ import pytest
 
 from core.parameters import SnapshotParameters
 from curate.run import run_curation
+from curate.snapshots import create_snapshot
 from schema.database import connect
 from store.snapshots import (
     SnapshotError,
-    create_snapshot,
     diff_snapshots,
     load_snapshot,
     verify_snapshot,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from core.parameters import COMPOSITION_PROFILES, SnapshotParameters
+from curate.snapshots import create_snapshot
 from ml.composition_model import (
     CompositionModelConfig,
     composition_data,
@@ -18,7 +19,6 @@ from ml.registry import get
 from ml.training import train
 from schema.database import connect
 from store.model_runs import verify_run
-from store.snapshots import create_snapshot
 
 SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
 
