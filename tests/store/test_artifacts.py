@@ -18,7 +18,8 @@ from store.artifacts import (
 )
 from store.model_runs import RunError, RunNotFoundError, finish_run, resolve_run, start_run
 from store.snapshots import SnapshotError, load_snapshot, manifest_sha256, resolve, verify_snapshot
-from tests.conftest import query, run_tcdb
+from tests.commands import invoke_tcdb
+from tests.conftest import query
 
 ENTRIES = [
     Entry("ab12", ("first",), "2026-01-01T00:00:00"),
@@ -167,14 +168,14 @@ def test_every_step_is_stamped_the_same_way(
 def test_runs_list_show_and_verify(migrated_db, tmp_path):
     run = _run(migrated_db, tmp_path / "runs")
     db = str(migrated_db)
-    listed = run_tcdb("--db", db, "runs", "list")
+    listed = invoke_tcdb("--db", db, "runs", "list")
     assert listed.returncode == 0 and run.id in listed.stdout and "succeeded" in listed.stdout
-    shown = run_tcdb("--db", db, "runs", "show", "composition")
+    shown = invoke_tcdb("--db", db, "runs", "show", "composition")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["artefacts"]["model.bin"]["size"] == len(b"weights")
-    assert run_tcdb("--db", db, "runs", "verify", "latest").stdout == f"{run.id}: intact\n"
+    assert invoke_tcdb("--db", db, "runs", "verify", "latest").stdout == f"{run.id}: intact\n"
     (run.path / "model.bin").write_bytes(b"swapped")
-    refused = run_tcdb("--db", db, "runs", "verify", run.id)
+    refused = invoke_tcdb("--db", db, "runs", "verify", run.id)
     assert refused.returncode == 1
     assert "model.bin differs from its manifest" in refused.stderr
     assert "Traceback" not in refused.stderr

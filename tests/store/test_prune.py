@@ -13,7 +13,8 @@ import pytest
 from schema.database import connect
 from store.artifacts import MANIFEST, UNFINISHED, folder_bytes
 from store.model_runs import finish_run, resolve_run, start_run, verify_run, write_predictions
-from tests.conftest import query, run_tcdb
+from tests.commands import invoke_tcdb
+from tests.conftest import query
 
 
 def _train(conn, root: Path, model: str, snapshot_id: str, config: dict | None = None) -> str:
@@ -94,7 +95,7 @@ def test_the_feature_cache_key_is_the_one_training_files_features_under(
 def test_dry_run_lists_what_would_go_and_removes_nothing(store):
     root = store["db"].parent
     before = sorted(p.name for p in (root / "runs").iterdir())
-    result = run_tcdb("--db", str(store["db"]), "prune", "--keep", "1", "--dry-run")
+    result = invoke_tcdb("--db", str(store["db"]), "prune", "--keep", "1", "--dry-run")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     going = [store["crashed"], store["stray"], store["unused_cache"]]
@@ -117,7 +118,7 @@ def test_prune_keeps_the_newest_the_referenced_and_what_kept_runs_read(store):
     going = [store["crashed"], store["stray"], store["unused_cache"]]
     going += [root / "runs" / r for r in (store["failed"], store["composition"][1])]
     expected = sum(folder_bytes(p) for p in going)
-    result = run_tcdb("--db", str(store["db"]), "prune", "--keep", "1")
+    result = invoke_tcdb("--db", str(store["db"]), "prune", "--keep", "1")
     assert result.returncode == 0, result.stderr
     assert f"freed 3.0 MiB ({expected:,} bytes) in 5 folder(s)" in result.stdout
     oldest, older, newest = store["composition"]
@@ -137,13 +138,13 @@ def test_prune_keeps_the_newest_the_referenced_and_what_kept_runs_read(store):
         assert resolve_run(root / "runs", conn, "latest", "composition").id == newest
     finally:
         conn.close()
-    again = run_tcdb("--db", str(store["db"]), "prune", "--keep", "1")
+    again = invoke_tcdb("--db", str(store["db"]), "prune", "--keep", "1")
     assert again.returncode == 0 and "Nothing to prune." in again.stdout
 
 
 def test_every_cache_stays_when_a_kept_runs_snapshot_cannot_be_read(store):
     shutil.rmtree(store["snapshot"])
-    result = run_tcdb("--db", str(store["db"]), "prune", "--keep", "3")
+    result = invoke_tcdb("--db", str(store["db"]), "prune", "--keep", "3")
     assert result.returncode == 0, result.stderr
     assert "every feature cache stays" in result.stdout
     assert store["unused_cache"].is_dir() and store["used_cache"].is_dir()
@@ -151,7 +152,7 @@ def test_every_cache_stays_when_a_kept_runs_snapshot_cannot_be_read(store):
 
 
 def test_keep_must_be_at_least_one(store):
-    result = run_tcdb("--db", str(store["db"]), "prune", "--keep", "0")
+    result = invoke_tcdb("--db", str(store["db"]), "prune", "--keep", "0")
     assert result.returncode == 2
     assert all(p.exists() for p in (store["crashed"], store["stray"]))
 
