@@ -14,7 +14,7 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def writer(ctx: typer.Context):
-    """A write connection to a migrated database (closed by the caller)."""
+    """A write connection to a migrated database, for a ``with`` block that closes it."""
     from schema.database import connect
     from schema.migrate import require_head
 
@@ -38,7 +38,7 @@ def database(ctx: typer.Context, *, write: bool = False):
 
 
 def reader(ctx: typer.Context):
-    """A read-only connection (closed by the caller)."""
+    """A read-only connection, for a ``with`` block that closes it."""
     from schema.database import connect
 
     return connect(settings_of(ctx).db, read_only=True)

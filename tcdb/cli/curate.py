@@ -33,8 +33,7 @@ def curate_run(
     from curate.run import run_curation
     from ingest.hand_entries import replay_deprecations
 
-    conn = _writer(ctx)
-    try:
+    with _writer(ctx) as conn:
         replayed = replay_deprecations(conn, settings_of(ctx).curated)
         if replayed:
             typer.echo(f"replayed {replayed} deprecation(s) from the curated folder")
@@ -43,8 +42,6 @@ def curate_run(
             typer.echo(f"nothing changed since curation run {outcome}; nothing to do.")
         else:
             typer.echo(outcome.summary())
-    finally:
-        conn.close()
 
 
 @app.command("groups")
@@ -59,11 +56,8 @@ def curate_groups(
     """Composition groups of the latest curation run, with their T_c values."""
     from reports.curation import format_groups, groups_table
 
-    conn = _reader(ctx)
-    try:
+    with _reader(ctx) as conn:
         typer.echo(format_groups(groups_table(conn, min_variance, limit, formula)))
-    finally:
-        conn.close()
 
 
 @app.command("match")
@@ -78,15 +72,12 @@ def curate_match(
     """How many compositions and structures matched, by method (latest curation run)."""
     from reports.curation import format_matches, match_counts, unmatched_compositions
 
-    conn = _reader(ctx)
-    try:
+    with _reader(ctx) as conn:
         if report:
             typer.echo(format_matches(match_counts(conn)))
         if unmatched:
             for formula, n in unmatched_compositions(conn, unmatched):
                 typer.echo(f"  unmatched  {formula:<30} {n} measurement(s)")
-    finally:
-        conn.close()
 
 
 @app.command("add-entry")
@@ -146,11 +137,8 @@ def curate_add_entry(
             }
         ]
         cifs = [cif]
-    conn = _writer(ctx)
-    try:
+    with _writer(ctx) as conn:
         added = add_entries(conn, settings.curated, settings.sources, rows, cifs)
-    finally:
-        conn.close()
     for entry in added:
         typer.echo(
             f"added {entry.id}  {entry.formula}  (literature_entries.csv line {entry.line_number})"
@@ -169,9 +157,6 @@ def curate_deprecate(
     in <TCDB_CURATED>/deprecations.csv)."""
     from ingest.hand_entries import deprecate
 
-    conn = _writer(ctx)
-    try:
+    with _writer(ctx) as conn:
         table = deprecate(conn, settings_of(ctx).curated, subject_id, reason)
-    finally:
-        conn.close()
     typer.echo(f"deprecated {table} {subject_id}: {reason}")

@@ -96,11 +96,8 @@ def db_check(ctx: typer.Context) -> None:
 
     path = settings_of(ctx).db
     problems = [f"schema drift: {diff}" for diff in migrate.drift(path)]
-    conn = connect(path, read_only=True)
-    try:
+    with connect(path, read_only=True) as conn:
         problems += [str(v) for v in integrity.find_violations(conn)]
-    finally:
-        conn.close()
     if problems:
         for problem in problems:
             typer.echo(problem, err=True)

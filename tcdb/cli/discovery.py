@@ -226,12 +226,9 @@ def morph_top(
     from ml.morphs import FAMILIES
 
     names = [family] if family else list(FAMILIES)
-    conn = reader(ctx)
-    try:
+    with reader(ctx) as conn:
         for name in names:
             if name not in FAMILIES:
                 raise TcdbError(f"Unknown morph family {name!r}; choose {', '.join(FAMILIES)}.")
             typer.echo(name)
             _show_top(conn, name, limit)
-    finally:
-        conn.close()

@@ -32,8 +32,7 @@ def _ingest(
     settings = settings_of(ctx)
     require_head(settings.db)
     key = settings.mp_api_key.get_secret_value() if settings.mp_api_key else None
-    conn = connect(settings.db)
-    try:
+    with connect(settings.db) as conn:
         outcomes = ingest(
             conn,
             group,
@@ -48,8 +47,6 @@ def _ingest(
         if report:
             typer.echo("")
             typer.echo(format_reports(latest_reports(conn)))
-    finally:
-        conn.close()
     refused = [o.source_id for o in outcomes if o.status == "refused"]
     if refused:
         one = len(refused) == 1

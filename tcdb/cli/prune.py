@@ -62,8 +62,7 @@ def prune(
     from store.prune import apply, plan_caches, plan_runs
 
     settings = settings_of(ctx)
-    conn = _reader(ctx) if dry_run else _writer(ctx)
-    try:
+    with _reader(ctx) if dry_run else _writer(ctx) as conn:
         plan = plan_runs(conn, settings.runs, keep)
         keys = _cache_keys_in_use(plan, settings.snapshots)
         if keys is not None:
@@ -83,6 +82,4 @@ def prune(
             )
             return
         deleted, freed = apply(conn, plan.removals, [settings.runs, settings.cache])
-    finally:
-        conn.close()
     typer.echo(f"freed {_size(freed)} ({freed:,} bytes) in {deleted} folder(s)")

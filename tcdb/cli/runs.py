@@ -25,15 +25,12 @@ def runs_list(
     model: Annotated[str | None, typer.Option(help="Only the runs of this model")] = None,
 ) -> None:
     """Every registered run, oldest first, with its status, snapshot and profile."""
-    conn = _reader(ctx)
-    try:
+    with _reader(ctx) as conn:
         rows = conn.execute(
             "SELECT id, model, status, snapshot_id, profile, finished_at FROM model_run "
             "WHERE ? IS NULL OR model = ? ORDER BY finished_at, id",
             [model, model],
         ).fetchall()
-    finally:
-        conn.close()
     if not rows:
         typer.echo("No model runs yet; 'tcdb train' makes one.")
     for run_id, run_model, status, snapshot_id, profile, finished in rows:
@@ -47,12 +44,9 @@ def runs_list(
 def _verified(ctx: typer.Context, ref: str):
     from store.model_runs import find_run, verify_run
 
-    conn = _reader(ctx)
-    try:
+    with _reader(ctx) as conn:
         run_id, model = find_run(conn, ref)
         return verify_run(conn, run_id, model, settings_of(ctx).runs)
-    finally:
-        conn.close()
 
 
 @app.command("show")

@@ -53,11 +53,8 @@ def snapshot_create(
         )
     except ValueError as exc:
         raise TcdbError(str(exc)) from None
-    conn = _writer(ctx)
-    try:
+    with _writer(ctx) as conn:
         snapshot = create_snapshot(conn, name, params, settings_of(ctx).snapshots)
-    finally:
-        conn.close()
     counts = snapshot.manifest["counts"]
     typer.echo(
         f"snapshot {snapshot.id} ({kind}, {name}): {counts['entries']:,} entries, "

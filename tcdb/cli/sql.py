@@ -72,16 +72,13 @@ def sql(
     if write and read_files:
         raise TcdbError("--read-files limits read-only queries; with --write every file is open.")
     db = settings_of(ctx).db
-    conn = connect(db) if write else sql_access.open_read_only(db, read_files)
-    try:
+    with connect(db) if write else sql_access.open_read_only(db, read_files) as conn:
         checked = sql_access.one_statement(conn, query)
         if write and checked.destructive:
             _confirmed(checked.kind, db, yes)
         elif not write:
             sql_access.require_read_only(conn, checked)
         frame = sql_access.run(conn, checked)
-    finally:
-        conn.close()
     _print(frame, output)
 
 
