@@ -10,7 +10,6 @@ that need them, so ``tcdb --help`` starts quickly.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -33,8 +32,6 @@ from tcdb.cli import (
     train,
 )
 from tcdb.cli.context import settings_of
-
-log = logging.getLogger("tcdb")
 
 app = typer.Typer(
     name="tcdb",

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tcdb.cli.context import reader as _reader
-from tcdb.cli.context import settings_of
-from tcdb.cli.context import writer as _writer
-
-log = logging.getLogger("tcdb")
+from tcdb.cli.context import reader, settings_of, writer
 
 app = typer.Typer(
     help="Group measurements, match structures, add and deprecate entries.",
@@ -33,7 +28,7 @@ def curate_run(
     from curate.run import run_curation
     from ingest.hand_entries import replay_deprecations
 
-    with _writer(ctx) as conn:
+    with writer(ctx) as conn:
         replayed = replay_deprecations(conn, settings_of(ctx).curated)
         if replayed:
             typer.echo(f"replayed {replayed} deprecation(s) from the curated folder")
@@ -56,7 +51,7 @@ def curate_groups(
     """Composition groups of the latest curation run, with their T_c values."""
     from reports.curation import format_groups, groups_table
 
-    with _reader(ctx) as conn:
+    with reader(ctx) as conn:
         typer.echo(format_groups(groups_table(conn, min_variance, limit, formula)))
 
 
@@ -72,7 +67,7 @@ def curate_match(
     """How many compositions and structures matched, by method (latest curation run)."""
     from reports.curation import format_matches, match_counts, unmatched_compositions
 
-    with _reader(ctx) as conn:
+    with reader(ctx) as conn:
         if report:
             typer.echo(format_matches(match_counts(conn)))
         if unmatched:
@@ -137,7 +132,7 @@ def curate_add_entry(
             }
         ]
         cifs = [cif]
-    with _writer(ctx) as conn:
+    with writer(ctx) as conn:
         added = add_entries(conn, settings.curated, settings.sources, rows, cifs)
     for entry in added:
         typer.echo(
@@ -157,6 +152,6 @@ def curate_deprecate(
     in <TCDB_CURATED>/deprecations.csv)."""
     from ingest.hand_entries import deprecate
 
-    with _writer(ctx) as conn:
+    with writer(ctx) as conn:
         table = deprecate(conn, settings_of(ctx).curated, subject_id, reason)
     typer.echo(f"deprecated {table} {subject_id}: {reason}")

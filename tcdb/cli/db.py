@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
 from tcdb.cli.context import settings_of
-
-log = logging.getLogger("tcdb")
 
 app = typer.Typer(help="Create, migrate and inspect the database.", no_args_is_help=True)
 

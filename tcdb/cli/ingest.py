@@ -4,15 +4,12 @@ One command per group of ``ingest/registry.py`` (``all`` included), with its hel
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
 from ingest.registry import REGISTRY
 from tcdb.cli.context import settings_of
-
-log = logging.getLogger("tcdb")
 
 app = typer.Typer(
     help="Load the sources (SuperCon, Materials Project, literature) into the database.",

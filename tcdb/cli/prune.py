@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
-from tcdb.cli.context import reader as _reader
-from tcdb.cli.context import settings_of
-from tcdb.cli.context import writer as _writer
-
-log = logging.getLogger("tcdb")
+from tcdb.cli.context import reader, settings_of, writer
 
 
 def _size(size: int) -> str:
@@ -62,7 +57,7 @@ def prune(
     from store.prune import apply, plan_caches, plan_runs
 
     settings = settings_of(ctx)
-    with _reader(ctx) if dry_run else _writer(ctx) as conn:
+    with reader(ctx) if dry_run else writer(ctx) as conn:
         plan = plan_runs(conn, settings.runs, keep)
         keys = _cache_keys_in_use(plan, settings.snapshots)
         if keys is not None:

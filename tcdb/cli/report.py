@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tcdb.cli.context import database as _database
-from tcdb.cli.context import settings_of
-
-log = logging.getLogger("tcdb")
+from tcdb.cli.context import database, settings_of
 
 
 def report(
@@ -28,7 +24,7 @@ def report(
 
     settings = settings_of(ctx)
     folder = out or project_root() / "reports" / "out"
-    outcome = build_report(_database(ctx), settings.sources / "reference", folder)
+    outcome = build_report(database(ctx), settings.sources / "reference", folder)
     typer.echo(f"{len(outcome.tables)} tables and {len(outcome.figures)} figures in {folder}")
     for name, why in outcome.missing.items():
         typer.echo(f"not in the report: {name}: {why}")

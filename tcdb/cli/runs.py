@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tcdb.cli.context import reader as _reader
-from tcdb.cli.context import settings_of
+from tcdb.cli.context import reader, settings_of
 
 app = typer.Typer(
     help="List, show and verify the model runs the database registers.", no_args_is_help=True
@@ -25,7 +24,7 @@ def runs_list(
     model: Annotated[str | None, typer.Option(help="Only the runs of this model")] = None,
 ) -> None:
     """Every registered run, oldest first, with its status, snapshot and profile."""
-    with _reader(ctx) as conn:
+    with reader(ctx) as conn:
         rows = conn.execute(
             "SELECT id, model, status, snapshot_id, profile, finished_at FROM model_run "
             "WHERE ? IS NULL OR model = ? ORDER BY finished_at, id",
@@ -44,7 +43,7 @@ def runs_list(
 def _verified(ctx: typer.Context, ref: str):
     from store.model_runs import find_run, verify_run
 
-    with _reader(ctx) as conn:
+    with reader(ctx) as conn:
         run_id, model = find_run(conn, ref)
         return verify_run(conn, run_id, model, settings_of(ctx).runs)
 

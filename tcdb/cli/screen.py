@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
-from tcdb.cli.context import database as _database
-from tcdb.cli.context import settings_of
-
-log = logging.getLogger("tcdb")
+from tcdb.cli.context import database, settings_of
 
 app = typer.Typer(help="Screen candidates with a trained model; predictions go to the "
                          "database.", no_args_is_help=True)  # fmt: skip
@@ -30,7 +26,7 @@ def screen_hydrides(
     from ml.model_names import HYDRIDE_MLP
     from store.model_runs import resolve_run
 
-    db = _database(ctx, write=True)
+    db = database(ctx, write=True)
     with db.reading() as conn:
         verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
     predictions = screen(db, verified)

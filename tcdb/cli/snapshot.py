@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from core.errors import TcdbError
-from tcdb.cli.context import settings_of
-from tcdb.cli.context import writer as _writer
-
-log = logging.getLogger("tcdb")
+from tcdb.cli.context import settings_of, writer
 
 app = typer.Typer(
     help="Freeze, list, compare and verify the training sets models read.",
@@ -53,7 +49,7 @@ def snapshot_create(
         )
     except ValueError as exc:
         raise TcdbError(str(exc)) from None
-    with _writer(ctx) as conn:
+    with writer(ctx) as conn:
         snapshot = create_snapshot(conn, name, params, settings_of(ctx).snapshots)
     counts = snapshot.manifest["counts"]
     typer.echo(

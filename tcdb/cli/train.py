@@ -4,16 +4,12 @@ database. The models, their snapshot kinds, profiles and own options come from
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
 from core.errors import TcdbError
-from tcdb.cli.context import database as _database
-from tcdb.cli.context import settings_of
-
-log = logging.getLogger("tcdb")
+from tcdb.cli.context import database, settings_of
 
 VALUE_KINDS = {int: "a whole number", float: "a number", str: "a word"}
 
@@ -77,7 +73,7 @@ def train(
     config = chosen.configure(profile, seed, **_overrides(chosen, ctx.args))
     settings = settings_of(ctx)
     frozen = load_snapshot(settings.snapshots, snapshot, db=settings.db)
-    db = _database(ctx, write=True)
+    db = database(ctx, write=True)
     context = FitContext(cache_dir=settings.cache)
     run = train_model(chosen, db, frozen, settings.runs, config, profile, context)
     for line in chosen.summary(run, config, profile):
