@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from core.composition import element_symbols
 from core.records import ParsedFormula, Rejection
 from core.supercon_formula import REASON_CODES, parse_supercon_formula
-from ingest.sources import NIMS_SUPERCON
+from ingest.sources.nims_supercon import info as NIMS_SUPERCON
 
 REPO = Path(__file__).resolve().parents[2]
 NIMS_ROWS = 26_321

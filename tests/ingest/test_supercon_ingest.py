@@ -6,7 +6,7 @@ import pytest
 
 from ingest import runs as ingest_runs
 from ingest.runs import SourceFileError
-from ingest.sources import NIMS_SUPERCON
+from ingest.sources.nims_supercon import info as NIMS_SUPERCON
 from ingest.supercon import parse_nims_row, parse_tc, read_nims
 from tests.conftest import ingest_into, query
 from tests.ingest.slices import NIMS, STANEV, head_lines
