@@ -46,11 +46,18 @@ app.add_typer(curate.app, name="curate")
 app.add_typer(snapshot.app, name="snapshot")
 app.command("train", no_args_is_help=True, context_settings=train.COMMAND_SETTINGS)(train.train)
 app.add_typer(screen.app, name="screen")
-app.command("predict")(discovery.predict)
+app.command(
+    "predict",
+    short_help="Predict T_c of structure files with a cvcnn run, the composition model beside it.",
+)(discovery.predict)
 app.add_typer(discovery.morph_app, name="morph")
-app.command("sql")(sql.sql)
-app.command("report")(report.report)
-app.command("prune")(prune.prune)
+app.command("sql", short_help="Run one SQL statement; read-only unless --write.")(sql.sql)
+app.command(
+    "report", short_help="Rebuild the papers' tables and figures beside ours (reports/out)."
+)(report.report)
+app.command("prune", short_help="Remove failed and old model runs and unused feature caches.")(
+    prune.prune
+)
 app.add_typer(runs.app, name="runs")
 
 
