@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from pymatgen.core import Structure
 
-from core.parameters import INGEST, IngestParameters
+from core.parameters import INGEST
 
 KEY_DECIMALS = 3
 """Fractional coordinates are compared at this many decimals (about 0.005 Å in a 5 Å cell) when
@@ -99,16 +99,21 @@ def _spglib_primitive(structure: Structure, symprec: float, angle: float) -> Str
     return Structure(lattice, [species[n] for n in found_numbers], positions)
 
 
-def standard_cell(structure: Structure, params: IngestParameters = INGEST) -> StandardCell:
+def standard_cell(
+    structure: Structure,
+    symprec: float = INGEST.symprec,
+    angle_tolerance_deg: float = INGEST.angle_tolerance_deg,
+) -> StandardCell:
     """The primitive standard cell of ``structure`` with the recorded tolerances.
 
     spglib finds the symmetry and the standard primitive basis; the lattice is then set in one
     orientation from its lengths and angles, and the sites in one order and placement. Where
     spglib finds no cell, pymatgen's primitive reduction followed by a Niggli reduction stands
-    in: still the same cell for any supercell or site order."""
+    in: still the same cell for any supercell or site order. The tolerances default to those
+    of ingest (``IngestParameters.symprec``, ``angle_tolerance_deg``)."""
     from pymatgen.core import Lattice
 
-    symprec, angle = params.symprec, params.angle_tolerance_deg
+    angle = angle_tolerance_deg
     reduced = _spglib_primitive(structure, symprec, angle)
     method = "spglib standard primitive"
     if reduced is None:
@@ -122,3 +127,9 @@ def standard_cell(structure: Structure, params: IngestParameters = INGEST) -> St
     return StandardCell(
         _canonical(oriented, symprec, angle), method, symprec, angle, len(structure)
     )
+
+
+def scaled(cell: Structure, factor: float) -> Structure:
+    """``cell`` with every length multiplied by ``factor`` (fractional coordinates kept): the
+    standard cell of a uniformly scaled crystal, without searching its symmetry again."""
+    return Structure(cell.lattice.matrix * factor, cell.species_and_occu, cell.frac_coords)

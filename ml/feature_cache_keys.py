@@ -16,8 +16,8 @@ from ml.structure_features import FeatureConfig, cache_key, content_hash
 def feature_cache_key(structures: pd.DataFrame, features: dict | None) -> str | None:
     """The cache key of a run trained on ``structures`` (a snapshot's structures table) with
     the feature configuration its manifest records; None when that is not this version's."""
-    config = FeatureConfig()
-    if features != config.as_dict():
+    config = FeatureConfig.matching(features)
+    if config is None:
         return None
     hashes = [
         content_hash(text, group)

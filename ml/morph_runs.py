@@ -9,7 +9,9 @@ baseline when a composition run is given (the papers' "T_c chem" column). The vi
 Morphs are built, featurised and predicted in batches under a progress bar, so the ~100,000
 structures of an X/Y map with its lattice scans never sit in memory at once. The space group
 (a numerical descriptor) is searched once per substitution for uniform scans, which keep the
-symmetry, and once per structure on the (a, c) grid, which changes it.
+symmetry, and once per structure on the (a, c) grid, which changes it. The standard cell the
+model reads is found the same way: once per substitution and scaled for uniform scans, once per
+structure on the grid.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from core.cells import scaled, standard_cell
 from core.parameters import INGEST, MORPH, MorphParameters
 from core.structures import space_group
 from core.timestamps import utcnow
 from ml.composition_model import composition_prediction_rows
 from ml.morphs import Builder, Family, Morph, MorphError, Reference, generate
 from ml.structural_model import StructuralModel
+from ml.structure_features import CellConfig
 from schema.database import Target, insert_new_rows, storing
 from store.model_runs import VerifiedRun, write_predictions
 
@@ -64,6 +68,29 @@ class _SpaceGroups:
         return self.cache[key]
 
 
+class _StandardCells:
+    """The standard cell of each morph: for a uniform scale, the cell of the substitution at
+    the reference's size, scaled (its fractional coordinates and angles do not change); for
+    the (a, c) grid, searched per structure. Ideal morphs keep their symmetry exactly, so the
+    absolute tolerance of the search does not depend on the scale."""
+
+    def __init__(self, builder: Builder, config: CellConfig) -> None:
+        self.builder = builder
+        self.config = config
+        self.cache: dict[tuple, object] = {}
+
+    def _search(self, structure):
+        return standard_cell(structure, self.config.symprec, self.config.angle_tolerance_deg)
+
+    def __call__(self, morph: Morph, structure):
+        if morph.scale_ab != morph.scale_c:
+            return self._search(structure).structure
+        if morph.substitution not in self.cache:
+            unit = Morph(morph.substitution, morph.x, morph.y, 1.0, 1.0)
+            self.cache[morph.substitution] = self._search(self.builder.build(unit)).structure
+        return scaled(self.cache[morph.substitution], morph.scale_ab)
+
+
 def _reason_code(reason: str) -> str:
     """A short countable form of a feature refusal."""
     return reason.split(":")[0].split("(")[0].strip()
@@ -82,6 +109,9 @@ def predict_morphs(
 
     builder = Builder(reference)
     groups = _SpaceGroups(per_structure_space_group)
+    cells = (
+        _StandardCells(builder, model.features.cell) if model.features.cell.standardise else None
+    )
     formulas: dict[tuple, str] = {}
     tc = np.full(len(morphs), np.nan)
     numbers: list[int | None] = []
@@ -105,10 +135,16 @@ def predict_morphs(
                 if number is None:
                     errors[start + offset] = "space group: the symmetry search failed"
                     continue
-                structures.append(structure)
+                try:
+                    structures.append(cells(morph, structure) if cells else structure)
+                except Exception as err:  # one odd morph must not stop the family
+                    errors[start + offset] = f"standard cell: {type(err).__name__}: {err}"
+                    continue
                 usable.append(start + offset)
                 sgs.append(number)
-            values, failed = model.predict(structures, sgs, batch_size)
+            values, failed = model.predict(
+                structures, sgs, batch_size, standard_cells=cells is not None
+            )
             tc[usable] = values
             errors.update({usable[i]: reason for i, reason in failed.items()})
             bar.update(len(chunk))

@@ -52,8 +52,8 @@ class StructuralModel:
 
         run.require_model(CVCNN)
         manifest = run.manifest
-        features = FeatureConfig()
-        if manifest["config"].get("features") != features.as_dict():
+        features = FeatureConfig.matching(manifest["config"].get("features"))
+        if features is None:
             raise RunError(
                 f"Run {run.id} was trained on features this version computes "
                 "differently; retrain it with 'tcdb train cvcnn'."
@@ -70,8 +70,12 @@ class StructuralModel:
         structures: Sequence[Structure],
         space_groups: Sequence[int],
         batch_size: int = DEFAULT_BATCH,
+        *,
+        standard_cells: bool = False,
     ) -> tuple[np.ndarray, dict[int, str]]:
-        """T_c (K) per structure (NaN where refused) and the reasons by position."""
+        """T_c (K) per structure (NaN where refused) and the reasons by position. Each
+        structure is reduced to the cell the run was trained on, unless ``standard_cells``
+        says the caller already gave standard cells."""
         from ml.cvcnn import predict
 
         tc = np.full(len(structures), np.nan)
@@ -79,7 +83,10 @@ class StructuralModel:
         for start in range(0, len(structures), batch_size):
             stop = min(start + batch_size, len(structures))
             fourier, numerical, failed, _, _ = compute_features(
-                structures[start:stop], space_groups[start:stop], self.features
+                structures[start:stop],
+                space_groups[start:stop],
+                self.features,
+                standard_cells=standard_cells,
             )
             errors.update({start + i: reason for i, reason in failed.items()})
             ok = np.setdiff1d(np.arange(stop - start), list(failed))

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from pymatgen.core import Structure
 
+from core.parameters import INGEST
 from ml.composition_descriptors import (
     NUMERICAL_LABELS,
     CompositionDescriptorConfig,
@@ -66,21 +67,58 @@ MAX_SPACE_GROUP = 230
 
 
 @dataclass(frozen=True)
+class CellConfig:
+    """Which cell of a crystal is featurised.
+
+    ``standardise``: the standard cell of ``core.cells`` (spglib's standard primitive basis,
+    one orientation, origin and site order), so that a supercell or a rotated, translated or
+    re-ordered copy of a crystal is the same input. Off reproduces runs trained before it
+    existed, which featurised the cell as given."""
+
+    standardise: bool = True
+    symprec: float = INGEST.symprec
+    angle_tolerance_deg: float = INGEST.angle_tolerance_deg
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "standard_cell": "spglib standard primitive, positions as given, one orientation, "
+            "origin and site order (core.cells)",
+            "symprec": self.symprec,
+            "angle_tolerance_deg": self.angle_tolerance_deg,
+        }
+
+
+@dataclass(frozen=True)
 class FeatureConfig:
     """Every choice behind the structural model's inputs; ``as_dict()`` goes into manifests."""
 
     fourier: FourierConfig = field(default_factory=FourierConfig)
     composition: CompositionDescriptorConfig = field(default_factory=CompositionDescriptorConfig)
+    cell: CellConfig = field(default_factory=CellConfig)
 
     def as_dict(self) -> dict[str, Any]:
-        """Nested, JSON-serialisable parameters, including the feature format version."""
-        return {
+        """Nested, JSON-serialisable parameters, including the feature format version. A
+        configuration that featurises the cell as given has no ``cell`` entry, exactly as runs
+        recorded it before the standard cell existed."""
+        recorded = {
             "format_version": FORMAT_VERSION,
             "fourier": self.fourier.as_dict(),
             "composition": self.composition.as_dict(),
             "space_group": "the snapshot's spacegroup_number (no symmetry search)",
             "composition_source": "the structure's own composition",
         }
+        if self.cell.standardise:
+            recorded["cell"] = self.cell.as_dict()
+        return recorded
+
+    @classmethod
+    def matching(cls, recorded: Any) -> FeatureConfig | None:
+        """The configuration a run's manifest records, if this version computes it: today's,
+        or the same without the standard cell; None otherwise."""
+        for config in (cls(), cls(cell=CellConfig(standardise=False))):
+            if recorded == config.as_dict():
+                return config
+        return None
 
     def to_json(self) -> str:
         """Canonical JSON text of ``as_dict()`` (sorted keys), part of the cache key."""
@@ -205,6 +243,26 @@ def _parse(texts: Sequence[Any]) -> tuple[list[Structure | None], dict[int, str]
 _FOURIER_REFUSAL = re.compile(r"^structure \d+ \((?P<formula>.*?)\) refused: (?P<why>.*)$", re.S)
 
 
+def _standard_cells(
+    structures: Sequence[Structure], config: CellConfig
+) -> tuple[list[Structure], dict[int, str]]:
+    """The standard cell of each structure; where none is found the structure is kept and a
+    reason given (the row is then refused)."""
+    from core.cells import standard_cell
+
+    cells: list[Structure] = []
+    errors: dict[int, str] = {}
+    for index, structure in enumerate(structures):
+        try:
+            cells.append(
+                standard_cell(structure, config.symprec, config.angle_tolerance_deg).structure
+            )
+        except Exception as err:  # one odd structure must not stop a batch
+            cells.append(structure)
+            errors[index] = f"standard cell: {type(err).__name__}: {err}"
+    return cells, errors
+
+
 def _fourier_reason(message: str) -> str:
     """A refusal of ``batch_coefficients`` without its batch position (meaningless here)."""
     match = _FOURIER_REFUSAL.match(message)
@@ -284,8 +342,13 @@ def compute_features(
     *,
     progress: bool = False,
     timings: dict[str, float] | None = None,
+    standard_cells: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, dict[int, str], dict[str, int], int]:
     """Both feature kinds of parsed structures, without a cache.
+
+    Each structure is first reduced to its standard cell when the configuration says so,
+    unless the caller already did (``standard_cells``: morph runs reduce one candidate per
+    substitution and scale it).
 
     Returns the Fourier array (NaN rows where refused), the numerical matrix (NaN rows where
     refused), the reasons by position (a structure refused by either kind is NaN in both), the
@@ -293,18 +356,28 @@ def compute_features(
     structures and morphisms call this directly; snapshots go through ``structure_features``.
     """
     timings = timings if timings is not None else {}
+    errors: dict[int, str] = {}
+    if config.cell.standardise and not standard_cells:
+        with _timed(timings, "standard cell"):
+            structures, errors = _standard_cells(structures, config.cell)
     with _timed(timings, "fourier"):
-        fourier, errors = _fourier(structures, config.fourier)
+        fourier, fourier_errors = _fourier(structures, config.fourier)
+    _merge_errors(errors, fourier_errors)
     with _timed(timings, "numerical"):
         numerical, numerical_errors, imputed, imputed_structures = _numerical(
             structures, list(space_groups), config.composition, progress
         )
-    for index, reason in numerical_errors.items():
-        errors[index] = f"{errors[index]}; {reason}" if index in errors else reason
+    _merge_errors(errors, numerical_errors)
     failed = sorted(errors)
     fourier[failed] = np.nan
     numerical[failed] = np.nan
     return fourier, numerical, dict(sorted(errors.items())), imputed, imputed_structures
+
+
+def _merge_errors(target: dict[int, str], more: dict[int, str]) -> None:
+    """Add reasons by position; a structure refused twice keeps both reasons."""
+    for index, reason in more.items():
+        target[index] = f"{target[index]}; {reason}" if index in target else reason
 
 
 def _compute(

@@ -35,6 +35,10 @@ class FileFreeWhilePredicting:
     def run_id(self) -> str:
         return self.model.run_id
 
+    @property
+    def features(self):
+        return self.model.features
+
     def predict(self, *args, **kwargs):
         for read_only in (True, False):
             try:

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from pymatgen.core import Structure
 
+from core.cells import standard_cell
 from core.structures import iter_tar_cifs, parse_structure
 from ml import structure_features as sf
 from ml.composition_descriptors import NUMERICAL_LABELS, numerical_matrix
@@ -156,7 +157,8 @@ def test_repeated_rows_are_computed_once_and_identical(
 
 def test_features_equal_the_direct_calls(frame: pd.DataFrame) -> None:
     features = structure_features(frame, progress=False)
-    structures = [Structure.from_dict(json.loads(text)) for text in frame["structure_json"]]
+    given = [Structure.from_dict(json.loads(text)) for text in frame["structure_json"]]
+    structures = [standard_cell(structure).structure for structure in given]
     fourier, refused = batch_coefficients(structures, FourierConfig())
     numerical = numerical_matrix(structures, space_groups=frame["spacegroup_number"].tolist())
     valid = features.valid
