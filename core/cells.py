@@ -31,10 +31,12 @@ class StandardCell:
     sites_in: int
 
 
-def _sort_key(species: list[str], frac: np.ndarray) -> tuple[tuple, list[int]]:
-    rounded = np.round(frac, KEY_DECIMALS) % 1.0
-    order = sorted(range(len(species)), key=lambda i: (species[i], *rounded[i]))
-    return tuple((species[i], *rounded[i]) for i in order), order
+def _site_keys(species_codes: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """One integer per site that sorts like (species, x, y, z) at ``KEY_DECIMALS``; ``frac``
+    may carry leading batch axes."""
+    scale = 10**KEY_DECIMALS
+    grid = np.rint(frac * scale).astype(np.int64) % scale
+    return ((species_codes * scale + grid[..., 0]) * scale + grid[..., 1]) * scale + grid[..., 2]
 
 
 def _lattice_rotations(structure: Structure, symprec: float, angle: float) -> np.ndarray:
@@ -60,21 +62,21 @@ def _canonical(structure: Structure, symprec: float, angle: float) -> Structure:
     ordered, rounded coordinates sort first is kept: the same for any supercell, rotation,
     translation or site order of the input."""
     species = [str(site.species) for site in structure]
-    counts: dict[str, int] = {}
-    for name in species:
-        counts[name] = counts.get(name, 0) + 1
-    anchor = min(counts, key=lambda name: (counts[name], name))
-    anchors = [j for j, name in enumerate(species) if name == anchor]
-    best = None
-    for rotation in _lattice_rotations(structure, symprec, angle):
-        rotated = structure.frac_coords @ rotation.T
-        for i in anchors:
-            shifted = np.mod(rotated - rotated[i], 1.0)
-            key, order = _sort_key(species, shifted)
-            if best is None or key < best[0]:
-                best = (key, order, shifted)
-    _, order, shifted = best
-    folded = np.where(np.round(shifted, KEY_DECIMALS) >= 1.0, shifted - 1.0, shifted)
+    names = sorted(set(species))
+    codes = np.array([names.index(name) for name in species], dtype=np.int64)
+    counts = np.bincount(codes)
+    anchors = np.flatnonzero(codes == int(np.argmin(counts)))  # the rarest, first by name
+    rotations = _lattice_rotations(structure, symprec, angle)
+    rotated = np.einsum("rij,nj->rni", rotations, structure.frac_coords)  # (R, n, 3)
+    # every (rotation, anchor) placement at once: (R, A, n, 3)
+    shifted = np.mod(rotated[:, None, :, :] - rotated[:, anchors, None, :], 1.0)
+    shifted = shifted.reshape(-1, len(structure), 3)
+    keys = _site_keys(codes, shifted)
+    orders = np.argsort(keys, axis=1, kind="stable")
+    ordered = np.take_along_axis(keys, orders, axis=1)
+    best = np.lexsort(ordered.T[::-1])[0]  # the placement whose ordered keys sort first
+    order, chosen = orders[best], shifted[best]
+    folded = np.where(np.round(chosen, KEY_DECIMALS) >= 1.0, chosen - 1.0, chosen)
     return Structure(structure.lattice, [structure[i].species for i in order], folded[order])
 
 
