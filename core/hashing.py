@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
 
 def file_sha256(path: Path) -> str:
@@ -27,3 +29,9 @@ def record_id(prefix: str, *parts: object) -> str:
     """A stable text key from the parts that identify a record."""
     text = "\x1f".join("" if p is None else str(p) for p in parts)
     return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
+
+
+def json_sha256(value: Any) -> str:
+    """The SHA-256 of a JSON value written with sorted keys: equal values, equal hashes,
+    whatever order their dictionaries were built in."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()

@@ -7,7 +7,6 @@ database, so a snapshot can always name the pass it was frozen from.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections import Counter
@@ -19,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core.errors import TcdbError
-from core.hashing import record_id
+from core.hashing import json_sha256, record_id
 from core.parameters import CURATION, CurationParameters
 from core.provenance import provenance_stamp
 from core.timestamps import utcnow
@@ -172,8 +171,7 @@ def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, params: CurationParamete
     manual = conn.execute(
         "SELECT count(*), max(created_at) FROM curation_ledger WHERE stage = 'manual'"
     ).fetchone()
-    payload = json.dumps([params.as_dict(), runs, [manual[0], str(manual[1])]], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return json_sha256([params.as_dict(), runs, [manual[0], str(manual[1])]])
 
 
 def unchanged_since(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> str | None:

@@ -12,7 +12,6 @@ accepts it. A failure rolls back whole.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections import Counter
@@ -25,7 +24,7 @@ import pyarrow as pa
 
 from core.composition import NormalisedComposition
 from core.errors import TcdbError
-from core.hashing import record_id
+from core.hashing import json_sha256, record_id
 from core.parameters import INGEST
 from core.provenance import provenance_stamp
 from core.records import Rejection
@@ -109,10 +108,6 @@ class IngestOutcome:
     n_restored: int = 0  # records retired earlier that are back in the file (among unchanged)
 
 
-def parameters_hash(parameters: dict) -> str:
-    return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
-
-
 def latest_runs(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     """Source id → (run id, file hash, parameters JSON) of its latest succeeded run.
 
@@ -141,7 +136,7 @@ def is_unchanged(
     run_id, previous_sha, previous_parameters = previous
     if previous_sha != sha:
         return None
-    if parameters_hash(json.loads(previous_parameters or "{}")) != parameters_hash(parameters):
+    if json_sha256(json.loads(previous_parameters or "{}")) != json_sha256(parameters):
         return None
     return run_id
 

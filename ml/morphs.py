@@ -30,7 +30,6 @@ Families (``FAMILIES``):
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import warnings
@@ -42,6 +41,7 @@ import numpy as np
 from pymatgen.core import Element, Lattice, Structure
 
 from core.errors import TcdbError
+from core.hashing import record_id
 from core.parameters import MORPH, MorphParameters
 
 
@@ -169,10 +169,10 @@ class Morph:
 
     def candidate_id(self, family: str, reference_id: str) -> str:
         """Stable id: the same morph of the same reference file always gets the same id."""
-        key = "\x1f".join(
-            [family, reference_id, self.substitution_json, repr(self.scale_ab), repr(self.scale_c)]
-        )
-        return "morph-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+        return record_id(
+            "morph", family, reference_id, self.substitution_json,
+            repr(self.scale_ab), repr(self.scale_c),
+        )  # fmt: skip
 
 
 @dataclass

@@ -9,7 +9,6 @@ holds ``.unfinished`` (the training's pid), removed before the manifest lists th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from core.hashing import json_sha256, record_id
 from core.provenance import provenance_stamp
 from core.timestamps import utcnow
 from schema.database import insert_new_rows
@@ -103,7 +103,7 @@ def start_run(
 ) -> Run:
     """A new, empty run folder, marked unfinished until ``finish_run``."""
     started = utcnow()
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+    digest = json_sha256(config)[:8]
     run_id = f"{model}-{started:%Y%m%dT%H%M%S%f}-{digest}"
     path = Path(root) / run_id
     path.mkdir(parents=True, exist_ok=False)
@@ -144,11 +144,7 @@ def write_predictions(conn: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
     for row in rows:
         row.setdefault("created_at", now)
         row.setdefault(
-            "id",
-            "pred-"
-            + hashlib.sha256(
-                f"{row['model_run_id']}\x1f{row['subject_kind']}\x1f{row['subject_id']}".encode()
-            ).hexdigest()[:24],
+            "id", record_id("pred", row["model_run_id"], row["subject_kind"], row["subject_id"])
         )
     return insert_new_rows(conn, "prediction", pa.Table.from_pylist(rows))
 

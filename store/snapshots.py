@@ -16,7 +16,6 @@ Kinds:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -28,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.hashing import json_sha256
 from core.provenance import provenance_stamp
 from core.timestamps import utcnow
 from store.artifacts import (
@@ -95,21 +95,14 @@ class Snapshot:
 
 def snapshot_id(kind: str, parameters: dict, files: dict[str, dict]) -> str:
     """The content hash that names a snapshot: kind, parameters and file contents."""
-    payload = json.dumps(
-        {
-            "kind": kind,
-            "parameters": parameters,
-            "files": {k: v["sha256"] for k, v in files.items()},
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    contents = {k: v["sha256"] for k, v in files.items()}
+    return json_sha256({"kind": kind, "parameters": parameters, "files": contents})[:16]
 
 
 def manifest_sha256(manifest: dict) -> str:
     """The hash of every field of a manifest but ``manifest_sha256`` itself."""
     body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    return json_sha256(body)
 
 
 # -------------------------------------------------------------------------------- freezing
