@@ -47,11 +47,16 @@ class SplitProtocol(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
+def _validation_size(n: int, fraction: float) -> int:
+    """``round(fraction · n)`` held out, at least one, and at least one left to train on."""
+    return min(max(1, round(fraction * n)), n - 1)
+
+
 def random_split(n: int, fraction: float, seed: int) -> Split:
     """Seeded random (train, validation) indices, each sorted and non-empty."""
     if n < 2:
         raise ValueError("need at least two samples to split")
-    n_val = min(max(1, round(fraction * n)), n - 1)
+    n_val = _validation_size(n, fraction)
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
@@ -61,7 +66,7 @@ def random_masks(n: int, repeats: int, fraction: float, seed: int) -> np.ndarray
     holds exactly ``round(fraction · n)`` points (at least one, and one left to train on)."""
     if n < 2:
         raise ValueError(f"need at least 2 training points, got {n}")
-    n_val = min(max(1, round(fraction * n)), n - 1)
+    n_val = _validation_size(n, fraction)
     rng = np.random.default_rng(seed)
     order = np.argsort(rng.random((repeats, n)), axis=1)
     masks = np.zeros((repeats, n), dtype=bool)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ml.structure_features import FeatureConfig, cache_key, content_hash
+from ml.structure_features import FeatureConfig, cache_key, row_hashes
 
 
 def feature_cache_key(structures: pd.DataFrame, features: dict | None) -> str | None:
@@ -19,12 +19,4 @@ def feature_cache_key(structures: pd.DataFrame, features: dict | None) -> str | 
     config = FeatureConfig.matching(features)
     if config is None:
         return None
-    hashes = [
-        content_hash(text, group)
-        for text, group in zip(
-            structures["structure_json"].tolist(),
-            structures["spacegroup_number"].tolist(),
-            strict=True,
-        )
-    ]
-    return cache_key(hashes, config)
+    return cache_key(row_hashes(structures).tolist(), config)

@@ -188,6 +188,16 @@ def content_hash(structure_json: Any, space_group: Any) -> str:
     return digest.hexdigest()
 
 
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """The content hash of every row of a structures frame, in row order."""
+    texts = frame["structure_json"].tolist()
+    groups = frame["spacegroup_number"].tolist()
+    return np.array(
+        [content_hash(text, group) for text, group in zip(texts, groups, strict=True)],
+        dtype="U64",
+    )
+
+
 def cache_key(hashes: Sequence[str], config: FeatureConfig) -> str:
     """sha256 of the sorted distinct content hashes, the configuration and the format version."""
     payload = json.dumps(
@@ -567,14 +577,9 @@ def structure_features(
     config = config if config is not None else FeatureConfig()
     _check_frame(frame)
     timings: dict[str, float] = {}
-    texts = frame["structure_json"].tolist()
-    groups = frame["spacegroup_number"].tolist()
     with _timed(timings, "hashing"):
-        row_hashes = np.array(
-            [content_hash(text, group) for text, group in zip(texts, groups, strict=True)],
-            dtype="U64",
-        )
-        hashes, in_row_order, first = _distinct_rows(row_hashes)
+        by_row = row_hashes(frame)
+        hashes, in_row_order, first = _distinct_rows(by_row)
         key = cache_key(hashes.tolist(), config)
     path = Path(cache_dir) / key / CACHE_FILE if cache_dir is not None else None
 
@@ -586,8 +591,8 @@ def structure_features(
     if distinct is None:
         log.info("computing features of %d distinct structures (%d rows)", len(hashes), len(frame))
         distinct = _compute(
-            [texts[i] for i in first],
-            [groups[i] for i in first],
+            frame["structure_json"].iloc[first].tolist(),
+            frame["spacegroup_number"].iloc[first].tolist(),
             in_row_order,
             config,
             timings,
@@ -600,7 +605,7 @@ def structure_features(
         log.info("features of %d distinct structures read from %s", len(hashes), path)
 
     with _timed(timings, "expanding"):
-        positions = _positions(distinct.hashes, row_hashes)
+        positions = _positions(distinct.hashes, by_row)
         fourier = _take(distinct.fourier, positions)
         numerical = _take(distinct.numerical, positions)
         inverse = np.arange(len(frame)) if positions is None else positions
@@ -614,7 +619,7 @@ def structure_features(
         valid=valid,
         errors=errors,
         config=config,
-        structure_hashes=row_hashes,
+        structure_hashes=by_row,
         n_distinct=len(hashes),
         n_computed=0 if cache_hit else len(hashes),
         cache_hit=cache_hit,
