@@ -61,16 +61,38 @@ INGEST = IngestParameters()
 
 HIGH_VARIANCE_POLICIES = ("average", "exclude", "keep-all")
 
+# The SuperCon tables, by the short names the command line takes, and their source ids.
+SUPERCON_TABLES: dict[str, str] = {"nims": "nims_supercon", "stanev": "stanev_supercon"}
+
+
+def label_tables_of(names: str) -> tuple[str, ...]:
+    """Source ids of a comma-separated precedence of table names ("stanev,nims"); a name may
+    also be given as its source id. Refuses unknown, repeated or no names."""
+    known = {**SUPERCON_TABLES, **{sid: sid for sid in SUPERCON_TABLES.values()}}
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in known]
+    if unknown or not wanted:
+        raise ValueError(
+            f"label table(s) {', '.join(map(repr, unknown or [names]))} unknown; choose one or "
+            f"more of {', '.join(SUPERCON_TABLES)} in order of precedence, such as 'stanev,nims'"
+        )
+    tables = tuple(known[name] for name in wanted)
+    if len(set(tables)) != len(tables):
+        raise ValueError(f"label tables {names!r} name a table twice")
+    return tables
+
 
 @dataclass(frozen=True)
 class CurationParameters:
     """How measurements become labelled composition groups and structure matches
     (Novakovic et al. 2023, Sec. II; METHODS.md section 1)."""
 
-    # The SuperCon table the groups are built from: the NIMS export, cleaned as Hamidieh (2018)
-    # did. Stanev et al.'s table is a second cleaning of the same database; using both would
-    # count most measurements twice.
-    supercon_sources: tuple[str, ...] = ("nims_supercon",)
+    # The SuperCon tables grouped, each apart (one group per table and composition): the NIMS
+    # export, cleaned as Hamidieh (2018) did, and Stanev et al.'s table, a second cleaning of
+    # the same database. Pooling them would count most measurements twice; a snapshot chooses
+    # which table labels (SnapshotParameters.label_tables). Matching runs over the compositions
+    # of all of them.
+    supercon_sources: tuple[str, ...] = tuple(SUPERCON_TABLES.values())
     # Groups whose population variance (ddof = 0) of T_c is at or above this are high-variance.
     variance_cutoff_K2: float = 2.0
     # What a high-variance group gives: its mean (the paper), nothing, or every value.
@@ -121,6 +143,10 @@ class HandEntryParameters:
 HAND_ENTRIES = HandEntryParameters()
 
 
+# The label table(s) of a snapshot unless it names others (tcdb snapshot create --labels).
+DEFAULT_LABEL_TABLES: tuple[str, ...] = ("nims_supercon",)
+
+
 @dataclass(frozen=True)
 class SnapshotParameters:
     """What a frozen training set holds; every field is recorded in its manifest."""
@@ -136,6 +162,9 @@ class SnapshotParameters:
     include_flagged: bool = False
     # Compositions (reduced formulas or material ids) held out entirely.
     exclude_formulas: tuple[str, ...] = field(default=())
+    # The SuperCon tables whose groups label, in order of precedence: for each composition the
+    # first table with any record of it decides (only 'not superconducting' there: no label).
+    label_tables: tuple[str, ...] = DEFAULT_LABEL_TABLES
 
     def __post_init__(self) -> None:
         if self.kind not in ("structures", "hydrides"):
@@ -149,6 +178,14 @@ class SnapshotParameters:
                 f"high_variance_policy {self.high_variance_policy!r} is not one of "
                 f"{', '.join(HIGH_VARIANCE_POLICIES)}"
             )
+        tables = SUPERCON_TABLES.values()
+        if not self.label_tables or any(t not in tables for t in self.label_tables):
+            raise ValueError(
+                f"label_tables {self.label_tables!r} must name one or more of "
+                f"{', '.join(tables)}, in order of precedence"
+            )
+        if len(set(self.label_tables)) != len(self.label_tables):
+            raise ValueError(f"label_tables {self.label_tables!r} names a table twice")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,6 +6,10 @@ grouped; each group has a mean T_c and a population variance (ddof = 0: 26.0 and
 ``average`` (the paper's), ``exclude`` or ``keep-all`` (every measurement its own label).
 "Not superconducting" observations are censored: they are counted but never averaged with
 T_c values, and a group with no T_c value gets no label.
+
+Each SuperCon table is grouped on its own (``label_table``: its source id): the tables are
+cleanings of one database, so pooling them would count most measurements twice. A snapshot
+then chooses, per composition, the first table of its precedence that has any record of it.
 """
 
 from __future__ import annotations
@@ -56,6 +60,19 @@ def group_measurements(measurements: pd.DataFrame) -> pd.DataFrame:
     return groups[list(GROUP_COLUMNS)]
 
 
+def group_by_table(measurements: pd.DataFrame) -> pd.DataFrame:
+    """The groups of every SuperCon table apart: ``group_measurements`` per ``source_id``, each
+    row carrying its table as ``label_table`` (one row per table and material)."""
+    columns = ["label_table", *GROUP_COLUMNS]
+    if measurements.empty:
+        return pd.DataFrame(columns=columns)
+    tables = [
+        group_measurements(rows).assign(label_table=table)
+        for table, rows in measurements.groupby("source_id", sort=True)
+    ]
+    return pd.concat(tables, ignore_index=True)[columns]
+
+
 def label_groups(groups: pd.DataFrame, cutoff_K2: float, policy: str) -> pd.DataFrame:
     """The training labels the groups give under a variance cutoff and policy.
 
@@ -90,3 +107,33 @@ def label_groups(groups: pd.DataFrame, cutoff_K2: float, policy: str) -> pd.Data
 def unlabelled_groups(groups: pd.DataFrame) -> pd.DataFrame:
     """Groups with no T_c value at all (only 'not superconducting' observations)."""
     return groups[groups["n_values"] == 0]
+
+
+def groups_by_precedence(
+    groups: pd.DataFrame, precedence: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The groups a label precedence keeps, and the compositions it leaves unlabelled although
+    a later table has a T_c for them.
+
+    For each material the first table of ``precedence`` with any group of it decides: only
+    that table's group is kept. When that group holds only 'not superconducting' observations
+    the material gets no label, whatever later tables say; those materials are returned as
+    conflicts (``material_id``, ``label_table`` deciding, ``overruled_table``, its
+    ``n_values`` and ``tc_mean_K``). Groups of tables outside ``precedence`` are dropped."""
+    rank = {table: i for i, table in enumerate(precedence)}
+    candidates = groups[groups["label_table"].isin(list(rank))].copy()
+    candidates["_rank"] = candidates["label_table"].map(rank)
+    first = candidates.groupby("material_id")["_rank"].transform("min")
+    kept = candidates[candidates["_rank"] == first]
+    later = candidates[candidates["_rank"] > first]
+    silent = kept.loc[kept["n_values"] == 0, ["material_id", "label_table"]]
+    conflicts = silent.merge(
+        later.loc[
+            later["n_values"] > 0, ["material_id", "label_table", "n_values", "tc_mean_K"]
+        ].rename(columns={"label_table": "overruled_table"}),
+        on="material_id",
+    )
+    return (
+        kept.drop(columns="_rank").reset_index(drop=True),
+        conflicts.sort_values(["material_id", "overruled_table"], ignore_index=True),
+    )

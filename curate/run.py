@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import duckdb
@@ -22,33 +22,59 @@ from core.hashing import json_sha256, record_id
 from core.parameters import CURATION, CurationParameters
 from core.provenance import provenance_stamp
 from core.timestamps import utcnow
-from curate.groups import group_measurements, label_groups, unlabelled_groups
+from curate.groups import group_by_table, label_groups, unlabelled_groups
 from curate.matching import composition_distance, match_structures
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class TableCounts:
+    """What one SuperCon table gave in a curation pass."""
+
+    measurements: int
+    excluded_measurements: int
+    groups: int
+    labelled: int
+    high_variance: int
+    unlabelled: int
+
+
+@dataclass(frozen=True)
 class CurationOutcome:
     run_id: str
-    n_measurements: int
-    n_excluded_measurements: int
-    n_groups: int
-    n_labelled: int
-    n_high_variance: int
-    n_unlabelled: int
+    # SuperCon table (source id) -> its counts
+    tables: dict[str, TableCounts]
+    # distinct compositions over every table (what matching ran over)
+    n_compositions: int
     # method -> (distinct materials, distinct structures, links between them)
     matches_by_method: dict[str, tuple[int, int, int]]
+
+    @property
+    def n_measurements(self) -> int:
+        return sum(t.measurements for t in self.tables.values())
+
+    @property
+    def n_excluded_measurements(self) -> int:
+        return sum(t.excluded_measurements for t in self.tables.values())
+
+    @property
+    def n_groups(self) -> int:
+        return sum(t.groups for t in self.tables.values())
 
     def summary(self) -> str:
         lines = [
             f"curation run {self.run_id}",
             f"  {self.n_measurements:,} SuperCon measurements, {self.n_excluded_measurements:,} "
-            f"left out (see the ledger)",
-            f"  {self.n_groups:,} composition groups: {self.n_labelled:,} with a T_c label, "
-            f"{self.n_high_variance:,} at or above the variance cutoff, "
-            f"{self.n_unlabelled:,} with only 'not superconducting' observations",
+            f"left out (see the ledger); {self.n_compositions:,} compositions over "
+            f"{len(self.tables)} table(s)",
         ]
+        for table, t in sorted(self.tables.items()):
+            lines.append(
+                f"  {table}: {t.measurements:,} measurements, {t.groups:,} composition groups: "
+                f"{t.labelled:,} with a T_c label, {t.high_variance:,} at or above the variance "
+                f"cutoff, {t.unlabelled:,} with only 'not superconducting' observations"
+            )
         for method, (materials, structures, links) in sorted(self.matches_by_method.items()):
             lines.append(
                 f"  {method:<17} {materials:>6,} compositions ↔ {structures:>6,} structures "
@@ -62,7 +88,8 @@ class CurationOutcome:
 
 def read_measurements(conn: duckdb.DuckDBPyConnection, params: CurationParameters) -> pd.DataFrame:
     return conn.execute(
-        "SELECT id, material_id, tc_kind, tc_K, coalesce(flags, '') AS flags FROM measurement "
+        "SELECT id, source_id, material_id, tc_kind, tc_K, coalesce(flags, '') AS flags "
+        "FROM measurement "
         "WHERE status = 'active' AND source_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY id",
         [list(params.supercon_sources)],
     ).df()
@@ -132,13 +159,40 @@ def literature_matches(links: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def table_counts(
+    measurements: pd.DataFrame,
+    excluded: pd.DataFrame,
+    groups: pd.DataFrame,
+    labels: pd.DataFrame,
+    cutoff_K2: float,
+) -> dict[str, TableCounts]:
+    """The counts of a pass per SuperCon table (every table read, even one with no group)."""
+    left_out = measurements["id"].isin(excluded["id"])
+    counts = {}
+    for table in sorted(set(measurements["source_id"])):
+        rows = measurements["source_id"] == table
+        mine = groups[groups["label_table"] == table]
+        counts[table] = TableCounts(
+            measurements=int(rows.sum()),
+            excluded_measurements=int((rows & left_out).sum()),
+            groups=len(mine),
+            labelled=int(labels.loc[labels["label_table"] == table, "material_id"].nunique()),
+            high_variance=int((mine["tc_variance_K2"] >= cutoff_K2).sum()),
+            unlabelled=int((mine["n_values"] == 0).sum()),
+        )
+    return counts
+
+
 # ----------------------------------------------------------------------------------- write
 
 
 def _ledger_row(run_id: str, stage: str, table: str, subject: str, action: str, reason: str,
-                parameters: dict, now: datetime) -> dict:  # fmt: skip
+                parameters: dict, now: datetime, qualifier: str = "") -> dict:  # fmt: skip
+    """A ledger entry; ``qualifier`` (such as the SuperCon table of a group) tells apart
+    entries about one subject in one stage."""
+    parts = (run_id, stage, table, subject, action) + ((qualifier,) if qualifier else ())
     return {
-        "id": record_id("ledger", run_id, stage, table, subject, action),
+        "id": record_id("ledger", *parts),
         "curation_run_id": run_id,
         "stage": stage,
         "subject_table": table,
@@ -201,10 +255,10 @@ def run_curation(
         raise TcdbError("There are no SuperCon measurements to curate; run 'tcdb ingest' first.")
     excluded = excluded_measurements(measurements, params)
     kept = measurements[~measurements["id"].isin(excluded["id"])]
-    groups = group_measurements(kept)
+    groups = group_by_table(kept)
     labels = label_groups(groups, params.variance_cutoff_K2, params.high_variance_policy)
     unlabelled = unlabelled_groups(groups)
-    materials = read_materials(conn, groups["material_id"].tolist())
+    materials = read_materials(conn, sorted(set(groups["material_id"])))
     matches = pd.concat(
         [
             match_structures(materials, read_structures(conn, params), params.near_match_distance),
@@ -215,12 +269,15 @@ def run_curation(
     parameters = params.as_dict()
 
     high = groups["tc_variance_K2"] >= params.variance_cutoff_K2
-    mean_labels = labels[labels["label_kind"] == "mean"].set_index("material_id")["label_tc_K"]
+    mean_labels = labels[labels["label_kind"] == "mean"].set_index(["label_table", "material_id"])[
+        "label_tc_K"
+    ]
     group_rows = [
         {
-            "id": record_id("group", run_id, g.material_id),
+            "id": record_id("group", run_id, g.label_table, g.material_id),
             "curation_run_id": run_id,
             "material_id": g.material_id,
+            "label_table": g.label_table,
             "n_measurements": int(g.n_measurements),
             "n_values": int(g.n_values),
             "n_not_superconducting": int(g.n_not_superconducting),
@@ -230,8 +287,8 @@ def run_curation(
             "tc_max_K": None if pd.isna(g.tc_max_K) else float(g.tc_max_K),
             "values_json": json.dumps(g.values) if isinstance(g.values, list) else None,
             "high_variance": bool(is_high),
-            "label_tc_K": float(mean_labels[g.material_id])
-            if g.material_id in mean_labels.index
+            "label_tc_K": float(mean_labels[(g.label_table, g.material_id)])
+            if (g.label_table, g.material_id) in mean_labels.index
             else None,
             "label_policy": params.high_variance_policy,
             "created_at": now,
@@ -245,17 +302,19 @@ def run_curation(
     ledger += [
         _ledger_row(
             run_id, "groups", "material", g.material_id, "flag",
-            f"high variance: {g.tc_variance_K2:.3g} K² >= {params.variance_cutoff_K2:g} K² over "
-            f"{g.n_values} values; policy {params.high_variance_policy}",
-            parameters, now,
+            f"{g.label_table}: high variance: {g.tc_variance_K2:.3g} K² >= "
+            f"{params.variance_cutoff_K2:g} K² over {g.n_values} values; "
+            f"policy {params.high_variance_policy}",
+            parameters, now, g.label_table,
         )
         for g in groups[high].itertuples(index=False)
     ]  # fmt: skip
     ledger += [
         _ledger_row(
             run_id, "groups", "material", g.material_id, "exclude",
-            f"no T_c label: only {g.n_not_superconducting} 'not superconducting' observation(s)",
-            parameters, now,
+            f"{g.label_table}: no T_c label: only {g.n_not_superconducting} "
+            f"'not superconducting' observation(s)",
+            parameters, now, g.label_table,
         )
         for g in unlabelled.itertuples(index=False)
     ]  # fmt: skip
@@ -284,19 +343,15 @@ def run_curation(
     }
     outcome = CurationOutcome(
         run_id,
-        len(measurements),
-        len(excluded),
-        len(groups),
-        int(labels["material_id"].nunique()),
-        int(high.sum()),
-        len(unlabelled),
+        table_counts(measurements, excluded, groups, labels, params.variance_cutoff_K2),
+        len(materials),
         by_method,
     )
     run_row = {
         "id": run_id,
         "parameters_json": json.dumps(parameters, sort_keys=True),
         "summary_json": json.dumps(
-            outcome.__dict__ | {"inputs_fingerprint": fingerprint}, default=str
+            asdict(outcome) | {"inputs_fingerprint": fingerprint}, default=str
         ),
         "status": "succeeded",
         **provenance_stamp().columns(),

@@ -8,7 +8,9 @@ Kinds:
 - ``structures`` (Novakovic et al. 2023): crystal structures labelled with their composition's
   T_c (SuperCon groups under the variance policy, via exact matches unless near matches are
   asked for) plus literature hydride structures labelled with the literature T_c (the mean of a
-  two-μ* range).
+  two-μ* range). The SuperCon groups come from the label tables in their order of precedence
+  (``curate.groups.groups_by_precedence``); every label names its table in ``label_table``
+  (``literature`` for the literature's).
 - ``hydrides`` (Hutcheon et al. 2020): binary hydrides EH_n from the literature, one row per
   (material, phase, pressure, reference) with T_c and P.
 """
@@ -27,7 +29,7 @@ from core.hashing import record_id
 from core.parameters import SnapshotParameters
 from core.supercon_formula import material_id_of_formula
 from core.timestamps import utcnow
-from curate.groups import label_groups
+from curate.groups import groups_by_precedence, label_groups
 from schema.curation_runs import latest_curation_run
 from schema.database import insert_new_rows
 from store.snapshots import Snapshot, SnapshotError, freeze_snapshot
@@ -62,20 +64,68 @@ def _query(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
     return conn.execute(sql, params or []).df()
 
 
+LITERATURE_LABEL_TABLE = "literature"
+
+
+def read_label_groups(
+    conn: duckdb.DuckDBPyConnection, run_id: str, label_tables: tuple[str, ...]
+) -> pd.DataFrame:
+    """The composition groups of the label tables in a curation run; a table the run did not
+    group is refused (the run predates it, or curation left it out)."""
+    groups = _query(
+        conn,
+        "SELECT g.material_id, g.label_table, g.n_measurements, g.n_values, "
+        "g.n_not_superconducting, g.tc_mean_K, g.tc_variance_K2, g.tc_min_K, g.tc_max_K, "
+        "g.values_json FROM composition_group g WHERE g.curation_run_id = ? "
+        "AND g.label_table IN (SELECT unnest(?::VARCHAR[])) ORDER BY g.material_id, g.label_table",
+        [run_id, list(label_tables)],
+    )
+    missing = [t for t in label_tables if t not in set(groups["label_table"])]
+    if missing:
+        raise SnapshotError(
+            f"curation run {run_id} has no composition groups of {', '.join(missing)}; ingest "
+            f"that table ('tcdb ingest supercon') and run 'tcdb curate run' again"
+        )
+    groups["values"] = groups.pop("values_json").map(
+        lambda v: json.loads(v) if isinstance(v, str) else []
+    )
+    return groups
+
+
+def precedence_conflict_count(
+    conn: duckdb.DuckDBPyConnection, run_id: str, label_tables: tuple[str, ...]
+) -> int:
+    """How many compositions the precedence leaves unlabelled although a later table has a
+    T_c for them."""
+    _, conflicts = groups_by_precedence(read_label_groups(conn, run_id, label_tables), label_tables)
+    return int(conflicts["material_id"].nunique())
+
+
+def label_table_counts(entries: pd.DataFrame, structures: pd.DataFrame) -> dict[str, dict]:
+    """Per label table: the compositions it labels, the structures, and the (composition,
+    structure) links by match method."""
+    counts = {}
+    for table in sorted(set(entries["label_table"]) | set(structures["label_table"])):
+        mine = structures[structures["label_table"] == table]
+        links = mine.drop_duplicates(["material_id", "structure_id", "match_method"])
+        labelled = entries.loc[entries["label_table"] == table, "material_id"]
+        by_method = links["match_method"].value_counts().sort_index()
+        counts[table] = {
+            "compositions": int(labelled.nunique()),
+            "structures": int(mine["structure_id"].nunique()),
+            "links": {method: int(n) for method, n in by_method.items()},
+        }
+    return counts
+
+
 def structures_tables(
     conn: duckdb.DuckDBPyConnection, params: SnapshotParameters, run_id: str
 ) -> dict[str, pd.DataFrame]:
     """Entries (one per label) and labelled structures of a ``structures`` snapshot."""
-    groups = _query(
-        conn,
-        "SELECT g.material_id, g.n_measurements, g.n_values, g.n_not_superconducting, "
-        "g.tc_mean_K, g.tc_variance_K2, g.tc_min_K, g.tc_max_K, g.values_json "
-        "FROM composition_group g WHERE g.curation_run_id = ? ORDER BY g.material_id",
-        [run_id],
+    groups, conflicts = groups_by_precedence(
+        read_label_groups(conn, run_id, params.label_tables), params.label_tables
     )
-    groups["values"] = groups.pop("values_json").map(
-        lambda v: json.loads(v) if isinstance(v, str) else []
-    )
+    _ledger_precedence_conflicts(conn, run_id, params.label_tables, conflicts)
     labels = label_groups(groups, params.variance_cutoff_K2, params.high_variance_policy)
     labels = labels.drop(columns=["values"]).assign(
         origin="supercon", literature_entry_id=None, pressure_GPa=None, method="experiment"
@@ -93,7 +143,10 @@ def structures_tables(
     if not params.include_flagged:
         literature = literature[~literature["excluded_from_training"]]
     literature = literature.drop(columns=["excluded_from_training"]).assign(
-        origin="literature", label_kind="literature", high_variance=False
+        origin="literature",
+        label_kind="literature",
+        high_variance=False,
+        label_table=LITERATURE_LABEL_TABLE,
     )
     entries = pd.concat([labels, literature], ignore_index=True)
     materials = _query(
@@ -127,13 +180,14 @@ def structures_tables(
     structures = structures[~structures["structure_id"].isin(_held_out_structures(conn, held_out))]
     keep = [
         "structure_id", "material_id", "reduced_formula", "label_tc_K", "label_kind", "origin",
-        "literature_entry_id", "match_method", "composition_distance", "structure_source",
-        "spacegroup_number", "volume_A3", "n_sites", "structure_pressure_GPa", "structure_json",
+        "label_table", "literature_entry_id", "match_method", "composition_distance",
+        "structure_source", "spacegroup_number", "volume_A3", "n_sites", "structure_pressure_GPa",
+        "structure_json",
     ]  # fmt: skip
     structures = structures[keep].sort_values(["structure_id", "label_tc_K", "origin"])
     entry_columns = [
         "material_id", "reduced_formula", "composition_json", "label_tc_K", "label_kind",
-        "origin", "high_variance", "n_values", "tc_mean_K", "tc_variance_K2",
+        "origin", "label_table", "high_variance", "n_values", "tc_mean_K", "tc_variance_K2",
         "literature_entry_id", "pressure_GPa", "method",
     ]  # fmt: skip
     entries = entries[entry_columns].sort_values(["material_id", "label_tc_K", "origin"])
@@ -141,6 +195,45 @@ def structures_tables(
         "entries.parquet": entries.reset_index(drop=True),
         "structures.parquet": structures.reset_index(drop=True),
     }
+
+
+def _ledger_precedence_conflicts(
+    conn: duckdb.DuckDBPyConnection,
+    run_id: str,
+    label_tables: tuple[str, ...],
+    conflicts: pd.DataFrame,
+) -> None:
+    """Ledger entries for the compositions a table earlier in the precedence leaves unlabelled
+    ('not superconducting' only) although a later table has a T_c for them."""
+    if conflicts.empty:
+        return
+    precedence = ",".join(label_tables)
+    now = utcnow()
+    rows = [
+        {
+            "id": record_id(
+                "ledger",
+                "snapshot",
+                "precedence",
+                run_id,
+                precedence,
+                c.material_id,
+                c.overruled_table,
+            ),
+            "curation_run_id": run_id,
+            "stage": "snapshot",
+            "subject_table": "material",
+            "subject_id": c.material_id,
+            "action": "exclude",
+            "reason": f"label tables {precedence}: {c.label_table} says only 'not "
+            f"superconducting' and comes first, so the {c.n_values} T_c value(s) of "
+            f"{c.overruled_table} (mean {c.tc_mean_K:.4g} K) are not used",
+            "created_at": now,
+        }
+        for c in conflicts.itertuples(index=False)
+    ]
+    log.info("%d composition(s) left unlabelled by the label precedence", len(rows))
+    insert_new_rows(conn, "curation_ledger", pa.Table.from_pylist(rows))
 
 
 def _held_out_structures(conn: duckdb.DuckDBPyConnection, materials: set[str]) -> set[str]:
@@ -223,6 +316,14 @@ def create_snapshot(
     run_id = latest_curation_run(conn)
     build = structures_tables if params.kind == "structures" else hydrides_tables
     tables = build(conn, params, run_id)
+    notes = None
+    if params.kind == "structures":
+        notes = {
+            "label_tables": label_table_counts(
+                tables["entries.parquet"], tables["structures.parquet"]
+            ),
+            "precedence_conflicts": precedence_conflict_count(conn, run_id, params.label_tables),
+        }
     return freeze_snapshot(
         conn,
         name,
@@ -233,4 +334,5 @@ def create_snapshot(
         held_out_materials=sorted(held_out_materials(params)),
         curation_run_id=run_id,
         sources=_source_hashes(conn),
+        notes=notes,
     )

@@ -157,6 +157,10 @@ _PROTOCOL_SETTINGS = ("folds", "splits", "validation_fraction", "seed", "last_tr
 # ------------------------------------------------------------------------- Novakovic et al.
 
 
+# The SuperCon table the paper's Table I groups come from.
+PAPER_GROUPS_TABLE = "nims_supercon"
+
+
 def novakovic_table1(inputs: ReportInputs) -> Table:
     """Table I: the paper's composition groups, our mean and variance beside theirs."""
     from reports.curation import groups_table
@@ -164,7 +168,8 @@ def novakovic_table1(inputs: ReportInputs) -> Table:
     paper = inputs.paper_table("novakovic_table1")
     with inputs.reading() as conn:
         ours_by_formula = {
-            formula: groups_table(conn, 0.0, 1, formula=formula) for formula in paper.superconductor
+            formula: groups_table(conn, 0.0, 1, formula=formula, label_table=PAPER_GROUPS_TABLE)
+            for formula in paper.superconductor
         }
     rows = []
     for r in paper.itertuples(index=False):

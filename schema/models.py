@@ -327,13 +327,15 @@ class CurationLedger(SQLModel, table=True):
 
 
 class CompositionGroup(SQLModel, table=True):
-    """The measurements of one composition, their statistics and the label they give."""
+    """The measurements of one composition in one SuperCon table, their statistics and the
+    label they give."""
 
     __tablename__ = "composition_group"
 
     id: str = key()
     curation_run_id: str
     material_id: str
+    label_table: str  # the SuperCon source the group's measurements come from
     n_measurements: int
     n_values: int
     n_not_superconducting: int

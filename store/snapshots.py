@@ -125,9 +125,12 @@ def freeze_snapshot(
     held_out_materials: list[str],
     curation_run_id: str,
     sources: dict[str, dict],
+    notes: dict | None = None,
 ) -> Snapshot:
     """Write ``tables`` as a snapshot under ``root/<id>/`` (staged, then renamed whole) and
-    record it in the database. A verifying folder with the same id is kept as it is."""
+    record it in the database. A verifying folder with the same id is kept as it is.
+    ``notes`` (counts that describe the content, such as what each label table gave) go into
+    the manifest as they are."""
     if sorted(tables) != sorted(FILES[kind]):
         raise SnapshotError(
             f"A {kind} snapshot holds {', '.join(FILES[kind])}, not {', '.join(sorted(tables))}"
@@ -150,6 +153,7 @@ def freeze_snapshot(
             "held_out_materials": sorted(held_out_materials),
             "curation_run_id": curation_run_id,
             "sources": sources,
+            **({"notes": notes} if notes else {}),
             **stamp.columns(),
             "created_at": utcnow().isoformat(timespec="seconds") + "Z",
         }

@@ -32,11 +32,23 @@ def snapshot_create(
     near_matches: Annotated[
         bool, typer.Option("--near-matches", help="Also label structures matched approximately")
     ] = False,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            help="SuperCon table(s) that label, in order of precedence: nims, stanev or "
+            "stanev,nims (the first table with any record of a composition decides) "
+            "[default: nims]"
+        ),
+    ] = None,
 ) -> None:
     """Freeze a training set from the latest curation run into <db folder>/snapshots/<id>/."""
-    from core.parameters import SnapshotParameters
+    from core.parameters import DEFAULT_LABEL_TABLES, SnapshotParameters, label_tables_of
     from curate.snapshots import create_snapshot, read_exclude_formulas
 
+    try:
+        label_tables = label_tables_of(labels) if labels else DEFAULT_LABEL_TABLES
+    except ValueError as exc:
+        raise TcdbError(f"--labels {labels}: {exc}") from None
     methods = ("exact_reduced", "literature_file") + (("near_composition",) if near_matches else ())
     try:
         params = SnapshotParameters(
@@ -46,6 +58,7 @@ def snapshot_create(
             match_methods=methods,
             include_flagged=include_flagged,
             exclude_formulas=read_exclude_formulas(exclude_formulas) if exclude_formulas else (),
+            label_tables=label_tables,
         )
     except ValueError as exc:
         raise TcdbError(str(exc)) from None
@@ -57,6 +70,18 @@ def snapshot_create(
         f"{counts['structures']:,} structures, {counts['materials']:,} compositions "
         f"→ {snapshot.path}"
     )
+    notes = snapshot.manifest.get("notes", {})
+    for table, made in notes.get("label_tables", {}).items():
+        links = ", ".join(f"{method} {n:,}" for method, n in made["links"].items())
+        typer.echo(
+            f"  {table:<16} labels {made['compositions']:>6,} compositions, "
+            f"{made['structures']:>6,} structures ({links or 'no links'})"
+        )
+    if notes.get("precedence_conflicts"):
+        typer.echo(
+            f"  {notes['precedence_conflicts']:,} composition(s) without a label: the first label "
+            "table says only 'not superconducting' where a later one has a T_c (see the ledger)"
+        )
 
 
 @app.command("list")

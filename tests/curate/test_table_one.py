@@ -28,7 +28,7 @@ def group_of(db, formula):
     with duckdb.connect(str(db), read_only=True) as conn:
         return conn.execute(
             "SELECT tc_mean_K, tc_variance_K2, n_values FROM composition_group "
-            "WHERE material_id = ?",
+            "WHERE material_id = ? AND label_table = 'nims_supercon'",
             [material_id],
         ).fetchone()
 
