@@ -22,9 +22,10 @@ def curate_run(
         bool, typer.Option("--force", help="Curate again even if nothing changed.")
     ] = False,
 ) -> None:
-    """Apply every curation step: replay deprecations, group measurements by composition
-    (mean and population variance), flag high-variance groups, match structures. Skipped
-    when nothing changed since the latest pass."""
+    """Apply every curation step: replay deprecations, group measurements by composition in
+    each SuperCon table apart (mean and population variance), flag high-variance groups, match
+    structures to the compositions of every table. Skipped when nothing changed since the
+    latest pass."""
     from curate.run import run_curation
     from ingest.hand_entries import replay_deprecations
 
