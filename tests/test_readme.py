@@ -87,7 +87,7 @@ def test_every_readme_command_runs_in_order(real_sources, tmp_path: Path):
             assert "Traceback" not in result.stderr, f"{command}: {shown}:\n{result.stderr}"
 
     frozen = [p for p in (tmp_path / "snapshots").iterdir() if p.is_dir()]
-    assert len(frozen) == 3  # two from make run, plus demo
+    assert len(frozen) == 4  # two from make run, plus demo and stanev
     runs = sorted(p.name.split("-2")[0] for p in (tmp_path / "runs").iterdir())
     # make run trains the hydride, composition and structural models; the README's make train
     # lines ask for the same three trainings
