@@ -38,9 +38,10 @@ class StructuralCNN(Model):
     profiles = CVCNN_PROFILES
     overrides = (
         Override("configuration", str,
-                 f"{' | '.join(CVCNN_CONFIGURATIONS)} (default {DEFAULT_CVCNN_CONFIGURATION}): "
+                 f"{' | '.join(CVCNN_CONFIGURATIONS)} (default {DEFAULT_CVCNN_CONFIGURATION}), "
                  "the network, optimiser and Fourier input as built from the paper's text "
-                 "(tcdb) or as the authors' public code has them (authors); docs/models.md"),
+                 "(tcdb) or as the authors' public code has them (authors), under the "
+                 "profile's epochs and --epochs (docs/models.md)"),
         Override("epochs", int, "epochs (the best validation epoch is kept)"),
     )  # fmt: skip
 
@@ -79,7 +80,8 @@ class StructuralCNN(Model):
         v, m = run.metrics["validation"], run.metrics
         return [
             f"model run {run.id} on snapshot {run.snapshot_id} (profile {profile}, "
-            f"configuration {config.configuration}: {config.epochs} epochs, best {m['best_epoch'] + 1}, {m['training_seconds']:.0f} s)",
+            f"configuration {config.configuration}: {config.epochs} epochs, "
+            f"best {m['best_epoch'] + 1}, {m['training_seconds']:.0f} s)",
             f"validation ({v['n']} structures): r² {v['r2']:.4f}, RMSE {v['rmse_K']:.2f} K, "
             f"MAE {v['mae_K']:.2f} K (paper: r² 0.9429 after 300 epochs)",
         ]

@@ -88,7 +88,9 @@ def test_the_authors_configuration_trains_through_the_cli_and_loads_back(
     assert trained.returncode == 0, trained.stdout + trained.stderr
     assert "(profile smoke, configuration authors: 2 epochs" in trained.stdout
 
-    (config_json,) = query(training_db, "SELECT config_json FROM model_run WHERE model = 'cvcnn'")[0]
+    (config_json,) = query(training_db, "SELECT config_json FROM model_run WHERE model = 'cvcnn'")[
+        0
+    ]
     recorded = json.loads(config_json)
     assert recorded["configuration"] == "authors" and recorded["feature_preset"] == "authors"
     assert recorded["cvcnn"] == configured("authors", epochs=2, seed=0).as_dict()

@@ -389,7 +389,10 @@ def test_two_atom_orthorhombic_cell_follows_the_authors_formula_everywhere():
     )
     values = fourier.coefficients(structure, AUTHORS)
     expected = np.array(
-        [authors_formula(structure, *hkl) for hkl in itertools.product(range(AUTHORS.delta), repeat=3)]
+        [
+            authors_formula(structure, *hkl)
+            for hkl in itertools.product(range(AUTHORS.delta), repeat=3)
+        ]
     ).reshape(values.shape)
     assert_close(values, expected)
     # a·b·c is the volume of an orthogonal cell: only the widths and metric differ from
