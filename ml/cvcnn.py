@@ -25,7 +25,8 @@ trainable parameters (and 6,144 non-trainable: the batch normalisations' running
 cvnn's average pooling and dropout take the real tensor the |z| convolution gives as they take a
 complex one (real and imaginary parts pooled separately; the mask cast to the input's type).
 
-Choices, fixed a priori (``CVCNNConfig``, recorded with ``as_dict()``):
+Choices of the ``tcdb`` configuration, fixed a priori (``CVCNNConfig``, recorded with
+``as_dict()``; the ``authors`` configuration changes only what the paragraph above lists):
 
 - Loss: Huber with δ = 7 K on T_c in kelvin, unscaled, so the paper's δ = 7 K applies as written
   (no label statistics enter the model, so nothing leaks from the validation points).

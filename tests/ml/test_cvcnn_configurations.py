@@ -6,7 +6,9 @@ configurations existed still load as they were trained."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +28,7 @@ from ml.structure_features import (
 )
 from schema.database import connect
 from store.model_runs import resolve_run
-from tests.commands import invoke_tcdb
+from tests.commands import REPO, invoke_tcdb
 from tests.conftest import SOURCES, query
 
 RECORDED_BEFORE = Path(__file__).parent / "data" / "features_recorded_before_configurations.json"
@@ -114,3 +116,14 @@ def test_the_authors_configuration_trains_through_the_cli_and_loads_back(
     assert kinds.count("BatchNormalization") == 8
     tc, errors = model.predict([Structure.from_file(MGH13)], [225])
     assert errors == {} and np.isfinite(tc).all() and (tc >= 0).all()
+
+
+def test_make_train_passes_the_models_own_options_on():
+    printed = subprocess.run(
+        ["make", "-n", "--no-print-directory", "train", "MODEL=cvcnn", "SNAPSHOT=s1",
+         "PROFILE=smoke", "ARGS=--configuration authors --epochs 3"],
+        cwd=REPO, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    (line,) = [shlex.split(text) for text in printed.stdout.splitlines() if text.strip()]
+    assert line[1:] == ["train", "cvcnn", "--snapshot", "s1", "--profile", "smoke",
+                        "--configuration", "authors", "--epochs", "3"]  # fmt: skip
