@@ -7,6 +7,7 @@ TCDB   := $(BIN)/tcdb
 MODEL    ?= hydride-mlp
 SNAPSHOT ?= default-hydrides
 PROFILE  ?= quick
+ARGS     ?=
 SOURCES  ?= $(if $(TCDB_SOURCES),$(TCDB_SOURCES),../shared/data)
 
 .PHONY: install test run train predict morph report lint format bench clean help
@@ -36,8 +37,8 @@ run:  ## the main job: ingest, curate, freeze, train, screen, predict, morph and
 	$(TCDB) train cvcnn --snapshot default-structures --profile $(PROFILE)
 	$(MAKE) --no-print-directory predict morph report
 
-train:  ## train MODEL (hydride-mlp | composition | cvcnn) on SNAPSHOT, PROFILE quick|paper
-	$(TCDB) train $(MODEL) --snapshot $(SNAPSHOT) --profile $(PROFILE)
+train:  ## train MODEL (hydride-mlp | composition | cvcnn) on SNAPSHOT, PROFILE quick|paper, ARGS the model's own options
+	$(TCDB) train $(MODEL) --snapshot $(SNAPSHOT) --profile $(PROFILE) $(ARGS)
 
 predict:  ## predict the reference and literature structures with the latest cvcnn run
 	$(TCDB) predict $(SOURCES)/reference/structures $(SOURCES)/literature/structures

@@ -1,7 +1,7 @@
 """Time and peak memory of training the structural model (CVCNN) on a structures snapshot.
 
 Run: .venv/bin/python benchmarks/cvcnn_training.py [--profile paper|quick|smoke]
-     [--epochs N] [--snapshot default-structures]
+     [--configuration tcdb|authors] [--epochs N] [--snapshot default-structures]
 
 Why: the paper keeps the best of 300 epochs; the full training must fit this 2-core, 24 GB
 machine, and `make run` trains the quick profile in the time it allows. This script does what
@@ -33,6 +33,7 @@ MEMORY_LIMIT_GIB = 24.0
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="paper", help="paper | quick | smoke")
+    parser.add_argument("--configuration", default=None, help="tcdb | authors (default: tcdb)")
     parser.add_argument("--epochs", type=int, default=None, help="overrides the profile")
     parser.add_argument("--snapshot", default="default-structures")
     return parser.parse_args()
@@ -41,20 +42,17 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
-    from core.parameters import CVCNN_PROFILES
     from core.settings import environment_settings
     from ml.contract import FitContext
-    from ml.cvcnn import CVCNNConfig
     from ml.registry import get
     from ml.training import train
     from schema.database import connect
     from store.snapshots import load_snapshot
 
     settings = environment_settings()
-    chosen = dict(CVCNN_PROFILES[args.profile])
-    if args.epochs is not None:
-        chosen["epochs"] = args.epochs
-    config = CVCNNConfig(**chosen)
+    config = get("cvcnn").configure(
+        args.profile, configuration=args.configuration, epochs=args.epochs
+    )
     snapshot = load_snapshot(settings.snapshots, args.snapshot)
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "tcdb.duckdb"
@@ -70,6 +68,7 @@ def main() -> None:
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     v = run.metrics["validation"]
     print(f"snapshot                  {snapshot.id}")
+    print(f"configuration             {config.configuration}")
     print(f"profile                   {args.profile}: {config.epochs} epochs "
           f"(best {run.metrics['best_epoch'] + 1})")  # fmt: skip
     print(

@@ -14,7 +14,19 @@ spatial branch uses cvnn's complex-valued layers:
 With the default configuration this has 1,663,745 trainable parameters (each complex weight
 counts as its real and imaginary parts), the ≈1.66 M of ``docs/STACK.md``.
 
-Choices, fixed a priori (``CVCNNConfig``, recorded with ``as_dict()``):
+Two named configurations (``core.parameters.CVCNN_CONFIGURATIONS``, built by ``configured``):
+``tcdb``, the network above, and ``authors``, the network of the authors' public code
+(METHODS.md section 3): a second average pooling and complex dropout after the second
+convolution (``spatial_pools=2``: with δ = 13 the spatial branch ends in 1×1×1×32 values),
+BatchNormalization after every Dense(ReLU) of both dense parts (``dense_normalisation="batch"``)
+and no dense dropout (``head_dropout=0``), a ReLU output (``output_activation="relu"``), Adam
+2.7e-4 with batches of 500, and the ``authors`` feature preset (``features``). It has 1,243,905
+trainable parameters (and 6,144 non-trainable: the batch normalisations' running statistics).
+cvnn's average pooling and dropout take the real tensor the |z| convolution gives as they take a
+complex one (real and imaginary parts pooled separately; the mask cast to the input's type).
+
+Choices of the ``tcdb`` configuration, fixed a priori (``CVCNNConfig``, recorded with
+``as_dict()``; the ``authors`` configuration changes only what the paragraph above lists):
 
 - Loss: Huber with δ = 7 K on T_c in kelvin, unscaled, so the paper's δ = 7 K applies as written
   (no label statistics enter the model, so nothing leaks from the validation points).
@@ -57,6 +69,8 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import TcdbError
+from core.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
 from ml.evaluation import random_split as split_indices
 from ml.hydride_ensemble import seed_everything
 from ml.tensorflow_runtime import tensorflow
@@ -66,6 +80,10 @@ logger = logging.getLogger(__name__)
 N_NUMERICAL = 175
 FOURIER_INPUT = "fourier"
 NUMERICAL_INPUT = "numerical"
+
+
+DENSE_NORMALISATIONS = ("none", "batch")
+OUTPUT_ACTIVATIONS = ("linear", "relu")
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,11 @@ class CVCNNConfig:
     numerical_units: tuple[int, ...] = (256, 256, 256, 256)
     head_units: tuple[int, ...] = (512, 512, 512, 512)
     head_dropout: float = 0.5
+    configuration: str = "tcdb"  # the name of the configuration these values came from
+    spatial_pools: int = 1  # 1: pool + dropout after the first convolution; 2: after both
+    dense_normalisation: str = "none"  # "batch": BatchNormalization after every Dense(ReLU)
+    output_activation: str = "linear"  # "relu": T_c ≥ 0, as the authors' code
+    features: str = "tcdb"  # the feature preset (ml.structure_features.FEATURE_PRESETS)
     huber_delta_K: float = 7.0
     learning_rate: float = 1e-3  # Adam; our choice, the paper states none
     batch_size: int = 32
@@ -88,12 +111,34 @@ class CVCNNConfig:
     validation_fraction: float = 0.2
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.spatial_pools < 1:
+            raise ValueError(f"spatial_pools must be at least 1, got {self.spatial_pools}")
+        if not 0 <= self.head_dropout < 1:
+            raise ValueError(f"head_dropout must be in [0, 1), got {self.head_dropout}")
+        for name, allowed in (("dense_normalisation", DENSE_NORMALISATIONS),
+                              ("output_activation", OUTPUT_ACTIVATIONS)):  # fmt: skip
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+
     def as_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON-ready values."""
         values = asdict(self)
         values["numerical_units"] = list(self.numerical_units)
         values["head_units"] = list(self.head_units)
         return values
+
+
+class ConfigurationError(TcdbError):
+    """A configuration name that ``core.parameters.CVCNN_CONFIGURATIONS`` does not hold."""
+
+
+def configured(name: str = DEFAULT_CVCNN_CONFIGURATION, **values: Any) -> CVCNNConfig:
+    """The named configuration with ``values`` (profile values, explicit options) over it."""
+    if name not in CVCNN_CONFIGURATIONS:
+        raise ConfigurationError(f"No cvcnn configuration {name!r}; choose "
+                                 f"{', '.join(CVCNN_CONFIGURATIONS)}.")  # fmt: skip
+    return CVCNNConfig(**(CVCNN_CONFIGURATIONS[name] | values))
 
 
 def register_cvnn_serialization() -> dict[str, Any]:
@@ -121,29 +166,52 @@ def register_cvnn_serialization() -> dict[str, Any]:
     return custom
 
 
+def spatial_output_size(config: CVCNNConfig) -> int:
+    """Edge of the spatial branch's output cube (≤ 0: the cutoff is too small for it)."""
+    d, k, p = config.delta, config.kernel, config.pool
+    size = (d - k + 1) // p - k + 1
+    for _ in range(config.spatial_pools - 1):
+        size //= p
+    return size
+
+
 def _spatial_branch(config: CVCNNConfig) -> tuple[Any, Any]:
-    """Complex input → conv (cart. ReLU) → avg pool → dropout → conv (|z|) → flatten."""
+    """Complex input → conv (cart. ReLU) → avg pool → dropout → conv (|z|) → flatten, with
+    ``spatial_pools − 1`` further (avg pool → dropout) after the second convolution."""
     tf = tensorflow()
     from cvnn import layers as cl
 
     d, k, p = config.delta, config.kernel, config.pool
-    if (d - k + 1) // p < k:
-        raise ValueError(f"delta={d} is too small for two {k}-wide convolutions around a {p}-pool")
+    if (d - k + 1) // p < k or spatial_output_size(config) < 1:
+        raise ValueError(f"delta={d} is too small for two {k}-wide convolutions with "
+                         f"{config.spatial_pools} {p}-pool(s)")  # fmt: skip
     inputs = cl.complex_input(shape=(d, d, d, 2), name=FOURIER_INPUT)
     x = cl.ComplexConv3D(config.conv_filters, (k, k, k), activation="cart_relu")(inputs)
     x = cl.ComplexAvgPooling3D(pool_size=(p, p, p))(x)
     x = cl.ComplexDropout(config.dropout)(x)
     x = cl.ComplexConv3D(config.conv_filters, (k, k, k), activation="convert_to_real_with_abs")(x)
+    for _ in range(config.spatial_pools - 1):  # on the real |z| tensor
+        x = cl.ComplexAvgPooling3D(pool_size=(p, p, p))(x)
+        x = cl.ComplexDropout(config.dropout)(x)
     return inputs, tf.keras.layers.Flatten()(x)
 
 
+def _dense(x: Any, units: int, config: CVCNNConfig) -> Any:
+    """Dense(ReLU), then BatchNormalization if the configuration asks for it."""
+    tf = tensorflow()
+    x = tf.keras.layers.Dense(units, activation="relu")(x)
+    if config.dense_normalisation == "batch":
+        x = tf.keras.layers.BatchNormalization()(x)
+    return x
+
+
 def _numerical_branch(config: CVCNNConfig, n_numerical: int) -> tuple[Any, Any]:
-    """Real input → stacked ReLU dense layers."""
+    """Real input → stacked ReLU dense layers (each batch-normalised if configured)."""
     tf = tensorflow()
     inputs = tf.keras.Input(shape=(n_numerical,), name=NUMERICAL_INPUT)
     x = inputs
     for units in config.numerical_units:
-        x = tf.keras.layers.Dense(units, activation="relu")(x)
+        x = _dense(x, units, config)
     return inputs, x
 
 
@@ -155,9 +223,11 @@ def build_cvcnn(config: CVCNNConfig = CVCNNConfig(), n_numerical: int = N_NUMERI
     numerical_in, numerical = _numerical_branch(config, n_numerical)
     x = tf.keras.layers.Concatenate()([spatial, numerical])
     for units in config.head_units:
-        x = tf.keras.layers.Dense(units, activation="relu")(x)
-        x = tf.keras.layers.Dropout(config.head_dropout)(x)
-    tc = tf.keras.layers.Dense(1, name="tc_K")(x)
+        x = _dense(x, units, config)
+        if config.head_dropout > 0:
+            x = tf.keras.layers.Dropout(config.head_dropout)(x)
+    activation = None if config.output_activation == "linear" else config.output_activation
+    tc = tf.keras.layers.Dense(1, activation=activation, name="tc_K")(x)
     model = tf.keras.Model(inputs=[fourier_in, numerical_in], outputs=tc, name="cvcnn")
     model.compile(
         optimizer=tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
@@ -203,8 +273,10 @@ ARCHIVE_OBJECTS = {
     ("keras.layers", "Dropout"),
     ("keras.layers", "Flatten"),
     ("keras.layers", "Concatenate"),
+    ("keras.layers", "BatchNormalization"),  # the authors' configuration
     ("keras.initializers", "GlorotUniform"),
     ("keras.initializers", "Zeros"),
+    ("keras.initializers", "Ones"),  # BatchNormalization's gamma and moving variance
     ("keras.losses", "Huber"),
     ("keras.optimizers", "Adam"),
     ("builtins", "function"),

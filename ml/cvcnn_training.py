@@ -29,13 +29,16 @@ PAPER_R2 = 0.9429
 SPLIT = "seeded random {train:.0%}/{validation:.0%} over labelled structures"
 
 
-def record(config, features=None) -> dict:
-    """The configuration as the run manifest records it."""
-    from ml.structure_features import FeatureConfig
+def record(config) -> dict:
+    """The configuration as the run manifest records it: its name, every field, and the
+    feature preset it names with every value of that preset."""
+    from ml.structure_features import feature_preset
 
     return {
+        "configuration": config.configuration,
         "cvcnn": config.as_dict(),
-        "features": (features or FeatureConfig()).as_dict(),
+        "feature_preset": config.features,
+        "features": feature_preset(config.features).as_dict(),
         "numerical_scaling": "mean and std of the training split",
         "split": SPLIT.format(train=1 - config.validation_fraction,
                               validation=config.validation_fraction),
@@ -46,10 +49,11 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     """Features, split, training with best-validation restore, metrics, artefacts and the
     validation predictions, from the snapshot alone."""
     from ml.cvcnn import predict, save_model, train_cvcnn
-    from ml.structure_features import FeatureConfig, structure_features
+    from ml.structure_features import feature_preset, structure_features
 
     frame = snapshot.require_kind("structures").structures
-    features = structure_features(frame, FeatureConfig(), cache_dir, progress=progress)
+    preset = feature_preset(config.features)
+    features = structure_features(frame, preset, cache_dir, progress=progress)
     labels = frame["label_tc_K"].to_numpy(dtype=float)
     rows = np.flatnonzero(features.valid & np.isfinite(labels))
     if len(rows) < 10:

@@ -13,7 +13,10 @@ Gaussian of weight N_{Z,Γ} and variance σ²_{Z,Γ}; by Poisson summation the c
 
 with B the reciprocal basis (paper Eq. 11, ``metric="reciprocal"``) or |G_h|² taken per axis
 from h/a, k/b, l/c (paper Eq. 10, ``metric="per_axis"``; equal for orthogonal cells). Weights are
-N = (Z, atomic mass) for (charge, mass). Only 0 ≤ h, k, l < δ is kept (the paper's choice);
+N = (Z, atomic mass) for (charge, mass). The sum is divided by the cell volume V
+(``normalisation="volume"``, the paper's density per volume) or by the product of the cell
+lengths a·b·c (``normalisation="abc"``, what the authors' public code does; equal for
+orthogonal cells). Only 0 ≤ h, k, l < δ is kept (the paper's choice);
 the density is real, so F(−h) = conj(F(h)) and the other octants with all signs flipped are
 redundant (the mixed-sign octants are not kept, as in the paper).
 
@@ -27,6 +30,15 @@ I_h(κ)/I_0(κ) → exp(−h²/(2κ)) (paper Eq. 16) is exactly the per-axis Gau
 bump then has the same width σ in Å as the Gaussian along each axis. It is therefore only
 defined with ``metric="per_axis"``. Bessel ratios use scipy's exponentially scaled ``ive``,
 which does not overflow for large κ.
+
+The authors' public code (METHODS.md, "What the authors' public code does") writes the
+per-axis envelope as exp(−2π² σ (h/a)²) with a width parameter σ. Ours is
+exp(−½ σ² |G|²) with |G|² = (2πh/a)² per axis, i.e. exp(−½ σ² 4π² (h/a)²) = exp(−2π² σ² (h/a)²):
+their σ is our σ² (a variance in Å²), so their σ = 0.25·r(Z) for charge and σ = 0.0025·m(Z)
+for mass are ``width_assignment="authors"`` with γ_charge = 0.25 and γ_mass = 0.0025
+(σ²_charge = γ_charge·r(Z), σ²_mass = γ_mass·m(Z), m the atomic mass in amu), together with
+``metric="per_axis"`` and ``normalisation="abc"``. The ``authors`` feature preset of
+``ml.structure_features`` is that configuration.
 
 Element data come from pymatgen: the atomic mass and the empirical atomic radius
 (``Element.atomic_radius``), falling back to the calculated radius
@@ -60,7 +72,8 @@ from scipy.special import ive
 
 Density = Literal["gaussian", "von_mises"]
 Metric = Literal["reciprocal", "per_axis"]
-WidthAssignment = Literal["eq4", "swapped"]
+WidthAssignment = Literal["eq4", "swapped", "authors"]
+Normalisation = Literal["volume", "abc"]
 RadiusTable = Literal["empirical", "calculated"]
 ComplexDtype = Literal["complex64", "complex128"]
 
@@ -88,6 +101,7 @@ class FourierConfig:
     radius_table: RadiusTable = "empirical"
     refuse_noble_gases: bool = True
     dtype: ComplexDtype = "complex64"
+    normalisation: Normalisation = "volume"
 
     labels: ClassVar[dict[str, str]] = {
         "delta": "cutoff δ: indices 0 ≤ h, k, l < δ are kept",
@@ -97,11 +111,14 @@ class FourierConfig:
         "metric": "|G_h|² from the reciprocal basis (Eq. 11) or per axis from h/a, k/b, l/c "
         "(Eq. 10)",
         "width_assignment": "'eq4': σ²_charge = γ_charge·Z, σ²_mass = γ_mass·r(Z) [Å²]; "
-        "'swapped': σ²_charge = γ_charge·r(Z), σ²_mass = γ_mass·Z",
+        "'swapped': σ²_charge = γ_charge·r(Z), σ²_mass = γ_mass·Z; "
+        "'authors': σ²_charge = γ_charge·r(Z), σ²_mass = γ_mass·m(Z) (atomic mass, amu)",
         "radius_table": "r(Z) in Å: pymatgen's 'empirical' atomic_radius or "
         "'calculated' atomic_radius_calculated, each falling back to the other",
         "refuse_noble_gases": "refuse structures containing He, Ne, Ar, Kr, Xe or Rn",
         "dtype": "complex dtype of the coefficients",
+        "normalisation": "the sum over atoms divided by the cell 'volume' (the paper) or by "
+        "the product of the cell lengths 'abc' (the authors' code)",
     }
     citations: ClassVar[tuple[str, ...]] = (
         "Novakovic, Salamat, Lawler, Machine learning using structural representations for "
@@ -119,7 +136,8 @@ class FourierConfig:
             raise ValueError("gamma_charge and gamma_mass must be positive")
         _check_choice("density", self.density, ("gaussian", "von_mises"))
         _check_choice("metric", self.metric, ("reciprocal", "per_axis"))
-        _check_choice("width_assignment", self.width_assignment, ("eq4", "swapped"))
+        _check_choice("width_assignment", self.width_assignment, ("eq4", "swapped", "authors"))
+        _check_choice("normalisation", self.normalisation, ("volume", "abc"))
         _check_choice("radius_table", self.radius_table, ("empirical", "calculated"))
         _check_choice("dtype", self.dtype, tuple(_REAL_DTYPE))
         if self.density == "von_mises" and self.metric != "per_axis":
@@ -134,8 +152,13 @@ class FourierConfig:
         return (self.delta, self.delta, self.delta, len(CHANNELS))
 
     def as_dict(self) -> dict[str, Any]:
-        """The parameter values, for recording next to results."""
-        return asdict(self)
+        """The parameter values, for recording next to results. ``normalisation`` is left out
+        at its default ("volume"), exactly as runs recorded before it existed, so their
+        records still match (and their feature caches keep their keys)."""
+        values = asdict(self)
+        if self.normalisation == "volume":
+            del values["normalisation"]
+        return values
 
 
 def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -197,11 +220,13 @@ def _parameters(config: FourierConfig) -> _Parameters:
     data = element_data(config.radius_table)
     z = np.arange(MAX_Z + 1, dtype=np.float64)
     weight = np.stack([z, data.mass], axis=1)
-    by_z, by_radius = z, data.radius
+    by_z, by_radius, by_mass = z, data.radius, data.mass
     if config.width_assignment == "eq4":
         sigma2 = np.stack([config.gamma_charge * by_z, config.gamma_mass * by_radius], axis=1)
-    else:
+    elif config.width_assignment == "swapped":
         sigma2 = np.stack([config.gamma_charge * by_radius, config.gamma_mass * by_z], axis=1)
+    else:
+        sigma2 = np.stack([config.gamma_charge * by_radius, config.gamma_mass * by_mass], axis=1)
     refusals: dict[int, str] = {}
     for number in range(1, MAX_Z + 1):
         symbol = data.symbols[number]
@@ -304,6 +329,13 @@ def _read(
     return atoms, kept, errors
 
 
+def _normalisers(lattices: np.ndarray, normalisation: Normalisation) -> np.ndarray:
+    """What each structure's sum is divided by: its cell volume or a·b·c; (s,) float64."""
+    if normalisation == "abc":
+        return np.prod(np.linalg.norm(lattices, axis=-1), axis=-1)
+    return np.abs(np.linalg.det(lattices))
+
+
 # --- numerical kernels --------------------------------------------------------------------
 
 
@@ -387,7 +419,7 @@ def _reciprocal_gaussian(
     sums = _triple_products(tables, start, size)  # (groups, m³)
 
     squared = _squared_g(atoms.lattices, indices).astype(real)  # (structures, m³)
-    volume = np.abs(np.linalg.det(atoms.lattices))
+    volume = _normalisers(atoms.lattices, config.normalisation)
     minus_half_sigma2 = (-0.5 * params.sigma2[z]).astype(real)  # (groups, 2)
     log_weight = (np.log(params.weight[z]) - np.log(volume[owner])[:, None]).astype(real)
     bounds = np.flatnonzero(np.diff(rank, prepend=-1, append=rank[-1] + 1))
@@ -425,7 +457,7 @@ def _separable(atoms: _Atoms, config: FourierConfig, indices: np.ndarray, out: n
     params = _parameters(config)
     _, start, size = _runs(atoms.owner)
     lengths = np.linalg.norm(atoms.lattices, axis=2)
-    volume = np.abs(np.linalg.det(atoms.lattices))
+    volume = _normalisers(atoms.lattices, config.normalisation)
     # The factors depend only on (structure, element): evaluate them once per pair.
     pairs, inverse = np.unique(atoms.owner * (MAX_Z + 1) + atoms.z, return_inverse=True)
     pair_owner, pair_z = pairs // (MAX_Z + 1), pairs % (MAX_Z + 1)
@@ -522,7 +554,7 @@ def reference_coefficients(
     m = len(index)
     grid = np.stack(np.meshgrid(index, index, index, indexing="ij"), axis=-1).reshape(-1, 3)
     lattice = structure.lattice.matrix
-    volume = abs(np.linalg.det(lattice))
+    volume = float(_normalisers(lattice[None], config.normalisation)[0])
     lengths = np.linalg.norm(lattice, axis=1)
     phase = np.exp(-2j * np.pi * (frac @ grid.T))  # (atoms, m³)
     if config.metric == "reciprocal":

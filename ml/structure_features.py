@@ -40,7 +40,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from pymatgen.core import Structure
 
+from core.errors import TcdbError
 from core.parameters import INGEST
 from ml.composition_descriptors import (
     NUMERICAL_LABELS,
@@ -113,16 +114,51 @@ class FeatureConfig:
 
     @classmethod
     def matching(cls, recorded: Any) -> FeatureConfig | None:
-        """The configuration a run's manifest records, if this version computes it: today's,
-        or the same without the standard cell; None otherwise."""
-        for config in (cls(), cls(cell=CellConfig(standardise=False))):
-            if recorded == config.as_dict():
-                return config
+        """The configuration a run's manifest records, if this version computes it: one of
+        the named presets, or a preset without the standard cell (runs recorded before it
+        existed); None otherwise."""
+        for preset in FEATURE_PRESETS.values():
+            for config in (preset, replace(preset, cell=CellConfig(standardise=False))):
+                if recorded == config.as_dict():
+                    return config
         return None
 
     def to_json(self) -> str:
         """Canonical JSON text of ``as_dict()`` (sorted keys), part of the cache key."""
         return json.dumps(self.as_dict(), sort_keys=True)
+
+
+# The named feature configurations a cvcnn configuration chooses from (its ``features`` field).
+# "tcdb": the paper's equations as this platform reads them (Eq. 4 widths, the reciprocal
+# metric, the sum over the cell volume). "authors": what the authors' public code computes
+# (METHODS.md, "What the authors' public code does"): σ²_charge = 0.25·r(Z), σ²_mass =
+# 0.0025·m(Z), per-axis h/a, k/b, l/c, the sum over a·b·c (see ``ml.fourier``).
+FEATURE_PRESETS: dict[str, FeatureConfig] = {
+    "tcdb": FeatureConfig(),
+    "authors": FeatureConfig(
+        fourier=FourierConfig(
+            gamma_charge=0.25,
+            gamma_mass=0.0025,
+            metric="per_axis",
+            width_assignment="authors",
+            normalisation="abc",
+        )
+    ),
+}
+
+
+class FeaturePresetError(TcdbError):
+    """A feature preset name that does not exist."""
+
+
+def feature_preset(name: str) -> FeatureConfig:
+    """The feature configuration of a preset name, or an error naming the presets."""
+    try:
+        return FEATURE_PRESETS[name]
+    except KeyError:
+        raise FeaturePresetError(
+            f"No feature preset {name!r}; the presets are {', '.join(FEATURE_PRESETS)}."
+        ) from None
 
 
 @dataclass

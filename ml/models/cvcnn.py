@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.parameters import CVCNN_PROFILES
+from core.parameters import CVCNN_CONFIGURATIONS, CVCNN_PROFILES, DEFAULT_CVCNN_CONFIGURATION
 from ml.contract import FitContext, Fitted, Model, Override
 from ml.model_names import CVCNN
 
@@ -36,13 +36,30 @@ class StructuralCNN(Model):
         "2023); validation r², RMSE and MAE on a seeded 80/20 split."
     )
     profiles = CVCNN_PROFILES
-    overrides = (Override("epochs", int, "epochs (the best validation epoch is kept)"),)
+    overrides = (
+        Override("configuration", str,
+                 f"{' | '.join(CVCNN_CONFIGURATIONS)} (default {DEFAULT_CVCNN_CONFIGURATION}), "
+                 "the network, optimiser and Fourier input as built from the paper's text "
+                 "(tcdb) or as the authors' public code has them (authors), under the "
+                 "profile's epochs and --epochs (docs/models.md)"),
+        Override("epochs", int, "epochs (the best validation epoch is kept)"),
+    )  # fmt: skip
 
     @property
     def config_class(self) -> type:
         from ml.cvcnn import CVCNNConfig
 
         return CVCNNConfig
+
+    def configure(self, profile: str = "quick", seed: int = 0, **overrides: Any) -> Any:
+        """The named configuration's values, under the profile's (epochs), under the options
+        given explicitly."""
+        from ml.cvcnn import configured
+
+        super().configure(profile, seed, **overrides)  # checks the profile and option names
+        name = overrides.pop("configuration", None) or DEFAULT_CVCNN_CONFIGURATION
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return configured(name, seed=seed, **(dict(self.profiles[profile]) | given))
 
     def record(self, config) -> dict:
         from ml.cvcnn_training import record
@@ -62,8 +79,9 @@ class StructuralCNN(Model):
     def summary(self, run, config, profile) -> list[str]:
         v, m = run.metrics["validation"], run.metrics
         return [
-            f"model run {run.id} on snapshot {run.snapshot_id} (profile {profile}: "
-            f"{config.epochs} epochs, best {m['best_epoch'] + 1}, {m['training_seconds']:.0f} s)",
+            f"model run {run.id} on snapshot {run.snapshot_id} (profile {profile}, "
+            f"configuration {config.configuration}: {config.epochs} epochs, "
+            f"best {m['best_epoch'] + 1}, {m['training_seconds']:.0f} s)",
             f"validation ({v['n']} structures): r² {v['r2']:.4f}, RMSE {v['rmse_K']:.2f} K, "
             f"MAE {v['mae_K']:.2f} K (paper: r² 0.9429 after 300 epochs)",
         ]

@@ -155,3 +155,113 @@ def test_best_weights_are_restored_and_patience_stops(data):
     keep.on_train_end()
     for restored, kept in zip(model.get_weights(), best, strict=True):
         np.testing.assert_array_equal(restored, kept)
+
+
+# --- the two named configurations ------------------------------------------------------------
+
+
+def expected_trainable(config: cvcnn.CVCNNConfig, n_numerical: int) -> int:
+    """Trainable scalars counted from the architecture: a complex weight is two reals, a batch
+    normalisation trains a scale and an offset per unit."""
+    k, f = config.kernel, config.conv_filters
+    spatial = 2 * (k**3 * 2 * f + f) + 2 * (k**3 * f * f + f)
+    flat = cvcnn.spatial_output_size(config) ** 3 * f
+    normalised = 2 if config.dense_normalisation == "batch" else 0
+    dense, width = 0, n_numerical
+    for units in config.numerical_units:
+        dense += width * units + units + normalised * units
+        width = units
+    width += flat
+    for units in config.head_units:
+        dense += width * units + units + normalised * units
+        width = units
+    return spatial + dense + width + 1
+
+
+def test_the_default_configuration_is_tcdb_and_is_the_dataclass_default():
+    from core.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
+
+    assert DEFAULT_CVCNN_CONFIGURATION == "tcdb"
+    assert cvcnn.configured() == cvcnn.configured("tcdb") == cvcnn.CVCNNConfig()
+    assert set(CVCNN_CONFIGURATIONS["tcdb"]) == set(CVCNN_CONFIGURATIONS["authors"])
+
+
+def test_the_authors_configuration_has_the_values_of_their_code():
+    authors, tcdb = cvcnn.configured("authors"), cvcnn.CVCNNConfig()
+    recorded = authors.as_dict()
+    assert recorded["configuration"] == "authors" and recorded["features"] == "authors"
+    assert (authors.spatial_pools, authors.dense_normalisation, authors.head_dropout,
+            authors.output_activation) == (2, "batch", 0.0, "relu")  # fmt: skip
+    assert (authors.learning_rate, authors.batch_size) == (2.7e-4, 500)
+    # what the authors' code shares with ours stays ours
+    same = ("delta", "conv_filters", "kernel", "pool", "dropout", "numerical_units",
+            "head_units", "huber_delta_K", "epochs", "validation_fraction")  # fmt: skip
+    assert all(getattr(authors, name) == getattr(tcdb, name) for name in same)
+
+
+def test_values_given_go_over_the_configuration_and_bad_ones_are_refused():
+    assert cvcnn.configured("authors", epochs=2, batch_size=8).batch_size == 8
+    with pytest.raises(cvcnn.ConfigurationError, match="choose tcdb, authors"):
+        cvcnn.configured("paper")
+    with pytest.raises(ValueError, match="dense_normalisation"):
+        cvcnn.CVCNNConfig(dense_normalisation="layer")
+    with pytest.raises(ValueError, match="output_activation"):
+        cvcnn.CVCNNConfig(output_activation="softplus")
+    with pytest.raises(ValueError, match="too small"):
+        cvcnn.build_cvcnn(cvcnn.configured("authors", delta=8), N_NUMERICAL)
+
+
+@pytest.mark.parametrize("name", ["tcdb", "authors"])
+def test_both_full_size_networks_count_their_parameters(name):
+    config = cvcnn.configured(name)
+    model = cvcnn.build_cvcnn(config)
+    assert cvcnn.trainable_parameter_count(model) == expected_trainable(config, cvcnn.N_NUMERICAL)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    if name == "tcdb":
+        assert cvcnn.trainable_parameter_count(model) == 1_663_745
+        assert (kinds.count("ComplexAvgPooling3D"), kinds.count("BatchNormalization")) == (1, 0)
+        return
+    assert cvcnn.spatial_output_size(config) == 1  # δ = 13 leaves 1×1×1×32 values
+    assert cvcnn.trainable_parameter_count(model) == 1_243_905
+    assert kinds.count("ComplexAvgPooling3D") == kinds.count("ComplexDropout") == 2
+    assert kinds.count("BatchNormalization") == 8 and "Dropout" not in kinds
+    normalisations = 4 * 2 * (256 + 512)  # running mean and variance, not trained
+    assert model.count_params() == cvcnn.trainable_parameter_count(model) + normalisations
+    assert model.get_layer("tc_K").get_config()["activation"] == "relu"
+
+
+def test_cvnn_pools_and_drops_the_real_tensor_after_the_absolute_value():
+    from cvnn import layers as cl
+
+    real = np.random.default_rng(5).uniform(1, 2, size=(2, 4, 4, 4, 3)).astype(np.float32)
+    pooled = cl.ComplexAvgPooling3D(pool_size=(2, 2, 2))(real).numpy()
+    assert pooled.dtype == np.float32 and pooled.shape == (2, 2, 2, 2, 3)
+    np.testing.assert_allclose(pooled[0, 0, 0, 0], real[0, :2, :2, :2].mean(axis=(0, 1, 2)),
+                               rtol=1e-6)  # fmt: skip
+    dropout = cl.ComplexDropout(0.5, seed=3)
+    np.testing.assert_array_equal(dropout(real, training=False).numpy(), real)
+    dropped = dropout(real, training=True).numpy()
+    assert dropped.dtype == np.float32
+    kept = dropped != 0
+    assert 0.3 < kept.mean() < 0.7
+    np.testing.assert_allclose(dropped[kept], 2 * real[kept], rtol=1e-6)
+
+
+def authors_tiny(**changes) -> cvcnn.CVCNNConfig:
+    values = {"delta": 7, "kernel": 2, "conv_filters": 2, "numerical_units": (8, 8),
+              "head_units": (16, 16), "learning_rate": 1e-2, "epochs": 3, "seed": 11}  # fmt: skip
+    return cvcnn.configured("authors", **{**values, **changes})
+
+
+def test_the_authors_network_trains_saves_passes_the_archive_check_and_reloads(tmp_path, data):
+    model, history, _ = cvcnn.train_cvcnn(authors_tiny(), *data, progress=False)
+    assert history["epochs_run"] == 3
+    fourier, numerical, _, mean, std = data
+    predicted = cvcnn.predict(model, fourier, numerical, mean, std)
+    assert (predicted >= 0).all()  # the ReLU output
+    path = cvcnn.save_model(model, tmp_path / "authors.keras")
+    cvcnn.check_model_archive(path)
+    loaded = cvcnn.load_model(path)
+    kinds = [type(layer).__name__ for layer in loaded.layers]
+    assert kinds.count("BatchNormalization") == 4 and kinds.count("ComplexAvgPooling3D") == 2
+    np.testing.assert_array_equal(cvcnn.predict(loaded, fourier, numerical, mean, std), predicted)

@@ -7,8 +7,10 @@ a few hundred atoms lose at most about two more, hence 1e-5 unless a test says o
 
 from __future__ import annotations
 
+import cmath
 import dataclasses
 import itertools
+import math
 import os
 import tarfile
 import warnings
@@ -25,6 +27,15 @@ REPO = Path(__file__).resolve().parents[2]
 SOURCES = Path(os.environ.get("TCDB_SOURCES") or REPO.parent / "shared" / "data")
 MP_ARCHIVE = SOURCES / "materials_project" / "mp_structures.tar.gz"
 RTOL = 1e-5
+
+# What the authors' public code computes (METHODS.md); the "authors" feature preset.
+AUTHORS = FourierConfig(
+    gamma_charge=0.25,
+    gamma_mass=0.0025,
+    metric="per_axis",
+    width_assignment="authors",
+    normalisation="abc",
+)
 
 TRICLINIC = Lattice.from_parameters(4.1, 4.5, 4.9, 78.0, 96.0, 107.0)
 
@@ -225,8 +236,10 @@ def real_structures() -> list[Structure]:
         FourierConfig(metric="per_axis"),
         FourierConfig(width_assignment="swapped"),
         FourierConfig(density="von_mises", metric="per_axis"),
+        FourierConfig(normalisation="abc"),
+        AUTHORS,
     ],
-    ids=["reciprocal", "per-axis", "swapped-widths", "von-mises"],
+    ids=["reciprocal", "per-axis", "swapped-widths", "von-mises", "abc", "authors"],
 )
 def test_batch_equals_per_structure_reference(real_structures, config):
     values, errors = fourier.batch_coefficients(real_structures, config, chunk_size=7)
@@ -295,7 +308,11 @@ def test_configuration_defaults_are_the_papers_and_are_recorded():
     recorded = config.as_dict()
     assert recorded["delta"] == 13 and config.shape == (13, 13, 13, 2)
     assert (recorded["gamma_charge"], recorded["gamma_mass"]) == (0.0025, 0.25)
-    assert set(FourierConfig.labels) == set(recorded)
+    assert set(FourierConfig.labels) == {f.name for f in dataclasses.fields(FourierConfig)}
+    # the normalisation is recorded only when it is not the default, so runs recorded before
+    # it existed record exactly what today's default computes
+    assert set(recorded) == set(FourierConfig.labels) - {"normalisation"}
+    assert FourierConfig(normalisation="abc").as_dict()["normalisation"] == "abc"
     assert FourierConfig(**recorded) == config
     assert any("Novakovic" in c for c in config.citations)
     assert any("pymatgen" in c for c in config.citations)
@@ -323,6 +340,76 @@ def test_width_assignment_swaps_which_quantity_sets_each_width():
     assert eq4.sigma2[29, 1] == pytest.approx(0.25 * radius[29])
     assert swapped.sigma2[29, 0] == pytest.approx(0.0025 * radius[29])
     assert swapped.sigma2[29, 1] == pytest.approx(0.25 * 29)
+
+
+def test_authors_widths_follow_radius_for_charge_and_mass_for_mass():
+    authors = fourier._parameters(AUTHORS)
+    data = fourier.element_data("empirical")
+    assert authors.sigma2[29, 0] == pytest.approx(0.25 * data.radius[29])
+    assert authors.sigma2[29, 1] == pytest.approx(0.0025 * data.mass[29])
+
+
+# --- the authors' configuration against their formula, written out -------------------------
+
+
+def authors_formula(structure: Structure, h: int, k: int, l: int) -> tuple[complex, complex]:  # noqa: E741
+    """The authors' code, term by term: Σ_j w_j Π_axes exp(−2π² σ_j (h/a)²) exp(−2πi h x_j),
+    divided by a·b·c, with (w, σ) = (Z, 0.25·r(Z)) for charge and (m, 0.0025·m) for mass."""
+    a, b, c = structure.lattice.abc
+    charge = mass = 0j
+    for site in structure:
+        element = site.specie
+        x, y, z = site.frac_coords
+        phase = cmath.exp(-2j * math.pi * (h * x + k * y + l * z))
+        spread = (h / a) ** 2 + (k / b) ** 2 + (l / c) ** 2
+        radius, weight = float(element.atomic_radius), float(element.atomic_mass)
+        charge += element.Z * math.exp(-2 * math.pi**2 * 0.25 * radius * spread) * phase
+        mass += weight * math.exp(-2 * math.pi**2 * 0.0025 * weight * spread) * phase
+    return charge / (a * b * c), mass / (a * b * c)
+
+
+def test_one_atom_cubic_cell_gives_the_authors_coefficient_by_hand():
+    """Nb at the origin of a 3.3 Å cube: no phase, so F(1,0,0) is the weight times one
+    Gaussian factor over a³; the mass channel's is exp(−2π²·0.0025·m/a²)."""
+    structure = Structure(Lattice.cubic(3.3), ["Nb"], [[0, 0, 0]])
+    values = fourier.coefficients(structure, AUTHORS)
+    nb = structure[0].specie
+    mass, radius = float(nb.atomic_mass), float(nb.atomic_radius)
+    by_hand_charge = 41 * math.exp(-2 * math.pi**2 * 0.25 * radius / 3.3**2) / 3.3**3
+    by_hand_mass = mass * math.exp(-2 * math.pi**2 * 0.0025 * mass / 3.3**2) / 3.3**3
+    assert values[1, 0, 0, 0] == pytest.approx(by_hand_charge, rel=1e-6)
+    assert values[1, 0, 0, 1] == pytest.approx(by_hand_mass, rel=1e-6)
+    assert values[0, 0, 0, 1] == pytest.approx(mass / 3.3**3, rel=1e-6)
+    assert values[1, 0, 0, 0] == pytest.approx(authors_formula(structure, 1, 0, 0)[0], rel=1e-6)
+
+
+def test_two_atom_orthorhombic_cell_follows_the_authors_formula_everywhere():
+    structure = Structure(
+        Lattice.orthorhombic(3.1, 4.2, 5.3), ["Mg", "B"], [[0, 0, 0], [0.25, 0.6, 0.4]]
+    )
+    values = fourier.coefficients(structure, AUTHORS)
+    expected = np.array(
+        [
+            authors_formula(structure, *hkl)
+            for hkl in itertools.product(range(AUTHORS.delta), repeat=3)
+        ]
+    ).reshape(values.shape)
+    assert_close(values, expected)
+    # a·b·c is the volume of an orthogonal cell: only the widths and metric differ from
+    # the default there, so the normalisation alone changes nothing
+    volume = dataclasses.replace(AUTHORS, normalisation="volume")
+    assert_close(fourier.coefficients(structure, volume), values)
+
+
+def test_abc_normalisation_divides_by_the_cell_lengths_of_an_oblique_cell():
+    structure = salt()
+    by_volume = fourier.coefficients(structure, FourierConfig(dtype="complex128"))
+    by_lengths = fourier.coefficients(
+        structure, FourierConfig(dtype="complex128", normalisation="abc")
+    )
+    ratio = structure.lattice.volume / np.prod(structure.lattice.abc)
+    np.testing.assert_allclose(by_lengths, by_volume * ratio, rtol=1e-12)
+    assert ratio < 0.95  # the oblique cell makes the two differ
 
 
 def test_element_data_fallbacks_are_the_documented_ones():
