@@ -79,4 +79,3 @@ def mean_and_spread(per_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(values) == 1:
         return values[0].copy(), np.full(values.shape[1], np.nan)
     return values.mean(axis=0), values.std(axis=0)
-
