@@ -125,9 +125,11 @@ def parity_plot(labels, predicted, spread, path: Path, title: str) -> Path:
         errors = np.where(np.isfinite(spread), spread, 0.0) if np.isfinite(spread).any() else None
         axes.errorbar(labels, predicted, yerr=errors, fmt="o", markersize=3, alpha=0.7,
                       elinewidth=0.8, label=f"n = {len(labels)}")  # fmt: skip
-        top = max(1.0, float(np.nanmax(np.concatenate([labels, predicted]))) * 1.05)
-        axes.plot([0, top], [0, top], color="grey", linewidth=1, label="y = x")
-        axes.set(xlim=(0, top), ylim=(0, top), xlabel="measured T_c (K)",
+        both = np.concatenate([labels, predicted])
+        low = min(0.0, float(np.nanmin(both)) * 1.05)  # an unbounded output may go below 0
+        top = max(1.0, float(np.nanmax(both)) * 1.05)
+        axes.plot([low, top], [low, top], color="grey", linewidth=1, label="y = x")
+        axes.set(xlim=(low, top), ylim=(low, top), xlabel="measured T_c (K)",
                  ylabel="predicted T_c (K)", title=title)  # fmt: skip
         axes.legend(loc="upper left")
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -99,7 +99,8 @@ def _split_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
             structures.append(path)
             if path.is_dir():
                 tables.extend(sorted(p for p in path.rglob("*.csv") if p.is_file()))
-    return tables, structures
+    unique = {table.resolve(): table for table in tables}  # a CSV given and found: read once
+    return list(unique.values()), structures
 
 
 def _json_item(item: InputStructure) -> bool:

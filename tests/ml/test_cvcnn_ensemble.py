@@ -151,8 +151,9 @@ def training_db(structures_snapshot, curated_db):
 
 
 def test_a_two_member_smoke_run_through_the_command_line(training_db, structures_snapshot):
-    trained = invoke_tcdb("--db", str(training_db), "train", "cvcnn", "--snapshot",
-                          structures_snapshot.id, "--profile", "smoke", "--members", "2")  # fmt: skip
+    snapshot = structures_snapshot.id
+    trained = invoke_tcdb("--db", str(training_db), "train", "cvcnn", "--snapshot", snapshot,
+                          "--profile", "smoke", "--members", "2")  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     ((run_id, config_json),) = query(training_db, "SELECT id, config_json FROM model_run")
     assert json.loads(config_json)["cvcnn"]["members"] == 2

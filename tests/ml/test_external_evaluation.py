@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,7 +93,7 @@ def test_a_labels_csv_that_names_no_given_file_is_refused(tmp_path):
     folder = _labelled_folder(tmp_path / "set")
     other = tmp_path / "other.csv"
     other.write_text("file,tc_K\nnothing.cif,3\n")
-    with pytest.raises(LabelTableError, match="other.csv: no row names any of the 5"):
+    with pytest.raises(LabelTableError, match=r"other\.csv: no row names any of the 5"):
         read_labelled_structures([folder, other])
     (folder / "labels.csv").write_text("structure,Tc\na.cif,3\n")
     with pytest.raises(LabelTableError, match="needs a file column"):
@@ -125,7 +126,7 @@ def test_evaluate_scores_stores_and_plots_a_run(models_db, trained_models, tmp_p
     assert metrics["overall"]["n"] == len(labels) and metrics["rejected"] == 2
     assert [b["n"] for b in metrics["bands"]] == [1, 1, 1, 3]
     assert plot.endswith(f"evaluations/{eid}/parity.png")
-    assert open(plot, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert Path(plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(json.loads(inputs_json)) == 2
 
     again = invoke_tcdb("--db", str(models_db), "evaluate", "--run", run, str(folder),
