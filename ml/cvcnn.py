@@ -24,6 +24,9 @@ Choices, fixed a priori (``CVCNNConfig``, recorded with ``as_dict()``):
   are returned. The weights of the epoch with the lowest validation loss are restored at the
   end (the paper keeps the best of 300 epochs). ``patience`` (default ``None``: off) stops
   training early after that many epochs without improvement; it is recorded in the config.
+- ``members`` (default 1) is read by the training around ``train_cvcnn``
+  (``ml.cvcnn_ensemble``): that many networks on the split of ``seed``, member k with
+  ``weight_seed = seed + k``; the network built here does not depend on it.
 - Numerical inputs are standardised with a mean and standard deviation given by the caller
   (zero deviations are treated as one); the Fourier input is passed as complex64 unchanged.
 

@@ -117,14 +117,20 @@ def _member_artefacts(members: list) -> dict[str, bytes]:
         for member in members:
             name = member_file(member.index)
             artefacts[name] = save_model(member.model, Path(folder) / name).read_bytes()
-            history = member.history | {"member": member.index, "weight_seed": member.weight_seed}
-            artefacts[member_file(member.index, "history", ".json")] = json.dumps(
-                history if len(members) > 1 else member.history
-            ).encode()
+            history = member.history
+            if len(members) > 1:
+                history = history | {"member": member.index, "weight_seed": member.weight_seed}
+            artefacts[member_file(member.index, "history", ".json")] = json.dumps(history).encode()
     return artefacts
 
 
-def _ensemble_metrics(protocol, truth, per_member, spread, members) -> dict:
+def _ensemble_metrics(
+    protocol: RandomSplit,
+    truth: np.ndarray,
+    per_member: np.ndarray,
+    spread: np.ndarray,
+    members: list,
+) -> dict:
     """Each member's own validation score beside the mean's, and the mean spread (K)."""
     return {
         "members": len(members),
