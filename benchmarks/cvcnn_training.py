@@ -32,7 +32,7 @@ MEMORY_LIMIT_GIB = 24.0
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="paper", help="paper | quick | smoke")
+    parser.add_argument("--profile", default="paper", help="paper | quick | smoke | ensemble")
     parser.add_argument("--configuration", default=None, help="tcdb | authors (default: tcdb)")
     parser.add_argument("--epochs", type=int, default=None, help="overrides the profile")
     parser.add_argument("--snapshot", default="default-structures")

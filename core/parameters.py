@@ -208,6 +208,8 @@ CVCNN_PROFILES: dict[str, dict[str, object]] = {
     "paper": {"epochs": 300},  # the paper: best validation loss of 300 epochs
     "quick": {"epochs": 40},  # what `make run` trains (a few minutes here)
     "smoke": {"epochs": 2},
+    # the paper's 300 epochs, five networks on one split: every prediction gets a spread
+    "ensemble": {"epochs": 300, "members": 5},
 }
 
 # The structural model's named configurations, each a dict of ml.cvcnn.CVCNNConfig fields.
@@ -241,6 +243,9 @@ CVCNN_CONFIGURATIONS: dict[str, dict[str, object]] = {
     },
 }
 DEFAULT_CVCNN_CONFIGURATION = "tcdb"  # until the grouped protocol shows which is better
+# T_c bands (K) that `tcdb evaluate` scores separately: below 10, 10-30, 30-77 (boiling
+# nitrogen), 77 and above. Each edge opens the next band.
+EVALUATION_BAND_EDGES_K: tuple[float, ...] = (10.0, 30.0, 77.0)
 
 
 NOBLE_GASES: tuple[str, ...] = ("He", "Ne", "Ar", "Kr", "Xe", "Rn")

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         """Model runs live next to the database: ``<db folder>/runs``."""
         return self.db.parent / "runs"
 
+    @property
+    def evaluations(self) -> Path:
+        """Parity plots of ``tcdb evaluate``, one folder per evaluation id:
+        ``<db folder>/evaluations``."""
+        return self.db.parent / "evaluations"
+
     def describe(self) -> dict[str, str]:
         """Settings as text for display, with the API key reduced to whether it is set."""
         return {

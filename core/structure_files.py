@@ -10,7 +10,8 @@ same tolerances the training structures had.
 Recognised files: ``*.cif``; ``*.json``; ``*.vasp``, ``*.poscar`` and names starting with
 ``POSCAR`` or ``CONTCAR``. A folder is searched recursively for those, in sorted order. A file
 given explicitly with another name is read as a POSCAR. A JSON file holds one structure or a
-list; an item is a structure dict, or ``{"name": ..., "structure": {...}}``.
+list; an item is a structure dict, or ``{"name": ..., "structure": {...}}``; an item's
+``tc_K`` (a label, for ``tcdb evaluate``) is kept as given, unchecked.
 The cell is used as given (the Fourier representation depends on it; no standardisation).
 """
 
@@ -40,6 +41,7 @@ class InputStructure:
     name: str  # the file name, or file#index / the item's name for JSON items
     path: str  # the file, with #index for an item of a JSON list
     record: StructureRecord
+    tc_K: Any = None  # a JSON item's "tc_K" as written (None when absent): a label, unchecked
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,17 @@ def _poscar(text: str, ref: str, params: IngestParameters) -> StructureRecord | 
     return record_from_structure(structure, text, ref, params)
 
 
-def _json_items(data: Any) -> Iterable[tuple[str | None, Any]]:
+def _json_items(data: Any) -> Iterable[tuple[str | None, Any, Any]]:
+    """(name, structure dict, tc_K) of each item; a bare structure dict may carry tc_K too."""
     items = data if isinstance(data, list) else [data]
     for item in items:
+        label = item.get("tc_K") if isinstance(item, dict) else None
         if isinstance(item, dict) and "structure" in item and "lattice" not in item:
-            yield item.get("name"), item["structure"]
+            yield item.get("name"), item["structure"], label
+        elif isinstance(item, dict) and "tc_K" in item:
+            yield None, {k: v for k, v in item.items() if k != "tc_K"}, label
         else:
-            yield None, item
+            yield None, item, None
 
 
 def _json(
@@ -115,7 +121,7 @@ def _json(
     except json.JSONDecodeError as exc:
         failures.append(InputFailure(str(path), f"{path}: not valid JSON ({exc})."))
         return
-    for index, (name, item) in enumerate(_json_items(data)):
+    for index, (name, item, label) in enumerate(_json_items(data)):
         ref = f"{path}#{index}"
         try:
             structure = Structure.from_dict(item)
@@ -131,7 +137,8 @@ def _json(
         if isinstance(record, Rejection):
             failures.append(InputFailure(ref, record.reason))
         else:
-            yield InputStructure(str(name) if name else f"{path.name}#{index}", ref, record)
+            name = str(name) if name else f"{path.name}#{index}"
+            yield InputStructure(name, ref, record, label)
 
 
 def read_structure_inputs(

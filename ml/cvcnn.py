@@ -36,6 +36,9 @@ Choices of the ``tcdb`` configuration, fixed a priori (``CVCNNConfig``, recorded
   are returned. The weights of the epoch with the lowest validation loss are restored at the
   end (the paper keeps the best of 300 epochs). ``patience`` (default ``None``: off) stops
   training early after that many epochs without improvement; it is recorded in the config.
+- ``members`` (default 1) is read by the training around ``train_cvcnn``
+  (``ml.cvcnn_ensemble``): that many networks on the split of ``seed``, member k with
+  ``weight_seed = seed + k``; the network built here does not depend on it.
 - Numerical inputs are standardised with a mean and standard deviation given by the caller
   (zero deviations are treated as one); the Fourier input is passed as complex64 unchanged.
 
@@ -110,6 +113,11 @@ class CVCNNConfig:
     patience: int | None = None  # early stopping off unless set
     validation_fraction: float = 0.2
     seed: int = 0
+    members: int = 1  # networks trained on the same split, member k from weight seed seed + k
+
+    def __post_init__(self) -> None:
+        if self.members < 1:
+            raise ValueError(f"members must be at least 1, not {self.members}")
 
     def __post_init__(self) -> None:
         if self.spatial_pools < 1:
@@ -408,8 +416,12 @@ def train_cvcnn(
     numerical_mean: np.ndarray,
     numerical_std: np.ndarray,
     progress: bool = True,
+    weight_seed: int | None = None,
 ) -> tuple[Any, dict[str, Any], np.ndarray]:
     """Train on a seeded 80/20 split; return (model at its best epoch, history, validation index).
+
+    The split always comes from ``config.seed``; the initial weights and the shuffling from
+    ``weight_seed`` (default ``config.seed``), so ensemble members share one split.
 
     ``history`` holds the per-epoch ``loss`` and ``val_loss`` lists (Huber, K), ``best_epoch``
     (0-based index into them; −1 if no validation loss was finite), ``best_val_loss``,
@@ -420,7 +432,7 @@ def train_cvcnn(
     if len(y) != len(x[0]):
         raise ValueError(f"{len(y)} labels for {len(x[0])} samples")
     train, val = split_indices(len(y), config.validation_fraction, config.seed)
-    seed_everything(config.seed)
+    seed_everything(config.seed if weight_seed is None else weight_seed)
     model = build_cvcnn(config, x[1].shape[1])
     keep = _best_weights_callback(config.patience)
     start = time.perf_counter()

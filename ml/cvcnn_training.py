@@ -4,7 +4,9 @@ Every labelled structure of the snapshot gets its Fourier coefficients and 175 n
 descriptors (``ml.structure_features``, cached by content); structures whose descriptors
 cannot be computed (elements beyond Z = 86, noble gases) are left out and counted. A seeded
 random 80/20 split of the labelled structures gives the validation set the paper reports r² on;
-the numerical descriptors are standardised with the training split's statistics only.
+the numerical descriptors are standardised with the training split's statistics only. With
+``members`` > 1 that many networks are trained on the same split (``ml.cvcnn_ensemble``); the
+validation score is the mean's, beside each member's own and the mean spread.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from store.snapshots import Snapshot
 log = logging.getLogger(__name__)
 
 PAPER_R2 = 0.9429
+ENSEMBLE = (
+    "{n} networks on the split of seed; member k from initial weights and shuffling of seed + k, "
+    "each at its best validation epoch (model.keras, model-1.keras … model-{last}.keras); "
+    "predictions are the mean over members, tc_std_K their standard deviation"
+)
 SPLIT = "seeded random {train:.0%}/{validation:.0%} over labelled structures"
 
 
@@ -34,7 +41,7 @@ def record(config) -> dict:
     feature preset it names with every value of that preset."""
     from ml.structure_features import feature_preset
 
-    return {
+    recorded = {
         "configuration": config.configuration,
         "cvcnn": config.as_dict(),
         "feature_preset": config.features,
@@ -43,12 +50,16 @@ def record(config) -> dict:
         "split": SPLIT.format(train=1 - config.validation_fraction,
                               validation=config.validation_fraction),
     }  # fmt: skip
+    if config.members > 1:
+        recorded["ensemble"] = ENSEMBLE.format(n=config.members, last=config.members - 1)
+    return recorded
 
 
 def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: bool = True) -> Fitted:
     """Features, split, training with best-validation restore, metrics, artefacts and the
     validation predictions, from the snapshot alone."""
-    from ml.cvcnn import predict, save_model, train_cvcnn
+    from ml.cvcnn import predict
+    from ml.cvcnn_ensemble import mean_and_spread, train_members
     from ml.structure_features import feature_preset, structure_features
 
     frame = snapshot.require_kind("structures").structures
@@ -63,29 +74,34 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     ((train_rows, _),) = protocol.splits(len(y))
     mean = numerical[train_rows].mean(axis=0)
     std = numerical[train_rows].std(axis=0)
-    model, history, validation = train_cvcnn(config, fourier, numerical, y, mean, std, progress)
-    predicted = predict(model, fourier[validation], numerical[validation], mean, std)
-    with tempfile.TemporaryDirectory() as folder:
-        network = save_model(model, Path(folder) / "model.keras").read_bytes()
+    members, validation = train_members(config, fourier, numerical, y, mean, std, progress)
+    per_member = np.stack([
+        predict(m.model, fourier[validation], numerical[validation], mean, std) for m in members
+    ])  # fmt: skip
+    predicted, spread = mean_and_spread(per_member)
     parity = frame.iloc[rows[validation]][["structure_id", "reduced_formula", "origin"]].assign(
         label_tc_K=y[validation], predicted_tc_K=predicted
     )
+    if config.members > 1:
+        parity = parity.assign(predicted_std_K=spread)
     scaling = io.BytesIO()
     np.savez(scaling, mean=mean, std=std)
     artefacts = {
-        "model.keras": network,
+        **_member_artefacts(members),
         "scaling.npz": scaling.getvalue(),
-        "history.json": json.dumps(history).encode(),
         "validation_parity.parquet": parity.to_parquet(index=False),
     }
+    first = members[0].history
     metrics = {
         "validation": score(protocol, y[validation], predicted),
         "paper_validation_r2": PAPER_R2,
-        "best_epoch": history["best_epoch"],
-        "epochs_run": history["epochs_run"],
-        "training_seconds": history["seconds"],
+        "best_epoch": first["best_epoch"],
+        "epochs_run": first["epochs_run"],
+        "training_seconds": sum(m.history["seconds"] for m in members),
         "n_train": len(y) - len(validation),
     }
+    if config.members > 1:
+        metrics.update(_ensemble_metrics(protocol, y[validation], per_member, spread, members))
     notes = {
         "structures_left_out": len(frame) - len(rows),
         "left_out_examples": [features.errors[i] for i in sorted(features.errors)[:10]],
@@ -94,7 +110,42 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     return Fitted(artefacts, metrics, notes, _validation_rows(parity))
 
 
+def _member_artefacts(members: list) -> dict[str, bytes]:
+    """Each member's network and history: ``model.keras`` and ``history.json`` for member 0
+    (the names of a one-member run), ``model-1.keras`` and ``history-1.json`` … after it."""
+    from ml.cvcnn import save_model
+    from ml.cvcnn_ensemble import member_file
+
+    artefacts: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for member in members:
+            name = member_file(member.index)
+            artefacts[name] = save_model(member.model, Path(folder) / name).read_bytes()
+            history = member.history
+            if len(members) > 1:
+                history = history | {"member": member.index, "weight_seed": member.weight_seed}
+            artefacts[member_file(member.index, "history", ".json")] = json.dumps(history).encode()
+    return artefacts
+
+
+def _ensemble_metrics(
+    protocol: RandomSplit,
+    truth: np.ndarray,
+    per_member: np.ndarray,
+    spread: np.ndarray,
+    members: list,
+) -> dict:
+    """Each member's own validation score beside the mean's, and the mean spread (K)."""
+    return {
+        "members": len(members),
+        "member_validation": [score(protocol, truth, values) for values in per_member],
+        "member_best_epochs": [m.history["best_epoch"] for m in members],
+        "validation_spread_mean_K": float(np.mean(spread)),
+    }
+
+
 def _validation_rows(parity: pd.DataFrame) -> list[dict]:
+    spread = parity.get("predicted_std_K")
     return [
         {
             "subject_kind": "structure",
@@ -102,6 +153,7 @@ def _validation_rows(parity: pd.DataFrame) -> list[dict]:
             "structure_id": r.structure_id,
             "formula": r.reduced_formula,
             "tc_K": float(r.predicted_tc_K),
+            "tc_std_K": None if spread is None else float(spread.iloc[i]),
             "extra_json": json.dumps({"kind": "validation", "label_tc_K": r.label_tc_K}),
         }
         for i, r in enumerate(parity.itertuples(index=False))

@@ -2,8 +2,11 @@
 
 Each morph becomes a ``morph_candidate`` row (reference structure, substitution, scales,
 lattice lengths, formula) and a ``prediction`` of the chosen ``cvcnn`` run (subject kind
-``morph``); each distinct composition gets a ``composition`` prediction of the composition
-baseline when a composition run is given (the papers' "T_c chem" column). The views
+``morph``, the spread over an ensemble run's members in ``tc_std_K``); each distinct
+composition gets a ``composition`` prediction of the composition baseline when a composition
+run is given (the papers' "T_c chem" column). Every member predicts every morph, so an
+ensemble of n networks costs about n times the forward passes of one; the features, standard
+cells and space groups are computed once. The views
 ``morph_prediction``, ``morph_summary`` and ``morph_top_candidates`` read them back.
 
 Morphs are built, featurised and predicted in batches under a progress bar, so the ~100,000
@@ -32,7 +35,7 @@ from core.structures import space_group
 from core.timestamps import utcnow
 from ml.composition_model import composition_prediction_rows
 from ml.morphs import Builder, Family, Morph, MorphError, Reference, generate
-from ml.structural_model import StructuralModel
+from ml.structural_model import StructuralModel, finite_or_none
 from ml.structure_features import CellConfig
 from schema.database import Target, insert_new_rows, storing
 from store.model_runs import VerifiedRun, write_predictions
@@ -51,6 +54,17 @@ class MorphOutcome:
     failures: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     composition_predictions: int = 0
+
+
+@dataclass
+class MorphPredictions:
+    """What the model said of each morph of one family over one reference, by index."""
+
+    tc: np.ndarray  # mean over the run's members (K)
+    tc_std: np.ndarray  # spread over members (K); NaN for a one-member run
+    spacegroups: list[int | None]
+    formulas: list[str]
+    lengths: list[tuple[float, float]]  # (a, c) in Å
 
 
 class _SpaceGroups:
@@ -103,8 +117,9 @@ def predict_morphs(
     per_structure_space_group: bool = False,
     batch_size: int = MORPH.batch_size,
     progress: bool = True,
-) -> tuple[np.ndarray, list[int | None], list[str], list[tuple[float, float]], dict[int, str]]:
-    """T_c of every morph, with its space group, formula, (a, c) in Å and refusals by index."""
+) -> tuple[MorphPredictions, dict[int, str]]:
+    """T_c of every morph and its spread over the run's members, with its space group,
+    formula, (a, c) in Å, and refusals by index."""
     from tqdm import tqdm
 
     builder = Builder(reference)
@@ -114,6 +129,7 @@ def predict_morphs(
     )
     formulas: dict[tuple, str] = {}
     tc = np.full(len(morphs), np.nan)
+    spread = np.full(len(morphs), np.nan)
     numbers: list[int | None] = []
     names: list[str] = []
     lengths: list[tuple[float, float]] = []
@@ -142,13 +158,13 @@ def predict_morphs(
                     continue
                 usable.append(start + offset)
                 sgs.append(number)
-            values, failed = model.predict(
+            values, spreads, failed = model.predict(
                 structures, sgs, batch_size, standard_cells=cells is not None
             )
-            tc[usable] = values
+            tc[usable], spread[usable] = values, spreads
             errors.update({usable[i]: reason for i, reason in failed.items()})
             bar.update(len(chunk))
-    return tc, numbers, names, lengths, errors
+    return MorphPredictions(tc, spread, numbers, names, lengths), errors
 
 
 def _candidate_table(
@@ -197,19 +213,23 @@ def run_family(
     for reference in references:
         start = time.perf_counter()
         morphs = generate(family, reference, params, only)
-        tc, numbers, names, lengths, errors = predict_morphs(
+        predicted, errors = predict_morphs(
             model, reference, morphs, family.kind == "grid", params.batch_size, progress
         )
+        names = predicted.formulas
         ids = [m.candidate_id(family.name, reference.id) for m in morphs]
-        candidates = _candidate_table(family, reference, morphs, ids, names, lengths)
+        candidates = _candidate_table(family, reference, morphs, ids, names, predicted.lengths)
         rows = [
             {
                 "model_run_id": model.run_id,
                 "subject_kind": "morph",
                 "subject_id": ids[i],
                 "formula": names[i],
-                "tc_K": float(tc[i]),
-                "extra_json": json.dumps({"family": family.name, "spacegroup_number": numbers[i]}),
+                "tc_K": float(predicted.tc[i]),
+                "tc_std_K": finite_or_none(predicted.tc_std[i]),
+                "extra_json": json.dumps(
+                    {"family": family.name, "spacegroup_number": predicted.spacegroups[i]}
+                ),
             }
             for i in range(len(morphs))
             if i not in errors

@@ -1,10 +1,13 @@
 """A trained structural model (a ``cvcnn`` run) loaded back, predicting any parsed structure.
 
 Why: predictions for new structures and the morphism scans both need the same three things the
-training run saved — the network (``model.keras``), the standardisation of the numerical
-descriptors (``scaling.npz``) and the feature configuration — applied exactly as in training.
-Features are computed and predicted in batches, so memory stays bounded (a Fourier array is
-35 kB per structure) however many structures are asked for.
+training run saved — the networks (``model.keras``, and ``model-1.keras`` … for an ensemble),
+the standardisation of the numerical descriptors (``scaling.npz``) and the feature
+configuration — applied exactly as in training. Features are computed once and predicted by
+every member in batches, so memory stays bounded (a Fourier array is 35 kB per structure)
+however many structures are asked for. A prediction is the mean over members and their spread
+(standard deviation); a one-member run has no spread: NaN, stored as NULL, never 0 (a single
+network says nothing about its own uncertainty, see ``ml.cvcnn_ensemble``).
 """
 
 from __future__ import annotations
@@ -37,10 +40,14 @@ class StructuralModel:
 
     run_id: str
     path: Path
-    network: Any
+    networks: list[Any]  # member 0 first; one network for a one-member run
     mean: np.ndarray
     std: np.ndarray
     features: FeatureConfig
+
+    @property
+    def members(self) -> int:
+        return len(self.networks)
 
     @classmethod
     def load(cls, run: VerifiedRun) -> StructuralModel:
@@ -49,6 +56,7 @@ class StructuralModel:
         Every file is read through the run's manifest check, and the network only as a
         ``.keras`` archive in safe mode (``ml.cvcnn.load_model``)."""
         from ml.cvcnn import ModelFileError, load_model_bytes
+        from ml.cvcnn_ensemble import member_file
 
         run.require_model(CVCNN)
         manifest = run.manifest
@@ -59,11 +67,15 @@ class StructuralModel:
                 "differently; retrain it with 'tcdb train cvcnn'."
             )
         scaling = run.read_npz("scaling.npz")
-        try:
-            network = load_model_bytes(run.read_bytes("model.keras"))
-        except (ModelFileError, ValueError, TypeError, KeyError, OSError) as exc:
-            raise RunError(f"Run {run.id}: the network was not loaded: {exc}.") from None
-        return cls(run.id, run.path, network, scaling["mean"], scaling["std"], features)
+        members = int(manifest["config"].get("cvcnn", {}).get("members", 1))
+        networks = []
+        for k in range(members):
+            name = member_file(k)
+            try:
+                networks.append(load_model_bytes(run.read_bytes(name)))
+            except (ModelFileError, ValueError, TypeError, KeyError, OSError) as exc:
+                raise RunError(f"Run {run.id}: the network {name} was not loaded: {exc}.") from None
+        return cls(run.id, run.path, networks, scaling["mean"], scaling["std"], features)
 
     def predict(
         self,
@@ -72,13 +84,16 @@ class StructuralModel:
         batch_size: int = DEFAULT_BATCH,
         *,
         standard_cells: bool = False,
-    ) -> tuple[np.ndarray, dict[int, str]]:
-        """T_c (K) per structure (NaN where refused) and the reasons by position. Each
-        structure is reduced to the cell the run was trained on, unless ``standard_cells``
-        says the caller already gave standard cells."""
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+        """T_c (K) per structure, the mean over members (NaN where refused), its spread over
+        members (NaN for a one-member run) and the reasons by position. Each structure is
+        reduced to the cell the run was trained on, unless ``standard_cells`` says the caller
+        already gave standard cells."""
         from ml.cvcnn import predict
+        from ml.cvcnn_ensemble import mean_and_spread
 
         tc = np.full(len(structures), np.nan)
+        spread = np.full(len(structures), np.nan)
         errors: dict[int, str] = {}
         for start in range(0, len(structures), batch_size):
             stop = min(start + batch_size, len(structures))
@@ -91,7 +106,14 @@ class StructuralModel:
             errors.update({start + i: reason for i, reason in failed.items()})
             ok = np.setdiff1d(np.arange(stop - start), list(failed))
             if len(ok):
-                tc[start + ok] = predict(
-                    self.network, fourier[ok], numerical[ok], self.mean, self.std, INFERENCE_BATCH
-                )
-        return tc, errors
+                per_member = [
+                    predict(net, fourier[ok], numerical[ok], self.mean, self.std, INFERENCE_BATCH)
+                    for net in self.networks
+                ]
+                tc[start + ok], spread[start + ok] = mean_and_spread(np.stack(per_member))
+        return tc, spread, errors
+
+
+def finite_or_none(value: float) -> float | None:
+    """A value as the database stores it: NaN (no spread, a refused input) becomes NULL."""
+    return float(value) if value is not None and np.isfinite(value) else None

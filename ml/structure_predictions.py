@@ -4,7 +4,8 @@ Each readable structure is predicted by a ``cvcnn`` run; its prediction is store
 kind ``input_structure`` and subject id the content hash of the structure and its space group,
 so predicting the same structure again (under any file name) updates the same subject and the
 view ``structure_prediction`` shows the latest. The composition baseline predicts the reduced
-formula (subject kind ``composition``). Inputs that cannot be read or featurised are returned
+formula (subject kind ``composition``). An ensemble run's spread over its members is
+``tc_std_K`` (empty for a one-member run). Inputs that cannot be read or featurised are returned
 with the reason, and the rest are still predicted.
 """
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from core.structure_files import InputFailure, InputStructure
 from ml.composition_model import composition_prediction_rows
-from ml.structural_model import DEFAULT_BATCH, StructuralModel
+from ml.structural_model import DEFAULT_BATCH, StructuralModel, finite_or_none
 from ml.structure_features import content_hash
 from schema.database import Target, storing
 from store.model_runs import VerifiedRun, write_predictions
@@ -27,7 +28,8 @@ from store.model_runs import VerifiedRun, write_predictions
 log = logging.getLogger(__name__)
 
 COLUMNS = [
-    "name", "formula", "spacegroup_number", "tc_K", "composition_tc_K", "status", "reason",
+    "name", "formula", "spacegroup_number", "tc_K", "tc_std_K", "composition_tc_K", "status",
+    "reason",
     "input_path", "structure_hash",
 ]  # fmt: skip
 
@@ -59,10 +61,10 @@ def predict_inputs(
     missing_group = [i for i, r in enumerate(records) if r.spacegroup_number is None]
     usable = [i for i in range(len(records)) if i not in missing_group]
     structures = [Structure.from_dict(json.loads(records[i].structure_json)) for i in usable]
-    tc, errors = (
+    tc, spread, errors = (
         model.predict(structures, [records[i].spacegroup_number for i in usable], batch_size)
         if structures
-        else (np.array([]), {})  # nothing readable: no model call on an empty batch
+        else (np.array([]), np.array([]), {})  # nothing readable: no model call on an empty batch
     )
     frame = pd.DataFrame(
         {
@@ -70,6 +72,7 @@ def predict_inputs(
             "formula": [r.reduced_formula for r in records],
             "spacegroup_number": pd.array([r.spacegroup_number for r in records], "Int64"),
             "tc_K": np.nan,
+            "tc_std_K": np.nan,
             "composition_tc_K": np.nan,
             "status": "predicted",
             "reason": None,
@@ -80,6 +83,7 @@ def predict_inputs(
         }
     )
     frame.loc[usable, "tc_K"] = tc
+    frame.loc[usable, "tc_std_K"] = spread
     for i in missing_group:
         frame.loc[i, ["status", "reason"]] = ["failed", f"{inputs[i].path}: no space group found"]
     for position, reason in errors.items():
@@ -111,6 +115,7 @@ def _prediction_rows(run_id: str, predicted: pd.DataFrame) -> list[dict]:
             "subject_id": r.structure_hash,
             "formula": r.formula,
             "tc_K": float(r.tc_K),
+            "tc_std_K": finite_or_none(r.tc_std_K),
             "input_path": r.input_path,
             "extra_json": json.dumps(
                 {"name": r.name, "spacegroup_number": int(r.spacegroup_number)}

@@ -438,6 +438,22 @@ class Prediction(SQLModel, table=True):
     created_at: datetime = stamp()
 
 
+class Evaluation(SQLModel, table=True):
+    """A model run scored on a labelled set it was not trained on (``tcdb evaluate``)."""
+
+    __tablename__ = "evaluation"
+
+    id: str = key()  # hash of model run and the inputs' content hash
+    model_run_id: str
+    protocol: str  # external
+    inputs_sha256: str  # of every scored structure's content hash with its label, in order
+    inputs_json: str = Field(sa_type=Text)  # the paths given, relative to the working folder
+    n: int  # structures scored
+    metrics_json: str = Field(sa_type=Text)  # overall and per T_c band, rejections counted
+    plot_path: str | None = None  # the parity plot (PNG) beside the database
+    created_at: datetime = stamp()
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     Source,
     IngestRun,
@@ -456,4 +472,5 @@ TABLES: tuple[type[SQLModel], ...] = (
     ModelRun,
     MorphCandidate,
     Prediction,
+    Evaluation,
 )

@@ -52,4 +52,5 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("prediction", "model_run_id", "model_run"),
     Reference("prediction", "material_id", "material"),
     Reference("prediction", "structure_id", "crystal_structure"),
+    Reference("evaluation", "model_run_id", "model_run"),
 )

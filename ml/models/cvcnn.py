@@ -25,7 +25,7 @@ class StructurePredictor:
     def predict(self, inputs):
         structures = [structure for structure, _ in inputs]
         groups = [group for _, group in inputs]
-        return self.model.predict(structures, groups)[0]
+        return self.model.predict(structures, groups)[0]  # the mean over members
 
 
 class StructuralCNN(Model):
@@ -33,7 +33,8 @@ class StructuralCNN(Model):
     kind = "structures"
     help = (
         "The complex-valued CNN on Fourier densities + 175 descriptors (Novakovic et al. "
-        "2023); validation r², RMSE and MAE on a seeded 80/20 split."
+        "2023); validation r², RMSE and MAE on a seeded 80/20 split. Profile 'ensemble': "
+        "300 epochs and 5 networks, so every prediction has a spread."
     )
     profiles = CVCNN_PROFILES
     overrides = (
@@ -43,6 +44,8 @@ class StructuralCNN(Model):
                  "(tcdb) or as the authors' public code has them (authors), under the "
                  "profile's epochs and --epochs (docs/models.md)"),
         Override("epochs", int, "epochs (the best validation epoch is kept)"),
+        Override("members", int, "networks on the same split, each from its own weight seed "
+                 "(seed + k); predictions are their mean with a spread"),
     )  # fmt: skip
 
     @property
@@ -78,10 +81,17 @@ class StructuralCNN(Model):
 
     def summary(self, run, config, profile) -> list[str]:
         v, m = run.metrics["validation"], run.metrics
-        return [
+        best = ", ".join(str(e + 1) for e in m.get("member_best_epochs", [m["best_epoch"]]))
+        lines = [
             f"model run {run.id} on snapshot {run.snapshot_id} (profile {profile}, "
-            f"configuration {config.configuration}: {config.epochs} epochs, "
-            f"best {m['best_epoch'] + 1}, {m['training_seconds']:.0f} s)",
+            f"configuration {config.configuration}: {config.epochs} epochs, best {best}, "
+            f"{m['training_seconds']:.0f} s)",
             f"validation ({v['n']} structures): r² {v['r2']:.4f}, RMSE {v['rmse_K']:.2f} K, "
             f"MAE {v['mae_K']:.2f} K (paper: r² 0.9429 after 300 epochs)",
         ]
+        if "member_validation" in m:
+            r2 = ", ".join(f"{s['r2']:.4f}" for s in m["member_validation"])
+            lines[1] = f"ensemble mean of {m['members']} networks, " + lines[1]
+            lines.append(f"members' own validation r²: {r2}; mean spread "
+                         f"{m['validation_spread_mean_K']:.2f} K")  # fmt: skip
+        return lines

@@ -22,6 +22,7 @@ from tcdb.cli import (
     curate,
     db,
     discovery,
+    evaluate,
     ingest,
     prune,
     report,
@@ -51,6 +52,11 @@ app.command(
     short_help="Predict T_c of structure files with a cvcnn run, the composition model beside it.",
 )(discovery.predict)
 app.add_typer(discovery.morph_app, name="morph")
+app.command(
+    "evaluate",
+    no_args_is_help=True,
+    short_help="Score a cvcnn run on labelled structures: r², RMSE, MAE per T_c band, parity plot.",
+)(evaluate.evaluate)
 app.command("sql", short_help="Run one SQL statement; read-only unless --write.")(sql.sql)
 app.command(
     "report", short_help="Rebuild the papers' tables and figures beside ours (reports/out)."

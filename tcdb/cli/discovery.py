@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -68,8 +69,10 @@ def predict(
     ] = True,
 ) -> None:
     """Predict T_c of any structures with a cvcnn run, the composition baseline beside it.
-    Inputs that cannot be read or featurised are listed with the reason; the rest are
-    predicted. Exit status 1 when no input could be predicted."""
+    An ensemble run (profile ensemble, --members) gives T_c ± the spread over its networks
+    (column tc_std_K); a one-member run has no spread. Inputs that cannot be read or
+    featurised are listed with the reason; the rest are predicted. Exit status 1 when no
+    input could be predicted."""
     from core.structure_files import read_structure_inputs
     from ml.structure_predictions import predict_inputs
 
@@ -112,17 +115,25 @@ def _print(frame, fmt: str, run_id: str) -> None:
     elif fmt == "json":
         typer.echo(frame.to_json(orient="records", indent=2))
     else:
-        shown = frame[
-            ["name", "formula", "spacegroup_number", "tc_K", "composition_tc_K", "status"]
-        ].rename(
+        shown = frame[["name", "formula", "spacegroup_number", "composition_tc_K", "status"]]
+        spread = zip(frame.tc_K, frame.tc_std_K, strict=True)
+        shown.insert(3, "tc", [_with_spread(t, s) for t, s in spread])
+        shown = shown.rename(
             columns={
                 "spacegroup_number": "space group",
-                "tc_K": "T_c K (structure)",
+                "tc": "T_c K (structure)",
                 "composition_tc_K": "T_c K (composition)",
             }
         )
         typer.echo(f"predicted with {run_id}")
         typer.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+
+
+def _with_spread(tc: float, spread: float) -> str:
+    """'123.4 ± 5.6' for an ensemble run, '123.4' for one network (no spread), '' if failed."""
+    if not math.isfinite(tc):
+        return ""
+    return f"{tc:.1f} ± {spread:.1f}" if math.isfinite(spread) else f"{tc:.1f}"
 
 
 @morph_app.command("families")

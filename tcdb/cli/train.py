@@ -62,7 +62,9 @@ def train(
         str, typer.Option(help="A snapshot of the model's kind: id, id prefix or name")
     ],
     seed: Annotated[int, typer.Option(help="Seed of the splits, the weights or the trees")] = 0,
-    profile: Annotated[str, typer.Option(help="paper | quick | smoke (a tiny test run)")] = "quick",
+    profile: Annotated[
+        str, typer.Option(help="paper | quick | smoke (a tiny test run); cvcnn also ensemble")
+    ] = "quick",
 ) -> None:
     from ml.contract import FitContext
     from ml.registry import get

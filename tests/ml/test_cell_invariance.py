@@ -53,7 +53,7 @@ def _copies(crystal: Structure) -> dict[str, Structure]:
 
 def test_every_cell_of_cah6_gets_the_same_tc(model):
     copies = _copies(_cah6())
-    tc, errors = model.predict(list(copies.values()), [IM_3M] * len(copies))
+    tc, _, errors = model.predict(list(copies.values()), [IM_3M] * len(copies))
     assert errors == {}
     spread = {name: abs(value - tc[0]) for name, value in zip(copies, tc, strict=True)}
     assert max(spread.values()) < TOLERANCE_K, spread
@@ -66,7 +66,7 @@ def test_without_the_standard_cell_the_supercells_disagree(model):
         **{**model.__dict__, "features": FeatureConfig(cell=CellConfig(False))}
     )
     crystal = _cah6()
-    tc, _ = as_given.predict([crystal, crystal * (7, 1, 1)], [IM_3M, IM_3M])
+    tc, _, _ = as_given.predict([crystal, crystal * (7, 1, 1)], [IM_3M, IM_3M])
     assert abs(tc[0] - tc[1]) > 100 * TOLERANCE_K
 
 

@@ -112,9 +112,9 @@ def test_the_authors_configuration_trains_through_the_cli_and_loads_back(
         conn.close()
     model = StructuralModel.load(run)
     assert model.features == FEATURE_PRESETS["authors"]
-    kinds = [type(layer).__name__ for layer in model.network.layers]
+    kinds = [type(layer).__name__ for layer in model.networks[0].layers]
     assert kinds.count("BatchNormalization") == 8
-    tc, errors = model.predict([Structure.from_file(MGH13)], [225])
+    tc, _, errors = model.predict([Structure.from_file(MGH13)], [225])
     assert errors == {} and np.isfinite(tc).all() and (tc >= 0).all()
 
 

@@ -110,7 +110,7 @@ def test_a_small_morph_grid_lands_in_the_database_and_matches_direct_predictions
 
     reference = load_reference_file(REFERENCES / "MgH13_Fm-3m_200GPa.cif")
     morphs = generate(family, reference, params, only=["Li"])
-    direct, _ = model.predict([Builder(reference).build(m) for m in morphs], [225] * 3)
+    direct, _, _ = model.predict([Builder(reference).build(m) for m in morphs], [225] * 3)
     stored = query(models_db, "SELECT tc_K FROM morph_prediction WHERE x_element = 'Li' "
                    "AND y_element = 'Li' ORDER BY lattice_scale")  # fmt: skip
     assert np.allclose([t for (t,) in stored], direct, rtol=1e-5)
