@@ -118,9 +118,7 @@ def _monotonic(tc: np.ndarray, tolerance: float) -> str | None:
     return None
 
 
-def scan_shape(
-    x: Sequence[float], tc: Sequence[float], params: DomeParameters = DOME
-) -> ScanShape:
+def scan_shape(x: Sequence[float], tc: Sequence[float], params: DomeParameters = DOME) -> ScanShape:
     """Classify T_c along a one-dimensional scan (x: e.g. the primitive a in Å, any order)."""
     x, tc = _finite_sorted(x, tc)
     tolerance = params.tolerance_K
@@ -168,9 +166,7 @@ def grid_shape(
     edge_peak = float(surface[edge & present].max())
     margin = float(surface[i, j] - edge_peak)
     interior = bool(
-        not edge[i, j]
-        and margin > params.tolerance_K
-        and min(surface.shape) >= params.min_points
+        not edge[i, j] and margin > params.tolerance_K and min(surface.shape) >= params.min_points
     )
     best_per_a = np.where(present.any(axis=1), surface.max(axis=1), np.nan)
     best_per_c = np.where(present.any(axis=0), surface.max(axis=0), np.nan)

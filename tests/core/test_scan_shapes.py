@@ -89,8 +89,11 @@ def test_mismatched_arrays_are_refused():
         scan_shape(A, A[:-1])
 
 
-def _grid(function, a=np.linspace(3.0, 7.0, 9), c=np.linspace(3.0, 7.0, 9)):
-    aa, cc = np.meshgrid(a, c, indexing="ij")
+AXIS = np.linspace(3.0, 7.0, 9)
+
+
+def _grid(function):
+    aa, cc = np.meshgrid(AXIS, AXIS, indexing="ij")
     return aa.ravel(), cc.ravel(), function(aa, cc).ravel()
 
 
