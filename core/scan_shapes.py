@@ -79,8 +79,6 @@ class GridShape:
     @property
     def peak_on_edge(self) -> str:
         """Which edge(s) hold the highest point ('' when it is inside)."""
-        if self.has_interior_maximum:
-            return ""
         sides = []
         if self.peak_a == self.a_range[0]:
             sides.append("smallest a")
@@ -90,7 +88,16 @@ class GridShape:
             sides.append("smallest c")
         elif self.peak_c == self.c_range[1]:
             sides.append("largest c")
-        return " and ".join(sides) or "inside, within tolerance of the edge"
+        return " and ".join(sides)
+
+    @property
+    def where(self) -> str:
+        """Where the highest point lies, in words."""
+        if self.has_interior_maximum:
+            return DOME_SHAPE
+        if self.peak_on_edge:
+            return f"highest on the edge ({self.peak_on_edge})"
+        return f"highest inside, but within {self.tolerance_K:g} K of the edge's best"
 
 
 def _finite_sorted(x: Sequence[float], tc: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:

@@ -111,16 +111,10 @@ def scan_summary(
     if family.kind == "dome":
         shape = scan_shape(a, tc, params)
         return f"{shape.shape}, highest {shape.peak_tc_K:.0f} K at a = {shape.peak_x:.2f} Å"
-    if family.kind == "grid" and np.isfinite(tc).any():
-        grid = grid_shape(a, c, tc, params)
-        where = (
-            "interior maximum" if grid.has_interior_maximum
-            else f"highest on the edge ({grid.peak_on_edge})"
-        )  # fmt: skip
-        return (
-            f"{where}, {grid.peak_tc_K:.0f} K at a = {grid.peak_a:.2f} Å, c = {grid.peak_c:.2f} Å"
-        )
-    return ""
+    grid = grid_shape(a, c, tc, params)
+    return (
+        f"{grid.where}, {grid.peak_tc_K:.0f} K at a = {grid.peak_a:.2f} Å, c = {grid.peak_c:.2f} Å"
+    )
 
 
 def _reason_code(reason: str) -> str:

@@ -111,10 +111,6 @@ def _uniform_row(structure: str, part: pd.DataFrame, params: DomeParameters) -> 
 def _grid_row(structure: str, part: pd.DataFrame, params: DomeParameters) -> dict:
     shape: GridShape = grid_shape(part.a_A, part.c_A, part.tc_K, params)
     paper = paper_panel(GRID_FAMILY, structure)
-    where = (
-        "interior maximum" if shape.has_interior_maximum
-        else f"highest on the edge ({shape.peak_on_edge})"
-    )  # fmt: skip
     return {
         "figure": "Fig. 6",
         "structure": structure,
@@ -123,7 +119,9 @@ def _grid_row(structure: str, part: pd.DataFrame, params: DomeParameters) -> dic
         "c_range_A": f"{shape.c_range[0]:.2f}-{shape.c_range[1]:.2f}",
         "points": shape.points,
         "interior_maximum": _yes_no(shape.has_interior_maximum),
-        "tc_shape": f"{where}; best T_c per a {shape.along_a.shape}, per c {shape.along_c.shape}",
+        "tc_shape": (
+            f"{shape.where}; best T_c per a {shape.along_a.shape}, per c {shape.along_c.shape}"
+        ),
         "peak_a_A": shape.peak_a,
         "peak_c_A": shape.peak_c,
         "peak_tc_K": shape.peak_tc_K,

@@ -100,7 +100,7 @@ def _grid(function):
 def test_a_grid_peaking_inside_has_its_peak_located():
     a, c, tc = _grid(lambda a, c: 300.0 - 20.0 * (a - 4.5) ** 2 - 10.0 * (c - 5.5) ** 2)
     shape = grid_shape(a, c, tc)
-    assert shape.has_interior_maximum and shape.peak_on_edge == ""
+    assert shape.has_interior_maximum and shape.where == "interior maximum"
     assert (shape.peak_a, shape.peak_c) == (pytest.approx(4.5), pytest.approx(5.5))
     assert shape.peak_tc_K == pytest.approx(300.0) and shape.margin_K > 1.0
     assert shape.along_a.has_interior_maximum and shape.along_c.has_interior_maximum
@@ -111,7 +111,7 @@ def test_a_grid_preferring_small_cells_peaks_on_its_edge():
     a, c, tc = _grid(lambda a, c: 400.0 - 30.0 * a - 5.0 * c)
     shape = grid_shape(a, c, tc)
     assert not shape.has_interior_maximum and shape.margin_K == 0.0
-    assert shape.peak_on_edge == "smallest a and smallest c"
+    assert shape.where == "highest on the edge (smallest a and smallest c)"
     assert shape.along_a.shape == FALLING and shape.along_c.shape == FALLING
 
 
@@ -119,6 +119,13 @@ def test_a_grid_ridge_reaching_the_edge_is_not_an_interior_maximum():
     # highest along a = c, but the ridge runs out to the corners: the edge is as high
     a, c, tc = _grid(lambda a, c: 300.0 - 40.0 * np.abs(a - c))
     assert not grid_shape(a, c, tc).has_interior_maximum
+
+
+def test_a_grid_peak_inside_but_within_the_tolerance_of_the_edge_is_not_a_dome():
+    a, c, tc = _grid(lambda a, c: 300.0 - 0.01 * (a - 5.0) ** 2 - 0.01 * (c - 5.0) ** 2)
+    shape = grid_shape(a, c, tc)
+    assert not shape.has_interior_maximum and shape.peak_on_edge == ""
+    assert shape.where == "highest inside, but within 1 K of the edge's best"
 
 
 def test_missing_grid_points_are_left_out():
