@@ -90,6 +90,7 @@ def _uniform_row(structure: str, part: pd.DataFrame, params: DomeParameters) -> 
     shape: ScanShape = scan_shape(part.a_A, part.tc_K, params)
     paper = paper_panel(UNIFORM_FAMILY, structure)
     at_peak = part.loc[part.a_A == shape.peak_x, "c_A"]
+    peak_c = float(at_peak.iloc[0]) if len(at_peak) else np.nan
     return {
         "figure": "Fig. 5",
         "structure": structure,
@@ -100,7 +101,8 @@ def _uniform_row(structure: str, part: pd.DataFrame, params: DomeParameters) -> 
         "interior_maximum": _yes_no(shape.has_interior_maximum),
         "tc_shape": shape.shape,
         "peak_a_A": shape.peak_x,
-        "peak_c_A": float(at_peak.iloc[0]) if len(at_peak) else np.nan,
+        "peak_c_A": peak_c,
+        "peak_c_over_a": peak_c / shape.peak_x,
         "peak_tc_K": shape.peak_tc_K,
         "margin_over_ends_K": shape.margin_K,
         "paper_interior_maximum": paper.interior_maximum,
@@ -124,6 +126,7 @@ def _grid_row(structure: str, part: pd.DataFrame, params: DomeParameters) -> dic
         ),
         "peak_a_A": shape.peak_a,
         "peak_c_A": shape.peak_c,
+        "peak_c_over_a": shape.peak_c / shape.peak_a,
         "peak_tc_K": shape.peak_tc_K,
         "margin_over_ends_K": shape.margin_K,
         "paper_interior_maximum": paper.interior_maximum,

@@ -197,6 +197,7 @@ def test_the_domes_table_finds_a_dome_where_the_scan_has_one():
     assert five.paper_interior_maximum == "yes (text)"
     assert six.interior_maximum == "no" and "smallest a and smallest c" in six.tc_shape
     assert six.peak_a_A == aa.min() and six.peak_c_A == cc.min()
+    assert six.peak_c_over_a == pytest.approx(cc.min() / aa.min())
 
 
 def test_every_familys_uniform_scans_are_counted_by_shape(report_inputs):
