@@ -286,6 +286,26 @@ class MorphParameters:
 
 MORPH = MorphParameters()
 
+
+@dataclass(frozen=True)
+class DomeParameters:
+    """When T_c along a lattice scan counts as a dome (``core.scan_shapes``).
+
+    Our choice, the paper states none: the maximum must lie strictly inside the scan and stand
+    above both ends (on an (a, c) grid, above every edge point) by more than ``tolerance_K``;
+    the same tolerance decides whether a curve is flat, rising or falling. A scan needs at
+    least ``min_points`` points (three: two ends and one inside) to be judged at all.
+    """
+
+    tolerance_K: float = 1.0
+    min_points: int = 3
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DOME = DomeParameters()
+
 # Morph profiles: "paper" runs the paper's maps in full (16 scales per pair); "quick" halves
 # the scans and samples for `make run`; "smoke" uses the elements up to Mg for tests.
 MORPH_PROFILES: dict[str, dict[str, object]] = {

@@ -118,8 +118,6 @@ class CVCNNConfig:
     def __post_init__(self) -> None:
         if self.members < 1:
             raise ValueError(f"members must be at least 1, not {self.members}")
-
-    def __post_init__(self) -> None:
         if self.spatial_pools < 1:
             raise ValueError(f"spatial_pools must be at least 1, got {self.spatial_pools}")
         if not 0 <= self.head_dropout < 1:
@@ -408,6 +406,26 @@ def _best_weights_callback(patience: int | None) -> Any:
     return KeepBest()
 
 
+def _epoch_timer() -> Any:
+    """A callback that records each epoch's wall time: training, validation and the other
+    callbacks' work (it runs last). The first epoch also traces the graph."""
+    tf = tensorflow()
+
+    class EpochTimer(tf.keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+            self.started = 0.0
+
+        def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            self.seconds.append(time.perf_counter() - self.started)
+
+    return EpochTimer()
+
+
 def train_cvcnn(
     config: CVCNNConfig,
     fourier: np.ndarray,
@@ -425,7 +443,7 @@ def train_cvcnn(
 
     ``history`` holds the per-epoch ``loss`` and ``val_loss`` lists (Huber, K), ``best_epoch``
     (0-based index into them; −1 if no validation loss was finite), ``best_val_loss``,
-    ``epochs_run`` and ``seconds``.
+    ``epochs_run``, ``seconds`` and ``epoch_seconds`` (each epoch's wall time).
     """
     y = np.asarray(y, dtype=np.float32).reshape(-1)
     x = _inputs(fourier, numerical, numerical_mean, numerical_std)
@@ -435,6 +453,7 @@ def train_cvcnn(
     seed_everything(config.seed if weight_seed is None else weight_seed)
     model = build_cvcnn(config, x[1].shape[1])
     keep = _best_weights_callback(config.patience)
+    timer = _epoch_timer()
     start = time.perf_counter()
     fitted = model.fit(
         [a[train] for a in x],
@@ -443,7 +462,7 @@ def train_cvcnn(
         batch_size=config.batch_size,
         epochs=config.epochs,
         shuffle=True,
-        callbacks=[keep],
+        callbacks=[keep, timer],
         verbose=2 if progress else 0,
     )
     seconds = time.perf_counter() - start
@@ -455,6 +474,7 @@ def train_cvcnn(
         best_val_loss=keep.best_loss,
         epochs_run=len(history.get("loss", [])),
         seconds=seconds,
+        epoch_seconds=timer.seconds,
     )
     logger.info(
         "trained the CVCNN on %d samples for %d epochs in %.0f s; best epoch %d (val. Huber %.3g)",

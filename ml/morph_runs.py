@@ -14,7 +14,8 @@ structures of an X/Y map with its lattice scans never sit in memory at once. The
 (a numerical descriptor) is searched once per substitution for uniform scans, which keep the
 symmetry, and once per structure on the (a, c) grid, which changes it. The standard cell the
 model reads is found the same way: once per substitution and scaled for uniform scans, once per
-structure on the grid.
+structure on the grid. For the Fig. 5 and Fig. 6 families the outcome also says whether T_c
+has an interior maximum over the scan (``core.scan_shapes``) and where.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import numpy as np
 import pyarrow as pa
 
 from core.cells import scaled, standard_cell
-from core.parameters import INGEST, MORPH, MorphParameters
+from core.parameters import DOME, INGEST, MORPH, DomeParameters, MorphParameters
+from core.scan_shapes import grid_shape, scan_shape
 from core.structures import space_group
 from core.timestamps import utcnow
 from ml.composition_model import composition_prediction_rows
@@ -54,6 +56,7 @@ class MorphOutcome:
     failures: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     composition_predictions: int = 0
+    shape: str = ""  # for the Fig. 5 and Fig. 6 families: what T_c does over the scan
 
 
 @dataclass
@@ -103,6 +106,29 @@ class _StandardCells:
             unit = Morph(morph.substitution, morph.x, morph.y, 1.0, 1.0)
             self.cache[morph.substitution] = self._search(self.builder.build(unit)).structure
         return scaled(self.cache[morph.substitution], morph.scale_ab)
+
+
+def scan_summary(
+    family: Family,
+    tc: np.ndarray,
+    lengths: Sequence[tuple[float, float]],
+    params: DomeParameters = DOME,
+) -> str:
+    """For a uniform scan (``dome``) or an (a, c) grid (``ac-grid``) of one reference: whether
+    T_c has an interior maximum and where, or how it runs; '' for the other families."""
+    if family.kind not in ("dome", "grid"):
+        return ""
+    if not np.isfinite(tc).any():
+        return "no T_c predicted"
+    a = np.array([length[0] for length in lengths], dtype=float)
+    c = np.array([length[1] for length in lengths], dtype=float)
+    if family.kind == "dome":
+        shape = scan_shape(a, tc, params)
+        return f"{shape.shape}, highest {shape.peak_tc_K:.0f} K at a = {shape.peak_x:.2f} Å"
+    grid = grid_shape(a, c, tc, params)
+    return (
+        f"{grid.where}, {grid.peak_tc_K:.0f} K at a = {grid.peak_a:.2f} Å, c = {grid.peak_c:.2f} Å"
+    )
 
 
 def _reason_code(reason: str) -> str:
@@ -242,6 +268,7 @@ def run_family(
         outcome = MorphOutcome(family.name, reference.id, len(morphs), len(rows))
         outcome.failures.update(_reason_code(reason) for reason in errors.values())
         outcome.composition_predictions = stored_compositions
+        outcome.shape = scan_summary(family, predicted.tc, predicted.lengths)
         outcome.seconds = time.perf_counter() - start
         log.info(
             "%s on %s: %d morphs, %d predicted in %.1f s",

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.scan_shapes import grid_shape, scan_shape
+from reports import scans
 from reports.inputs import MissingInput, ReportInputs
 
 
@@ -20,6 +22,7 @@ class Figure:
     title: str
     caption: str
     inputs: dict[str, str] = field(default_factory=dict)
+    panels: tuple[str, ...] = ()  # what each panel is titled after, left to right
 
 
 def _pyplot():
@@ -118,70 +121,71 @@ def novakovic_fig4(inputs: ReportInputs, path: Path) -> Figure:
         "Peak predicted T_c over each pair's uniform lattice scan; X and Y run over "
         "Z 1-86 without noble gases (gaps: pairs without descriptors, e.g. At).",
         {"structural model run": ", ".join(sorted(set(summary.model_run_id)))},
+        tuple(titles[f] for f in families),
     )
 
 
 def novakovic_fig5(inputs: ReportInputs, path: Path) -> Figure:
-    """T_c against uniform lattice scaling for the two Li2MgH16 polymorphs."""
-    dome = inputs.require_rows(
-        inputs.frame(
-            "SELECT parent_structure_id, lattice_scale, a_A, tc_K, model_run_id "
-            "FROM morph_prediction WHERE family = 'dome' ORDER BY parent_structure_id, a_A"
-        ),
-        "lattice-scaling domes",
-        "make morph",
-    )
+    """T_c against uniform lattice scaling for the two Li2MgH16 polymorphs, each panel named
+    after its structure and marked with its interior maximum where it has one."""
+    dome = inputs.require_rows(scans.uniform_scans(inputs), "lattice-scaling domes",
+                               "make morph")  # fmt: skip
     plt = _pyplot()
-    parents = list(dict.fromkeys(dome.parent_structure_id))
-    fig, axes = plt.subplots(1, len(parents), figsize=(5.5 * len(parents), 4.2), squeeze=False)
-    for ax, parent in zip(axes[0], parents, strict=True):
-        part = dome[dome.parent_structure_id == parent]
+    names = list(dict.fromkeys(dome.structure))
+    fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4.2), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        part = dome[dome.structure == name]
+        shape = scan_shape(part.a_A, part.tc_K)
         ax.plot(part.a_A, part.tc_K, marker="o", ms=3)
         at_reference = part.a_A[np.isclose(part.lattice_scale, 1.0)]
         if len(at_reference):
             ax.axvline(at_reference.iloc[0], color="grey", ls="--", lw=0.8, label="reference cell")
+        if shape.has_interior_maximum:
+            ax.plot([shape.peak_x], [shape.peak_tc_K], marker="*", ms=12, color="C3", ls="",
+                    label=f"interior maximum {shape.peak_tc_K:.0f} K")  # fmt: skip
+        if ax.get_legend_handles_labels()[0]:
             ax.legend()
         ax.set_xlabel("primitive a (Å), c/a and angles fixed")
         ax.set_ylabel("predicted T_c (K)")
-        ax.set_title(parent.split(":")[0])
+        ax.set_title(f"{name}: {shape.shape}")
     _save(fig, path)
     return Figure(
         "novakovic_fig5",
         "Novakovic et al. Fig. 5: T_c against lattice scaling",
-        "Uniform scaling of the Fd-3m (250 GPa) and P-3m1 (300 GPa) Li2MgH16 cells.",
+        "Uniform scaling of the Fd-3m (250 GPa) and P-3m1 (300 GPa) Li2MgH16 cells; each "
+        "panel says whether T_c has an interior maximum (table novakovic_domes).",
         {"structural model run": ", ".join(sorted(set(dome.model_run_id)))},
+        tuple(names),
     )
 
 
 def novakovic_fig6(inputs: ReportInputs, path: Path) -> Figure:
-    """T_c over an (a, c) grid for the two Li2MgH16 polymorphs."""
-    grid = inputs.require_rows(
-        inputs.frame(
-            "SELECT parent_structure_id, a_A, c_A, tc_K, model_run_id FROM morph_prediction "
-            "WHERE family = 'ac-grid' ORDER BY parent_structure_id"
-        ),
-        "(a, c) grids",
-        "make morph",
-    )
+    """T_c over an (a, c) grid for the two Li2MgH16 polymorphs, each panel named after its
+    structure, with the highest point marked."""
+    grid = inputs.require_rows(scans.grid_points(inputs), "(a, c) grids", "make morph")
     plt = _pyplot()
-    parents = list(dict.fromkeys(grid.parent_structure_id))
-    fig, axes = plt.subplots(1, len(parents), figsize=(5.8 * len(parents), 4.6), squeeze=False)
-    for ax, parent in zip(axes[0], parents, strict=True):
-        part = grid[grid.parent_structure_id == parent].pivot_table(
-            index="c_A", columns="a_A", values="tc_K"
-        )
+    names = list(dict.fromkeys(grid.structure))
+    fig, axes = plt.subplots(1, len(names), figsize=(5.8 * len(names), 4.6), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        points = grid[grid.structure == name]
+        part = points.pivot_table(index="c_A", columns="a_A", values="tc_K")
         a, c = part.columns.to_numpy(), part.index.to_numpy()
         mesh = ax.pcolormesh(a, c, part.to_numpy(), shading="nearest", cmap="inferno")
         fig.colorbar(mesh, ax=ax, label="predicted T_c (K)")
+        shape = grid_shape(points.a_A, points.c_A, points.tc_K)
+        ax.plot([shape.peak_a], [shape.peak_c], marker="*", ms=12, color="cyan", ls="")
         ax.set_xlabel("a = b (Å)")
         ax.set_ylabel("c (Å)")
-        ax.set_title(parent.split(":")[0])
+        where = "interior maximum" if shape.has_interior_maximum else "highest on the edge"
+        ax.set_title(f"{name}: {where}")
     _save(fig, path)
     return Figure(
         "novakovic_fig6",
         "Novakovic et al. Fig. 6: T_c over a and c",
-        "The primitive cells' a (= b) and c scaled independently, angles fixed.",
+        "The primitive cells' a (= b) and c scaled independently, angles fixed; the star marks "
+        "the highest T_c (table novakovic_domes says whether it lies inside the grid).",
         {"structural model run": ", ".join(sorted(set(grid.model_run_id)))},
+        tuple(names),
     )
 
 

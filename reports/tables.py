@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.parameters import DOME
 from core.structures import literature_cif_pressure
+from reports import scans
 from reports.inputs import MissingInput, ReportInputs
 
 
@@ -352,6 +354,43 @@ def top_morphs(inputs: ReportInputs, limit: int = 10) -> Table:
     )
 
 
+def novakovic_domes(inputs: ReportInputs) -> Table:
+    """Figs. 5 and 6: whether each of our scans has an interior maximum, beside the paper."""
+    uniform, grid = scans.uniform_scans(inputs), scans.grid_points(inputs)
+    inputs.require_rows(pd.concat([uniform, grid]), "Fig. 5 / Fig. 6 scans",
+                        "tcdb morph run dome ac-grid")  # fmt: skip
+    frame = scans.dome_rows(uniform, grid)
+    runs = ", ".join(sorted(set(uniform.model_run_id) | set(grid.model_run_id)))
+    return Table(
+        "novakovic_domes",
+        "Novakovic et al. Figs. 5 and 6: does T_c have an interior maximum?",
+        frame,
+        "For each uniform scan (Fig. 5) and (a, c) grid (Fig. 6) of the Li2MgH16 cells: the "
+        "scanned range, whether the highest T_c lies strictly inside it and above both ends "
+        f"(on a grid: above every edge point) by more than {DOME.tolerance_K:g} K, where it "
+        "lies and how high; otherwise whether T_c rises, falls or stays flat. Beside it, what "
+        "the paper's text says of the same panel; the figures' own values are not in the text, "
+        "so no peak position is quoted that the text does not state.",
+        {"structural model run": runs, "dome tolerance": f"{DOME.tolerance_K:g} K"},
+    )
+
+
+def morph_scan_shapes(inputs: ReportInputs) -> Table:
+    """How many uniform lattice scans of each morph family have a dome."""
+    points = inputs.require_rows(scans.uniform_scan_points(inputs), "uniform lattice scans",
+                                 "make morph")  # fmt: skip
+    return Table(
+        "morph_scan_shapes",
+        "Domes among the uniform lattice scans of every morph family",
+        scans.scan_shape_counts(points),
+        "Each morph's uniform lattice scan classified as in the Figs. 5-6 table (interior "
+        f"maximum more than {DOME.tolerance_K:g} K above both ends; else rising, falling, flat "
+        "or neither); counted per family, with the morph whose interior maximum stands "
+        "highest above its ends.",
+        {"structural model run": ", ".join(sorted(set(points.model_run_id)))},
+    )
+
+
 # ------------------------------------------------------------------------- Hutcheon et al.
 
 
@@ -462,5 +501,7 @@ BUILDERS = (
     novakovic_table2,
     novakovic_table3,
     top_morphs,
+    novakovic_domes,
+    morph_scan_shapes,
     hutcheon_table1,
 )

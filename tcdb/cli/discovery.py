@@ -167,7 +167,8 @@ def morph_run(
     top: Annotated[int, typer.Option(help="Show this many top morphs per family")] = 5,
 ) -> None:
     """Generate, predict and store morph families; views morph_prediction, morph_summary and
-    morph_top_candidates read them."""
+    morph_top_candidates read them. For dome and ac-grid, say per reference structure whether
+    T_c has an interior maximum over the scan and where."""
     from core.parameters import MORPH, MORPH_PROFILES
     from ml.morph_runs import run_family
     from ml.morphs import FAMILIES, family
@@ -193,6 +194,7 @@ def morph_run(
                 f"{fam.name} on {outcome.reference_id}: {outcome.candidates:,} morphs, "
                 f"{outcome.predicted:,} predicted in {outcome.seconds:.1f} s"
                 + (f" (not predicted: {failed})" if failed else "")
+                + (f"; T_c: {outcome.shape}" if outcome.shape else "")
             )
         with db.reading() as conn:
             _show_top(conn, fam.name, top)

@@ -98,6 +98,8 @@ def test_training_reduces_the_loss_and_records_the_split(data, trained):
     assert history["loss"][-1] < history["loss"][0]
     assert len(history["val_loss"]) == history["epochs_run"] == 3
     assert history["best_epoch"] == int(np.argmin(history["val_loss"]))
+    epochs = history["epoch_seconds"]  # each epoch timed, together no longer than the fit
+    assert len(epochs) == 3 and all(s > 0 for s in epochs) and sum(epochs) <= history["seconds"]
     assert len(validation) == round(0.2 * len(data[2]))
     train, val = cvcnn.split_indices(len(data[2]), 0.2, tiny_config().seed)
     np.testing.assert_array_equal(val, validation)

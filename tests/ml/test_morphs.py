@@ -91,6 +91,29 @@ def test_the_ac_grid_scales_a_and_c_independently():
     assert corner.lattice.c == pytest.approx(1.1 * c0)
 
 
+def test_a_dome_or_grid_run_says_whether_tc_peaks_inside_its_scan():
+    from ml.morph_runs import scan_summary
+
+    reference = _reference("Li2MgH16_Fd-3m_250GPa.cif")
+    builder = Builder(reference)
+    dome = generate(FAMILIES["dome"], reference, MORPH)
+    lengths = [(s.lattice.a, s.lattice.c) for s in map(builder.build, dome)]
+    a = np.array([length[0] for length in lengths])
+    peaked = 280.0 - 30.0 * (a - 5.0) ** 2  # a hand-made dome at a = 5 Å
+    summary = scan_summary(FAMILIES["dome"], peaked, lengths)
+    assert summary.startswith("interior maximum") and f"a = {a[np.argmax(peaked)]:.2f}" in summary
+    assert scan_summary(FAMILIES["dome"], 400.0 - 40.0 * a, lengths).startswith("falling")
+    grid = generate(FAMILIES["ac-grid"], reference, MORPH)
+    lengths = [(s.lattice.a, s.lattice.c) for s in map(builder.build, grid)]
+    a, c = (np.array([length[i] for length in lengths]) for i in (0, 1))
+    summary = scan_summary(FAMILIES["ac-grid"], 500.0 - 20.0 * a - 10.0 * c, lengths)
+    assert summary.startswith("highest on the edge (smallest a and smallest c)")
+    assert scan_summary(FAMILIES["ac-grid"], np.full(len(a), np.nan), lengths) == (
+        "no T_c predicted"
+    )
+    assert scan_summary(FAMILIES["xh3"], np.array([1.0]), [(2.6, 2.6)]) == ""
+
+
 def test_unknown_sites_and_elements_are_refused_with_the_reason():
     reference = _reference("MgH13_Fm-3m_200GPa.cif")
     with pytest.raises(MorphError, match="no site labelled Y36"):

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.scan_shapes import FALLING, FLAT, MIXED, RISING
 from reports import figures, tables
 from reports.build import build_report
 from reports.inputs import MissingInput, ReportInputs
@@ -140,3 +141,70 @@ def test_missing_models_become_notes_not_crashes(curated_db, tmp_path):
     assert "novakovic_fig3" in outcome.missing and "make morph" in outcome.missing["novakovic_fig4"]
     assert any(t.name == "novakovic_table1" for t in outcome.tables)  # data tables still built
     assert "Not in this report" in outcome.index.read_text()
+
+
+def test_fig5_and_fig6_panels_are_named_after_their_structures(report_inputs, tmp_path):
+    for draw in (figures.novakovic_fig5, figures.novakovic_fig6):
+        figure = draw(report_inputs, tmp_path / f"{draw.__name__}.png")
+        assert figure.panels == ("Li2MgH16 Fd-3m", "Li2MgH16 P-3m1"), draw.__name__
+    for draw in figures.BUILDERS:
+        figure = draw(report_inputs, tmp_path / f"{draw.__name__}.png")
+        assert not any(p.startswith("reference") for p in figure.panels), draw.__name__
+
+
+def test_the_domes_table_says_for_each_scan_whether_it_peaks_inside(report_inputs):
+    frame = tables.novakovic_domes(report_inputs).frame
+    assert list(zip(frame.figure, frame.structure, strict=True)) == [
+        ("Fig. 5", "Li2MgH16 Fd-3m"),
+        ("Fig. 5", "Li2MgH16 P-3m1"),
+        ("Fig. 6", "Li2MgH16 Fd-3m"),
+        ("Fig. 6", "Li2MgH16 P-3m1"),
+    ]
+    assert (frame.paper_shows != "").all() and (frame.paper_interior_maximum != "").all()
+    points = report_inputs.frame(
+        "SELECT m.a_A, m.tc_K, s.spacegroup_symbol FROM morph_prediction AS m "
+        "JOIN crystal_structure AS s ON s.id = m.parent_structure_id WHERE m.family = 'dome' "
+        "ORDER BY m.a_A"
+    )
+    for row in frame[frame.figure == "Fig. 5"].itertuples(index=False):
+        scan = points[points.spacegroup_symbol == row.structure.split()[-1]]
+        ends = max(scan.tc_K.iloc[0], scan.tc_K.iloc[-1])
+        assert row.peak_tc_K == pytest.approx(scan.tc_K.max())
+        inside = scan.a_A.iloc[0] < row.peak_a_A < scan.a_A.iloc[-1]
+        assert (row.interior_maximum == "yes") == (inside and row.peak_tc_K > ends + 1.0)
+        if row.interior_maximum == "no":
+            assert row.tc_shape in {RISING, FALLING, FLAT, MIXED}
+    # the smoke grids are 2 x 2: no point lies inside them
+    assert (frame[frame.figure == "Fig. 6"].interior_maximum == "no").all()
+
+
+def test_the_domes_table_finds_a_dome_where_the_scan_has_one():
+    from reports.scans import dome_rows
+
+    a = np.linspace(3.3, 7.1, 33)
+    uniform = pd.DataFrame(
+        {"structure": "Li2MgH16 Fd-3m", "a_A": a, "c_A": a, "tc_K": 280 - 30 * (a - 4.5) ** 2}
+    )
+    aa, cc = (v.ravel() for v in np.meshgrid(a[::4], a[::4], indexing="ij"))
+    grid = pd.DataFrame(
+        {"structure": "Li2MgH16 P-3m1", "a_A": aa, "c_A": cc, "tc_K": 300 - 20 * aa - cc}
+    )
+    frame = dome_rows(uniform, grid).set_index("figure")
+    five, six = frame.loc["Fig. 5"], frame.loc["Fig. 6"]
+    assert five.interior_maximum == "yes" and five.peak_a_A == pytest.approx(
+        a[np.argmin(abs(a - 4.5))]
+    )
+    assert five.paper_interior_maximum == "yes (text)"
+    assert six.interior_maximum == "no" and "smallest a and smallest c" in six.tc_shape
+    assert six.peak_a_A == aa.min() and six.peak_c_A == cc.min()
+    assert six.peak_c_over_a == pytest.approx(cc.min() / aa.min())
+
+
+def test_every_familys_uniform_scans_are_counted_by_shape(report_inputs):
+    frame = tables.morph_scan_shapes(report_inputs).frame.set_index("family")
+    assert {"mgh13-xy", "xyh36", "li2mgh16-random", "random-standouts", "dome"} <= set(frame.index)
+    assert "ac-grid" not in frame.index and "xh3" not in frame.index  # no scans of their own
+    assert (frame.with_interior_maximum <= frame.scans).all()
+    counted = frame.shapes.str.findall(r"(\d+)(?:,|$)").apply(lambda ns: sum(map(int, ns)))
+    assert (counted == frame.scans).all()
+    assert frame.loc["dome"].scans == 2
