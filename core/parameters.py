@@ -167,10 +167,11 @@ COMPOSITION_PROFILES: dict[str, dict[str, object]] = {
     "quick": {"max_leaf_nodes": 63},  # the same trees capped at 63 leaves: ~20x faster
     "smoke": {"max_leaf_nodes": 15, "max_iter": 30, "folds": 3},
 }
+# baseline_trees: the composition profile of the baselines a cvcnn run is compared with.
 CVCNN_PROFILES: dict[str, dict[str, object]] = {
     "paper": {"epochs": 300},  # the paper: best validation loss of 300 epochs
-    "quick": {"epochs": 40},  # what `make run` trains (a few minutes here)
-    "smoke": {"epochs": 2},
+    "quick": {"epochs": 40, "baseline_trees": "quick"},  # what `make run` trains
+    "smoke": {"epochs": 2, "baseline_trees": "smoke"},
 }
 
 

@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from core.parameters import COMPOSITION_PROFILES
 from ml.evaluation import part_protocol
 from ml.hydride_ensemble import seed_everything
 from ml.tensorflow_runtime import tensorflow
@@ -89,10 +90,16 @@ class CVCNNConfig:
     validation_fraction: float = 0.2
     test_fraction: float = 0.2  # of the formulas, under the grouped protocol only
     protocol: str = "paper"  # ml.evaluation: paper (random 80/20, optimistic) | grouped
+    # The composition baselines' tree settings: a profile of core.parameters.COMPOSITION_PROFILES
+    # (Hamidieh's full trees under "paper" take tens of minutes here; "quick" caps the leaves).
+    baseline_trees: str = "paper"
     seed: int = 0
 
     def __post_init__(self) -> None:
         self.split_protocol()  # an unknown protocol or a bad fraction is refused here
+        if self.baseline_trees not in COMPOSITION_PROFILES:
+            raise ValueError(f"baseline_trees {self.baseline_trees!r} is not a composition "
+                             f"profile ({', '.join(COMPOSITION_PROFILES)})")  # fmt: skip
 
     def split_protocol(self):
         """The evaluation protocol these settings name (``ml.evaluation``)."""

@@ -82,7 +82,7 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     with tempfile.TemporaryDirectory() as folder:
         network = save_model(model, Path(folder) / "model.keras").read_bytes()
     baselines = baseline_predictions(snapshot, frame.iloc[rows], numerical, y, parts,
-                                     config.seed)  # fmt: skip
+                                     config.seed, config.baseline_trees)  # fmt: skip
     parity = {
         part: frame.iloc[rows[index]][["structure_id", "reduced_formula", "origin"]].assign(
             label_tc_K=y[index], predicted_tc_K=predicted[part]

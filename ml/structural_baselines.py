@@ -8,7 +8,8 @@ predicts exactly the rows the run is scored on (test under ``grouped``, the 20 %
 ``paper``):
 
 - ``composition_structures``: the composition model's estimator
-  (``CompositionModelConfig().estimator()``, Hamidieh's gradient-boosted trees) on the 81
+  (``CompositionModelConfig.estimator()``, Hamidieh's gradient-boosted trees, under the
+  composition profile ``CVCNNConfig.baseline_trees`` names) on the 81
   composition descriptors of the training structures' reduced formulas;
 - ``composition_supercon``: the same estimator on every SuperCon entry of the snapshot whose
   composition is in neither the validation nor the test part (same reduced formula, or the
@@ -31,7 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.parameters import STRUCTURAL_BASELINES, StructuralBaselineParameters
+from core.parameters import (
+    COMPOSITION_PROFILES,
+    STRUCTURAL_BASELINES,
+    StructuralBaselineParameters,
+)
 from ml.composition_descriptors import composition_matrix
 from ml.composition_model import CompositionModelConfig, composition_data
 from ml.evaluation import Parts
@@ -113,10 +118,12 @@ def baseline_predictions(
     y: np.ndarray,
     parts: Parts,
     seed: int,
+    tree_profile: str = "paper",
     parameters: StructuralBaselineParameters = STRUCTURAL_BASELINES,
 ) -> dict[str, BaselineResult]:
     """Every baseline fitted without the validation and test rows and predicting the scored
-    part's rows. ``structures``, ``numerical`` and ``y`` are aligned with the parts' indices."""
+    part's rows. ``structures``, ``numerical`` and ``y`` are aligned with the parts' indices;
+    the trees take the composition profile ``tree_profile``'s settings."""
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
@@ -126,7 +133,7 @@ def baseline_predictions(
     y = np.asarray(y, dtype=float)
     scored = parts.rows(parts.scored)
     held = np.concatenate(list(parts.evaluated().values()))
-    trees = CompositionModelConfig(seed=seed)
+    trees = CompositionModelConfig(**{**COMPOSITION_PROFILES[tree_profile], "seed": seed})
     batch = composition_matrix(_compositions(list(structures["reduced_formula"])))
     results: dict[str, BaselineResult] = {}
 

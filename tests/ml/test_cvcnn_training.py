@@ -17,7 +17,8 @@ def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snap
     from ml.registry import get
     from ml.training import train
 
-    config = CVCNNConfig(epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,))
+    config = CVCNNConfig(epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,),
+                       baseline_trees="smoke")
     conn = connect(migrated_db)
     try:
         run = train(get("cvcnn"), conn, structures_snapshot, tmp_path / "runs", config,
