@@ -91,7 +91,7 @@ class CVCNNConfig:
     test_fraction: float = 0.2  # of the formulas, under the grouped protocol only
     protocol: str = "paper"  # ml.evaluation: paper (random 80/20, optimistic) | grouped
     # The composition baselines' tree settings: a profile of core.parameters.COMPOSITION_PROFILES
-    # (Hamidieh's full trees under "paper" take tens of minutes here; "quick" caps the leaves).
+    # (Hamidieh's unbounded trees under "paper" are slow; "quick" caps the leaves).
     baseline_trees: str = "paper"
     seed: int = 0
 
@@ -103,9 +103,7 @@ class CVCNNConfig:
 
     def split_protocol(self):
         """The evaluation protocol these settings name (``ml.evaluation``)."""
-        return part_protocol(
-            self.protocol, self.validation_fraction, self.test_fraction, self.seed
-        )
+        return part_protocol(self.protocol, self.validation_fraction, self.test_fraction, self.seed)
 
     def as_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON-ready values."""

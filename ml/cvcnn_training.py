@@ -102,7 +102,9 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
            for part, table in parity.items()},
     }  # fmt: skip
     metrics = {
-        **{part: score_part(protocol, parts, part, y, values) for part, values in predicted.items()},
+        **{
+            part: score_part(protocol, parts, part, y, scored) for part, scored in predicted.items()
+        },
         "baselines": {
             name: score_part(protocol, parts, parts.scored, y, result.predicted)
             | {"fitted_on": result.fitted_on, "n_fit": result.n_fit}

@@ -303,8 +303,14 @@ class GroupedSplit:
 
 PROTOCOLS: dict[str, type] = {
     p.name: p
-    for p in (RandomSplit, RepeatedRandomSplits, GroupedByComposition, ByTime, PaperSplit,
-              GroupedSplit)  # fmt: skip
+    for p in (
+        RandomSplit,
+        RepeatedRandomSplits,
+        GroupedByComposition,
+        ByTime,
+        PaperSplit,
+        GroupedSplit,
+    )
 }
 # The protocols a model with a checkpoint (training, validation, maybe test) can be judged by.
 PART_PROTOCOLS = (PaperSplit.name, GroupedSplit.name)
@@ -319,6 +325,7 @@ def part_protocol(
     if name == GroupedSplit.name:
         return GroupedSplit(test_fraction, validation_fraction, seed)
     raise EvaluationError(f"Unknown protocol {name!r}; choose {' or '.join(PART_PROTOCOLS)}.")
+
 
 YEAR_COLUMN = "year"
 

@@ -85,8 +85,14 @@ def _compositions(formulas: Sequence[str]) -> list[dict[str, float]]:
     return [parsed[f] for f in formulas]
 
 
-def _fit_predict(estimator, X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray,
-                 predict_rows: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, int]:  # fmt: skip
+def _fit_predict(
+    estimator,
+    X: np.ndarray,
+    y: np.ndarray,
+    fit_rows: np.ndarray,
+    predict_rows: np.ndarray,
+    usable: np.ndarray,
+) -> tuple[np.ndarray, int]:
     """Fit on the usable ``fit_rows``, predict the usable ``predict_rows`` (NaN for the rest)."""
     fit_rows = fit_rows[usable[fit_rows]]
     estimator.fit(X[fit_rows], y[fit_rows])

@@ -151,13 +151,16 @@ def model_evaluations(inputs: ReportInputs) -> Table:
 
 
 # Keys of a scored metric that describe its protocol rather than score it (ml.evaluation).
-_PROTOCOL_SETTINGS = ("folds", "splits", "validation_fraction", "test_fraction", "seed",
-                      "last_training_year", "n_train", "n_validation", "n_test", "n_fit")  # fmt: skip
+_PROTOCOL_SETTINGS = (
+    "folds", "splits", "validation_fraction", "test_fraction", "seed", "last_training_year",
+    "n_train", "n_validation", "n_test", "n_fit",
+)  # fmt: skip
 
 
 def _is_setting(key: str, value: object) -> bool:
     """A protocol setting or a word (part, description …), not a score."""
-    return key in _PROTOCOL_SETTINGS or isinstance(value, bool) or not isinstance(value, int | float)
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    return key in _PROTOCOL_SETTINGS or not numeric
 
 
 _PAPER_R2 = 0.9429  # Novakovic et al. 2023; each cvcnn run records it too

@@ -129,8 +129,10 @@ def test_rows_outside_the_split_are_never_read(data, trained):
         tiny_config(), fourier, numerical, y, mean, std, progress=False, split=(train, val)
     )
     assert history["val_loss"] == reference_history["val_loss"]
-    np.testing.assert_array_equal(cvcnn.predict(again, fourier, numerical, mean, std),
-                                  cvcnn.predict(reference, fourier, numerical, mean, std))
+    np.testing.assert_array_equal(
+        cvcnn.predict(again, fourier, numerical, mean, std),
+        cvcnn.predict(reference, fourier, numerical, mean, std),
+    )
 
 
 def test_training_is_reproducible(data, trained):
