@@ -4,6 +4,7 @@ validation predictions in the database, and a saved model that reloads identical
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -99,7 +100,7 @@ def test_the_grouped_protocol_from_the_command_line_keeps_the_test_part_out_of_t
     for name in BASELINES:
         assert f"baseline {name} on test (protocol grouped)" in result.stdout
 
-    run_id = result.stdout.split()[2]
+    run_id = re.search(r"model run (\S+) on snapshot", result.stdout).group(1)
     run = json.loads((tmp_path / "runs" / run_id / "manifest.json").read_text())
     test, validation = run["metrics"]["test"], run["metrics"]["validation"]
     assert test["protocol"] == validation["protocol"] == "grouped" and not test["optimistic"]
