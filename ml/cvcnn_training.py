@@ -56,8 +56,9 @@ def split_structures(structures: pd.DataFrame, config) -> tuple[object, Parts]:
 
 
 def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: bool = True) -> Fitted:
-    """Features, split, training with best-validation restore, metrics, artefacts and the
-    validation predictions, from the snapshot alone."""
+    """Features, split (``config.protocol``), training with best-validation restore, the
+    evaluated parts and the baselines scored on the same split, artefacts and predictions,
+    from the snapshot alone."""
     from ml.cvcnn import predict, save_model, train_cvcnn
     from ml.structural_baselines import baseline_predictions
     from ml.structure_features import FeatureConfig, structure_features
@@ -83,15 +84,7 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
         network = save_model(model, Path(folder) / "model.keras").read_bytes()
     baselines = baseline_predictions(snapshot, frame.iloc[rows], numerical, y, parts,
                                      config.seed, config.baseline_trees)  # fmt: skip
-    parity = {
-        part: frame.iloc[rows[index]][["structure_id", "reduced_formula", "origin"]].assign(
-            label_tc_K=y[index], predicted_tc_K=predicted[part]
-        )
-        for part, index in parts.evaluated().items()
-    }
-    parity[parts.scored] = parity[parts.scored].assign(
-        **{f"{name}_tc_K": result.predicted for name, result in baselines.items()}
-    )
+    parity = _parity_tables(frame.iloc[rows], y, parts, predicted, baselines)
     scaling = io.BytesIO()
     np.savez(scaling, mean=mean, std=std)
     artefacts = {
@@ -102,14 +95,7 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
            for part, table in parity.items()},
     }  # fmt: skip
     metrics = {
-        **{
-            part: score_part(protocol, parts, part, y, scored) for part, scored in predicted.items()
-        },
-        "baselines": {
-            name: score_part(protocol, parts, parts.scored, y, result.predicted)
-            | {"fitted_on": result.fitted_on, "n_fit": result.n_fit}
-            for name, result in baselines.items()
-        },
+        **_part_metrics(protocol, parts, y, predicted, baselines),
         "paper_validation_r2": PAPER_R2,
         "paper_validation_r2_note": PAPER_R2_NOTE,
         "best_epoch": history["best_epoch"],
@@ -123,6 +109,35 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
         "feature_cache_hit": features.cache_hit,
     }
     return Fitted(artefacts, metrics, notes, _prediction_rows(parity))
+
+
+def _parity_tables(
+    structures: pd.DataFrame, y: np.ndarray, parts: Parts, predicted: dict, baselines: dict
+) -> dict[str, pd.DataFrame]:
+    """Per evaluated part: structure, label and prediction; the scored part also holds each
+    baseline's prediction of the same rows (``<name>_tc_K``)."""
+    tables = {
+        part: structures.iloc[index][["structure_id", "reduced_formula", "origin"]].assign(
+            label_tc_K=y[index], predicted_tc_K=predicted[part]
+        )
+        for part, index in parts.evaluated().items()
+    }
+    tables[parts.scored] = tables[parts.scored].assign(
+        **{f"{name}_tc_K": result.predicted for name, result in baselines.items()}
+    )
+    return tables
+
+
+def _part_metrics(protocol, parts: Parts, y: np.ndarray, predicted: dict, baselines: dict) -> dict:
+    """The model's scores per evaluated part and every baseline's on the scored part, each
+    with the protocol's description."""
+    scored = {part: score_part(protocol, parts, part, y, p) for part, p in predicted.items()}
+    scored["baselines"] = {
+        name: score_part(protocol, parts, parts.scored, y, result.predicted)
+        | {"fitted_on": result.fitted_on, "n_fit": result.n_fit}
+        for name, result in baselines.items()
+    }
+    return scored
 
 
 def _prediction_rows(parity: dict[str, pd.DataFrame]) -> list[dict]:
