@@ -32,8 +32,9 @@ Choices of the ``tcdb`` configuration, fixed a priori (``CVCNNConfig``, recorded
   (no label statistics enter the model, so nothing leaks from the validation points).
 - Optimiser: Adam with ``learning_rate = 1e-3`` (Kingma & Ba's and Keras's default; our choice,
   the paper states none); ``batch_size = 32`` (Keras's default); 300 epochs as in the paper.
-- Split: a seeded 80/20 random split (``np.random.default_rng(seed)``); the validation indices
-  are returned. The weights of the epoch with the lowest validation loss are restored at the
+- Split: the caller gives the training and validation rows (``ml.evaluation``'s ``paper`` or
+  ``grouped`` protocol, ``CVCNNConfig.protocol``); rows in neither, such as a test part, are
+  never read. The weights of the epoch with the lowest validation loss are restored at the
   end (the paper keeps the best of 300 epochs). ``patience`` (default ``None``: off) stops
   training early after that many epochs without improvement; it is recorded in the config.
 - ``members`` (default 1) is read by the training around ``train_cvcnn``
@@ -73,8 +74,12 @@ from typing import Any
 import numpy as np
 
 from core.errors import TcdbError
-from core.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
-from ml.evaluation import random_split as split_indices
+from core.parameters import (
+    COMPOSITION_PROFILES,
+    CVCNN_CONFIGURATIONS,
+    DEFAULT_CVCNN_CONFIGURATION,
+)
+from ml.evaluation import part_protocol
 from ml.hydride_ensemble import seed_everything
 from ml.tensorflow_runtime import tensorflow
 
@@ -112,6 +117,11 @@ class CVCNNConfig:
     epochs: int = 300
     patience: int | None = None  # early stopping off unless set
     validation_fraction: float = 0.2
+    test_fraction: float = 0.2  # of the formulas, under the grouped protocol only
+    protocol: str = "paper"  # ml.evaluation: paper (random 80/20, optimistic) | grouped
+    # The composition baselines' tree settings: a profile of core.parameters.COMPOSITION_PROFILES
+    # (Hamidieh's unbounded trees under "paper" are slow; "quick" caps the leaves).
+    baseline_trees: str = "paper"
     seed: int = 0
     members: int = 1  # networks trained on the same split, member k from weight seed seed + k
 
@@ -126,6 +136,14 @@ class CVCNNConfig:
                               ("output_activation", OUTPUT_ACTIVATIONS)):  # fmt: skip
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        self.split_protocol()  # an unknown protocol or a bad fraction is refused here
+        if self.baseline_trees not in COMPOSITION_PROFILES:
+            raise ValueError(f"baseline_trees {self.baseline_trees!r} is not a composition "
+                             f"profile ({', '.join(COMPOSITION_PROFILES)})")  # fmt: skip
+
+    def split_protocol(self):
+        """The evaluation protocol these settings name (``ml.evaluation``)."""
+        return part_protocol(self.protocol, self.validation_fraction, self.test_fraction, self.seed)
 
     def as_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON-ready values."""
@@ -426,6 +444,18 @@ def _epoch_timer() -> Any:
     return EpochTimer()
 
 
+def _checked_split(split: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndarray, ...]:
+    """The (training, validation) rows as integer arrays: non-empty, disjoint, within n."""
+    train, val = (np.asarray(part, dtype=np.int64).reshape(-1) for part in split)
+    if not len(train) or not len(val):
+        raise ValueError(f"{len(train)} training and {len(val)} validation rows: need both")
+    if min(train.min(), val.min()) < 0 or max(train.max(), val.max()) >= n:
+        raise ValueError(f"split rows outside the {n} samples")
+    if np.intersect1d(train, val).size:
+        raise ValueError("a row is in both the training and the validation part")
+    return train, val
+
+
 def train_cvcnn(
     config: CVCNNConfig,
     fourier: np.ndarray,
@@ -435,8 +465,12 @@ def train_cvcnn(
     numerical_std: np.ndarray,
     progress: bool = True,
     weight_seed: int | None = None,
+    *,
+    split: tuple[np.ndarray, np.ndarray],
 ) -> tuple[Any, dict[str, Any], np.ndarray]:
-    """Train on a seeded 80/20 split; return (model at its best epoch, history, validation index).
+    """Train on the caller's ``split`` = (training rows, validation rows); the checkpoint is the
+    epoch with the lowest loss on the validation rows. Rows in neither (a test part) are never
+    read. Returns (model at its best epoch, history, validation rows).
 
     The split always comes from ``config.seed``; the initial weights and the shuffling from
     ``weight_seed`` (default ``config.seed``), so ensemble members share one split.
@@ -449,7 +483,7 @@ def train_cvcnn(
     x = _inputs(fourier, numerical, numerical_mean, numerical_std)
     if len(y) != len(x[0]):
         raise ValueError(f"{len(y)} labels for {len(x[0])} samples")
-    train, val = split_indices(len(y), config.validation_fraction, config.seed)
+    train, val = _checked_split(split, len(y))
     seed_everything(config.seed if weight_seed is None else weight_seed)
     model = build_cvcnn(config, x[1].shape[1])
     keep = _best_weights_callback(config.patience)

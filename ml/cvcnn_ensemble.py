@@ -2,7 +2,7 @@
 
 Why: one network gives a number with nothing to say how far to trust it; the hydride model
 already stores a spread over its members (``prediction.tc_std_K``). Here member k is the same
-network trained on the run's split (``config.seed``) from initial weights and shuffling seeded
+network trained on the run's one split from initial weights and shuffling seeded
 with ``config.seed + k``, each keeping its own best-validation epoch. Member 0 is exactly the
 single network a one-member run trains, so ``model.keras`` is member 0 in every run and runs
 made before ensembles load unchanged.
@@ -47,27 +47,23 @@ def train_members(
     mean: np.ndarray,
     std: np.ndarray,
     progress: bool = True,
-) -> tuple[list[Member], np.ndarray]:
-    """``config.members`` networks on the split of ``config.seed``; the members and the
-    validation index they share."""
+    *,
+    split: tuple[np.ndarray, np.ndarray],
+) -> list[Member]:
+    """``config.members`` networks on one ``split`` = (training rows, validation rows)."""
     from ml.cvcnn import train_cvcnn
 
     members: list[Member] = []
-    validation: np.ndarray | None = None
     for k in range(config.members):
         seed = config.seed + k
-        model, history, val = train_cvcnn(
-            config, fourier, numerical, y, mean, std, progress, weight_seed=seed
+        model, history, _ = train_cvcnn(
+            config, fourier, numerical, y, mean, std, progress, weight_seed=seed, split=split
         )
-        if validation is not None and not np.array_equal(validation, val):
-            raise RuntimeError(f"ensemble member {k} was trained on another split")
-        validation = val
         members.append(Member(k, seed, model, history))
         if config.members > 1:
             log.info("ensemble member %d of %d trained (weight seed %d)", k + 1,
                      config.members, seed)  # fmt: skip
-    assert validation is not None  # members >= 1 (CVCNNConfig checks it)
-    return members, validation
+    return members
 
 
 def mean_and_spread(per_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,15 @@ Protocols (``PROTOCOLS``):
   (the composition baseline's 10 folds).
 - ``by-time``: train on rows up to a year, test on the later ones. It needs a year per row;
   snapshots do not carry one yet, so asking for it says so instead of guessing.
+- ``paper``: the structural model as its authors judged it: one seeded random 80/20 split
+  over structures whose 20 % both picks the checkpoint and is scored, so the figure is
+  optimistic. For a given fraction and seed it is exactly the ``random`` split.
+- ``grouped``: training, validation and test parts grouped by reduced formula (a formula is
+  in one part only): a seeded share of the formulas is the test part, a share of the rest the
+  validation part that picks the checkpoint; the test part is predicted once, after training.
+
+The last two split into named ``Parts`` (training, validation and, for ``grouped``, test);
+their ``describe(parts)`` adds the size of each part, and ``score_part`` names the part scored.
 """
 
 from __future__ import annotations
@@ -164,9 +173,159 @@ class ByTime:
         return {"protocol": self.name, "last_training_year": self.last_training_year}
 
 
+@dataclass(frozen=True)
+class Parts:
+    """Row indices (sorted) of a model's training and validation parts and, when the
+    protocol keeps one apart, its test part. The validation part picks the checkpoint."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray | None = None
+
+    @property
+    def scored(self) -> str:
+        """The part whose figure is the protocol's result: test if there is one."""
+        return "validation" if self.test is None else "test"
+
+    def evaluated(self) -> dict[str, np.ndarray]:
+        """Every part the model is scored on, validation first."""
+        named = {"validation": self.validation}
+        if self.test is not None:
+            named["test"] = self.test
+        return named
+
+    def rows(self, part: str) -> np.ndarray:
+        return {"train": self.train, **self.evaluated()}[part]
+
+    def sizes(self) -> dict[str, int]:
+        sizes = {"n_train": len(self.train), "n_validation": len(self.validation)}
+        if self.test is not None:
+            sizes["n_test"] = len(self.test)
+        return sizes
+
+
+@dataclass(frozen=True)
+class PaperSplit:
+    """The authors' protocol: a seeded random split over structures; the held-out part picks
+    the checkpoint and is scored (so the figure is optimistic)."""
+
+    validation_fraction: float = 0.2
+    seed: int = 0
+    name: ClassVar[str] = "paper"
+
+    def parts(self, n: int, groups: np.ndarray | None = None) -> Parts:
+        train, validation = random_split(n, self.validation_fraction, self.seed)
+        return Parts(train, validation)
+
+    def splits(self, n: int, groups=None, years=None) -> list[Split]:
+        parts = self.parts(n)
+        return [(parts.train, parts.validation)]
+
+    def describe(self, parts: Parts | None = None) -> dict[str, Any]:
+        share = f"{1 - self.validation_fraction:.0%}/{self.validation_fraction:.0%}"
+        return {
+            "protocol": self.name,
+            "validation_fraction": self.validation_fraction,
+            "seed": self.seed,
+            "grouped_by": "none",
+            "checkpoint_part": "validation",
+            "scored_part": "validation",
+            "optimistic": True,
+            "description": f"seeded random {share} split over structures; the checkpoint is "
+            f"picked on the same {self.validation_fraction:.0%} it is scored on, so the figure "
+            "is optimistic (as the authors did)",
+        } | (parts.sizes() if parts is not None else {})
+
+
+def _group_share(count: int, fraction: float, keep: int) -> int:
+    """``round(fraction · count)`` groups, at least one, and at least ``keep`` left over."""
+    return min(max(1, round(fraction * count)), count - keep)
+
+
+@dataclass(frozen=True)
+class GroupedSplit:
+    """Training, validation and test parts grouped by reduced formula: ``test_fraction`` of
+    the formulas are tested, ``validation_fraction`` of the remaining formulas pick the
+    checkpoint, the rest train. Fractions count formulas, not rows."""
+
+    test_fraction: float = 0.2
+    validation_fraction: float = 0.2
+    seed: int = 0
+    name: ClassVar[str] = "grouped"
+
+    def __post_init__(self) -> None:
+        for label, value in (("test", self.test_fraction),
+                             ("validation", self.validation_fraction)):  # fmt: skip
+            if not 0 < value < 1:
+                raise EvaluationError(f"The {self.name} protocol's {label} fraction {value} "
+                                      "is not between 0 and 1.")  # fmt: skip
+
+    def parts(self, n: int, groups: np.ndarray | None = None) -> Parts:
+        if groups is None or len(groups) != n:
+            raise EvaluationError(f"The {self.name} protocol needs a reduced formula for each "
+                                  f"of the {n} rows.")  # fmt: skip
+        groups = np.asarray(groups).astype(str)
+        distinct = np.unique(groups)
+        if len(distinct) < 3:
+            raise EvaluationError(
+                f"{len(distinct)} distinct formulas cannot fill a training, a validation and a "
+                f"test part grouped by formula (need at least 3)."
+            )
+        order = distinct[np.random.default_rng(self.seed).permutation(len(distinct))]
+        n_test = _group_share(len(order), self.test_fraction, keep=2)
+        n_val = _group_share(len(order) - n_test, self.validation_fraction, keep=1)
+        tested, validated = order[:n_test], order[n_test : n_test + n_val]
+        test = np.flatnonzero(np.isin(groups, tested))
+        validation = np.flatnonzero(np.isin(groups, validated))
+        train = np.flatnonzero(~np.isin(groups, order[: n_test + n_val]))
+        return Parts(train, validation, test)
+
+    def splits(self, n: int, groups: np.ndarray | None = None, years=None) -> list[Split]:
+        parts = self.parts(n, groups)
+        return [(parts.train, parts.test)]
+
+    def describe(self, parts: Parts | None = None) -> dict[str, Any]:
+        return {
+            "protocol": self.name,
+            "test_fraction": self.test_fraction,
+            "validation_fraction": self.validation_fraction,
+            "seed": self.seed,
+            "grouped_by": "reduced formula",
+            "checkpoint_part": "validation",
+            "scored_part": "test",
+            "optimistic": False,
+            "description": f"training, validation and test grouped by reduced formula "
+            f"(seeded; {self.test_fraction:.0%} of the formulas tested, "
+            f"{self.validation_fraction:.0%} of the rest pick the checkpoint); the test part "
+            "is predicted once, after training, and never seen by training or checkpointing",
+        } | (parts.sizes() if parts is not None else {})
+
+
 PROTOCOLS: dict[str, type] = {
-    p.name: p for p in (RandomSplit, RepeatedRandomSplits, GroupedByComposition, ByTime)
+    p.name: p
+    for p in (
+        RandomSplit,
+        RepeatedRandomSplits,
+        GroupedByComposition,
+        ByTime,
+        PaperSplit,
+        GroupedSplit,
+    )
 }
+# The protocols a model with a checkpoint (training, validation, maybe test) can be judged by.
+PART_PROTOCOLS = (PaperSplit.name, GroupedSplit.name)
+
+
+def part_protocol(
+    name: str, validation_fraction: float, test_fraction: float, seed: int
+) -> PaperSplit | GroupedSplit:
+    """The named protocol with these settings, or an error listing the choices."""
+    if name == PaperSplit.name:
+        return PaperSplit(validation_fraction, seed)
+    if name == GroupedSplit.name:
+        return GroupedSplit(test_fraction, validation_fraction, seed)
+    raise EvaluationError(f"Unknown protocol {name!r}; choose {' or '.join(PART_PROTOCOLS)}.")
+
 
 YEAR_COLUMN = "year"
 
@@ -201,6 +360,24 @@ def out_of_fold(
 def score(protocol: SplitProtocol, y: np.ndarray, predicted: np.ndarray, unit: str = "_K") -> dict:
     """The protocol's description with RMSE, MAE, R² and n of one target."""
     return protocol.describe() | metrics.regression(y, predicted, unit=unit)
+
+
+def score_part(
+    protocol: PaperSplit | GroupedSplit,
+    parts: Parts,
+    part: str,
+    y: np.ndarray,
+    predicted: np.ndarray,
+    unit: str = "_K",
+) -> dict:
+    """The protocol's description (with n per part), the part scored, and RMSE, MAE, R² and n
+    of ``predicted`` against ``y`` on that part's rows."""
+    rows = parts.rows(part)
+    return (
+        protocol.describe(parts)
+        | {"part": part}
+        | metrics.regression(np.asarray(y)[rows], predicted, unit=unit)
+    )
 
 
 def score_targets(

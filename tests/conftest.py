@@ -166,7 +166,9 @@ def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> T
     folder = tmp_path_factory.mktemp("models")
     db = folder / "tcdb.duckdb"
     shutil.copy(curated_template, db)
-    tiny = CVCNNConfig(epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,))
+    tiny = CVCNNConfig(
+        epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,), baseline_trees="smoke"
+    )
     smoke = composition_model.CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
     conn = connect(db)
     try:

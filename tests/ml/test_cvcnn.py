@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ml import cvcnn
+from ml.evaluation import random_split
 
 REPO = Path(__file__).resolve().parents[2]
 N_NUMERICAL = 6
@@ -48,9 +49,13 @@ def data() -> tuple[np.ndarray, ...]:
     return structured_data()
 
 
+def seeded_split(data) -> tuple[np.ndarray, np.ndarray]:
+    return random_split(len(data[2]), 0.2, tiny_config().seed)
+
+
 @pytest.fixture(scope="module")
 def trained(data) -> tuple:
-    return cvcnn.train_cvcnn(tiny_config(), *data, progress=False)
+    return cvcnn.train_cvcnn(tiny_config(), *data, progress=False, split=seeded_split(data))
 
 
 def test_importing_the_module_does_not_import_tensorflow():
@@ -93,22 +98,48 @@ def test_default_model_has_about_1_66_million_parameters():
     assert model.count_params() == 1_663_745
 
 
-def test_training_reduces_the_loss_and_records_the_split(data, trained):
+def test_training_reduces_the_loss_on_the_callers_split(data, trained):
     _, history, validation = trained
     assert history["loss"][-1] < history["loss"][0]
     assert len(history["val_loss"]) == history["epochs_run"] == 3
     assert history["best_epoch"] == int(np.argmin(history["val_loss"]))
     epochs = history["epoch_seconds"]  # each epoch timed, together no longer than the fit
     assert len(epochs) == 3 and all(s > 0 for s in epochs) and sum(epochs) <= history["seconds"]
-    assert len(validation) == round(0.2 * len(data[2]))
-    train, val = cvcnn.split_indices(len(data[2]), 0.2, tiny_config().seed)
-    np.testing.assert_array_equal(val, validation)
-    assert not set(train) & set(val)
+    np.testing.assert_array_equal(validation, seeded_split(data)[1])
+
+
+@pytest.mark.parametrize(
+    "split, reason",
+    [((np.arange(0, 40), np.arange(30, 50)), "both"), ((np.arange(10), np.arange(0)), "need"),
+     ((np.arange(10), np.array([70])), "outside")],
+)  # fmt: skip
+def test_a_split_that_overlaps_is_empty_or_out_of_range_is_refused(data, split, reason):
+    with pytest.raises(ValueError, match=reason):
+        cvcnn.train_cvcnn(tiny_config(), *data, progress=False, split=split)
+
+
+def test_rows_outside_the_split_are_never_read(data, trained):
+    """Labels of rows in neither part (a test part) can be anything: training is unchanged."""
+    fourier, numerical, y, mean, std = data
+    train, val = seeded_split(data)
+    train, outside = train[8:], train[:8]
+    spoiled = y.copy()
+    spoiled[outside] = 1e6
+    again, history, _ = cvcnn.train_cvcnn(tiny_config(), fourier, numerical, spoiled, mean, std,
+                                          progress=False, split=(train, val))  # fmt: skip
+    reference, reference_history, _ = cvcnn.train_cvcnn(
+        tiny_config(), fourier, numerical, y, mean, std, progress=False, split=(train, val)
+    )
+    assert history["val_loss"] == reference_history["val_loss"]
+    np.testing.assert_array_equal(
+        cvcnn.predict(again, fourier, numerical, mean, std),
+        cvcnn.predict(reference, fourier, numerical, mean, std),
+    )
 
 
 def test_training_is_reproducible(data, trained):
     model, _, _ = trained
-    again, _, _ = cvcnn.train_cvcnn(tiny_config(), *data, progress=False)
+    again, _, _ = cvcnn.train_cvcnn(tiny_config(), *data, progress=False, split=seeded_split(data))
     fourier, numerical, _, mean, std = data
     first = cvcnn.predict(model, fourier, numerical, mean, std)
     second = cvcnn.predict(again, fourier, numerical, mean, std)

@@ -4,10 +4,17 @@ validation predictions in the database, and a saved model that reloads identical
 from __future__ import annotations
 
 import json
+import re
+import shutil
 
 import numpy as np
+import pandas as pd
+import pytest
 
+from ml import metrics
+from ml.structural_baselines import BASELINES
 from schema.database import connect
+from tests.commands import invoke_tcdb
 from tests.conftest import query
 
 
@@ -17,7 +24,9 @@ def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snap
     from ml.registry import get
     from ml.training import train
 
-    config = CVCNNConfig(epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,))
+    config = CVCNNConfig(
+        epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,), baseline_trees="smoke"
+    )
     conn = connect(migrated_db)
     try:
         run = train(get("cvcnn"), conn, structures_snapshot, tmp_path / "runs", config,
@@ -29,7 +38,18 @@ def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snap
     assert manifest["config"]["cvcnn"]["epochs"] == 2
     validation = run.metrics["validation"]
     assert np.isfinite(validation["rmse_K"]) and validation["n"] >= 2
-    assert (validation["protocol"], validation["validation_fraction"]) == ("random", 0.2)
+    assert (validation["protocol"], validation["validation_fraction"]) == ("paper", 0.2)
+    assert validation["optimistic"] and validation["part"] == "validation"
+    assert "test" not in run.metrics
+    # every baseline predicts the same rows the model is scored on, under the same protocol
+    parity = pd.read_parquet(run.path / "validation_parity.parquet")
+    assert set(run.metrics["baselines"]) == set(BASELINES)
+    for name, scored in run.metrics["baselines"].items():
+        assert (scored["protocol"], scored["part"], scored["n_validation"]) == (
+            "paper", "validation", validation["n_validation"])  # fmt: skip
+        assert scored["n"] == parity[f"{name}_tc_K"].notna().sum() <= validation["n"]
+        assert scored["r2"] == pytest.approx(
+            metrics.regression(parity.label_tc_K, parity[f"{name}_tc_K"])["r2"])  # fmt: skip
     stored = query(migrated_db, "SELECT count(*) FROM prediction WHERE model_run_id = ?", run.id)[
         0
     ][0]
@@ -52,3 +72,53 @@ def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snap
               / np.where(scaling["std"] > 0, scaling["std"], 1.0)]  # fmt: skip
     again = load_model(run.path / "model.keras")
     assert np.array_equal(first.predict(inputs, verbose=0), again.predict(inputs, verbose=0))
+
+
+def test_the_grouped_protocol_from_the_command_line_keeps_the_test_part_out_of_training(
+    trained_models, structures_snapshot, tmp_path, monkeypatch
+):
+    """`tcdb train cvcnn --protocol grouped` on a smoke run: no formula in two parts, the test
+    part is never given to training or checkpointing, baselines scored on the test rows."""
+    from ml import cvcnn
+
+    db = tmp_path / "tcdb.duckdb"
+    shutil.copy(trained_models.db, db)
+    shutil.copytree(trained_models.db.parent / "cache", tmp_path / "cache")  # features cached
+    shutil.copytree(structures_snapshot.path, tmp_path / "snapshots" / structures_snapshot.id)
+    given = []
+    real = cvcnn.train_cvcnn
+
+    def recording(*args, split, **kwargs):
+        given.append(split)
+        return real(*args, split=split, **kwargs)
+
+    monkeypatch.setattr(cvcnn, "train_cvcnn", recording)
+    result = invoke_tcdb("--db", str(db), "train", "cvcnn", "--snapshot", structures_snapshot.id,
+                         "--profile", "smoke", "--protocol", "grouped")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "protocol grouped" in result.stdout and "wins: r²" in result.stdout
+    for name in BASELINES:
+        assert f"baseline {name} on test (protocol grouped)" in result.stdout
+
+    run_id = re.search(r"model run (\S+) on snapshot", result.stdout).group(1)
+    run = json.loads((tmp_path / "runs" / run_id / "manifest.json").read_text())
+    test, validation = run["metrics"]["test"], run["metrics"]["validation"]
+    assert test["protocol"] == validation["protocol"] == "grouped" and not test["optimistic"]
+    assert run["config"]["cvcnn"]["protocol"] == "grouped"
+
+    ((train_rows, validation_rows),) = given
+    assert (len(train_rows), len(validation_rows)) == (test["n_train"], test["n_validation"])
+    assert not set(train_rows) & set(validation_rows)
+    usable = test["n_train"] + test["n_validation"] + test["n_test"]
+    assert len(set(train_rows) | set(validation_rows)) == usable - test["n_test"]
+
+    folder = tmp_path / "runs" / run_id
+    tested = pd.read_parquet(folder / "test_parity.parquet")
+    validated = pd.read_parquet(folder / "validation_parity.parquet")
+    assert len(tested) == test["n_test"] and len(validated) == test["n_validation"]
+    assert not set(tested.reduced_formula) & set(validated.reduced_formula)
+    for name, scored in run["metrics"]["baselines"].items():
+        assert scored["part"] == "test" and scored["n"] == tested[f"{name}_tc_K"].notna().sum()
+    kinds = query(db, "SELECT json_extract_string(extra_json, '$.kind'), count(*) FROM "
+                  "prediction WHERE model_run_id = ? GROUP BY 1 ORDER BY 1", run_id)  # fmt: skip
+    assert kinds == [("test", test["n_test"]), ("validation", test["n_validation"])]

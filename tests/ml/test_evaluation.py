@@ -114,4 +114,83 @@ def test_every_score_carries_its_protocol_and_n():
     )
     assert both["protocol"] == "random-repeated" and both["splits"] == 4 and both["n"] == 3
     assert set(evaluation.PROTOCOLS) == {"random", "random-repeated", "grouped-by-composition",
-                                         "by-time"}  # fmt: skip
+                                         "by-time", "paper", "grouped"}  # fmt: skip
+
+
+def formulas(n_formulas: int = 40, seed: int = 3) -> np.ndarray:
+    """Rows of 40 formulas, each with one to five polymorphs."""
+    counts = np.random.default_rng(seed).integers(1, 6, size=n_formulas)
+    return np.repeat([f"A{i}B" for i in range(n_formulas)], counts)
+
+
+def test_grouped_parts_keep_each_formula_in_one_part_and_cover_every_row():
+    groups = formulas()
+    parts = evaluation.GroupedSplit(test_fraction=0.2, validation_fraction=0.2, seed=1).parts(
+        len(groups), groups
+    )
+    named = {"train": parts.train, "validation": parts.validation, "test": parts.test}
+    held = {name: set(groups[rows]) for name, rows in named.items()}
+    assert not held["train"] & held["validation"] and not held["train"] & held["test"]
+    assert not held["validation"] & held["test"]
+    assert sorted(np.concatenate(list(named.values()))) == list(range(len(groups)))
+    # fractions count formulas: 20 % of 40 tested, 20 % of the other 32 validate
+    assert (len(held["test"]), len(held["validation"]), len(held["train"])) == (8, 6, 26)
+
+
+def test_grouped_parts_are_seeded():
+    groups = formulas()
+    first = evaluation.GroupedSplit(seed=7).parts(len(groups), groups)
+    again = evaluation.GroupedSplit(seed=7).parts(len(groups), groups)
+    other = evaluation.GroupedSplit(seed=8).parts(len(groups), groups)
+    np.testing.assert_array_equal(first.test, again.test)
+    np.testing.assert_array_equal(first.validation, again.validation)
+    assert not np.array_equal(first.test, other.test)
+
+
+def test_grouped_parts_need_three_formulas_and_a_formula_per_row():
+    with pytest.raises(evaluation.EvaluationError, match="at least 3"):
+        evaluation.GroupedSplit().parts(4, np.array(["A", "A", "B", "B"]))
+    with pytest.raises(evaluation.EvaluationError, match="reduced formula"):
+        evaluation.GroupedSplit().parts(4)
+    with pytest.raises(evaluation.EvaluationError, match="between 0 and 1"):
+        evaluation.GroupedSplit(test_fraction=1.0)
+
+
+def test_the_paper_protocol_is_the_seeded_random_split_the_structural_model_always_used():
+    for n, seed in ((2320, 0), (50, 3)):
+        parts = evaluation.PaperSplit(0.2, seed).parts(n, formulas()[:n])
+        train, validation = evaluation.RandomSplit(0.2, seed).splits(n)[0]
+        np.testing.assert_array_equal(parts.validation, validation)
+        np.testing.assert_array_equal(parts.train, train)
+        assert parts.test is None and parts.scored == "validation"
+
+
+def test_part_protocols_describe_every_setting_and_the_size_of_each_part():
+    groups = formulas()
+    grouped = evaluation.GroupedSplit(0.25, 0.1, seed=2)
+    parts = grouped.parts(len(groups), groups)
+    described = grouped.describe(parts)
+    assert {k: described[k] for k in ("protocol", "test_fraction", "validation_fraction",
+                                      "seed", "grouped_by", "optimistic")} == {
+        "protocol": "grouped", "test_fraction": 0.25, "validation_fraction": 0.1, "seed": 2,
+        "grouped_by": "reduced formula", "optimistic": False}  # fmt: skip
+    assert (described["n_train"], described["n_validation"], described["n_test"]) == (
+        len(parts.train), len(parts.validation), len(parts.test))  # fmt: skip
+    paper = evaluation.PaperSplit(0.2, 0)
+    described = paper.describe(paper.parts(30))
+    assert described["optimistic"] and "optimistic" in described["description"]
+    assert (described["n_train"], described["n_validation"]) == (24, 6)
+    assert "n_test" not in described
+    assert {"paper", "grouped"} <= set(evaluation.PROTOCOLS)
+
+
+def test_a_part_is_scored_on_its_own_rows_with_its_protocol():
+    groups = formulas()
+    protocol = evaluation.GroupedSplit(seed=0)
+    parts = protocol.parts(len(groups), groups)
+    y = np.arange(len(groups), dtype=float)
+    scored = evaluation.score_part(protocol, parts, "test", y, y[parts.test] + 1.0)
+    assert scored["part"] == "test" and scored["n"] == len(parts.test) == scored["n_test"]
+    assert scored["rmse_K"] == pytest.approx(1.0) and scored["protocol"] == "grouped"
+    with pytest.raises(evaluation.EvaluationError, match="Unknown protocol"):
+        evaluation.part_protocol("random", 0.2, 0.2, 0)

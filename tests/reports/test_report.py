@@ -89,6 +89,24 @@ def test_the_most_variable_groups_come_first(report_inputs):
     assert frame.tc_variance_K2.is_monotonic_decreasing
 
 
+def test_structural_runs_are_listed_with_protocol_part_and_baselines_beside_the_paper(
+    report_inputs,
+):
+    cvcnn = report_inputs.latest_run("cvcnn")
+    metrics = cvcnn.manifest["metrics"]
+    frame = tables.structural_protocols(report_inputs).frame
+    rows = frame[frame.run == cvcnn.id].set_index("evaluated")
+    assert set(rows.index) == {"cvcnn", *metrics["baselines"]}
+    assert set(rows.protocol) == {"paper"} and set(rows.part) == {"validation"}
+    assert rows.loc["cvcnn", "r2"] == metrics["validation"]["r2"]
+    assert rows.loc["cvcnn", "n"] == metrics["validation"]["n"]
+    for name, scored in metrics["baselines"].items():
+        assert (rows.loc[name, "r2"], rows.loc[name, "mae_K"]) == (scored["r2"], scored["mae_K"])
+    assert set(rows.paper_r2) == {0.9429} and all("optimistic" in t for t in rows.paper_r2_is)
+    evaluations = tables.model_evaluations(report_inputs).frame
+    assert "protocol" in evaluations.columns
+
+
 def test_headline_numbers_name_our_runs_beside_the_papers(report_inputs):
     frame = tables.headline_results(report_inputs).frame.set_index("quantity")
     structural = frame.loc["validation r2 (CVCNN+MLP ensemble)"]

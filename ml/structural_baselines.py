@@ -1,0 +1,176 @@
+"""The baselines a structural run is compared with, fitted and scored on that run's own split.
+
+Why: a structural model's r² says little alone. On a random split polymorphs of one
+composition sit on both sides, so a model that only reads the composition can score well too;
+the question the structural model answers is whether the structure adds anything. Each
+baseline here is fitted without the rows the run's validation and test parts hold, and
+predicts exactly the rows the run is scored on (test under ``grouped``, the 20 % under
+``paper``):
+
+- ``composition_structures``: the composition model's estimator
+  (``CompositionModelConfig.estimator()``, Hamidieh's gradient-boosted trees, under the
+  composition profile ``CVCNNConfig.baseline_trees`` names) on the 81
+  composition descriptors of the training structures' reduced formulas;
+- ``composition_supercon``: the same estimator on every SuperCon entry of the snapshot whose
+  composition is in neither the validation nor the test part (same reduced formula, or the
+  material a held-out structure takes its label from): the composition model as users have
+  it, which sees far more compositions than there are structures;
+- ``ridge_descriptors``: ridge regression on the standardised 175 numerical descriptors of the
+  training structures;
+- ``forest_descriptors``: a random forest on the same descriptors.
+
+Settings: ``core.parameters.StructuralBaselineParameters`` (recorded with the run).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.parameters import (
+    COMPOSITION_PROFILES,
+    STRUCTURAL_BASELINES,
+    StructuralBaselineParameters,
+)
+from ml.composition_descriptors import composition_matrix
+from ml.composition_model import CompositionModelConfig, composition_data
+from ml.evaluation import Parts
+from store.snapshots import Snapshot
+
+log = logging.getLogger(__name__)
+
+BASELINES: dict[str, str] = {
+    "composition_structures": "Hamidieh's gradient-boosted trees on the 81 composition "
+    "descriptors of the training structures",
+    "composition_supercon": "Hamidieh's gradient-boosted trees on the 81 composition "
+    "descriptors of every SuperCon entry of the snapshot whose composition is in neither "
+    "the validation nor the test part",
+    "ridge_descriptors": "ridge regression on the 175 standardised numerical descriptors of "
+    "the training structures",
+    "forest_descriptors": "a random forest on the 175 numerical descriptors of the training "
+    "structures",
+}
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """One baseline's predictions of the scored rows (NaN where it has no input for a row)
+    and what it was fitted on."""
+
+    predicted: np.ndarray
+    fitted_on: str
+    n_fit: int
+
+
+def formula_key(amounts: dict[str, float] | str) -> str:
+    """A composition as a comparable key: pymatgen's reduced formula of the amounts."""
+    from pymatgen.core import Composition
+
+    return Composition(amounts).reduced_formula
+
+
+def _compositions(formulas: Sequence[str]) -> list[dict[str, float]]:
+    """Element amounts of each reduced formula (parsed once per distinct formula)."""
+    from pymatgen.core import Composition
+
+    parsed = {
+        f: {el.symbol: float(n) for el, n in Composition(f).element_composition.items()}
+        for f in set(formulas)
+    }
+    return [parsed[f] for f in formulas]
+
+
+def _fit_predict(
+    estimator,
+    X: np.ndarray,
+    y: np.ndarray,
+    fit_rows: np.ndarray,
+    predict_rows: np.ndarray,
+    usable: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """Fit on the usable ``fit_rows``, predict the usable ``predict_rows`` (NaN for the rest)."""
+    fit_rows = fit_rows[usable[fit_rows]]
+    estimator.fit(X[fit_rows], y[fit_rows])
+    predicted = np.full(len(predict_rows), np.nan)
+    keep = usable[predict_rows]
+    if keep.any():
+        predicted[keep] = estimator.predict(X[predict_rows[keep]])
+    return predicted, len(fit_rows)
+
+
+def _held_out_entries(snapshot: Snapshot, structures: pd.DataFrame, held: np.ndarray):
+    """The snapshot's SuperCon entries (81 descriptors, labels) whose composition no
+    held-out structure has, and how many were left out for that."""
+    data = composition_data(snapshot)
+    held_keys = {formula_key(f) for f in structures["reduced_formula"].iloc[held]}
+    held_materials = set(structures["material_id"].iloc[held])
+    keys = [formula_key(json.loads(c)) for c in data.entries["composition_json"]]
+    keep = np.array(
+        [k not in held_keys and m not in held_materials
+         for k, m in zip(keys, data.entries["material_id"], strict=True)], dtype=bool
+    )  # fmt: skip
+    return data.X[keep], data.y[keep], int((~keep).sum())
+
+
+def baseline_predictions(
+    snapshot: Snapshot,
+    structures: pd.DataFrame,
+    numerical: np.ndarray,
+    y: np.ndarray,
+    parts: Parts,
+    seed: int,
+    tree_profile: str = "paper",
+    parameters: StructuralBaselineParameters = STRUCTURAL_BASELINES,
+) -> dict[str, BaselineResult]:
+    """Every baseline fitted without the validation and test rows and predicting the scored
+    part's rows. ``structures``, ``numerical`` and ``y`` are aligned with the parts' indices;
+    the trees take the composition profile ``tree_profile``'s settings."""
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    structures = structures.reset_index(drop=True)
+    y = np.asarray(y, dtype=float)
+    scored = parts.rows(parts.scored)
+    held = np.concatenate(list(parts.evaluated().values()))
+    trees = CompositionModelConfig(**{**COMPOSITION_PROFILES[tree_profile], "seed": seed})
+    batch = composition_matrix(_compositions(list(structures["reduced_formula"])))
+    results: dict[str, BaselineResult] = {}
+
+    predicted, n_fit = _fit_predict(trees.estimator(), batch.X, y, parts.train, scored,
+                                    batch.valid)  # fmt: skip
+    results["composition_structures"] = BaselineResult(
+        predicted, "training structures' reduced formulas", n_fit
+    )
+    X_entries, y_entries, n_left_out = _held_out_entries(snapshot, structures, held)
+    model = trees.estimator().fit(X_entries, y_entries)
+    predicted = np.full(len(scored), np.nan)
+    valid = batch.valid[scored]
+    if valid.any():
+        predicted[valid] = model.predict(batch.X[scored[valid]])
+    results["composition_supercon"] = BaselineResult(
+        predicted,
+        f"SuperCon entries of the snapshot ({n_left_out} left out: their composition is in "
+        "the validation or test part)",
+        len(y_entries),
+    )
+    every = np.ones(len(y), dtype=bool)
+    ridge = make_pipeline(StandardScaler(), Ridge(alpha=parameters.ridge_alpha))
+    predicted, n_fit = _fit_predict(ridge, numerical, y, parts.train, scored, every)
+    results["ridge_descriptors"] = BaselineResult(predicted, "training structures", n_fit)
+    forest = RandomForestRegressor(
+        n_estimators=parameters.forest_trees,
+        max_features=parameters.forest_max_features,
+        min_samples_leaf=parameters.forest_min_samples_leaf,
+        random_state=seed,
+    )
+    predicted, n_fit = _fit_predict(forest, numerical, y, parts.train, scored, every)
+    results["forest_descriptors"] = BaselineResult(predicted, "training structures", n_fit)
+    log.info("baselines fitted and scored on %d %s rows", len(scored), parts.scored)
+    return results
