@@ -241,9 +241,12 @@ def summary_lines(metrics: dict) -> list[str]:
     first = metrics["validation"]
     sizes = ", ".join(f"{k[2:]} {v}" for k, v in first.items() if k.startswith("n_"))
     lines = [f"protocol {first['protocol']} ({sizes} structures): {first['description']}"]
+    model = "cvcnn"
+    if metrics.get("members", 1) > 1:
+        model = f"cvcnn (ensemble mean of {metrics['members']} networks)"
     for part in ("validation", "test"):
         if part in metrics:
-            lines.append(f"cvcnn on {part}: {_scores(metrics[part])}")
+            lines.append(f"{model} on {part}: {_scores(metrics[part])}")
     baselines = metrics.get("baselines") or {}
     for name, scored in baselines.items():
         lines.append(f"baseline {name} on {scored['part']} (protocol {scored['protocol']}): "

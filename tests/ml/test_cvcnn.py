@@ -287,7 +287,9 @@ def authors_tiny(**changes) -> cvcnn.CVCNNConfig:
 
 
 def test_the_authors_network_trains_saves_passes_the_archive_check_and_reloads(tmp_path, data):
-    model, history, _ = cvcnn.train_cvcnn(authors_tiny(), *data, progress=False, split=seeded_split(data))
+    model, history, _ = cvcnn.train_cvcnn(
+        authors_tiny(), *data, progress=False, split=seeded_split(data)
+    )
     assert history["epochs_run"] == 3
     fourier, numerical, _, mean, std = data
     predicted = cvcnn.predict(model, fourier, numerical, mean, std)

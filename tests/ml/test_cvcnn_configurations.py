@@ -47,7 +47,7 @@ def training_db(structures_snapshot, curated_db):
 def test_a_configuration_is_under_the_profile_which_is_under_explicit_options():
     model = get("cvcnn")
     default = model.configure("smoke")
-    assert default == configured("tcdb", epochs=CVCNN_PROFILES["smoke"]["epochs"])
+    assert default == configured("tcdb", **CVCNN_PROFILES["smoke"])
     authors = model.configure("smoke", seed=3, configuration="authors")
     assert (authors.configuration, authors.epochs, authors.seed) == ("authors", 2, 3)
     assert authors.batch_size == CVCNN_CONFIGURATIONS["authors"]["batch_size"]
