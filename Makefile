@@ -34,6 +34,7 @@ run:  ## the main job: ingest, curate, freeze, train, screen, predict, morph and
 	$(TCDB) train hydride-mlp --snapshot default-hydrides --profile $(PROFILE)
 	$(TCDB) screen hydrides --run latest
 	$(TCDB) train composition --snapshot default-structures --profile $(PROFILE)
+	$(TCDB) train cvcnn --snapshot default-structures --profile $(PROFILE) --protocol grouped
 	$(TCDB) train cvcnn --snapshot default-structures --profile $(PROFILE)
 	$(MAKE) --no-print-directory predict morph report
 

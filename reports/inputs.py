@@ -97,9 +97,9 @@ class ReportInputs:
             run,
         )
 
-    def frame(self, sql: str) -> pd.DataFrame:
+    def frame(self, sql: str, parameters: list | None = None) -> pd.DataFrame:
         with self.reading() as conn:
-            return conn.execute(sql).df()
+            return conn.execute(sql, parameters or []).df()
 
     def require_rows(self, frame: pd.DataFrame, what: str, hint: str) -> pd.DataFrame:
         if frame.empty:

@@ -102,7 +102,9 @@ def test_structural_runs_are_listed_with_protocol_part_and_baselines_beside_the_
     assert rows.loc["cvcnn", "n"] == metrics["validation"]["n"]
     for name, scored in metrics["baselines"].items():
         assert (rows.loc[name, "r2"], rows.loc[name, "mae_K"]) == (scored["r2"], scored["mae_K"])
-    assert set(rows.paper_r2) == {0.9429} and all("optimistic" in t for t in rows.paper_r2_is)
+    assert set(rows.configuration) == {"tcdb"} and set(rows.members) == {1}
+    paper = frame[frame.run == "Novakovic et al. 2023"].iloc[0]
+    assert (paper.protocol, paper.part, paper.n, paper.r2) == ("paper", "validation", 500, 0.9429)
     evaluations = tables.model_evaluations(report_inputs).frame
     assert "protocol" in evaluations.columns
 
