@@ -28,6 +28,7 @@ import pandas as pd
 from core.errors import TcdbError
 from ml.contract import Fitted
 from ml.evaluation import Parts, score_part
+from ml.metrics import regression
 from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     if len(rows) < 10:
         raise TcdbError(f"Snapshot {snapshot.id} has only {len(rows)} usable structures.")
     fourier, numerical, y = features.fourier[rows], features.numerical[rows], labels[rows]
+    origins = frame["origin"].to_numpy(dtype=str)[rows]
     protocol, parts = split_structures(frame.iloc[rows], config)
     mean = numerical[parts.train].mean(axis=0)
     std = numerical[parts.train].std(axis=0)
@@ -114,7 +116,7 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     }  # fmt: skip
     first = members[0].history
     metrics = {
-        **_part_metrics(protocol, parts, y, predicted, baselines),
+        **_part_metrics(protocol, parts, y, predicted, baselines, origins),
         "paper_validation_r2": PAPER_R2,
         "paper_validation_r2_note": PAPER_R2_NOTE,
         "best_epoch": first["best_epoch"],
@@ -182,12 +184,26 @@ def _parity_tables(
     return tables
 
 
-def _part_metrics(protocol, parts: Parts, y: np.ndarray, predicted: dict, baselines: dict) -> dict:
+def _part_metrics(
+    protocol, parts: Parts, y: np.ndarray, predicted: dict, baselines: dict, origins: np.ndarray
+) -> dict:
     """The model's scores per evaluated part and every baseline's on the scored part, each
-    with the protocol's description."""
-    scored = {part: score_part(protocol, parts, part, y, p) for part, p in predicted.items()}
+    with the protocol's description and split by the labels' origin (``by_origin``: SuperCon
+    compositions and literature hydrides are different questions, and a few high-T_c hydrides
+    can dominate a part's RMSE and r²)."""
+
+    def scored_part(part: str, values: np.ndarray) -> dict:
+        rows = parts.rows(part)
+        by_origin = {
+            origin: regression(y[rows][mask], values[mask], unit="_K")
+            for origin in sorted(set(origins[rows]))
+            if (mask := origins[rows] == origin).any()
+        }
+        return score_part(protocol, parts, part, y, values) | {"by_origin": by_origin}
+
+    scored = {part: scored_part(part, p) for part, p in predicted.items()}
     scored["baselines"] = {
-        name: score_part(protocol, parts, parts.scored, y, result.predicted)
+        name: scored_part(parts.scored, result.predicted)
         | {"fitted_on": result.fitted_on, "n_fit": result.n_fit}
         for name, result in baselines.items()
     }
@@ -219,8 +235,12 @@ def _finite(value) -> float | None:
 
 
 def _scores(scored: dict) -> str:
+    by_origin = "; ".join(
+        f"{origin} r² {s['r2']:.4f}, RMSE {s['rmse_K']:.2f} K (n {s['n']})"
+        for origin, s in (scored.get("by_origin") or {}).items()
+    )
     return (f"r² {scored['r2']:.4f}, RMSE {scored['rmse_K']:.2f} K, MAE {scored['mae_K']:.2f} K "
-            f"(n {scored['n']})")  # fmt: skip
+            f"(n {scored['n']})" + (f" [{by_origin}]" if by_origin else ""))  # fmt: skip
 
 
 def winner(metrics: dict) -> tuple[str, float, str, float]:

@@ -228,6 +228,11 @@ def _scored_row(m: dict, part: str, evaluated: str) -> dict:
         "r2": m.get("r2"),
         "rmse_K": m.get("rmse_K"),
         "mae_K": m.get("mae_K"),
+        **{
+            f"{key}_{origin}": (m.get("by_origin") or {}).get(origin, {}).get(key)
+            for origin in ("supercon", "literature")
+            for key in ("n", "r2")
+        },
     }
 
 

@@ -119,6 +119,12 @@ def test_the_grouped_protocol_from_the_command_line_keeps_the_test_part_out_of_t
     assert not set(tested.reduced_formula) & set(validated.reduced_formula)
     for name, scored in run["metrics"]["baselines"].items():
         assert scored["part"] == "test" and scored["n"] == tested[f"{name}_tc_K"].notna().sum()
+    # Each score is also split by the labels' origin, over the same rows.
+    by_origin = test["by_origin"]
+    assert set(by_origin) == set(tested.origin)
+    assert sum(s["n"] for s in by_origin.values()) == test["n"]
+    for origin, scored in by_origin.items():
+        assert scored["n"] == (tested.origin == origin).sum()
     kinds = query(db, "SELECT json_extract_string(extra_json, '$.kind'), count(*) FROM "
                   "prediction WHERE model_run_id = ? GROUP BY 1 ORDER BY 1", run_id)  # fmt: skip
     assert kinds == [("test", test["n_test"]), ("validation", test["n_validation"])]
