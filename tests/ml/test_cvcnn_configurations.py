@@ -95,7 +95,7 @@ def test_the_authors_configuration_trains_through_the_cli_and_loads_back(
     ]
     recorded = json.loads(config_json)
     assert recorded["configuration"] == "authors" and recorded["feature_preset"] == "authors"
-    assert recorded["cvcnn"] == configured("authors", epochs=2, seed=0).as_dict()
+    assert recorded["cvcnn"] == configured("authors", **CVCNN_PROFILES["smoke"], seed=0).as_dict()
     assert recorded["features"] == json.loads(json.dumps(FEATURE_PRESETS["authors"].as_dict()))
     # the features it trained on are the authors' preset's, filed under that preset's key
     from ml.feature_cache_keys import feature_cache_key
