@@ -18,7 +18,8 @@ from schema.database import connect
 from tests.commands import invoke_tcdb
 from tests.conftest import SOURCES, query
 
-TINY = {"epochs": 2, "conv_filters": 4, "numerical_units": (16,), "head_units": (16,)}
+TINY = {"epochs": 2, "conv_filters": 4, "numerical_units": (16,), "head_units": (16,),
+        "baseline_trees": "smoke"}  # fmt: skip
 MGH13 = SOURCES / "reference" / "structures" / "MgH13_Fm-3m_200GPa.cif"
 
 
