@@ -86,8 +86,9 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     if len(rows) < 10:
         raise TcdbError(f"Snapshot {snapshot.id} has only {len(rows)} usable structures.")
     fourier, numerical, y = features.fourier[rows], features.numerical[rows], labels[rows]
-    origins = frame["origin"].to_numpy(dtype=str)[rows]
-    protocol, parts = split_structures(frame.iloc[rows], config)
+    usable = frame.iloc[rows]
+    origins = usable["origin"].to_numpy(dtype=str)
+    protocol, parts = split_structures(usable, config)
     mean = numerical[parts.train].mean(axis=0)
     std = numerical[parts.train].std(axis=0)
     members = train_members(config, fourier, numerical, y, mean, std, progress,
@@ -101,9 +102,9 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     predicted, spread = {}, {}
     for part, values in per_member.items():
         predicted[part], spread[part] = mean_and_spread(values)
-    baselines = baseline_predictions(snapshot, frame.iloc[rows], numerical, y, parts,
+    baselines = baseline_predictions(snapshot, usable, numerical, y, parts,
                                      config.seed, config.baseline_trees)  # fmt: skip
-    parity = _parity_tables(frame.iloc[rows], y, parts, predicted, baselines)
+    parity = _parity_tables(usable, y, parts, predicted, baselines)
     if config.members > 1:
         parity = {p: table.assign(predicted_std_K=spread[p]) for p, table in parity.items()}
     scaling = io.BytesIO()
