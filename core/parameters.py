@@ -194,10 +194,33 @@ class SnapshotParameters:
 # Training profiles: "paper" uses the papers' settings, "quick" what `make run` uses by default
 # (every output says which), "smoke" a tiny run for end-to-end tests of the commands.
 PROFILES = ("paper", "quick", "smoke")
-HYDRIDE_PROFILES: dict[str, dict[str, int]] = {
-    "paper": {"members": 64, "max_epochs": 2000},
-    "quick": {"members": 64, "max_epochs": 2000},
-    "smoke": {"members": 4, "max_epochs": 50},
+# hydride-mlp: "quick" is HydrideMLPConfig's defaults (inner search over 2 learning rates × 2 L2
+# × 2 batch sizes, 3 inner folds of 2 members, up to 800 epochs; 8-member ensembles per outer
+# fold); "paper" searches a wider grid up to the old 2,000 epochs and keeps 64 members per fold.
+HYDRIDE_PROFILES: dict[str, dict[str, object]] = {
+    "paper": {
+        "learning_rates": (1e-3, 3e-3, 1e-2),
+        "l2_values": (1e-4, 1e-3, 1e-2),
+        "batch_sizes": (0, 16, 32),
+        "inner_folds": 4,
+        "inner_members": 4,
+        "max_epochs": 2000,
+        "evaluation_members": 64,
+    },
+    "quick": {},
+    "smoke": {
+        "members": 4,
+        "max_epochs": 40,
+        "checkpoint_every": 20,
+        "learning_rates": (1e-2,),
+        "l2_values": (1e-4,),
+        "batch_sizes": (0,),
+        "inner_folds": 2,
+        "inner_members": 1,
+        "outer_folds": 2,
+        "evaluation_members": 2,
+        "forest_trees": 20,
+    },
 }
 COMPOSITION_PROFILES: dict[str, dict[str, object]] = {
     "paper": {},  # Hamidieh's settings: depth-16 trees with as many leaves as they grow

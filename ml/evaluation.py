@@ -11,6 +11,9 @@ Protocols (``PROTOCOLS``):
 - ``random``: one seeded random split (the structural model's 80/20, Novakovic et al. 2023).
 - ``random-repeated``: several seeded random validation splits, each point predicted by the
   splits that held it out (the hydride ensemble's 64 × 25 %, Hutcheon et al. 2020).
+- ``random-folds``: k shuffled folds, each row tested once (the hydride model's out of fold).
+- ``in-sample``: fitted and scored on the same rows (the hydride paper's 33.7 K figure); a
+  measure of fit, never of skill.
 - ``grouped-by-composition``: k folds with no composition in both a training and a test fold
   (the composition baseline's 10 folds).
 - ``by-time``: train on rows up to a year, test on the later ones. It needs a year per row;
@@ -117,6 +120,41 @@ class RepeatedRandomSplits:
     def describe(self) -> dict[str, Any]:
         return {"protocol": self.name, "splits": self.repeats,
                 "validation_fraction": self.validation_fraction, "seed": self.seed}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RandomFolds:
+    """k shuffled folds (scikit-learn's ``KFold``): every row tested once."""
+
+    folds: int = 5
+    seed: int = 0
+    name: ClassVar[str] = "random-folds"
+
+    def splits(self, n: int, groups=None, years=None) -> list[Split]:
+        from sklearn.model_selection import KFold
+
+        if n < self.folds:
+            raise EvaluationError(f"{n} rows cannot fill {self.folds} folds.")
+        folds = KFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
+        return [(train, test) for train, test in folds.split(np.zeros((n, 1)))]
+
+    def describe(self) -> dict[str, Any]:
+        return {"protocol": self.name, "folds": self.folds, "seed": self.seed}
+
+
+@dataclass(frozen=True)
+class InSample:
+    """Fitted and scored on the same rows: how closely a model fits, not how well it predicts
+    (the hydride paper's 33.7 K is this figure for its ensemble mean)."""
+
+    name: ClassVar[str] = "in-sample"
+
+    def splits(self, n: int, groups=None, years=None) -> list[Split]:
+        rows = np.arange(n)
+        return [(rows, rows)]
+
+    def describe(self) -> dict[str, Any]:
+        return {"protocol": self.name}
 
 
 @dataclass(frozen=True)
@@ -306,6 +344,8 @@ PROTOCOLS: dict[str, type] = {
     for p in (
         RandomSplit,
         RepeatedRandomSplits,
+        RandomFolds,
+        InSample,
         GroupedByComposition,
         ByTime,
         PaperSplit,

@@ -1,56 +1,44 @@
 """The (T_c, P) network of Hutcheon et al. (2020), trained as a 64-member ensemble in one model.
 
 Why: the paper estimates its error by training the same small network 64 times, each time on a
-different random 75 % of the hydrides, choosing for each run the epoch with the lowest error on
-the other 25 %, and averaging the 64 predictions (the spread is the uncertainty). Fitting 64
-Keras models one after another costs minutes; the members are independent, so they are trained
-together instead. ``EnsembleDense`` holds a kernel (members, in, units) and a bias
+different random 75 % of the hydrides, and averaging the 64 predictions (the spread is the
+uncertainty). The members are independent, so they are trained together
+(``ml.hydride_members``): ``EnsembleDense`` holds a kernel (members, in, units) and a bias
 (members, units) and applies them with one ``einsum``; three of them are 64 independent copies
 of input → Dense(32, SELU) → Dense(32, SELU) → Dense(2).
 
-Why this is the same as 64 separate fits: the training loss is the sum over members of each
-member's mean squared error over its own training points (its validation points are masked
-out) plus the L2 penalty of its own hidden kernels. The gradient with respect to member m's
-weights therefore depends only on member m's weights and data, and Adam updates every weight
-element-wise, so each member follows exactly the trajectory it would follow alone (full batch).
-After every epoch each member's validation error is computed on its own validation points, and
-the member's weights are copied (``tf.where`` over the member axis) when that error is the
-lowest so far; at the end every member is reset to its best epoch.
+How each member trains (learning rate, L2, batch size, epochs) is chosen by an inner
+cross-validation inside the training set (``ml.hydride_search``), not fixed here; the paper's
+per-member checkpoint on its own 25 % is replaced by that choice, so the 25 % a member holds out
+is never used to pick anything and its error curve is a fair held-out curve.
 
 Choices, fixed a priori (``HydrideMLPConfig``, recorded with ``as_dict()``):
 
-- ``members = 64``, ``validation_fraction = 0.25``: the paper's 64 random 25 % validation splits.
-  Each member's split is drawn with ``np.random.default_rng(seed)`` and has exactly
-  ``round(0.25 n)`` validation points (at least one, and at least one training point).
+- ``members = 64``, ``validation_fraction = 0.25``: the paper's 64 random 25 % hold-outs, drawn
+  with ``np.random.default_rng(seed)``, each of exactly ``round(0.25 n)`` points.
 - ``hidden_units = (32, 32)``, ``activation = "selu"``: the paper's Fig. 2 topology and its
   self-normalising activation. Hidden kernels use LeCun-normal initialisation (truncated normal,
   variance 1/fan_in per member), which SELU's self-normalisation assumes (Klambauer et al.
-  2017); the linear output kernel uses Glorot-uniform, Keras's default for Dense; biases start
-  at zero.
+  2017); the output kernel uses Glorot-uniform, Keras's default for Dense; biases start at zero.
+- ``output_activation = "softplus"``: T_c ≥ 0 and P ≥ 0 by construction (softplus(z) =
+  log(1 + e^z) > 0, smooth, and linear for large z, so high T_c are not squashed). Runs
+  recorded before carry ``"linear"`` and load unchanged.
 - Loss: per point the squared error summed over the two outputs, |(ΔT_c, ΔP)|² (the paper's
-  cost), averaged over the member's training points, in scaled units.
-- ``l2 = 1e-4`` on the two hidden kernels only ("the parameters in the intermediate dense
-  nodes"; biases and the output layer are not penalised). The paper gives no value. With
-  LeCun initialisation each hidden kernel starts with Σw² ≈ 32, so 1e-4 adds ≈ 0.006 to a data
-  loss of order 1 in the scaled units: a mild brake on overfitting, while the choice of the
-  best validation epoch stays the main guard. Keras's old default of 1e-2 would be of the same
-  size as the data term itself and would shrink the fit rather than regularise it.
-- ``learning_rate = 1e-3``: Adam's recommended default (Kingma & Ba 2015) and Keras's; the paper
-  states none.
-- Full batch, ``max_epochs = 2000``: with about 100 training points per member one full-batch
-  step is one epoch, the gradient is exact and the members stay independent. The paper does
-  not give an epoch count; with steps of about 1e-3 per weight, weights of order one need of
-  order 1000 steps to move, so 2000 leaves room for the validation error to pass its minimum.
-  The benchmark reports the mean best epoch so a cap that binds would show.
+  cost), averaged over the member's training points, in scaled units; L2 on the two hidden
+  kernels only ("the parameters in the intermediate dense nodes").
+- The search grid (``learning_rates``, ``l2_values``, ``batch_sizes``, up to ``max_epochs``,
+  scored every ``checkpoint_every`` epochs) spans Adam's default 1e-3 region upward and L2 from
+  a mild brake to one of the size of the data term; the profiles in ``core/parameters.py`` set
+  its size.
 - Scaling: inputs are standardised with a mean and standard deviation given by the caller (the
   screening grid's, which do not depend on labels); outputs are divided by fixed scales,
-  ``tc_scale_K = pressure_scale_GPa = 100`` (no label statistics, so nothing leaks from
-  validation points into the scaling).
+  ``tc_scale_K = pressure_scale_GPa = 100`` (no label statistics, so nothing leaks from held-out
+  points into the scaling).
 - Float32, as Keras trains by default.
 
-``oof_predictions`` averages, for each training point, only the members that held it out. As in
-the paper, those same held-out points chose each member's epoch, so these out-of-fold figures
-are slightly optimistic; they are still the paper's own estimate.
+``oof_predictions`` averages, for each training point, only the members that held it out (the
+paper's estimate). The hyper-parameters were chosen by an inner cross-validation over all the
+points, so the figure is slightly optimistic; ``ml.hydride_evaluation`` gives the nested ones.
 
 ``fit`` seeds Python, NumPy and TensorFlow and switches on TensorFlow's op determinism, both
 process-wide: the same seed, data and configuration give identical predictions (for a fixed
@@ -65,7 +53,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -78,8 +66,9 @@ TARGET_LABELS: tuple[str, str] = ("tc_K", "pressure_GPa")
 WEIGHTS_FILE = "ensemble.weights.npz"  # arrays only: no HDF5, no pickle
 STATE_FILE = "ensemble.json"
 HISTORY_FILE = "history.npz"
-FORMAT_VERSION = 2  # 2: weights in an .npz archive instead of HDF5
-_EPOCH_CHUNK = 500  # epochs per compiled call; only sets how often progress is logged
+FORMAT_VERSION = 3  # 2: weights in an .npz archive; 3: chosen hyper-parameters, no best epochs
+READABLE_FORMATS = (2, 3)
+OUTPUT_ACTIVATIONS = ("softplus", "linear")  # softplus: T_c >= 0 and P >= 0 by construction
 
 CITATIONS: tuple[str, ...] = (
     "M. J. Hutcheon, A. M. Shipley, R. J. Needs, Predicting novel superconducting hydrides using "
@@ -91,52 +80,111 @@ CITATIONS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class Hyperparameters:
+    """How a member is trained: Adam's learning rate, the L2 strength on the hidden kernels,
+    the batch size (0 = every training point in each step) and the number of epochs."""
+
+    learning_rate: float
+    l2: float
+    batch_size: int
+    epochs: int
+
+    def __post_init__(self) -> None:
+        if self.learning_rate <= 0 or self.l2 < 0 or self.batch_size < 0 or self.epochs < 1:
+            raise ValueError(f"invalid hyper-parameters {self}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class HydrideMLPConfig:
-    """Hyper-parameters of the ensemble (see the module docstring for why these defaults)."""
+    """Hyper-parameters of the ensemble and of the inner search that picks how it trains (see
+    the module docstring for why these defaults)."""
 
     members: int = 64
     hidden_units: tuple[int, ...] = field(default=(32, 32))
     activation: str = "selu"
-    l2: float = 1e-4
-    learning_rate: float = 1e-3
-    max_epochs: int = 2000
+    output_activation: str = "softplus"
     validation_fraction: float = 0.25
     seed: int = 0
     tc_scale_K: float = 100.0
     pressure_scale_GPa: float = 100.0
+    # Used as they are when ``search`` is off; otherwise the inner search chooses among:
+    learning_rate: float = 1e-2
+    l2: float = 1e-2
+    batch_size: int = 0
+    max_epochs: int = 800
+    search: bool = True
+    learning_rates: tuple[float, ...] = (3e-3, 1e-2)
+    l2_values: tuple[float, ...] = (1e-4, 1e-2)
+    batch_sizes: tuple[int, ...] = (0, 32)
+    inner_folds: int = 3
+    inner_members: int = 2
+    checkpoint_every: int = 100
+    # The nested estimates of skill: outer folds, each with its own inner search and ensemble.
+    outer_folds: int = 5
+    evaluation_members: int = 8
+    forest_trees: int = 500
+    forest_min_leaf: int = 2
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden_units", tuple(int(u) for u in self.hidden_units))
-        if self.members < 1:
-            raise ValueError(f"members must be at least 1, not {self.members}")
+        for name in ("hidden_units", "batch_sizes"):
+            object.__setattr__(self, name, tuple(int(u) for u in getattr(self, name)))
+        for name in ("learning_rates", "l2_values"):
+            object.__setattr__(self, name, tuple(float(u) for u in getattr(self, name)))
+        if self.members < 1 or self.evaluation_members < 1 or self.inner_members < 1:
+            raise ValueError("members, evaluation_members and inner_members must be at least 1")
         if not self.hidden_units or min(self.hidden_units) < 1:
             raise ValueError(f"hidden_units must be positive, not {self.hidden_units}")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(
                 f"validation_fraction must be in (0, 1), not {self.validation_fraction}"
             )
-        if self.max_epochs < 1:
-            raise ValueError(f"max_epochs must be at least 1, not {self.max_epochs}")
-        if self.l2 < 0 or self.learning_rate <= 0:
-            raise ValueError("l2 must be >= 0 and learning_rate > 0")
+        if self.max_epochs < 1 or self.checkpoint_every < 1:
+            raise ValueError("max_epochs and checkpoint_every must be at least 1")
+        if self.l2 < 0 or self.learning_rate <= 0 or self.batch_size < 0:
+            raise ValueError("l2 must be >= 0, learning_rate > 0 and batch_size >= 0")
+        if not (self.learning_rates and self.l2_values and self.batch_sizes):
+            raise ValueError("the search grid needs at least one value of each")
+        if min(self.learning_rates) <= 0 or min(self.l2_values) < 0 or min(self.batch_sizes) < 0:
+            raise ValueError("grid learning rates must be > 0, L2 and batch sizes >= 0")
+        if self.inner_folds < 2 or self.outer_folds < 2:
+            raise ValueError("inner_folds and outer_folds must be at least 2")
         if self.tc_scale_K <= 0 or self.pressure_scale_GPa <= 0:
             raise ValueError("output scales must be positive")
+        if self.output_activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(
+                f"output_activation must be one of {OUTPUT_ACTIVATIONS}, "
+                f"not {self.output_activation!r}"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """The hyper-parameters as plain JSON types, for a run manifest."""
         values = asdict(self)
-        values["hidden_units"] = list(self.hidden_units)
+        for name in ("hidden_units", "learning_rates", "l2_values", "batch_sizes"):
+            values[name] = list(getattr(self, name))
         return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> HydrideMLPConfig:
-        """Inverse of ``as_dict``."""
-        return cls(**{**values, "hidden_units": tuple(values["hidden_units"])})
+        """Inverse of ``as_dict``; a configuration recorded before outputs were constrained
+        had a linear output and no search."""
+        known = {f.name for f in fields(cls)}
+        given = {k: v for k, v in values.items() if k in known}
+        given.setdefault("output_activation", "linear")
+        given.setdefault("search", False)
+        return cls(**given)
 
     @property
     def output_scales(self) -> np.ndarray:
         """Divisors of (T_c in K, P in GPa) giving the network's targets."""
         return np.array([self.tc_scale_K, self.pressure_scale_GPa])
+
+    @property
+    def fixed(self) -> Hyperparameters:
+        """The hyper-parameters used when the search is off."""
+        return Hyperparameters(self.learning_rate, self.l2, self.batch_size, self.max_epochs)
 
 
 # --------------------------------------------------------------------------- TensorFlow setup
@@ -263,13 +311,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def build_model(config: HydrideMLPConfig, n_features: int) -> Any:
-    """The ensemble network, built for inputs (batch, n_features) → outputs (members, batch, 2)."""
+def build_model(config: HydrideMLPConfig, n_features: int, members: int | None = None) -> Any:
+    """The ensemble network, built for inputs (batch, n_features) → outputs (members, batch, 2);
+    ``members`` defaults to the configuration's."""
     tf = _tf()
     dense = _ensemble_dense_class()
+    members = members or config.members
     layers = [
         dense(
-            config.members,
+            members,
             units,
             activation=config.activation,
             l2=config.l2,
@@ -281,9 +331,9 @@ def build_model(config: HydrideMLPConfig, n_features: int) -> Any:
     ]
     layers.append(
         dense(
-            config.members,
+            members,
             len(TARGET_LABELS),
-            activation=None,
+            activation=None if config.output_activation == "linear" else config.output_activation,
             l2=0.0,
             kernel_initializer="glorot_uniform",
             seed=config.seed * 1000 + len(config.hidden_units),
@@ -335,98 +385,24 @@ def _oof_mean(member_predictions: np.ndarray, masks: np.ndarray) -> np.ndarray:
         return np.where(counts > 0, summed / counts, np.nan)
 
 
-# --------------------------------------------------------------------------- training
-
-
-def _loss_weights(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-member weights that turn summed squared errors into train / validation means."""
-    train = (~masks).astype(np.float32)
-    val = masks.astype(np.float32)
-    return train / train.sum(axis=1, keepdims=True), val / val.sum(axis=1, keepdims=True)
-
-
-def _train(
-    model: Any,
-    config: HydrideMLPConfig,
-    x: np.ndarray,
-    y: np.ndarray,
-    masks: np.ndarray,
-    restore_best: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Full-batch Adam on all members; returns (train loss, validation loss, best epoch)."""
-    tf = _tf()
-    train_w, val_w = (tf.constant(w) for w in _loss_weights(masks))
-    x_t = tf.constant(x, dtype=tf.float32)
-    y_t = tf.constant(y, dtype=tf.float32)
-    variables = model.trainable_variables
-    optimizer = tf.keras.optimizers.Adam(learning_rate=config.learning_rate)
-    optimizer.build(variables)
-    best = [tf.Variable(v, trainable=False) for v in variables]
-    best_loss = tf.Variable(tf.fill([config.members], np.float32(np.inf)), trainable=False)
-    best_epoch = tf.Variable(tf.fill([config.members], -1), trainable=False)
-
-    def member_errors(weights: Any) -> Any:
-        squared = tf.reduce_sum(tf.square(model(x_t) - y_t[None]), axis=-1)
-        return tf.reduce_sum(squared * weights, axis=1)
-
-    def keep_improved(epoch: Any) -> Any:
-        val = member_errors(val_w)
-        improved = val < best_loss
-        for var, copy in zip(variables, best, strict=True):
-            shape = [config.members] + [1] * (var.shape.rank - 1)
-            copy.assign(tf.where(tf.reshape(improved, shape), var, copy))
-        best_loss.assign(tf.where(improved, val, best_loss))
-        best_epoch.assign(tf.where(improved, epoch, best_epoch))
-        return val
-
-    @tf.function
-    def run(start: Any, count: Any) -> tuple[Any, Any]:
-        train_hist = tf.TensorArray(tf.float32, size=count)
-        val_hist = tf.TensorArray(tf.float32, size=count)
-        for i in tf.range(count):
-            with tf.GradientTape() as tape:
-                train = member_errors(train_w)
-                total = tf.reduce_sum(train) + tf.add_n([tf.constant(0.0), *model.losses])
-            grads = tape.gradient(total, variables)
-            optimizer.apply_gradients(zip(grads, variables, strict=True))
-            val = keep_improved(start + i)
-            train_hist = train_hist.write(i, train)
-            val_hist = val_hist.write(i, val)
-        return train_hist.stack(), val_hist.stack()
-
-    train_parts, val_parts = [], []
-    for start in range(0, config.max_epochs, _EPOCH_CHUNK):
-        count = min(_EPOCH_CHUNK, config.max_epochs - start)
-        train, val = run(tf.constant(start), tf.constant(count))
-        train_parts.append(train.numpy())
-        val_parts.append(val.numpy())
-        logger.debug("epochs %d-%d done", start + 1, start + count)
-    if restore_best:
-        for var, copy in zip(variables, best, strict=True):
-            var.assign(copy)
-    return (
-        np.concatenate(train_parts).astype(float),
-        np.concatenate(val_parts).astype(float),
-        best_epoch.numpy().astype(int),
-    )
-
-
 # --------------------------------------------------------------------------- the ensemble
 
 
 class HydrideEnsemble:
-    """64 copies of the paper's network, each with its own 25 % validation split and best epoch.
+    """64 copies of the paper's network, each trained on its own random 75 % of the points.
 
-    After ``fit``: ``validation_masks_`` (members, n) bool, ``best_epochs_`` (members,) 0-based
-    epoch index (epoch e = weights after e + 1 updates; -1 if a member's validation error was
-    never finite), ``history_`` {"train", "validation"} arrays (epochs, members) of each member's
-    mean |(ΔT_c, ΔP)|² in scaled units (train: before that epoch's update, without the L2 term;
-    validation: after it), ``x_mean_``, ``x_std_``.
+    After ``fit``: ``validation_masks_`` (members, n) bool, the points each member held out;
+    ``hyperparameters_`` (how every member was trained); ``history_`` {"train", "validation"}
+    arrays (epochs, members) of each member's mean |(ΔT_c, ΔP)|² in scaled units on its own
+    training points and on the points it held out (never used to pick anything, so the
+    validation curve is a fair held-out curve for the chosen hyper-parameters); ``x_mean_``,
+    ``x_std_``.
     """
 
     def __init__(self, config: HydrideMLPConfig | None = None) -> None:
         self.config = config or HydrideMLPConfig()
         self.model_: Any = None
+        self.hyperparameters_: Hyperparameters | None = None
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -436,43 +412,42 @@ class HydrideEnsemble:
         y: np.ndarray,
         x_mean: np.ndarray,
         x_std: np.ndarray,
-        *,
-        restore_best: bool = True,
+        hyperparameters: Hyperparameters | None = None,
     ) -> HydrideEnsemble:
-        """Train every member on X (n, d) → y (n, 2) = [T_c K, P GPa].
+        """Train every member on X (n, d) → y (n, 2) = [T_c K, P GPa] for exactly
+        ``hyperparameters.epochs`` epochs (default: the configuration's fixed values)."""
+        from ml.hydride_members import MemberPlan, train_members
 
-        ``restore_best=False`` keeps the last epoch's weights (for diagnostics); the default
-        resets each member to its lowest-validation-error epoch, as the paper does.
-        """
         X, y = _check_xy(X, y)
         cfg = self.config
+        hyper = hyperparameters or cfg.fixed
         self.x_mean_, self.x_std_ = _check_scaling(x_mean, x_std, X.shape[1])
         self.X_train_, self.y_train_ = X, y
-        self.validation_masks_ = validation_masks(
-            X.shape[0], cfg.members, cfg.validation_fraction, cfg.seed
-        )
+        masks = validation_masks(X.shape[0], cfg.members, cfg.validation_fraction, cfg.seed)
+        self.validation_masks_ = masks
         seed_everything(cfg.seed)
         self.model_ = build_model(cfg, X.shape[1])
-        train, val, best = _train(
-            self.model_,
-            cfg,
-            self._scale_x(X),
-            y / cfg.output_scales,
-            self.validation_masks_,
-            restore_best,
+        plan = MemberPlan(
+            train=~masks,
+            validation=masks,
+            learning_rate=np.full(cfg.members, hyper.learning_rate),
+            l2=np.full(cfg.members, hyper.l2),
+            epochs=np.full(cfg.members, hyper.epochs),
+            batch_size=hyper.batch_size,
         )
-        self.history_ = {"train": train, "validation": val}
-        self.best_epochs_ = best
-        self.restored_best_ = restore_best
-        never = int((best < 0).sum())
-        if never:
-            logger.warning("%d members never had a finite validation error", never)
+        history = train_members(
+            self.model_, plan, self._scale_x(X), y / cfg.output_scales, seed=cfg.seed
+        )
+        self.history_ = {"train": history.train, "validation": history.validation}
+        self.hyperparameters_ = hyper
         logger.info(
-            "trained %d members for %d epochs on %d points; mean best epoch %.0f",
+            "trained %d members for %d epochs on %d points (learning rate %g, L2 %g, %s)",
             cfg.members,
-            cfg.max_epochs,
+            hyper.epochs,
             X.shape[0],
-            best.mean(),
+            hyper.learning_rate,
+            hyper.l2,
+            f"batches of {hyper.batch_size}" if hyper.batch_size else "full batch",
         )
         return self
 
@@ -517,8 +492,9 @@ class HydrideEnsemble:
                 "output_scales": self.config.output_scales.tolist(),
             },
             "validation_masks": self.validation_masks_.astype(int).tolist(),
-            "best_epochs": self.best_epochs_.tolist(),
-            "restored_best": self.restored_best_,
+            "hyperparameters": (
+                self.hyperparameters_.as_dict() if self.hyperparameters_ is not None else None
+            ),
             "X_train": self.X_train_.tolist(),
             "y_train": self.y_train_.tolist(),
         }
@@ -552,14 +528,14 @@ class HydrideEnsemble:
         """Rebuild an ensemble from its files' bytes (``read(name)``, e.g. checked against a
         run manifest); JSON and ``.npz`` arrays only, so nothing in them can run code."""
         state = json.loads(read(STATE_FILE))
-        if state.get("format_version") != FORMAT_VERSION:
+        if state.get("format_version") not in READABLE_FORMATS:
             raise ValueError(f"unsupported ensemble format {state.get('format_version')!r}")
         ensemble = cls(HydrideMLPConfig.from_dict(state["config"]))
         ensemble.x_mean_ = np.asarray(state["scaling"]["x_mean"], dtype=float)
         ensemble.x_std_ = np.asarray(state["scaling"]["x_std"], dtype=float)
         ensemble.validation_masks_ = np.asarray(state["validation_masks"], dtype=bool)
-        ensemble.best_epochs_ = np.asarray(state["best_epochs"], dtype=int)
-        ensemble.restored_best_ = bool(state["restored_best"])
+        recorded = state.get("hyperparameters")
+        ensemble.hyperparameters_ = Hyperparameters(**recorded) if recorded else None
         ensemble.X_train_ = np.asarray(state["X_train"], dtype=float)
         ensemble.y_train_ = np.asarray(state["y_train"], dtype=float)
         ensemble.history_ = _arrays(read(HISTORY_FILE))

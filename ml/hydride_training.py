@@ -4,8 +4,10 @@ every EH_n toward ambient conditions.
 The training data are the snapshot's binary hydrides EH_n (one row per material, phase,
 pressure and reference). Inputs are the 8 descriptors of ``ml.hydride_descriptors``,
 standardised with the mean and spread of the screening grid (every screenable E × n = 1 … 31),
-which do not depend on any label. Metrics are out of fold: each point is predicted by the
-members that held it out, for the MLP ensemble and for the linear baseline on the same splits.
+which do not depend on any label. How the members train is chosen by an inner cross-validation
+(``ml.hydride_search``); the metrics are the three figures of ``ml.hydride_evaluation``
+(in-sample, random folds, grouped by formula) for the network, the linear baseline and a
+forest, plus the paper's member-held-out estimate.
 Screening predicts the whole grid with every member: the mean is the prediction, the spread
 its uncertainty, and D = |P/GPa| + |T_c/K − 293| its distance to ambient conditions.
 """
@@ -21,7 +23,13 @@ import pandas as pd
 
 from core.errors import TcdbError
 from ml.contract import Fitted
-from ml.evaluation import RepeatedRandomSplits, score_targets
+from ml.evaluation import (
+    GroupedByComposition,
+    InSample,
+    RandomFolds,
+    RepeatedRandomSplits,
+    score_targets,
+)
 from ml.hydride_descriptors import (
     HydrideDescriptorConfig,
     hydride_matrix,
@@ -86,60 +94,123 @@ def record(config, descriptors: HydrideDescriptorConfig | None = None) -> dict:
     }
 
 
+# Column slugs of out_of_fold.parquet, by protocol name.
+PROTOCOL_SLUGS = {
+    "in-sample": "in_sample",
+    "random-folds": "random_folds",
+    "grouped-by-composition": "grouped",
+    "random-repeated": "member_held_out",
+}
+
+
 def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None = None) -> Fitted:
-    """Train the ensemble and the linear baseline on the same random validation splits;
-    out-of-fold metrics of both, their files, and the out-of-fold predictions."""
+    """Choose how to train by inner cross-validation, train the ensemble that is kept, and
+    score it beside the linear and forest baselines in-sample, out of fold and grouped by
+    formula (``ml.hydride_evaluation``), plus the paper's member-held-out estimate."""
     from ml.hydride_ensemble import HydrideEnsemble, fit_linear, linear_baseline_oof
+    from ml.hydride_evaluation import baseline_predictions, fold_ensembles, in_sample_baselines
+    from ml.hydride_search import search
 
     descriptors = descriptors or HydrideDescriptorConfig()
     data = training_data(snapshot, descriptors)
+    n = len(data.y)
     x_mean, x_std = grid_scaling(descriptors)
-    log.info("training %d members on %d points", config.members, len(data.y))
-    ensemble = HydrideEnsemble(config).fit(data.X, data.y, x_mean, x_std)
+    x = ((data.X - x_mean) / x_std).astype(np.float32)
+    y_scaled = data.y / config.output_scales
+    formulas = data.entries["formula"].to_numpy()
+    outer = {
+        "random-folds": RandomFolds(config.outer_folds, config.seed),
+        "grouped-by-composition": GroupedByComposition(config.outer_folds, config.seed),
+    }
+    splits = {name: protocol.splits(n, groups=formulas) for name, protocol in outer.items()}
+    training_sets = [np.arange(n)] + [train for name in outer for train, _ in splits[name]]
+    if config.search:
+        log.info("inner search over %d training sets", len(training_sets))
+        results = search(x, y_scaled, training_sets, config)
+        choices = [r.chosen for r in results]
+    else:
+        results, choices = None, [config.fixed] * len(training_sets)
+    log.info("training %d members on %d points (%s)", config.members, n, choices[0])
+    ensemble = HydrideEnsemble(config).fit(data.X, data.y, x_mean, x_std, choices[0])
+    predictions = {("network", "in-sample"): ensemble.predict(data.X)[0]}
+    for name, (fitted, _) in in_sample_baselines(data.X, data.y, config).items():
+        predictions[(name, "in-sample")] = fitted
+    offset = 1
+    for name in outer:
+        fold_choices = choices[offset : offset + len(splits[name])]
+        offset += len(splits[name])
+        network = fold_ensembles(x, y_scaled, splits[name], fold_choices, config)
+        predictions[("network", name)] = network * config.output_scales
+        for model, found in baseline_predictions(data.X, data.y, splits[name], config).items():
+            predictions[(model, name)] = found
+    predictions[("network", "random-repeated")] = ensemble.oof_predictions()
+    predictions[("linear", "random-repeated")] = linear_baseline_oof(
+        data.X, data.y, ensemble.validation_masks_
+    )
+    protocols = outer | {
+        "in-sample": InSample(),
+        "random-repeated": RepeatedRandomSplits(
+            config.members, config.validation_fraction, config.seed
+        ),
+    }
+    metrics: dict = {"n_points": n, "hyperparameters": choices[0].as_dict()}
+    for (model, name), predicted in predictions.items():
+        scored = score_targets(protocols[name], data.y, predicted, METRIC_PREFIXES)
+        if name == "grouped-by-composition":
+            scored["groups"] = "formula EH_n"
+        metrics[f"{model} {name}"] = scored | {"model": model}
+    if results is not None:
+        metrics["hyperparameters"] |= {"inner_score": results[0].score}
+        metrics["outer_fold_hyperparameters"] = [c.as_dict() for c in choices[1:]]
     artefacts = {f"ensemble/{name}": content for name, content in ensemble.files().items()}
     linear = fit_linear(data.X, data.y)
     artefacts["linear.json"] = json.dumps(
         {"coef": linear.coef_.tolist(), "intercept": linear.intercept_.tolist()}
     ).encode()
-    oof = ensemble.oof_predictions()
-    linear_oof = linear_baseline_oof(data.X, data.y, ensemble.validation_masks_)
-    protocol = RepeatedRandomSplits(config.members, config.validation_fraction, config.seed)
-    metrics = {
-        "protocol": f"{config.members} random {config.validation_fraction:.0%} validation "
-        "splits; each point predicted by the members that held it out (out of fold)",
-        "n_points": len(data.y),
-        "mlp_ensemble": score_targets(protocol, data.y, oof, METRIC_PREFIXES),
-        "linear_baseline": score_targets(protocol, data.y, linear_oof, METRIC_PREFIXES),
-        "mean_best_epoch": float(np.mean(ensemble.best_epochs_)),
-    }
+    if results is not None:
+        searched = [{"training_set": "all points", **results[0].as_dict()}]
+        position = 1
+        for name in outer:
+            for fold in range(len(splits[name])):
+                searched.append({"training_set": f"{name} fold {fold + 1}",
+                                 **results[position].as_dict()})  # fmt: skip
+                position += 1
+        artefacts["search.json"] = json.dumps(searched, indent=1).encode()
     frame = data.entries[["literature_entry_id", "formula", "element", "n_h", "tc_K",
                           "pressure_GPa", "method"]].copy()  # fmt: skip
-    frame[["oof_tc_K", "oof_pressure_GPa"]] = oof
-    frame[["linear_oof_tc_K", "linear_oof_pressure_GPa"]] = linear_oof
+    for (model, name), predicted in predictions.items():
+        slug = f"{model}_{PROTOCOL_SLUGS[name]}"
+        frame[[f"{slug}_tc_K", f"{slug}_pressure_GPa"]] = predicted
     artefacts["out_of_fold.parquet"] = frame.to_parquet(index=False)
     return Fitted(artefacts, metrics, {"dropped_rows": data.dropped}, _oof_prediction_rows(frame))
 
 
 def _oof_prediction_rows(frame: pd.DataFrame) -> list[dict]:
+    """The network's out-of-fold prediction of every training point (random folds), with the
+    baselines' beside it, as prediction rows."""
     rows = []
     for r in frame.itertuples(index=False):
-        if np.isnan(r.oof_tc_K):
+        tc, pressure = r.network_random_folds_tc_K, r.network_random_folds_pressure_GPa
+        if np.isnan(tc):
             continue
         rows.append(
             {
                 "subject_kind": "literature_entry",
                 "subject_id": r.literature_entry_id,
                 "formula": r.formula,
-                "tc_K": float(r.oof_tc_K),
-                "pressure_GPa": float(r.oof_pressure_GPa),
-                "distance_to_ambient": float(distance_to_ambient(r.oof_tc_K, r.oof_pressure_GPa)),
+                "tc_K": float(tc),
+                "pressure_GPa": float(pressure),
+                "distance_to_ambient": float(distance_to_ambient(tc, pressure)),
                 "extra_json": json.dumps(
                     {
                         "kind": "out_of_fold",
+                        "protocol": "random-folds",
                         "observed_tc_K": r.tc_K,
                         "observed_pressure_GPa": r.pressure_GPa,
-                        "linear_tc_K": r.linear_oof_tc_K,
-                        "linear_pressure_GPa": r.linear_oof_pressure_GPa,
+                        "linear_tc_K": r.linear_random_folds_tc_K,
+                        "linear_pressure_GPa": r.linear_random_folds_pressure_GPa,
+                        "forest_tc_K": r.forest_random_folds_tc_K,
+                        "forest_pressure_GPa": r.forest_random_folds_pressure_GPa,
                     }
                 ),
             }

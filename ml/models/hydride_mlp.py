@@ -15,13 +15,15 @@ class HydrideMLP(Model):
     name = HYDRIDE_MLP
     kind = "hydrides"
     help = (
-        "The (T_c, P) network of Hutcheon et al. (2020): 64 members, each on its own random "
-        "25 % validation split; out-of-fold metrics beside a linear baseline."
+        "The (T_c, P) network of Hutcheon et al. (2020): 64 members, each on a random 75 %, "
+        "trained as an inner cross-validation chooses; in-sample, out-of-fold and grouped "
+        "errors beside linear and forest baselines."
     )
     profiles = HYDRIDE_PROFILES
     overrides = (
         Override("members", int, "ensemble members (validation splits)"),
-        Override("max_epochs", int, "epochs (each member keeps its best)"),
+        Override("max_epochs", int, "most epochs the inner search may choose"),
+        Override("evaluation_members", int, "members of each outer fold's ensemble"),
     )
 
     @property
@@ -47,17 +49,31 @@ class HydrideMLP(Model):
         return load(run)
 
     def summary(self, run, config, profile) -> list[str]:
-        mlp, linear = run.metrics["mlp_ensemble"], run.metrics["linear_baseline"]
+        m = run.metrics
+        chosen = m["hyperparameters"]
+        batch = chosen["batch_size"] or "full"
         lines = [
-            f"model run {run.id} on snapshot {run.snapshot_id} ({run.metrics['n_points']} "
-            f"points, profile {profile}: {config.members} members, up to {config.max_epochs} "
-            "epochs)",
-            f"{'out of fold':<16} {'T_c RMSE K':>10} {'T_c MAE K':>10} {'T_c R²':>7} "
+            f"model run {run.id} on snapshot {run.snapshot_id} ({m['n_points']} points, profile "
+            f"{profile}: {config.members} members)",
+            f"chosen by inner cross-validation: learning rate {chosen['learning_rate']:g}, L2 "
+            f"{chosen['l2']:g}, batch {batch}, {chosen['epochs']} epochs"
+            if config.search
+            else f"fixed: learning rate {chosen['learning_rate']:g}, L2 {chosen['l2']:g}, "
+            f"batch {batch}, {chosen['epochs']} epochs",
+            f"{'protocol':<24} {'model':<8} {'n':>4} {'T_c RMSE K':>10} {'T_c R²':>7} "
             f"{'P RMSE GPa':>11} {'P R²':>6}",
         ]
-        for label, m in (("MLP ensemble", mlp), ("linear baseline", linear)):
-            lines.append(
-                f"{label:<16} {m['tc_rmse']:>10.1f} {m['tc_mae']:>10.1f} {m['tc_r2']:>7.3f} "
-                f"{m['pressure_rmse']:>11.1f} {m['pressure_r2']:>6.3f}"
-            )
+        for protocol in PROTOCOLS_SHOWN:
+            for model in ("network", "linear", "forest"):
+                s = m.get(f"{model} {protocol}")
+                if s is None:
+                    continue
+                lines.append(
+                    f"{protocol:<24} {model:<8} {s['n']:>4} {s['tc_rmse']:>10.1f} "
+                    f"{s['tc_r2']:>7.3f} {s['pressure_rmse']:>11.1f} {s['pressure_r2']:>6.3f}"
+                )
         return lines
+
+
+# The three figures of ml.hydride_evaluation, then the paper's own estimate.
+PROTOCOLS_SHOWN = ("in-sample", "random-folds", "grouped-by-composition", "random-repeated")

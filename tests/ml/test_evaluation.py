@@ -113,8 +113,23 @@ def test_every_score_carries_its_protocol_and_n():
         evaluation.RepeatedRandomSplits(4), np.ones((3, 2)), np.ones((3, 2)), ("tc", "pressure")
     )
     assert both["protocol"] == "random-repeated" and both["splits"] == 4 and both["n"] == 3
-    assert set(evaluation.PROTOCOLS) == {"random", "random-repeated", "grouped-by-composition",
-                                         "by-time", "paper", "grouped"}  # fmt: skip
+    assert set(evaluation.PROTOCOLS) == {"random", "random-repeated", "random-folds",
+                                         "in-sample", "grouped-by-composition", "by-time",
+                                         "paper", "grouped"}  # fmt: skip
+
+
+def test_random_folds_test_every_row_once_and_in_sample_scores_the_rows_it_fitted():
+    splits = evaluation.RandomFolds(folds=4, seed=2).splits(22)
+    tested = np.concatenate([test for _, test in splits])
+    assert sorted(tested) == list(range(22))
+    assert all(not set(train) & set(test) for train, test in splits)
+    assert (
+        evaluation.RandomFolds(folds=4, seed=2).splits(22)[0][1].tolist() == splits[0][1].tolist()
+    )
+    [(train, test)] = evaluation.InSample().splits(5)
+    assert train.tolist() == test.tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(evaluation.EvaluationError, match="cannot fill"):
+        evaluation.RandomFolds(folds=5).splits(3)
 
 
 def formulas(n_formulas: int = 40, seed: int = 3) -> np.ndarray:

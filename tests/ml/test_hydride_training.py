@@ -19,9 +19,7 @@ from store.model_runs import verify_run
 
 
 def small_config(seed=0):
-    from ml.hydride_ensemble import HydrideMLPConfig
-
-    return HydrideMLPConfig(members=4, max_epochs=60, seed=seed)
+    return get("hydride-mlp").configure("smoke", seed=seed)
 
 
 @pytest.fixture
@@ -48,10 +46,19 @@ def test_a_run_is_recorded_with_everything_needed_to_rebuild_it(
     assert manifest["snapshot_id"] == hydride_snapshot.id
     assert manifest["seed"] == 0 and manifest["config"]["mlp"]["members"] == 4
     assert {"tensorflow", "numpy", "duckdb"} <= set(manifest["library_versions"])
-    for model in ("mlp_ensemble", "linear_baseline"):
-        scored = manifest["metrics"][model]
-        assert np.isfinite(scored["tc_rmse"])
-        assert (scored["protocol"], scored["splits"]) == ("random-repeated", 4)
+    metrics = manifest["metrics"]
+    for protocol in ("in-sample", "random-folds", "grouped-by-composition"):
+        for model in ("network", "linear", "forest"):
+            scored = metrics[f"{model} {protocol}"]
+            assert scored["protocol"] == protocol and scored["model"] == model
+            assert np.isfinite(scored["tc_rmse"]) and scored["n"] == metrics["n_points"]
+    assert metrics["network grouped-by-composition"]["folds"] == 2
+    assert metrics["network random-repeated"]["splits"] == 4
+    chosen = metrics["hyperparameters"]
+    assert chosen["learning_rate"] == 1e-2 and chosen["epochs"] in (20, 40)
+    assert len(metrics["outer_fold_hyperparameters"]) == 4
+    searched = json.loads((run.path / "search.json").read_text())
+    assert [s["training_set"] for s in searched][:2] == ["all points", "random-folds fold 1"]
     with duckdb.connect(str(empty_db), read_only=True) as conn:
         assert conn.execute("SELECT snapshot_id FROM model_run").fetchall() == [
             (hydride_snapshot.id,)
