@@ -232,7 +232,9 @@ def hutcheon_fig4(inputs: ReportInputs, path: Path) -> Figure:
     left.set_xlabel("n in EH_n")
     left.set_ylabel("count")
     right.hist(decile.Z, bins=np.arange(0.5, 104.5, 2.0))
-    right.set_xlabel("Z of E")
+    for alkali in (3, 11, 19, 37, 55, 87):  # the paper's dashed lines: Li, Na, K, Rb, Cs, Fr
+        right.axvline(alkali, color="black", linestyle="--", linewidth=0.8)
+    right.set_xlabel("Z of E (dashed: alkali metals)")
     fig.suptitle(
         f"The {len(decile)} in-domain EH_n closest to ambient (lowest 10 % of D in the domain)"
     )
@@ -309,11 +311,15 @@ def hutcheon_fig5(inputs: ReportInputs, path: Path) -> Figure:
 
 def _cell(ax, plt, row: int, group: int, colour, lines: tuple[str, ...]) -> None:
     """One periodic-table cell: a coloured square and up to four lines of text."""
+    from matplotlib import colors
+
     ax.add_patch(plt.Rectangle((group - 0.5, -row - 0.5), 0.96, 0.96, color=colour))
+    red, green, blue = colors.to_rgb(colour)
+    ink = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.45 else "black"
     for i, (line, size) in enumerate(zip(lines, (7, 6, 6, 6), strict=False)):
         weight = "bold" if i == 0 else "normal"
         ax.text(group, -row + 0.3 - 0.2 * i, line, ha="center", va="center", fontsize=size,
-                weight=weight)  # fmt: skip
+                weight=weight, color=ink)  # fmt: skip
 
 
 def _table_position(element) -> tuple[int, int]:
