@@ -4,6 +4,7 @@ the spread of D, and views that rank in-domain rows apart from every row."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import duckdb
 import numpy as np
@@ -94,14 +95,25 @@ def test_the_ranking_views_take_in_domain_rows_and_their_all_views_every_row(scr
     assert len(decile_all) == pytest.approx(0.1 * len(grid), abs=2)
 
 
-def test_screening_the_same_run_again_keeps_one_row_per_eh_n(screened, hydride_run):
+def test_screening_the_same_run_again_keeps_one_row_per_eh_n_and_fills_older_rows(
+    screened, hydride_run, tmp_path
+):
+    """A run screened before the domain existed (its rows without a verdict) gains the verdict
+    when screened again; nothing is added twice."""
     db, result = screened
-    conn = connect(db)
+    older = tmp_path / "older.duckdb"
+    shutil.copy(db, older)
+    conn = connect(older)
     try:
+        conn.execute("UPDATE prediction SET in_domain = NULL, domain_reason = NULL, "
+                     "distance_std = NULL WHERE subject_kind = 'hydride'")  # fmt: skip
         screen(conn, verify_run(conn, hydride_run.run_id, "hydride-mlp"))
     finally:
         conn.close()
-    assert len(rows(db, "SELECT * FROM hydride_screening")) == len(result.frame)
+    again = rows(older, "SELECT * FROM hydride_screening")
+    assert len(again) == len(result.frame)
+    assert again.in_domain.notna().all() and again.distance_std.notna().all()
+    assert again.in_domain.sum() == result.frame.in_domain.sum()
 
 
 @pytest.mark.parametrize(
