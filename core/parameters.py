@@ -363,3 +363,38 @@ MORPH_PROFILES: dict[str, dict[str, object]] = {
         "grid_factors": (0.9, 1.1, 2),
     },
 }
+
+
+@dataclass(frozen=True)
+class HydrideDomainParameters:
+    """Where the hydride (T_c, P) ensemble is trusted: the rules of ``ml.hydride_domain``.
+
+    Why: screening every E × n = 1 … 31 asks the network about hydrogen contents and elements it
+    never saw, and its best-looking answers are exactly those extrapolations. Each threshold is
+    read off the run's own training points, so nothing here is a number tuned to one run:
+
+    - n must lie within the trained range [min n, max n] (``check_n_range``);
+    - the element's 7 descriptors, each divided by the run's input standard deviation, must lie
+      within ``element_quantile`` of the trained elements' leave-one-element-out
+      nearest-neighbour distances from the nearest trained element (1.0: the largest of them,
+      so every trained element would pass if it were left out);
+    - the spread over members of T_c and of P must not exceed the ``spread_quantile`` of the
+      same spreads on the training points.
+    """
+
+    check_n_range: bool = True
+    element_rule: str = "leave-one-element-out nearest-neighbour distance"
+    element_quantile: float = 1.0
+    spread_quantile: float = 0.95
+
+    def __post_init__(self) -> None:
+        for name in ("element_quantile", "spread_quantile"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], not {value}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+HYDRIDE_DOMAIN = HydrideDomainParameters()

@@ -1,5 +1,5 @@
-"""Training the (T_c, P) model of Hutcheon et al. (2020) on a hydrides snapshot, and screening
-every EH_n toward ambient conditions.
+"""Training the (T_c, P) model of Hutcheon et al. (2020) on a hydrides snapshot, and loading a
+trained run back (screening and predicting EH_n: ``ml.hydride_screening``).
 
 The training data are the snapshot's binary hydrides EH_n (one row per material, phase,
 pressure and reference). Inputs are the 8 descriptors of ``ml.hydride_descriptors``,
@@ -8,8 +8,8 @@ which do not depend on any label. How the members train is chosen by an inner cr
 (``ml.hydride_search``); the metrics are the three figures of ``ml.hydride_evaluation``
 (in-sample, random folds, grouped by formula) for the network, the linear baseline and a
 forest, plus the paper's member-held-out estimate.
-Screening predicts the whole grid with every member: the mean is the prediction, the spread
-its uncertainty, and D = |P/GPa| + |T_c/K − 293| its distance to ambient conditions.
+A loaded run predicts with every member: the mean is the prediction, the spread its
+uncertainty, and D = |P/GPa| + |T_c/K − 293| its distance to ambient conditions.
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ from ml.hydride_descriptors import (
     screening_grid,
 )
 from ml.model_names import HYDRIDE_MLP
-from schema.database import Target, storing
-from store.model_runs import VerifiedRun, write_predictions
+from store.model_runs import VerifiedRun
 from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -265,51 +264,3 @@ def load(run: VerifiedRun) -> HydridePredictor:
     linear = run.read_json("linear.json")
     return HydridePredictor(run.id, ensemble, np.asarray(linear["coef"]),
                             np.asarray(linear["intercept"]), descriptors)  # fmt: skip
-
-
-def screen(db: Target, run: VerifiedRun) -> pd.DataFrame:
-    """Predict every screenable EH_n (n = 1 … 31) with all members and store the predictions
-    (``db`` is opened for writing only once they are computed)."""
-    from core.composition import normalise
-    from core.timestamps import utcnow
-    from ml.element_data import atomic_number
-    from schema.bulk import insert_new_materials
-
-    model = load(run)
-    X, elements, ns = screening_grid(model.descriptors)
-    mean, std = model.ensemble.predict(X)
-    linear_pred = model.linear(X)
-    compositions = {}
-    rows = []
-    for i, (element, n) in enumerate(zip(elements, ns, strict=True)):
-        composition = normalise({element: 1.0, "H": float(n)})
-        compositions[composition.material_id] = composition
-        tc, pressure = float(mean[i, 0]), float(mean[i, 1])
-        formula = f"{element}H{int(n)}"
-        rows.append(
-            {
-                "model_run_id": run.id,
-                "subject_kind": "hydride",
-                "subject_id": formula,
-                "material_id": composition.material_id,
-                "formula": formula,
-                "tc_K": tc,
-                "tc_std_K": float(std[i, 0]),
-                "pressure_GPa": pressure,
-                "pressure_std_GPa": float(std[i, 1]),
-                "distance_to_ambient": float(distance_to_ambient(tc, pressure)),
-                "extra_json": json.dumps(
-                    {
-                        "element": element,
-                        "n": int(n),
-                        "Z": atomic_number(element),
-                        "linear_tc_K": float(linear_pred[i, 0]),
-                        "linear_pressure_GPa": float(linear_pred[i, 1]),
-                    }
-                ),
-            }
-        )
-    with storing(db, f"the screening with run {run.id}") as conn:
-        insert_new_materials(conn, compositions, utcnow())
-        write_predictions(conn, rows)
-    return pd.DataFrame(rows)

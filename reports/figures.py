@@ -235,70 +235,74 @@ def hutcheon_training(inputs: ReportInputs, path: Path) -> Figure:
 
 
 def hutcheon_fig4(inputs: ReportInputs, path: Path) -> Figure:
-    """n and Z of the 10 % of screened EH_n closest to ambient."""
+    """n and Z of the 10 % of in-domain screened EH_n closest to ambient."""
     decile = inputs.require_rows(
         inputs.frame("SELECT element, Z, n_h, model_run_id FROM hydride_closest_decile"),
-        "hydride screening",
+        "in-domain hydride screening",
         "tcdb screen hydrides",
     )
+    counts = inputs.frame(
+        "SELECT count(*) AS screened, count(*) FILTER (WHERE NOT in_domain) AS outside "
+        "FROM hydride_screening"
+    ).iloc[0]
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.hist(decile.n_h, bins=np.arange(0.5, 32.5, 1.0))
     left.set_xlabel("n in EH_n")
     left.set_ylabel("count")
     right.hist(decile.Z, bins=np.arange(0.5, 104.5, 2.0))
-    right.set_xlabel("Z of E")
-    fig.suptitle(f"The {len(decile)} EH_n closest to ambient (lowest 10 % of D)")
+    for alkali in (3, 11, 19, 37, 55, 87):  # the paper's dashed lines: Li, Na, K, Rb, Cs, Fr
+        right.axvline(alkali, color="black", linestyle="--", linewidth=0.8)
+    right.set_xlabel("Z of E (dashed: alkali metals)")
+    fig.suptitle(
+        f"The {len(decile)} in-domain EH_n closest to ambient (lowest 10 % of D in the domain)"
+    )
     _save(fig, path)
     return Figure(
         "hutcheon_fig4",
         "Hutcheon et al. Fig. 4: n and Z near ambient",
-        "Distributions of n and of Z over the decile of screened hydrides with the "
-        "lowest D = |P/GPa| + |T_c/K − 293|.",
+        "Distributions of n and of Z over the decile with the lowest D = |P/GPa| + "
+        f"|T_c/K − 293| among the screened hydrides inside the run's applicability domain; "
+        f"{int(counts.outside):,} of {int(counts.screened):,} screened EH_n were out of the "
+        "domain and are left out (the paper ranks every EH_n; table hutcheon_decile_share "
+        "compares both).",
         {"hydride run": ", ".join(sorted(set(decile.model_run_id)))},
     )
 
 
 def hutcheon_fig5(inputs: ReportInputs, path: Path) -> Figure:
-    """A periodic table of each element's best n, coloured by D."""
+    """A periodic table of each element's best in-domain n, coloured by D; elements with no
+    n in the domain greyed with the reason."""
     from pymatgen.core import Element
 
-    best = inputs.require_rows(
-        inputs.frame(
-            "SELECT element, n_h, tc_K, pressure_GPa, distance_to_ambient, model_run_id "
-            "FROM hydride_best_per_element"
-        ),
-        "hydride screening",
-        "tcdb screen hydrides",
+    best = inputs.frame(
+        "SELECT element, n_h, tc_K, pressure_GPa, distance_to_ambient, model_run_id "
+        "FROM hydride_best_per_element"
     )
+    outside = inputs.frame(
+        "SELECT element, bool_or(domain_reason LIKE '%from its nearest trained element%') "
+        "AS far, min(nearest_trained_element) AS nearest, model_run_id FROM hydride_screening "
+        "GROUP BY element, model_run_id HAVING NOT bool_or(in_domain)"
+    )
+    inputs.require_rows(best if len(best) else outside, "hydride screening", "tcdb screen hydrides")
     plt = _pyplot()
     import matplotlib
     from matplotlib import cm, colors
 
-    norm = colors.Normalize(best.distance_to_ambient.min(), best.distance_to_ambient.max())
+    d = best.distance_to_ambient
+    norm = colors.Normalize(d.min(), d.max()) if len(best) else colors.Normalize(0, 1)
     cmap = matplotlib.colormaps["viridis_r"]
     fig, ax = plt.subplots(figsize=(16, 8.5))
     for r in best.itertuples(index=False):
-        element = Element(r.element)
-        row, group = _table_position(element)
-        ax.add_patch(
-            plt.Rectangle(
-                (group - 0.5, -row - 0.5), 0.96, 0.96, color=cmap(norm(r.distance_to_ambient))
-            )
-        )
-        ax.text(
-            group,
-            -row + 0.22,
-            f"{r.element}H{int(r.n_h)}",
-            ha="center",
-            va="center",
-            fontsize=7,
-            weight="bold",
-        )
-        ax.text(group, -row - 0.05, f"{r.tc_K:.0f} K", ha="center", va="center", fontsize=6)
-        ax.text(
-            group, -row - 0.28, f"{r.pressure_GPa:.0f} GPa", ha="center", va="center", fontsize=6
-        )
+        row, group = _table_position(Element(r.element))
+        colour = cmap(norm(r.distance_to_ambient))
+        lines = (f"{r.element}H{r.n_h:g}", f"{r.tc_K:.0f} K", f"{r.pressure_GPa:.0f} GPa",
+                 f"D {r.distance_to_ambient:.0f}")  # fmt: skip
+        _cell(ax, plt, row, group, colour, lines)
+    for r in outside.itertuples(index=False):
+        row, group = _table_position(Element(r.element))
+        why = f"far ({r.nearest})" if r.far else "spread / n"
+        _cell(ax, plt, row, group, "lightgrey", (r.element, "no n in", "domain:", why))
     ax.set_xlim(0.4, 18.6)
     ax.set_ylim(-10.6, -0.4)
     ax.axis("off")
@@ -308,16 +312,33 @@ def hutcheon_fig5(inputs: ReportInputs, path: Path) -> Figure:
         shrink=0.6,
         label="D = |P/GPa| + |T_c/K − 293|",
     )
-    ax.set_title("Best n of EH_n per element: T_c and P, coloured by distance to ambient")
+    ax.set_title("Best in-domain n of EH_n per element: T_c, P and D, coloured by D")
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
+    runs = set(best.model_run_id) | set(outside.model_run_id)
     return Figure(
         "hutcheon_fig5",
         "Hutcheon et al. Fig. 5: best hydride per element",
-        "Each element's n with the lowest D, its predicted T_c and P; lanthanides and "
-        "actinides in the two rows below.",
-        {"hydride run": ", ".join(sorted(set(best.model_run_id)))},
+        "Each element's n with the lowest D among its EH_n inside the run's applicability "
+        f"domain, its predicted T_c, P and D; {len(outside)} elements with no n in the domain "
+        "are grey, with the reason (far: the element is far from every trained element, named "
+        "its nearest; spread / n: the members disagree or n lies outside the trained range). "
+        "Lanthanides and actinides in the two rows below.",
+        {"hydride run": ", ".join(sorted(runs))},
     )
+
+
+def _cell(ax, plt, row: int, group: int, colour, lines: tuple[str, ...]) -> None:
+    """One periodic-table cell: a coloured square and up to four lines of text."""
+    from matplotlib import colors
+
+    ax.add_patch(plt.Rectangle((group - 0.5, -row - 0.5), 0.96, 0.96, color=colour))
+    red, green, blue = colors.to_rgb(colour)
+    ink = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.45 else "black"
+    for i, (line, size) in enumerate(zip(lines, (7, 6, 6, 6), strict=False)):
+        weight = "bold" if i == 0 else "normal"
+        ax.text(group, -row + 0.3 - 0.2 * i, line, ha="center", va="center", fontsize=size,
+                weight=weight, color=ink)  # fmt: skip
 
 
 def _table_position(element) -> tuple[int, int]:

@@ -422,7 +422,8 @@ class Prediction(SQLModel, table=True):
 
     id: str = key()  # hash of model run and subject
     model_run_id: str
-    # structure | material | hydride | literature_entry | input_structure | composition | morph
+    # structure | material | hydride | hydride_query | literature_entry | input_structure |
+    # composition | morph
     subject_kind: str
     subject_id: str
     material_id: str | None = None
@@ -433,6 +434,10 @@ class Prediction(SQLModel, table=True):
     pressure_GPa: float | None = real()
     pressure_std_GPa: float | None = real()
     distance_to_ambient: float | None = real("D = |P/GPa| + |T_c/K - 293|")
+    # hydride predictions only (NULL for models without an applicability domain)
+    distance_std: float | None = real("spread of the members' own D")
+    in_domain: bool | None = None
+    domain_reason: str | None = text("every failed domain check; NULL when in domain")
     input_path: str | None = None
     extra_json: str | None = text()
     created_at: datetime = stamp()

@@ -135,9 +135,13 @@ def finish_run(conn: duckdb.DuckDBPyConnection, run: Run) -> dict:
     return manifest
 
 
-def write_predictions(conn: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
+def write_predictions(
+    conn: duckdb.DuckDBPyConnection, rows: list[dict], *, refresh: bool = False
+) -> int:
     """Insert prediction rows in bulk (ids are hashes of run and subject, so a rerun of the
-    same run replaces nothing and adds nothing)."""
+    same run adds nothing). ``refresh`` rewrites the columns of rows already there, for
+    predictions whose verdict can be recomputed (a hydride screen stored before the
+    applicability domain existed gains it)."""
     if not rows:
         return 0
     now = utcnow()
@@ -146,7 +150,13 @@ def write_predictions(conn: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
         row.setdefault(
             "id", record_id("pred", row["model_run_id"], row["subject_kind"], row["subject_id"])
         )
-    return insert_new_rows(conn, "prediction", pa.Table.from_pylist(rows))
+    table = pa.Table.from_pylist(rows)
+    if refresh:
+        from schema.bulk import upsert
+
+        upsert(conn, "prediction", table, refresh=True)
+        return table.num_rows
+    return insert_new_rows(conn, "prediction", table)
 
 
 def _require_model(run_id: str, actual: str, wanted: str) -> None:

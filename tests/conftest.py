@@ -142,6 +142,39 @@ def structures_snapshot(curated_template, tmp_path_factory):
     return _freeze(curated_template, "structures", tmp_path_factory.mktemp("structures"))
 
 
+@dataclass(frozen=True)
+class HydrideRun:
+    """A smoke-sized hydride-mlp run in a database with no other data, its runs folder beside
+    it (where ``tcdb --db`` looks for runs)."""
+
+    db: Path
+    run_id: str
+
+    def copy_to(self, folder: Path) -> Path:
+        """A copy of the database and its runs in ``folder``; returns the database path."""
+        shutil.copy(self.db, folder / "tcdb.duckdb")
+        shutil.copytree(self.db.parent / "runs", folder / "runs")
+        return folder / "tcdb.duckdb"
+
+
+@pytest.fixture(scope="session")
+def hydride_run(hydride_snapshot, tmp_path_factory) -> HydrideRun:
+    from core.parameters import HYDRIDE_PROFILES
+    from ml.hydride_ensemble import HydrideMLPConfig
+    from ml.registry import get
+    from ml.training import train
+
+    db = tmp_path_factory.mktemp("hydride-run") / "tcdb.duckdb"
+    migrate.upgrade(db)
+    conn = connect(db)
+    try:
+        smoke = HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"])
+        run = train(get("hydride-mlp"), conn, hydride_snapshot, db.parent / "runs", smoke)
+    finally:
+        conn.close()
+    return HydrideRun(db, run.id)
+
+
 # ---- small trained models on that database: a tiny structural network and a smoke-sized
 # composition baseline (trained once per session; tests copy the database)
 

@@ -47,10 +47,11 @@ app.add_typer(curate.app, name="curate")
 app.add_typer(snapshot.app, name="snapshot")
 app.command("train", no_args_is_help=True, context_settings=train.COMMAND_SETTINGS)(train.train)
 app.add_typer(screen.app, name="screen")
-app.command(
-    "predict",
-    short_help="Predict T_c of structure files with a cvcnn run, the composition model beside it.",
-)(discovery.predict)
+app.add_typer(
+    discovery.predict_app,
+    name="predict",
+    short_help="Predict T_c of structure files (default) or of hydrides EH_n with a trained run.",
+)
 app.add_typer(discovery.morph_app, name="morph")
 app.command(
     "evaluate",

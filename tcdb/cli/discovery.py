@@ -1,4 +1,5 @@
-"""``tcdb predict`` and ``tcdb morph``: the structural model applied to new structures."""
+"""``tcdb predict`` and ``tcdb morph``: trained models applied to new inputs (structures with
+a cvcnn run, binary hydrides with a hydride-mlp run) and to morphs of reference structures."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ import typer
 
 from core.errors import TcdbError
 from tcdb.cli.context import database, profile_settings, reader, settings_of
+from tcdb.cli.default_group import DefaultCommandGroup
+
+predict_app = typer.Typer(
+    cls=DefaultCommandGroup,
+    help="Predict with a trained run: structure files with a cvcnn run (the default: "
+    "'tcdb predict PATH…' is 'tcdb predict structures PATH…'), or binary hydrides EH_n named "
+    "by formula with a hydride-mlp run ('tcdb predict hydride LaH10').",
+    no_args_is_help=True,
+)
 
 morph_app = typer.Typer(
     help="Morphisms of reference structures (Novakovic et al. 2023): species swaps and "
@@ -49,6 +59,11 @@ def _structural_model(ctx: typer.Context, conn, ref: str):
     return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, CVCNN))
 
 
+@predict_app.command(
+    "structures",
+    no_args_is_help=True,
+    short_help="T_c of structure files with a cvcnn run (the default: 'tcdb predict PATH…').",
+)
 def predict(
     ctx: typer.Context,
     paths: Annotated[
@@ -94,6 +109,90 @@ def predict(
         typer.echo(f"failed: {reason}", err=True)
     if len(failed) == len(frame):
         sys.exit(1)
+
+
+FormatOption = Annotated[str, typer.Option("--format", help="table | csv | json")]
+
+
+@predict_app.command(
+    "hydride",
+    no_args_is_help=True,
+    short_help="T_c, P and D of hydrides EH_n by formula with a hydride-mlp run, and its domain.",
+)
+def predict_hydride(
+    ctx: typer.Context,
+    formulas: Annotated[
+        list[str],
+        typer.Argument(
+            help="Binary hydrides EH_n, e.g. LaH10 CaH6 La4H23 (n may be fractional)",
+            show_default=False,
+        ),
+    ],
+    run: Annotated[str, typer.Option("--run", help="A hydride-mlp run id, or 'latest'")] = "latest",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the rows to this CSV file")
+    ] = None,
+    fmt: FormatOption = "table",
+    store: Annotated[
+        bool, typer.Option(help="Write the predictions to the database (view hydride_prediction)")
+    ] = True,
+) -> None:
+    """Predict T_c and P of binary hydrides with a hydride-mlp run: T_c ± σ and P ± σ over the
+    members, D = |P/GPa| + |T_c/K − 293| ± the spread of the members' own D, and whether the
+    run's applicability domain covers the hydride (trained n range, distance to the nearest
+    trained element, spread), with every failed check. A formula that is not E H_n with exactly
+    one element besides H is named with the reason; the rest are predicted. Exit status 1 when
+    none could be."""
+    from ml.hydride_screening import predict_formulas
+    from ml.model_names import HYDRIDE_MLP
+    from store.model_runs import resolve_run
+
+    if fmt not in ("table", "csv", "json"):
+        raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
+    db = database(ctx, write=store)
+    with db.reading() as conn:  # only to find the run; predicting holds no connection
+        verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
+    predicted = predict_formulas(db if store else None, verified, formulas)
+    frame = _hydride_frame(predicted)
+    if output is not None:
+        frame.to_csv(output, index=False)
+    if fmt == "table":
+        typer.echo(f"predicted with {predicted.run_id}; {predicted.domain.describe()}")
+        for r in predicted.frame.itertuples(index=False):
+            verdict = "in domain" if r.in_domain else f"out of domain: {r.domain_reason}"
+            typer.echo(
+                f"{r.formula:<12} T_c {r.tc_K:6.1f} ± {r.tc_std_K:5.1f} K   "
+                f"P {r.pressure_GPa:6.1f} ± {r.pressure_std_GPa:5.1f} GPa   "
+                f"D {r.distance_to_ambient:6.1f} ± {r.distance_std:5.1f}   {verdict}"
+            )
+    else:
+        _print(frame, fmt, predicted.run_id)
+    for _, reason in predicted.failures:
+        typer.echo(f"failed: {reason}", err=True)
+    if predicted.frame.empty:
+        raise TcdbError(
+            f"None of the {len(formulas)} formula(s) is a binary hydride the run can predict; "
+            "the reasons are listed above."
+        )
+
+
+def _hydride_frame(predicted):
+    """The predictions (status 'predicted') and the formulas refused (status 'failed', with
+    the reason in 'error'), as CSV and JSON give them."""
+    import pandas as pd
+
+    from ml.hydride_screening import COLUMNS
+
+    done = predicted.frame[list(COLUMNS)].assign(status="predicted", error=None)
+    failed = pd.DataFrame(
+        [
+            {"formula": formula, "status": "failed", "error": reason}
+            for formula, reason in predicted.failures
+        ],
+        columns=["formula", "status", "error"],
+    )
+    frames = [f for f in (done, failed) if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else done
 
 
 def _refuse_unusable(paths: list[Path], failures: list) -> None:

@@ -19,23 +19,48 @@ def screen_hydrides(
     top: Annotated[
         int, typer.Option(help="Show this many elements closest to ambient", min=0)
     ] = 10,
+    all_rows: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Rank every EH_n, in the applicability domain or not, with its flag"
+        ),
+    ] = False,
 ) -> None:
-    """Predict every EH_n (each element with descriptors, n = 1 … 31) with all members; the
-    views hydride_best_per_element and hydride_closest_decile summarise them."""
-    from ml.hydride_training import screen
+    """Predict every EH_n (each element with descriptors, n = 1 … 31) with all members and
+    judge each against the run's applicability domain (trained n range, distance to the
+    nearest trained element, spread over members). Prints the thresholds, how many EH_n each
+    check flags, and each element's best n in the domain (view hydride_best_per_element;
+    --all: over every EH_n, view hydride_best_per_element_all)."""
+    from ml.hydride_screening import screen
     from ml.model_names import HYDRIDE_MLP
     from store.model_runs import resolve_run
 
     db = database(ctx, write=True)
     with db.reading() as conn:
         verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
-    predictions = screen(db, verified)
+    screened = screen(db, verified)
+    typer.echo(f"screened {len(screened.frame):,} EH_n with run {verified.name}")
+    typer.echo(screened.domain.describe())
+    counts = screened.counts()
+    out = counts.pop("out of domain")
+    flagged = ", ".join(f"{check} {n:,}" for check, n in counts.items())
+    typer.echo(f"flagged: {flagged}; out of domain {out:,} of {len(screened.frame):,}")
+    view = "hydride_best_per_element_all" if all_rows else "hydride_best_per_element"
     with db.reading() as conn:
         best = conn.execute(
-            f"SELECT formula, tc_K, tc_std_K, pressure_GPa, pressure_std_GPa, "
-            f"distance_to_ambient FROM hydride_best_per_element LIMIT {int(top)}"
+            "SELECT formula, tc_K, tc_std_K, pressure_GPa, pressure_std_GPa, "
+            f"distance_to_ambient, coalesce(distance_std, 'NaN'), in_domain, domain_reason "
+            f"FROM {view} "
+            f"LIMIT {int(top)}"
         ).fetchall()
-    typer.echo(f"screened {len(predictions):,} EH_n with run {verified.name}")
-    typer.echo(f"{'best n per element':<20} {'T_c K':>12} {'P GPa':>12} {'D':>7}")
-    for formula, tc, tc_std, p, p_std, d in best:
-        typer.echo(f"{formula:<20} {tc:>6.0f} ± {tc_std:<3.0f} {p:>6.0f} ± {p_std:<3.0f} {d:>7.0f}")
+    scope = "every EH_n" if all_rows else "in the domain"
+    typer.echo(f"{'best n per element, ' + scope:<32} {'T_c K':>11} {'P GPa':>11} "
+               f"{'D':>10}")  # fmt: skip
+    for formula, tc, tc_std, p, p_std, d, d_std, inside, reason in best:
+        line = (
+            f"{formula:<32} {tc:>5.0f} ± {tc_std:<3.0f} {p:>5.0f} ± {p_std:<3.0f} "
+            f"{d:>4.0f} ± {d_std:<3.0f}"
+        )
+        if all_rows:
+            line += "  in domain" if inside else f"  out: {reason}"
+        typer.echo(line)

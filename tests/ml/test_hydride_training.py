@@ -1,5 +1,5 @@
-"""The hydride model from a frozen snapshot: a recorded, reproducible run, and a screen whose
-predictions and views say what the paper's figures show."""
+"""The hydride model from a frozen snapshot: a recorded, reproducible run (its screen:
+``test_hydride_screening.py``)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from ml.hydride_descriptors import screenable_elements
-from ml.hydride_training import screen
 from ml.registry import get
 from ml.training import train
 from schema import migrate
 from schema.database import connect
-from store.model_runs import verify_run
 
 
 def small_config(seed=0):
@@ -77,31 +74,3 @@ def test_the_same_snapshot_config_and_seed_give_the_same_metrics(
     assert first.metrics == second.metrics
     other = run_training(empty_db, hydride_snapshot, tmp_path / "c", seed=1)
     assert other.metrics != first.metrics
-
-
-def test_screening_predicts_every_eh_n_and_the_views_summarise_it(
-    empty_db, hydride_snapshot, tmp_path
-):
-    run = run_training(empty_db, hydride_snapshot, tmp_path / "runs")
-    conn = connect(empty_db)
-    try:
-        predictions = screen(conn, verify_run(conn, run.id, "hydride-mlp"))
-        best = conn.execute(
-            "SELECT element, n_h, distance_to_ambient FROM hydride_best_per_element"
-        ).fetchall()
-        decile = conn.execute("SELECT count(*) FROM hydride_closest_decile").fetchone()[0]
-        grid = conn.execute(
-            "SELECT element, n_h, tc_K, pressure_GPa, distance_to_ambient FROM hydride_screening"
-        ).df()
-    finally:
-        conn.close()
-    elements = screenable_elements()
-    assert len(predictions) == len(grid) == 31 * len(elements)
-    assert np.allclose(
-        grid["distance_to_ambient"],
-        np.abs(grid["pressure_GPa"]) + np.abs(grid["tc_K"] - 293),
-    )
-    assert {e for e, _, _ in best} == set(elements)
-    minimum = grid.groupby("element")["distance_to_ambient"].min()
-    assert all(d == pytest.approx(minimum[e]) for e, _, d in best)
-    assert decile == pytest.approx(0.1 * len(grid), abs=2)

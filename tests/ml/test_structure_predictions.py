@@ -168,3 +168,16 @@ def test_reference_structures_are_read_by_the_caller_and_handed_in(models_db, mo
             read_references(empty, family)
     finally:
         empty.close()
+
+
+def test_predict_structures_is_the_same_command_as_predict_path(models_db, tmp_path):
+    """'tcdb predict PATH' (what the README and the Makefile run) falls back to 'tcdb predict
+    structures PATH'; both print the same table."""
+    _write_inputs(tmp_path)
+    cif = str(tmp_path / "MgH13.cif")
+    short = invoke_tcdb("--db", str(models_db), "predict", cif, "--no-store")
+    named = invoke_tcdb("--db", str(models_db), "predict", "structures", cif, "--no-store")
+    options_first = invoke_tcdb("--db", str(models_db), "predict", "--no-store", cif)
+    assert short.returncode == named.returncode == options_first.returncode == 0, short.stderr
+    assert "MgH13" in short.stdout
+    assert short.stdout == named.stdout == options_first.stdout

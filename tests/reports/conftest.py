@@ -20,7 +20,7 @@ def report_db(trained_models, hydride_snapshot, tmp_path_factory):
     reference and literature structures, and every morph family at smoke size."""
     from core.parameters import HYDRIDE_PROFILES
     from core.structure_files import read_structure_inputs
-    from ml import hydride_training
+    from ml import hydride_screening
     from ml.hydride_ensemble import HydrideMLPConfig
     from ml.morph_runs import run_family
     from ml.morphs import FAMILIES
@@ -43,7 +43,7 @@ def report_db(trained_models, hydride_snapshot, tmp_path_factory):
             folder / "runs",
             HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"]),
         )
-        hydride_training.screen(conn, verify_run(conn, run.id, "hydride-mlp"))
+        hydride_screening.screen(conn, verify_run(conn, run.id, "hydride-mlp"))
         model = StructuralModel.load(trained_models.cvcnn)
         inputs, failures = read_structure_inputs(
             [REFERENCE / "structures", SOURCES / "literature" / "structures"]

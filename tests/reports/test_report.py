@@ -228,3 +228,30 @@ def test_every_familys_uniform_scans_are_counted_by_shape(report_inputs):
     counted = frame.shapes.str.findall(r"(\d+)(?:,|$)").apply(lambda ns: sum(map(int, ns)))
     assert (counted == frame.scans).all()
     assert frame.loc["dome"].scans == 2
+
+
+def test_the_decile_share_counts_heavy_alkali_and_alkaline_earth_in_domain_and_overall(
+    report_inputs,
+):
+    table = tables.hutcheon_decile_share(report_inputs)
+    frame = table.frame.set_index("rows ranked")
+    heavy = ("K", "Rb", "Cs", "Ca", "Sr", "Ba")
+    for scope, view in (
+        ("in the applicability domain", "hydride_closest_decile"),
+        ("every screened EH_n", "hydride_closest_decile_all"),
+    ):
+        decile = report_inputs.frame(f"SELECT element FROM {view}")
+        row = frame.loc[scope]
+        assert row.decile_rows == len(decile)
+        assert row.heavy_alkali_alkaline_earth == decile.element.isin(heavy).sum()
+        assert row.share == pytest.approx(row.heavy_alkali_alkaline_earth / len(decile))
+        assert "heavy alkali and alkaline earth metal hydrides" in row["paper (Fig. 4)"]
+    assert tables.hutcheon_decile_share in tables.BUILDERS
+
+
+def test_fig4_draws_the_in_domain_decile_and_says_how_many_rows_were_out(report_inputs, tmp_path):
+    figure = figures.hutcheon_fig4(report_inputs, tmp_path / "fig4.png")
+    outside = report_inputs.frame(
+        "SELECT count(*) AS n FROM hydride_screening WHERE NOT in_domain"
+    ).n[0]
+    assert f"{outside:,} of " in figure.caption and "out of the domain" in figure.caption

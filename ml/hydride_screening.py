@@ -1,0 +1,206 @@
+"""EH_n predicted by a hydride-mlp run: the screen of every E × n = 1 … 31 and hydrides a user
+names (``tcdb predict hydride LaH10 La4H23``), each with its applicability domain.
+
+Why here and not in the training module: predicting is what a loaded run does, whoever trained
+it. Every prediction carries the ensemble mean and the spread over members of T_c and P, the
+distance to ambient D = |P/GPa| + |T_c/K − 293| at the mean with ``distance_std`` (the spread
+of each member's own D) and ``distance_upper`` = D + distance_std, and the verdict of
+``ml.hydride_domain`` (``in_domain``, ``domain_reason``, ``element_distance``,
+``nearest_trained_element``). The thresholds and the domain parameters go into each stored
+row's ``extra_json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.errors import TcdbError
+from core.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
+from ml.hydride_descriptors import hydride_matrix, missing_descriptors, screening_grid
+from ml.hydride_domain import HydrideDomain, check_counts, domain_of
+from ml.hydride_training import HydridePredictor, distance_to_ambient, load
+from schema.database import Target, storing
+from store.model_runs import VerifiedRun, write_predictions
+
+log = logging.getLogger(__name__)
+
+SCREEN_KIND = "hydride"  # one row per E × n of the screen (views hydride_screening, …)
+QUERY_KIND = "hydride_query"  # hydrides named by a user (view hydride_prediction)
+COLUMNS = ("formula", "element", "n", "tc_K", "tc_std_K", "pressure_GPa", "pressure_std_GPa",
+           "distance_to_ambient", "distance_std", "distance_upper", "in_domain",
+           "domain_reason", "element_distance", "nearest_trained_element")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """Predictions with the domain they were judged by, and inputs that could not be used."""
+
+    run_id: str
+    frame: pd.DataFrame  # COLUMNS plus linear_tc_K, linear_pressure_GPa
+    domain: HydrideDomain
+    failures: list[tuple[str, str]]  # (formula, a sentence naming it and why it was refused)
+
+    def counts(self) -> dict[str, int]:
+        """How many rows each domain check flags."""
+        return check_counts(self.frame)
+
+
+def predict_hydrides(
+    model: HydridePredictor, domain: HydrideDomain, elements: Sequence[str], ns: np.ndarray
+) -> pd.DataFrame:
+    """Every member's (T_c, P) for the EH_n ``elements[i]`` H_``ns[i]``, summarised."""
+    X, _ = hydride_matrix(list(elements), np.asarray(ns, dtype=float), model.descriptors)
+    members = model.ensemble.predict_members(X)
+    mean, spread = members.mean(axis=0), members.std(axis=0)
+    distance = distance_to_ambient(mean[:, 0], mean[:, 1])
+    distance_std = distance_to_ambient(members[..., 0], members[..., 1]).std(axis=0)
+    linear = model.linear(X)
+    frame = pd.DataFrame(
+        {
+            "element": list(elements),
+            "n": X[:, 0],
+            "tc_K": mean[:, 0],
+            "tc_std_K": spread[:, 0],
+            "pressure_GPa": mean[:, 1],
+            "pressure_std_GPa": spread[:, 1],
+            "distance_to_ambient": distance,
+            "distance_std": distance_std,
+            "distance_upper": distance + distance_std,
+            "linear_tc_K": linear[:, 0],
+            "linear_pressure_GPa": linear[:, 1],
+        }
+    )
+    return pd.concat([frame, domain.assess(elements, X, spread)], axis=1)
+
+
+def screen(
+    db: Target, run: VerifiedRun, parameters: HydrideDomainParameters = HYDRIDE_DOMAIN
+) -> Predicted:
+    """Predict every screenable EH_n (n = 1 … 31) with all members, judge each against the
+    run's domain and store them (``db`` is opened for writing only once they are computed)."""
+    model = load(run)
+    domain = domain_of(model.ensemble, parameters)
+    _, elements, ns = screening_grid(model.descriptors)
+    frame = predict_hydrides(model, domain, elements, ns)
+    frame.insert(0, "formula", [f"{e}H{int(n)}" for e, n in zip(elements, ns, strict=True)])
+    store(db, run.id, frame, SCREEN_KIND, domain)
+    return Predicted(run.id, frame, domain, [])
+
+
+def parse_hydride(formula: str) -> tuple[str, float]:
+    """(E, n) of a binary hydride formula such as LaH10 or La4H23 (n = 23/4); a
+    ``TcdbError`` naming the formula otherwise."""
+    import warnings
+
+    from pymatgen.core import Composition
+
+    from core.composition import element_symbols
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            amounts = Composition(formula).get_el_amt_dict()
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TcdbError(f"{formula!r} is not a formula: {exc}.") from None
+    unknown = sorted(s for s in amounts if s not in element_symbols())
+    if unknown:
+        raise TcdbError(f"{formula!r} names no element {', '.join(unknown)}.")
+    others = sorted(s for s, amount in amounts.items() if s != "H" and amount > 0)
+    if amounts.get("H", 0.0) <= 0 or len(others) != 1:
+        raise TcdbError(
+            f"{formula!r} is not a binary hydride EH_n: it needs H and exactly one other "
+            f"element, it has {', '.join(sorted(amounts)) or 'none'}."
+        )
+    element = others[0]
+    return element, amounts["H"] / amounts[element]
+
+
+def predict_formulas(
+    db: Target | None,
+    run: VerifiedRun,
+    formulas: Sequence[str],
+    parameters: HydrideDomainParameters = HYDRIDE_DOMAIN,
+) -> Predicted:
+    """Predict the hydrides named by ``formulas``; those that are no binary hydride, or whose
+    element lacks a descriptor, are listed in ``failures`` and the rest predicted. Stored
+    (kind ``hydride_query``) unless ``db`` is None."""
+    model = load(run)
+    domain = domain_of(model.ensemble, parameters)
+    usable: list[tuple[str, str, float]] = []
+    failures: list[tuple[str, str]] = []
+    for formula in formulas:
+        try:
+            element, n = parse_hydride(formula)
+        except TcdbError as exc:
+            failures.append((formula, str(exc)))
+            continue
+        lacking = missing_descriptors(element, model.descriptors)
+        if lacking:
+            failures.append(
+                (formula, f"{formula!r}: {element} lacks the descriptor(s) {', '.join(lacking)}.")
+            )
+            continue
+        usable.append((formula, element, n))
+    if not usable:
+        return Predicted(run.id, pd.DataFrame(columns=list(COLUMNS)), domain, failures)
+    elements, ns = [u[1] for u in usable], np.array([u[2] for u in usable])
+    frame = predict_hydrides(model, domain, elements, ns)
+    frame.insert(0, "formula", [u[0] for u in usable])
+    if db is not None:
+        store(db, run.id, frame, QUERY_KIND, domain)
+    return Predicted(run.id, frame, domain, failures)
+
+
+def store(db: Target, run_id: str, frame: pd.DataFrame, kind: str, domain: HydrideDomain) -> None:
+    """Write the predictions with their domain verdict, and the materials they name."""
+    from core.composition import normalise
+    from core.timestamps import utcnow
+    from ml.element_data import atomic_number
+    from schema.bulk import insert_new_materials
+
+    thresholds = domain.thresholds()
+    compositions = {}
+    rows = []
+    for r in frame.itertuples(index=False):
+        composition = normalise({r.element: 1.0, "H": float(r.n)})
+        compositions[composition.material_id] = composition
+        subject = r.formula if kind == SCREEN_KIND else f"{r.element}H{r.n:g}"
+        rows.append(
+            {
+                "model_run_id": run_id,
+                "subject_kind": kind,
+                "subject_id": subject,
+                "material_id": composition.material_id,
+                "formula": r.formula,
+                "tc_K": float(r.tc_K),
+                "tc_std_K": float(r.tc_std_K),
+                "pressure_GPa": float(r.pressure_GPa),
+                "pressure_std_GPa": float(r.pressure_std_GPa),
+                "distance_to_ambient": float(r.distance_to_ambient),
+                "distance_std": float(r.distance_std),
+                "in_domain": bool(r.in_domain),
+                "domain_reason": r.domain_reason if isinstance(r.domain_reason, str) else None,
+                "extra_json": json.dumps(
+                    {
+                        "element": r.element,
+                        "n": float(r.n),
+                        "Z": atomic_number(r.element),
+                        "linear_tc_K": float(r.linear_tc_K),
+                        "linear_pressure_GPa": float(r.linear_pressure_GPa),
+                        "element_distance": float(r.element_distance),
+                        "nearest_trained_element": r.nearest_trained_element,
+                        "domain": thresholds,
+                    }
+                ),
+            }
+        )
+    with storing(db, f"the {kind} predictions of run {run_id}") as conn:
+        insert_new_materials(conn, compositions, utcnow())
+        write_predictions(conn, rows, refresh=True)
+    log.info("stored %d %s predictions of run %s", len(rows), kind, run_id)
