@@ -61,22 +61,30 @@ class BoostedTrees:
             total += self.value[node]
         return total
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the model, as ``to_bytes`` writes them."""
+        meta = np.array([FORMAT_VERSION, self.n_features], dtype=np.int64)
+        return {"meta": meta, "baseline": np.array([self.baseline]),
+                **{name: getattr(self, name) for name in ARRAYS}}  # fmt: skip
+
     def to_bytes(self) -> bytes:
         """The arrays as an uncompressed ``.npz`` archive."""
         buffer = io.BytesIO()
-        meta = np.array([FORMAT_VERSION, self.n_features], dtype=np.int64)
-        np.savez(buffer, meta=meta, baseline=np.array([self.baseline]),
-                 **{name: getattr(self, name) for name in ARRAYS})  # fmt: skip
+        np.savez(buffer, **self.arrays())
         return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BoostedTrees:
         """Read arrays written by ``to_bytes``; no object arrays, every index checked."""
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            missing = {"meta", "baseline", *ARRAYS} - set(archive.files)
-            if missing:
-                raise TreeFormatError(f"the tree archive lacks {', '.join(sorted(missing))}")
-            arrays = {name: archive[name] for name in ("meta", "baseline", *ARRAYS)}
+            return cls.from_arrays({name: archive[name] for name in archive.files})
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> BoostedTrees:
+        """The model of ``arrays()``'s output, every index checked."""
+        missing = {"meta", "baseline", *ARRAYS} - set(arrays)
+        if missing:
+            raise TreeFormatError(f"the tree archive lacks {', '.join(sorted(missing))}")
         version, n_features = (int(v) for v in arrays["meta"][:2])
         if version != FORMAT_VERSION:
             raise TreeFormatError(f"unsupported tree format {version}")
@@ -113,6 +121,30 @@ class BoostedTrees:
         features = self.feature[inner]
         if len(features) and (features.min() < 0 or features.max() >= self.n_features):
             raise TreeFormatError("a split names a feature that does not exist")
+
+
+def pack(models: dict[str, BoostedTrees]) -> bytes:
+    """Several named models in one ``.npz`` archive (keys ``name/array``)."""
+    buffer = io.BytesIO()
+    arrays = {f"{name}/{key}": value for name, model in models.items()
+              for key, value in model.arrays().items()}  # fmt: skip
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def unpack(data: bytes) -> dict[str, BoostedTrees]:
+    """The models of ``pack``; an archive of one model (``to_bytes``) is ``{"member_0": ...}``."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    if "meta" in arrays:
+        return {"member_0": BoostedTrees.from_arrays(arrays)}
+    grouped: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in arrays.items():
+        name, _, field = key.partition("/")
+        grouped.setdefault(name, {})[field] = value
+    if not grouped:
+        raise TreeFormatError("the tree archive holds no model")
+    return {name: BoostedTrees.from_arrays(part) for name, part in sorted(grouped.items())}
 
 
 def export(estimator) -> BoostedTrees:

@@ -39,6 +39,12 @@ import pandas as pd
 from pymatgen.core.periodic_table import Element
 
 from ml import element_data as ed
+from ml.magpie_descriptors import (
+    FRACTION_LABELS,
+    MAGPIE_LABELS,
+    element_fractions,
+    magpie_statistics,
+)
 
 STATISTICS: tuple[str, ...] = (
     "mean",
@@ -444,6 +450,42 @@ def composition_matrix(
     rows_imputed = int(filled.any(axis=(1, 2)).sum())
     return DescriptorBatch(
         X, COMPOSITION_LABELS, dict(sorted(errors.items())), imputed, rows_imputed
+    )
+
+
+# --- presets: the 81 alone, or with element fractions and Magpie-style statistics -------------
+
+HAMIDIEH81 = "hamidieh81"
+RICH_PRESET = "hamidieh81+fractions+magpie"
+PRESET_LABELS: dict[str, tuple[str, ...]] = {
+    HAMIDIEH81: COMPOSITION_LABELS,
+    RICH_PRESET: COMPOSITION_LABELS + FRACTION_LABELS + MAGPIE_LABELS,
+}
+
+
+def preset_matrix(
+    compositions: Sequence[Mapping[Any, float]],
+    preset: str = HAMIDIEH81,
+    config: CompositionDescriptorConfig = DEFAULT_CONFIG,
+) -> DescriptorBatch:
+    """The columns of a descriptor preset (``PRESET_LABELS``) for many compositions."""
+    if preset not in PRESET_LABELS:
+        raise ValueError(f"unknown descriptor preset {preset!r}; choose {', '.join(PRESET_LABELS)}")
+    batch = composition_matrix(compositions, config)
+    if preset == HAMIDIEH81:
+        return batch
+    padded = _pad(compositions)
+    z = np.where(batch.valid[:, None], padded.z, 0)
+    extra = np.hstack(
+        [
+            element_fractions(z, padded.fractions),
+            magpie_statistics(z, padded.fractions, impute=config.impute == "mean"),
+        ]
+    )
+    X = np.hstack([batch.X, extra])
+    X[~batch.valid] = np.nan
+    return DescriptorBatch(
+        X, PRESET_LABELS[preset], batch.errors, batch.imputed, batch.imputed_rows
     )
 
 

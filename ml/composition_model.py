@@ -1,11 +1,18 @@
-"""The composition-only baseline ("T_c chem" in Novakovic et al. 2023's tables).
+"""The composition-only model ("T_c chem" in Novakovic et al. 2023's tables).
 
+By default (profile ``quick``) gradient-boosted trees on the 81 Hamidieh descriptors plus element
+fractions and Magpie-style statistics (descriptor preset ``hamidieh81+fractions+magpie``), with
+leaves and minimum leaf size chosen and iterations stopped by inner validation inside each
+training fold, k members and a spread per prediction (``ml.composition_ensemble``).
+
+The ``paper`` profile keeps Hamidieh's model (``hamidieh-quick``: capped at 63 leaves):
 Hamidieh (2018) fitted gradient-boosted trees to the 81 composition descriptors of SuperCon
 (XGBoost: 374 trees, learning rate 0.02, maximum depth 16, minimum child weight 1, half the
 columns per tree; RMSE ≈ 9.5 K, R² ≈ 0.92). Here the same settings drive scikit-learn's
-histogram gradient boosting, on the SuperCon compositions of a ``structures`` snapshot (its
-labels under the snapshot's variance policy). Evaluation is 10-fold cross-validation with
-folds grouped by composition, so no composition is in both a training and a test fold.
+histogram gradient boosting. Both train on the SuperCon compositions of a ``structures``
+snapshot (its labels under the snapshot's variance policy). Evaluation is 10-fold
+cross-validation with folds grouped by composition, so no composition is in both a training
+and a test fold.
 """
 
 from __future__ import annotations
@@ -18,9 +25,16 @@ import numpy as np
 import pandas as pd
 
 from core.errors import TcdbError
-from ml.composition_descriptors import CompositionDescriptorConfig, composition_matrix
+from ml.composition_descriptors import (
+    HAMIDIEH81,
+    PRESET_LABELS,
+    RICH_PRESET,
+    CompositionDescriptorConfig,
+    preset_matrix,
+)
+from ml.composition_ensemble import StoredEnsemble, calibration, fit_ensemble
 from ml.contract import Fitted
-from ml.evaluation import GroupedByComposition, out_of_fold, score
+from ml.evaluation import GroupedByComposition, score
 from ml.model_names import COMPOSITION
 from store.model_runs import VerifiedRun
 from store.snapshots import Snapshot
@@ -28,11 +42,14 @@ from store.snapshots import Snapshot
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.npz"  # the trees as arrays (ml.boosted_trees); never a pickle
+METHODS = ("search", "fixed")
 
 
 @dataclass(frozen=True)
 class CompositionModelConfig:
-    """Hamidieh's XGBoost settings in scikit-learn's terms; folds and seed for the evaluation."""
+    """Hamidieh's XGBoost settings in scikit-learn's terms (``estimator()``, used by
+    ``method="fixed"`` and the structural baselines); the inner search's grid, the members
+    and the descriptor preset; folds and seed for the evaluation."""
 
     max_iter: int = 374
     learning_rate: float = 0.02
@@ -43,6 +60,25 @@ class CompositionModelConfig:
     l2_regularization: float = 1.0  # XGBoost's default lambda
     folds: int = 10
     seed: int = 0
+    descriptors: str = RICH_PRESET  # a preset of ml.composition_descriptors.PRESET_LABELS
+    method: str = "search"  # "search": settings chosen by inner validation; "fixed": the above
+    members: int = 3  # inner folds = members; 1: a single model, no spread
+    search_learning_rate: float = 0.1
+    search_leaves: tuple[int, ...] = (31, 127)
+    search_min_leaf: tuple[int, ...] = (5,)
+    search_max_iter: int = 2000  # the cap; early stopping on the inner fold ends sooner
+    search_patience: int = 20  # iterations without improvement of the inner fold's loss
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise TcdbError(f"Unknown composition method {self.method!r}; choose search or fixed.")
+        if self.descriptors not in PRESET_LABELS:
+            raise TcdbError(
+                f"Unknown descriptor preset {self.descriptors!r}; choose "
+                f"{', '.join(PRESET_LABELS)}."
+            )
+        if self.members < 1 or (self.method == "search" and self.members < 2):
+            raise TcdbError("The inner search needs at least 2 members (one validates).")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -72,31 +108,44 @@ class CompositionData:
 
 
 def composition_data(
-    snapshot: Snapshot, descriptors: CompositionDescriptorConfig | None = None
+    snapshot: Snapshot,
+    descriptors: CompositionDescriptorConfig | None = None,
+    preset: str = HAMIDIEH81,
 ) -> CompositionData:
-    """The snapshot's SuperCon labels with their 81 composition descriptors."""
+    """The snapshot's SuperCon labels with the composition descriptors of ``preset``."""
     snapshot.require_kind("structures")
     entries = snapshot.entries
     entries = entries[entries["origin"] == "supercon"].reset_index(drop=True)
     compositions = [json.loads(c) for c in entries["composition_json"]]
-    batch = composition_matrix(compositions, descriptors or CompositionDescriptorConfig())
+    batch = preset_matrix(compositions, preset, descriptors or CompositionDescriptorConfig())
     valid = batch.valid
     dropped = {entries["material_id"][i]: reason for i, reason in batch.errors.items()}
     entries = entries[valid].reset_index(drop=True)
     return CompositionData(entries, batch.X[valid], entries["label_tc_K"].to_numpy(), dropped)
 
 
-def grouped_oof(config: CompositionModelConfig, data: CompositionData) -> np.ndarray:
-    """Out-of-fold predictions of k-fold cross-validation grouped by composition."""
+@dataclass(frozen=True)
+class OutOfFold:
+    predicted: np.ndarray
+    std: np.ndarray  # NaN without a spread
+    chosen: list[dict]  # per outer fold: what the inner search chose
+
+
+def grouped_oof(config: CompositionModelConfig, data: CompositionData) -> OutOfFold:
+    """Out-of-fold predictions of k-fold cross-validation grouped by composition; each fold's
+    ensemble (search, members, scale) is fitted on that fold's training rows alone."""
+    groups = data.entries["material_id"].to_numpy()
     protocol = GroupedByComposition(config.folds, config.seed)
-    splits = protocol.splits(len(data.y), groups=data.entries["material_id"].to_numpy())
-    return out_of_fold(
-        lambda X, y, X_test: config.estimator().fit(X, y).predict(X_test),
-        data.X,
-        data.y,
-        splits,
-        lambda number, total: log.info("fold %d/%d done", number, total),
-    )
+    splits = protocol.splits(len(data.y), groups=groups)
+    predicted = np.full(len(data.y), np.nan)
+    std = np.full(len(data.y), np.nan)
+    chosen = []
+    for number, (train, test) in enumerate(splits, start=1):
+        ensemble = fit_ensemble(config, data.X[train], data.y[train], groups[train])
+        predicted[test], std[test] = ensemble.predict(data.X[test])
+        chosen.append(ensemble.chosen)
+        log.info("fold %d/%d done", number, len(splits))
+    return OutOfFold(predicted, std, chosen)
 
 
 def record(
@@ -104,7 +153,10 @@ def record(
 ) -> dict:
     """The configuration as the run manifest records it."""
     descriptors = descriptors or CompositionDescriptorConfig()
-    return {"model": config.as_dict(), "descriptors": descriptors.as_dict()}
+    return {
+        "model": config.as_dict(),
+        "descriptors": descriptors.as_dict() | {"preset": config.descriptors},
+    }
 
 
 def fit(
@@ -114,19 +166,28 @@ def fit(
 ) -> Fitted:
     """Cross-validate, then fit on every composition: the trees, the metrics and the
     out-of-fold predictions."""
-    data = composition_data(snapshot, descriptors or CompositionDescriptorConfig())
+    data = composition_data(snapshot, descriptors, config.descriptors)
     oof = grouped_oof(config, data)
-    model = config.estimator().fit(data.X, data.y)
+    final = fit_ensemble(config, data.X, data.y, data.entries["material_id"].to_numpy())
     metrics = {
         "protocol": f"{config.folds}-fold cross-validation grouped by composition "
         "(out-of-fold predictions)",
-        "cross_validation": score(GroupedByComposition(config.folds, config.seed), data.y, oof),
+        "cross_validation": score(
+            GroupedByComposition(config.folds, config.seed), data.y, oof.predicted
+        ),
+        "uncertainty": calibration(data.y, oof.predicted, oof.std),
         "anchor_hamidieh_2018": {"rmse_K": 9.5, "r2": 0.92},
     }
-    frame = data.entries[["material_id", "reduced_formula", "label_tc_K"]].assign(oof_tc_K=oof)
+    frame = data.entries[["material_id", "reduced_formula", "label_tc_K"]].assign(
+        oof_tc_K=oof.predicted, oof_tc_std_K=oof.std
+    )
     artefacts = {
-        MODEL_FILE: tree_bytes(model, data.X),
+        MODEL_FILE: ensemble_bytes(final, data.X),
         "out_of_fold.parquet": frame.to_parquet(index=False),
+    }
+    notes = {
+        "dropped_compositions": data.dropped,
+        "inner_search": {"outer_folds": oof.chosen, "final_model": final.chosen},
     }
     rows = [
         {
@@ -135,11 +196,12 @@ def fit(
             "material_id": r.material_id,
             "formula": r.reduced_formula,
             "tc_K": float(r.oof_tc_K),
+            "tc_std_K": float(r.oof_tc_std_K) if np.isfinite(r.oof_tc_std_K) else None,
             "extra_json": json.dumps({"kind": "out_of_fold", "label_tc_K": r.label_tc_K}),
         }
         for i, r in enumerate(frame.itertuples(index=False))
     ]
-    return Fitted(artefacts, metrics, {"dropped_compositions": data.dropped}, rows)
+    return Fitted(artefacts, metrics, notes, rows)
 
 
 def tree_bytes(model, X: np.ndarray) -> bytes:
@@ -158,28 +220,57 @@ def tree_bytes(model, X: np.ndarray) -> bytes:
     return trees.to_bytes()
 
 
-def load_model(run: VerifiedRun):
-    """The fitted trees of a checked composition run (arrays only: nothing runs on load)."""
-    from ml.boosted_trees import BoostedTrees, TreeFormatError
+def ensemble_bytes(ensemble, X: np.ndarray) -> bytes:
+    """Members and scale model as one array archive, each checked as ``tree_bytes`` checks."""
+    from ml.boosted_trees import pack
+
+    models = [*ensemble.members, *([ensemble.scale] if ensemble.scale is not None else [])]
+    for model in models:
+        tree_bytes(model, X)
+    return pack(ensemble.trees())
+
+
+def load_model(run: VerifiedRun) -> StoredEnsemble:
+    """The fitted trees of a checked composition run (arrays only: nothing runs on load);
+    a run of one model (written before ensembles) loads as an ensemble of one."""
+    from ml.boosted_trees import TreeFormatError, unpack
 
     run.require_model(COMPOSITION)
     try:
-        return BoostedTrees.from_bytes(run.read_bytes(MODEL_FILE))
+        models = unpack(run.read_bytes(MODEL_FILE))
+        members = sorted((k for k in models if k.startswith("member_")),
+                         key=lambda k: int(k.removeprefix("member_")))  # fmt: skip
+        if not members:
+            raise TreeFormatError("the tree archive holds no member")
+        return StoredEnsemble(tuple(models[k] for k in members), models.get("scale"))
     except (TreeFormatError, ValueError) as exc:
         raise TcdbError(
             f"Run {run.id}: {MODEL_FILE} is not a valid tree archive ({exc})."
         ) from None
 
 
-def predict_compositions(run: VerifiedRun, compositions: list[dict]) -> tuple[np.ndarray, dict]:
-    """T_c of compositions (element → amount) with a composition run; errors per row."""
+def predict_with_spread(
+    run: VerifiedRun, compositions: list[dict]
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """T_c and its standard deviation (NaN without a spread) of compositions (element →
+    amount) with a composition run, under the run's recorded descriptor preset; errors per
+    row."""
     recorded = run.manifest["config"]["descriptors"]
     descriptors = CompositionDescriptorConfig(**{k: recorded[k] for k in ("impute", "nonpositive")})
-    batch = composition_matrix(compositions, descriptors)
+    batch = preset_matrix(compositions, recorded.get("preset", HAMIDIEH81), descriptors)
     predicted = np.full(len(compositions), np.nan)
+    std = np.full(len(compositions), np.nan)
     if batch.valid.any():
-        predicted[batch.valid] = load_model(run).predict(batch.X[batch.valid])
-    return predicted, batch.errors
+        model = load_model(run)
+        predicted[batch.valid] = model.predict(batch.X[batch.valid])
+        std[batch.valid] = model.spread(batch.X[batch.valid])
+    return predicted, std, batch.errors
+
+
+def predict_compositions(run: VerifiedRun, compositions: list[dict]) -> tuple[np.ndarray, dict]:
+    """T_c of compositions (element → amount) with a composition run; errors per row."""
+    predicted, _, errors = predict_with_spread(run, compositions)
+    return predicted, errors
 
 
 def composition_prediction_rows(composition_run: VerifiedRun, formulas: list[str]) -> list[dict]:
@@ -191,7 +282,7 @@ def composition_prediction_rows(composition_run: VerifiedRun, formulas: list[str
         {el.symbol: float(n) for el, n in Composition(f).element_composition.items()}
         for f in distinct
     ]
-    predicted, errors = predict_compositions(composition_run, amounts)
+    predicted, std, errors = predict_with_spread(composition_run, amounts)
     run_id = composition_run.id
     return [
         {
@@ -200,6 +291,7 @@ def composition_prediction_rows(composition_run: VerifiedRun, formulas: list[str
             "subject_id": formula,
             "formula": formula,
             "tc_K": float(tc),
+            "tc_std_K": float(std[i]) if np.isfinite(std[i]) else None,
         }
         for i, (formula, tc) in enumerate(zip(distinct, predicted, strict=True))
         if i not in errors and np.isfinite(tc)

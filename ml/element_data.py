@@ -248,6 +248,7 @@ def _most_abundant_mass_numbers(atomic_weight: pd.Series) -> pd.Series:
     return natural.reindex(atomic_weight.index).fillna(atomic_weight.round())
 
 
+@cache
 def _pymatgen_property(attribute: str) -> pd.Series:
     """A float property of pymatgen's Element for Z 1..118 (NaN where pymatgen has none)."""
     from pymatgen.core.periodic_table import Element
@@ -262,6 +263,11 @@ def _pymatgen_property(attribute: str) -> pd.Series:
                 value = None
             values[z] = np.nan if value is None else float(value)
     return pd.Series(values, dtype=float)
+
+
+def pymatgen_property(attribute: str) -> pd.Series:
+    """A float property of pymatgen's Element by Z 1..118 (NaN where pymatgen has none)."""
+    return _pymatgen_property(attribute).copy()
 
 
 @cache

@@ -1,0 +1,180 @@
+"""The composition model's trees: hyper-parameters chosen by inner validation, k members, a spread.
+
+Why: one tree model with fixed settings gives neither a choice of settings that was checked
+nor an uncertainty. ``fit_ensemble`` sees only the rows it is given (an outer training fold, or
+every composition for the final model) and
+
+1. splits them into ``members`` folds grouped by composition (seeded);
+2. fits each candidate of the grid (leaves x minimum leaf size) on all folds but the first,
+   stopping early on the first fold's loss, and keeps the candidate with the lowest validation
+   RMSE: the chosen settings and iteration count are recorded;
+3. fits one member per fold with the chosen settings, each stopping early on its own held-out
+   fold (the winning search fit is member 0): the prediction is the members' mean;
+4. fits a small scale model to the members' held-out absolute errors |r| (each row predicted by
+   the member that did not see it), times sqrt(pi/2) so that for normal errors it estimates the
+   standard deviation: that is the spread ``tc_std_K``.
+
+Nothing here sees rows it is not given, so under cross-validation the outer test fold never
+enters the search, the early stopping or the scale. With ``method="fixed"`` the members are
+Hamidieh's fixed trees (``CompositionModelConfig.estimator()``) and only steps 1, 3 and 4 run;
+with one member there is no inner split and no spread.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from ml.boosted_trees import BoostedTrees, export
+
+log = logging.getLogger(__name__)
+
+SCALE_SETTINGS = {"learning_rate": 0.1, "max_iter": 60, "max_leaf_nodes": 15,
+                  "min_samples_leaf": 50}  # fmt: skip
+MIN_SPREAD_K = 0.1  # the scale model's floor: no prediction is claimed exact
+
+
+@dataclass
+class EnsembleFit:
+    """Fitted members and scale model, and what the inner search chose."""
+
+    members: list[Any]  # fitted HistGradientBoostingRegressor
+    scale: Any | None
+    chosen: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean of the members and the spread (NaN without a scale model)."""
+        mean = sum(m.predict(X) for m in self.members) / len(self.members)
+        return mean, spread(self.scale.predict(X) if self.scale is not None else None, len(X))
+
+    def trees(self) -> dict[str, BoostedTrees]:
+        """Every model as arrays: ``member_i`` and ``scale``."""
+        out = {f"member_{i}": export(m) for i, m in enumerate(self.members)}
+        if self.scale is not None:
+            out["scale"] = export(self.scale)
+        return out
+
+
+def spread(scale_output: np.ndarray | None, n: int) -> np.ndarray:
+    """The scale model's output as a standard deviation (floored), NaN without one."""
+    if scale_output is None:
+        return np.full(n, np.nan)
+    return np.maximum(scale_output, MIN_SPREAD_K)
+
+
+def _candidate(config, leaves: int, min_leaf: int):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(
+        learning_rate=config.search_learning_rate,
+        max_iter=config.search_max_iter,
+        max_leaf_nodes=leaves,
+        min_samples_leaf=min_leaf,
+        max_features=config.max_features,
+        l2_regularization=config.l2_regularization,
+        early_stopping=True,
+        n_iter_no_change=config.search_patience,
+        random_state=config.seed,
+    )
+
+
+def _inner_folds(n_members: int, groups: np.ndarray, seed: int) -> list[np.ndarray]:
+    from sklearn.model_selection import GroupKFold
+
+    folds = GroupKFold(n_splits=n_members, shuffle=True, random_state=seed)
+    return [test for _, test in folds.split(np.zeros(len(groups)), groups=groups)]
+
+
+def _member(config, estimator, X, y, train, held):
+    if config.method == "fixed":
+        return estimator.fit(X[train], y[train])
+    return estimator.fit(X[train], y[train], X_val=X[held], y_val=y[held])
+
+
+def fit_ensemble(config, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> EnsembleFit:
+    """Search, members and scale on exactly these rows (see the module docstring)."""
+    if config.members == 1:
+        model = config.estimator().fit(X, y)
+        return EnsembleFit([model], None, {"method": config.method, "members": 1})
+    folds = _inner_folds(config.members, groups, config.seed)
+    every = np.arange(len(y))
+    held0 = folds[0]
+    train0 = np.setdiff1d(every, held0)
+    chosen: dict[str, Any] = {"method": config.method, "members": config.members}
+    if config.method == "fixed":
+        first = _member(config, config.estimator(), X, y, train0, held0)
+        make = config.estimator
+    else:
+        trials = []
+        for leaves, min_leaf in product(config.search_leaves, config.search_min_leaf):
+            model = _member(config, _candidate(config, leaves, min_leaf), X, y, train0, held0)
+            rmse = float(np.sqrt(np.mean((model.predict(X[held0]) - y[held0]) ** 2)))
+            trials.append((rmse, leaves, min_leaf, model))
+            log.info("inner search: %d leaves, min leaf %d: RMSE %.2f K after %d iterations",
+                     leaves, min_leaf, rmse, model.n_iter_)  # fmt: skip
+        rmse, leaves, min_leaf, first = min(trials, key=lambda t: t[0])
+        chosen |= {"max_leaf_nodes": leaves, "min_samples_leaf": min_leaf,
+                   "learning_rate": config.search_learning_rate, "inner_rmse_K": rmse,
+                   "trials": [{"max_leaf_nodes": t[1], "min_samples_leaf": t[2],
+                               "rmse_K": t[0], "iterations": int(t[3].n_iter_)}
+                              for t in trials]}  # fmt: skip
+
+        def make():
+            return _candidate(config, leaves, min_leaf)
+
+    members = [first]
+    residual = np.empty(len(y))
+    residual[held0] = first.predict(X[held0]) - y[held0]
+    for held in folds[1:]:
+        model = _member(config, make(), X, y, np.setdiff1d(every, held), held)
+        residual[held] = model.predict(X[held]) - y[held]
+        members.append(model)
+    if config.method != "fixed":
+        chosen["iterations"] = [int(m.n_iter_) for m in members]
+    scale = _scale_model(config.seed).fit(X, np.abs(residual) * math.sqrt(math.pi / 2))
+    chosen["inner_out_of_fold_rmse_K"] = float(np.sqrt(np.mean(residual**2)))
+    return EnsembleFit(members, scale, chosen)
+
+
+def _scale_model(seed: int):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(**SCALE_SETTINGS, early_stopping=False,
+                                         random_state=seed)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StoredEnsemble:
+    """An ensemble loaded back from arrays: members and optional scale model."""
+
+    members: tuple[BoostedTrees, ...]
+    scale: BoostedTrees | None = None
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The members' mean (exactly the member's floats for a one-member run)."""
+        return sum(m.predict(X) for m in self.members) / len(self.members)
+
+    def spread(self, X: np.ndarray) -> np.ndarray:
+        """Standard deviation of the prediction; NaN without a scale model."""
+        return spread(self.scale.predict(X) if self.scale is not None else None, len(X))
+
+
+def calibration(y: np.ndarray, predicted: np.ndarray, std: np.ndarray) -> dict[str, Any]:
+    """How honest the spread is: the share of labels within ±1σ and ±2σ of the prediction
+    (0.683 and 0.954 for calibrated normal errors), over rows that have a spread."""
+    has = np.isfinite(std) & np.isfinite(predicted)
+    if not has.any():
+        return {"n": 0}
+    z = np.abs(y[has] - predicted[has]) / std[has]
+    return {
+        "n": int(has.sum()),
+        "within_1_sigma": float(np.mean(z <= 1)),
+        "within_2_sigma": float(np.mean(z <= 2)),
+        "expected_normal": {"within_1_sigma": 0.683, "within_2_sigma": 0.954},
+        "mean_std_K": float(np.mean(std[has])),
+    }
