@@ -4,8 +4,9 @@ Each readable structure is predicted by a ``cvcnn`` run; its prediction is store
 kind ``input_structure`` and subject id the content hash of the structure and its space group,
 so predicting the same structure again (under any file name) updates the same subject and the
 view ``structure_prediction`` shows the latest. The composition baseline predicts the reduced
-formula (subject kind ``composition``). An ensemble run's spread over its members is
-``tc_std_K`` (empty for a one-member run). Inputs that cannot be read or featurised are returned
+formula (subject kind ``composition``), with its spread in ``composition_tc_std_K`` (empty for
+a one-model composition run). An ensemble run's spread over its members is ``tc_std_K``
+(empty for a one-member run). Inputs that cannot be read or featurised are returned
 with the reason, and the rest are still predicted.
 """
 
@@ -28,8 +29,8 @@ from store.model_runs import VerifiedRun, write_predictions
 log = logging.getLogger(__name__)
 
 COLUMNS = [
-    "name", "formula", "spacegroup_number", "tc_K", "tc_std_K", "composition_tc_K", "status",
-    "reason",
+    "name", "formula", "spacegroup_number", "tc_K", "tc_std_K", "composition_tc_K",
+    "composition_tc_std_K", "status", "reason",
     "input_path", "structure_hash",
 ]  # fmt: skip
 
@@ -98,6 +99,8 @@ def predict_inputs(
     )
     by_formula = {row["subject_id"]: row["tc_K"] for row in composition}
     frame["composition_tc_K"] = frame.formula.map(by_formula)
+    spread = {row["subject_id"]: row["tc_std_K"] for row in composition}
+    frame["composition_tc_std_K"] = frame.formula.map(spread).astype(float)
     if db is not None:
         with storing(db, f"the predictions of run {model.run_id}") as conn:
             write_predictions(conn, _prediction_rows(model.run_id, predicted))

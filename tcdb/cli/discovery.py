@@ -85,7 +85,8 @@ def predict(
 ) -> None:
     """Predict T_c of any structures with a cvcnn run, the composition baseline beside it.
     An ensemble run (profile ensemble, --members) gives T_c ± the spread over its networks
-    (column tc_std_K); a one-member run has no spread. Inputs that cannot be read or
+    (column tc_std_K); a one-member run has no spread. The composition prediction carries
+    its own spread (composition_tc_std_K) when its run has one. Inputs that cannot be read or
     featurised are listed with the reason; the rest are predicted. Exit status 1 when no
     input could be predicted."""
     from core.structure_files import read_structure_inputs
@@ -214,14 +215,16 @@ def _print(frame, fmt: str, run_id: str) -> None:
     elif fmt == "json":
         typer.echo(frame.to_json(orient="records", indent=2))
     else:
-        shown = frame[["name", "formula", "spacegroup_number", "composition_tc_K", "status"]]
+        shown = frame[["name", "formula", "spacegroup_number", "status"]]
         spread = zip(frame.tc_K, frame.tc_std_K, strict=True)
         shown.insert(3, "tc", [_with_spread(t, s) for t, s in spread])
+        chem = zip(frame.composition_tc_K, frame.composition_tc_std_K, strict=True)
+        shown.insert(4, "chem", [_with_spread(t, s) for t, s in chem])
         shown = shown.rename(
             columns={
                 "spacegroup_number": "space group",
                 "tc": "T_c K (structure)",
-                "composition_tc_K": "T_c K (composition)",
+                "chem": "T_c K (composition)",
             }
         )
         typer.echo(f"predicted with {run_id}")
@@ -229,7 +232,8 @@ def _print(frame, fmt: str, run_id: str) -> None:
 
 
 def _with_spread(tc: float, spread: float) -> str:
-    """'123.4 ± 5.6' for an ensemble run, '123.4' for one network (no spread), '' if failed."""
+    """'123.4 ± 5.6' with a spread, '123.4' without one (one network or one tree model),
+    '' if failed."""
     if not math.isfinite(tc):
         return ""
     return f"{tc:.1f} ± {spread:.1f}" if math.isfinite(spread) else f"{tc:.1f}"

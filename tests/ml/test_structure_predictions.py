@@ -64,6 +64,7 @@ def test_cif_and_json_inputs_are_predicted_stored_and_bad_ones_explained(
     assert predicted.structure_hash.nunique() == 1
     assert predicted.tc_K.nunique() == 1 and np.isfinite(predicted.tc_K).all()
     assert np.isfinite(predicted.composition_tc_K).all()
+    assert (predicted.composition_tc_std_K > 0).all()  # the composition run's spread
     reasons = by_name[by_name.status == "failed"].reason
     assert "batch.json#1" in reasons["solid neon"] and "noble gas" in reasons["solid neon"]
     assert "batch.json#2" in reasons["UH"] and "U is outside Z 1-86" in reasons["UH"]
