@@ -57,11 +57,11 @@ def test_tcdb_train_composition_records_a_run_with_a_spread_and_reloads_identica
         ).fetchone()
     finally:
         conn.close()
-    cv = checked.metrics["cross_validation"]
+    cv = checked.manifest["metrics"]["cross_validation"]
     assert cv["n"] == n_predictions == n_spread > 1000  # every out-of-fold row has a spread
     assert (cv["protocol"], cv["folds"], cv["seed"]) == ("grouped-by-composition", 3, 0)
     assert cv["r2"] > 0.5  # far better than the mean, even with the tiny smoke settings
-    spread = checked.metrics["uncertainty"]
+    spread = checked.manifest["metrics"]["uncertainty"]
     assert spread["n"] == cv["n"] and 0.3 < spread["within_1_sigma"] < 0.99
     manifest = json.loads((checked.path / "manifest.json").read_text())
     assert manifest["snapshot_id"] == structures_snapshot.id
