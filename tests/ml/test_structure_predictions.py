@@ -126,6 +126,7 @@ def test_predict_command_prints_saves_and_reports(models_db, trained_models, tmp
                          str(tmp_path / "broken.cif"), "--output", str(out))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "MgH13" in result.stdout and trained_models.cvcnn.name in result.stdout
+    assert " ± " in result.stdout  # the composition run's spread (the one network has none)
     assert "failed:" in result.stderr and "broken.cif" in result.stderr
     assert out.read_text().count("\n") == 3  # header, one prediction, one failure
 
