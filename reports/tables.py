@@ -155,7 +155,7 @@ def model_evaluations(inputs: ReportInputs) -> Table:
 # Keys of a scored metric that describe its protocol rather than score it (ml.evaluation).
 _PROTOCOL_SETTINGS = (
     "folds", "splits", "validation_fraction", "test_fraction", "seed", "last_training_year",
-    "n_train", "n_validation", "n_test", "n_fit",
+    "n_train", "n_validation", "n_test", "n_fit", "n_without_year", "n_systems",
 )  # fmt: skip
 
 
