@@ -246,10 +246,13 @@ def composition_protocols(inputs: ReportInputs) -> Table:
                 "r2": scored.get("r2"),
             }
         )
+    frame = pd.DataFrame(rows)
+    for whole in ("folds", "last_training_year", "n", "n_without_year"):
+        frame[whole] = frame[whole].astype("Int64")  # empty where the protocol has none
     return Table(
         "composition_protocols",
         "Composition baseline by protocol",
-        pd.DataFrame(rows),
+        frame,
         "Each composition run's RMSE, MAE and R² with the protocol it was scored by and n: "
         "folds grouped by composition (Hamidieh 2018: RMSE 9.5 K, R² 0.92), folds grouped by "
         "chemical system (no element set on both sides), or by time (trained on the "
@@ -272,7 +275,9 @@ def family_by_time(inputs: ReportInputs) -> Table:
     run = runs.iloc[0]
     metrics = json.loads(run.metrics_json)
     year = metrics["by_time"]["last_training_year"]
-    frame = pd.DataFrame(metrics["by_time_families"])
+    columns = ["family", "n", "n_true_above", "n_predicted_above", "n_found", "high_K",
+               "rmse_K", "mae_K"]  # fmt: skip
+    frame = pd.DataFrame(metrics["by_time_families"])[columns]
     iron = frame.set_index("family").loc["iron-based"]
     return Table(
         "family_by_time",
