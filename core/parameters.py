@@ -271,6 +271,13 @@ DEFAULT_CVCNN_CONFIGURATION = "tcdb"  # until the grouped protocol shows which i
 # nitrogen), 77 and above. Each edge opens the next band.
 EVALUATION_BAND_EDGES_K: tuple[float, ...] = (10.0, 30.0, 77.0)
 
+# The by-time protocol (ml.evaluation.ByTime): train on compositions first reported up to this
+# year, test on the later ones; 2007 keeps the iron-based family (Kamihara et al. 2008) out of
+# training, as Konno et al. (J. Phys. Soc. Jpn. 90, 2021) asked.
+BY_TIME_LAST_TRAINING_YEAR = 2007
+# A family member counts as found when predicted above this T_c (and truly high above it).
+FAMILY_HIGH_TC_K = 20.0
+
 
 @dataclass(frozen=True)
 class StructuralBaselineParameters:

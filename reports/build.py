@@ -39,6 +39,8 @@ def _markdown(frame: pd.DataFrame) -> str:
     """A GitHub Markdown table (no extra dependency); numbers rounded to 2 decimals."""
 
     def cell(value: object) -> str:
+        if value is pd.NA or value is None:  # a whole-number column's empty cell
+            return ""
         if isinstance(value, float):
             return "" if math.isnan(value) else f"{value:.2f}"
         return str(value).replace("|", "\\|").replace("\n", " ")

@@ -132,6 +132,8 @@ class RawNimsSupercon(SQLModel, table=True):
     tc: str | None = None
     journal: str | None = None
     retired_run_id: str | None = None
+    # The year read from ``journal`` (core.references.reference_year); NULL when it states none.
+    reference_year: int | None = None
 
 
 class RawStanevSupercon(SQLModel, table=True):

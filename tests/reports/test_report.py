@@ -121,6 +121,21 @@ def test_headline_numbers_name_our_runs_beside_the_papers(report_inputs):
     )
 
 
+def test_composition_runs_are_listed_by_protocol_and_the_by_time_run_by_family(report_inputs):
+    protocols = tables.composition_protocols(report_inputs).frame
+    assert {"grouped-by-composition", "by-time"} <= set(protocols["protocol"])
+    by_time = protocols[protocols["protocol"] == "by-time"].iloc[-1]
+    assert by_time.last_training_year == 2007 and by_time.n_without_year > 0
+    families = tables.family_by_time(report_inputs)
+    assert families.inputs["model run"] == by_time.run
+    frame = families.frame.set_index("family")
+    assert frame["n"].sum() == by_time.n
+    assert "Iron-based: " in families.caption and frame.loc["iron-based", "n"] > 0
+    # the headline stays Hamidieh's comparison: a grouped run, though the by-time one is newer
+    headline = tables.headline_results(report_inputs).frame
+    assert by_time.run not in " ".join(headline["ours"].astype(str))
+
+
 def test_every_figure_is_drawn(report_inputs, tmp_path):
     for draw in figures.BUILDERS:
         path = tmp_path / f"{draw.__name__}.png"
