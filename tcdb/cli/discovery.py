@@ -59,6 +59,18 @@ def _structural_model(ctx: typer.Context, conn, ref: str):
     return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, CVCNN))
 
 
+FormatOption = Annotated[str, typer.Option("--format", help="table | csv | json")]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Also write the rows to this CSV file")
+]
+
+
+def _require_format(fmt: str) -> None:
+    """Refuse a format the printers do not know, before any work is done."""
+    if fmt not in ("table", "csv", "json"):
+        raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
+
+
 @predict_app.command(
     "structures",
     no_args_is_help=True,
@@ -75,10 +87,8 @@ def predict(
     ],
     run: RunOption = "latest",
     composition_run: CompositionOption = "latest",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write the rows to this CSV file")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    output: OutputOption = None,
+    fmt: FormatOption = "table",
     store: Annotated[
         bool, typer.Option(help="Write the predictions to the database (view structure_prediction)")
     ] = True,
@@ -91,8 +101,7 @@ def predict(
     from core.structure_files import read_structure_inputs
     from ml.structure_predictions import predict_inputs
 
-    if fmt not in ("table", "csv", "json"):
-        raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
+    _require_format(fmt)
     inputs, failures = read_structure_inputs(paths)
     if not inputs:
         _refuse_unusable(paths, failures)
@@ -111,9 +120,6 @@ def predict(
         sys.exit(1)
 
 
-FormatOption = Annotated[str, typer.Option("--format", help="table | csv | json")]
-
-
 @predict_app.command(
     "hydride",
     no_args_is_help=True,
@@ -129,9 +135,7 @@ def predict_hydride(
         ),
     ],
     run: Annotated[str, typer.Option("--run", help="A hydride-mlp run id, or 'latest'")] = "latest",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write the rows to this CSV file")
-    ] = None,
+    output: OutputOption = None,
     fmt: FormatOption = "table",
     store: Annotated[
         bool, typer.Option(help="Write the predictions to the database (view hydride_prediction)")
@@ -147,8 +151,7 @@ def predict_hydride(
     from ml.model_names import HYDRIDE_MLP
     from store.model_runs import resolve_run
 
-    if fmt not in ("table", "csv", "json"):
-        raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
+    _require_format(fmt)
     db = database(ctx, write=store)
     with db.reading() as conn:  # only to find the run; predicting holds no connection
         verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
