@@ -405,3 +405,8 @@ class HydrideDomainParameters:
 
 
 HYDRIDE_DOMAIN = HydrideDomainParameters()
+
+
+# ---- the report site (tcdb report --serve)
+
+REPORT_SERVE_PORT = 8000  # on 127.0.0.1 only; --port changes it, 0 takes any free port

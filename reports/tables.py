@@ -59,12 +59,13 @@ def sources_overview(inputs: ReportInputs) -> Table:
     )
     inputs.require_rows(frame, "ingested source", "tcdb ingest all")
     frame["file_sha256"] = frame.file_sha256.str[:12]
+    frame["file_path"] = [inputs.source_path(p) for p in frame.file_path]
     return Table(
         "data_sources",
         "Rows per source (latest ingest of each file)",
         frame,
-        "Records read, loaded and rejected per source file; rejected rows are kept in "
-        "ingest_rejection with their reason.",
+        "Records read, loaded and rejected per source file (paths relative to the sources "
+        "folder, TCDB_SOURCES); rejected rows are kept in ingest_rejection with their reason.",
     )
 
 
@@ -392,6 +393,31 @@ def _input_predictions(inputs: ReportInputs) -> pd.DataFrame:
     )
 
 
+def structure_predictions(inputs: ReportInputs) -> Table:
+    """Every structure given to ``tcdb predict``, with the run and snapshot it was predicted
+    by; the site links each row to the structure's CIF and to its run."""
+    frame = inputs.require_rows(
+        inputs.frame(
+            "SELECT p.name, p.input_path AS path, p.formula, p.spacegroup_number, p.tc_K, "
+            "p.tc_std_K, p.composition_tc_K, p.structure_minus_composition_K, "
+            "p.model_run_id, r.snapshot_id, p.structure_hash FROM structure_prediction AS p "
+            "LEFT JOIN model_run AS r ON r.id = p.model_run_id ORDER BY p.tc_K DESC, p.name"
+        ),
+        "structure predictions",
+        "make predict",
+    )
+    frame["path"] = [inputs.source_path(p) for p in frame.path]
+    return Table(
+        "structure_predictions",
+        "Structures predicted by the structural model",
+        frame,
+        "The latest cvcnn prediction of every structure file given to 'tcdb predict' (path "
+        "relative to the sources folder), the composition baseline's T_c for its formula and "
+        "the difference; highest T_c first.",
+        {"structural model run": ", ".join(sorted(set(frame.model_run_id.dropna())))},
+    )
+
+
 def space_group_number(symbol: object) -> int | None:
     """The international number of a Hermann-Mauguin symbol ('P6_3/mmc', 'P-1 (alpha)')."""
     from pymatgen.symmetry.groups import SpaceGroup
@@ -502,9 +528,10 @@ def novakovic_table3(inputs: ReportInputs) -> Table:
 def top_morphs(inputs: ReportInputs, limit: int = 10) -> Table:
     frame = inputs.require_rows(
         inputs.frame(
-            "SELECT family, rank, formula, x_element, y_element, tc_peak_K, tc_lowest_K, "
-            "a_at_peak_A, composition_tc_K, model_run_id FROM morph_top_candidates "
-            f"WHERE rank <= {int(limit)} ORDER BY family, rank"
+            "SELECT t.family, t.rank, t.formula, t.x_element, t.y_element, t.tc_peak_K, "
+            "t.tc_lowest_K, t.a_at_peak_A, t.composition_tc_K, t.model_run_id, r.snapshot_id "
+            "FROM morph_top_candidates AS t LEFT JOIN model_run AS r ON r.id = t.model_run_id "
+            f"WHERE t.rank <= {int(limit)} ORDER BY t.family, t.rank"
         ),
         "morph results",
         "make morph",
@@ -513,7 +540,8 @@ def top_morphs(inputs: ReportInputs, limit: int = 10) -> Table:
         "top_morphs",
         f"Our {limit} best morphs per family",
         frame,
-        "Ranked by the peak T_c over each morph's lattice scan.",
+        "Ranked by the peak T_c over each morph's lattice scan, with the run that predicted "
+        "it and the snapshot that run was trained on.",
         {"structural model run": ", ".join(sorted(set(frame.model_run_id)))},
     )
 
@@ -745,6 +773,7 @@ BUILDERS = (
     novakovic_table1,
     most_variable_groups,
     novakovic_table2,
+    structure_predictions,
     novakovic_table3,
     top_morphs,
     novakovic_domes,

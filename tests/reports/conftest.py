@@ -69,3 +69,17 @@ def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_fa
     finally:
         conn.close()
     return db
+
+
+@pytest.fixture(scope="session")
+def report_site(report_db, tmp_path_factory):
+    """The report and its site, built once from the report database (read-only)."""
+    from reports.build import build_report
+
+    folder = tmp_path_factory.mktemp("site")
+    conn = connect(report_db, read_only=True)
+    try:
+        outcome = build_report(conn, REFERENCE, folder)
+    finally:
+        conn.close()
+    return outcome
