@@ -108,6 +108,7 @@
   function drawWhenSeen() {
     var plots = Array.prototype.slice.call(document.querySelectorAll("div.plot[data-plot]"));
     if (!plots.length) return;
+    loadPlotly();  /* parse the library now, so a plot scrolled to later draws at once */
     if (!("IntersectionObserver" in window)) { plots.forEach(draw); return; }
     var seen = new IntersectionObserver(function (entries) {
       entries.forEach(function (entry) {

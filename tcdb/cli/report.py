@@ -19,9 +19,7 @@ def report(
     ] = None,
     serve: Annotated[
         bool,
-        typer.Option(
-            "--serve", help="After building, serve the site on 127.0.0.1 until Ctrl-C"
-        ),
+        typer.Option("--serve", help="After building, serve the site on 127.0.0.1 until Ctrl-C"),
     ] = False,
     port: Annotated[
         int,
