@@ -8,6 +8,7 @@ Only 127.0.0.1 is bound, so nothing outside the machine reaches it.
 from __future__ import annotations
 
 import logging
+import sys
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,6 +27,17 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
+class _SiteServer(ThreadingHTTPServer):
+    """A browser that leaves a page while a file is still coming (plotly.min.js) closes the
+    connection; that is logged at debug level, not printed as a traceback."""
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("%s left before its file was sent", client_address[0])
+            return
+        super().handle_error(request, client_address)
+
+
 def site_server(folder: Path, port: int) -> ThreadingHTTPServer:
     """A threaded HTTP server for ``folder`` on 127.0.0.1 (port 0: any free port); the caller
     runs ``serve_forever`` and closes it."""
@@ -34,7 +46,7 @@ def site_server(folder: Path, port: int) -> ThreadingHTTPServer:
         raise TcdbError(f"There is no report site in {folder}: run 'tcdb report' first.")
     handler = partial(_QuietHandler, directory=str(folder))
     try:
-        return ThreadingHTTPServer((HOST, port), handler)
+        return _SiteServer((HOST, port), handler)
     except OSError as exc:
         raise TcdbError(f"Cannot serve the report on {HOST}:{port} ({exc}).") from None
 

@@ -163,3 +163,42 @@ def test_report_prints_the_site_and_serves_it_until_interrupted(report_db, tmp_p
         server.send_signal(signal.SIGINT)
         rest, _ = server.communicate(timeout=30)
     assert server.returncode == 0 and "stopped" in rest
+
+
+def test_the_server_shrugs_off_a_browser_leaving_mid_file(tmp_path, capfd):
+    """A browser leaving a page while plotly.min.js is still coming closes the connection;
+    the server prints no traceback and serves the next request."""
+    import socket
+    import threading
+
+    from reports.serve import site_server, url_of
+
+    (tmp_path / "index.html").write_text("<!doctype html><title>site</title>")
+    (tmp_path / "plotly.min.js").write_bytes(b"x" * 20_000_000)
+    server = site_server(tmp_path, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        for _ in range(3):
+            with socket.create_connection((host, port)) as client:
+                client.sendall(b"GET /plotly.min.js HTTP/1.1\r\nHost: x\r\n\r\n")
+                client.recv(1024)
+                client.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
+        time.sleep(0.5)
+        with urllib.request.urlopen(url_of(server) + "index.html", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_serving_a_folder_without_a_site_says_what_to_run(tmp_path):
+    from core.errors import TcdbError
+    from reports.serve import site_server
+
+    with pytest.raises(TcdbError, match="run 'tcdb report' first"):
+        site_server(tmp_path, 0)

@@ -242,3 +242,15 @@ def test_each_page_loads_in_under_a_second(browser, report_site, served, screens
     )
     slow = {page: t for page, t in times.items() if max(t.values()) >= LOAD_TARGET_MS}
     assert slow == {}
+
+
+def test_make_install_installs_debians_chromium_where_missing_never_a_browser_download():
+    import subprocess
+
+    from tests.commands import REPO
+
+    recipe = subprocess.run(["make", "-n", "install"], cwd=REPO, capture_output=True,
+                            text=True, check=True).stdout  # fmt: skip
+    assert "[ -x /usr/bin/chromium ]" in recipe and '"$(id -u)" = 0' in recipe
+    assert "apt-get install -y -qq --no-install-recommends chromium" in recipe
+    assert "playwright install" not in recipe
