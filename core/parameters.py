@@ -338,6 +338,36 @@ class MorphParameters:
 MORPH = MorphParameters()
 
 
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class EngineParameters:
+    """How ``--engine ray`` cuts a screening and spreads it over a cluster's CPUs.
+
+    A shard is the unit that is featurised in one task, predicted by one actor call, written
+    as one Parquet file and recorded as finished; a crash loses at most the shards in flight.
+    Each predicting actor holds the networks once and takes ``actor_cpus``; the pool has
+    ``actors`` of them, or by default one per ``cpus_per_actor`` CPUs of the cluster, so that
+    on 2 CPUs one actor predicts while the other CPU featurises the next shard (a pool that took
+    every CPU would leave the featurising tasks none and the pipeline would stall).
+    """
+
+    shard_size: int = 2048  # structures per shard (~35 kB of Fourier features each)
+    actor_cpus: float = 1.0
+    actors: int | None = None  # None: max(1, cluster CPUs // cpus_per_actor)
+    cpus_per_actor: int = 2
+    # featurised shards waiting for an actor, per actor: enough to keep it busy, few enough
+    # that the object store holds a bounded number of feature arrays
+    queued_per_actor: int = 2
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ENGINE = EngineParameters()
+
+
 @dataclass(frozen=True)
 class DomeParameters:
     """When T_c along a lattice scan counts as a dome (``core.scan_shapes``).
