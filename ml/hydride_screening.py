@@ -254,7 +254,7 @@ def screen_sharded(
     model = load(run)
     domain = domain_of(model.ensemble, parameters)
     _, elements, ns = screening_grid(model.descriptors)
-    size = screening.session.choice.params.shard_size
+    size = screening.size
     shards = max(1, -(-len(elements) // size))
     inputs = {"parameters": parameters.as_dict(), "rows": len(elements), "shard_size": size}
     job = screening.job("hydride", run.id, inputs, shards)

@@ -397,7 +397,7 @@ def run_family_sharded(
     featurised in tasks and predicted by the session's actors; the outcome is read back from
     the job's Parquet shards."""
     _check_references(family, references)
-    size = screening.session.choice.params.shard_size
+    size = screening.size
     work_outcomes = []
     for reference in references:
         start = time.perf_counter()

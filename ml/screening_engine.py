@@ -110,6 +110,12 @@ class _Predictor:
         return os.getpid()
 
 
+def pool_size(params: EngineParameters, cpus: int) -> int:
+    """Predicting actors for a cluster of ``cpus``: as many as asked, else one per
+    ``cpus_per_actor`` CPUs (one on 2 CPUs, leaving the other to the featurising tasks)."""
+    return params.actors or max(1, cpus // params.cpus_per_actor)
+
+
 def _featurise(work: ShardWork, payload: Any) -> Any:
     return work.featurise(payload)
 
@@ -148,7 +154,7 @@ class RaySession:
             self.started_here = True
         params = self.choice.params
         cpus = int(ray.cluster_resources().get("CPU", 1))
-        count = params.actors or max(1, cpus // params.cpus_per_actor)
+        count = pool_size(params, cpus)
         remote = ray.remote(num_cpus=params.actor_cpus, max_restarts=0)(_Predictor)
         package = ray.put(self.package)
         self.actors = [remote.remote(package) for _ in range(count)]
@@ -206,7 +212,10 @@ class RaySession:
         queue = iter(todo)
         limit = max(1, len(self.actors) * self.choice.params.queued_per_actor)
         in_flight: dict[Any, tuple[int, int]] = {}  # result ref -> (shard, actor index)
+        if not self.actors:
+            raise EngineError(f"No predicting actor is left for screening job {job.id}.")
         load = [0] * len(self.actors)
+        dead: set[int] = set()
         failure: str | None = None
 
         def submit() -> bool:
@@ -234,6 +243,8 @@ class RaySession:
                 except Exception as exc:  # a lost worker, actor or node: keep what is done
                     failure = failure or f"shard {shard}: {type(exc).__name__}"
                     log.warning("shard %d of job %s failed: %s", shard, job.id, exc)
+                    if isinstance(exc, ray.exceptions.RayActorError):
+                        dead.add(index)
                     continue
                 write_shard(job, shard, tables)
                 finished_now.append(shard)
@@ -242,6 +253,8 @@ class RaySession:
                 outcome.computed += len(finished_now)
             while failure is None and len(in_flight) < limit and submit():
                 pass
+        # a lost actor leaves the pool; the next job of this command uses the others
+        self.actors = [actor for i, actor in enumerate(self.actors) if i not in dead]
         return failure
 
 
@@ -264,6 +277,11 @@ class Screening:
     session: RaySession
     folder: Path
     given_job: str | None = None
+    shard_size: int | None = None  # default: the session's EngineParameters.shard_size
+
+    @property
+    def size(self) -> int:
+        return self.shard_size or self.session.choice.params.shard_size
 
     def job(self, command: str, run_id: str, inputs: dict, shards: int, part: str = "") -> Job:
         """The job of ``inputs`` (one per part of a command: a family's reference structure):

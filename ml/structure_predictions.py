@@ -243,7 +243,7 @@ def predict_paths_sharded(
     """Every structure in ``paths`` predicted on Ray in one resumable job: JSON-lines and
     Parquet files are sliced and read by the tasks; other files are read here and sent in
     shards. The composition baseline predicts each distinct formula once at the end."""
-    size = screening.session.choice.params.shard_size
+    size = screening.size
     failures: list[InputFailure] = []
     payloads: list[TableSlice | list[InputStructure]] = []
     others: list[Path] = []
