@@ -92,6 +92,7 @@ class JobOutcome:
     loaded_from_files: int = 0  # shards written by an earlier run but never recorded
     already_finished: int = 0
     seconds: float = 0.0
+    load_seconds: float = 0.0  # in this process: Parquet written and rows loaded
     loaded: list[int] = field(default_factory=list)
 
 
@@ -116,6 +117,11 @@ def pool_size(params: EngineParameters, cpus: int) -> int:
     return params.actors or max(1, cpus // params.cpus_per_actor)
 
 
+def featurise_slots(params: EngineParameters, cpus: int, actors: int) -> int:
+    """Featurising tasks that fit beside the actors (at least one)."""
+    return max(1, int((cpus - actors * params.actor_cpus) / params.task_cpus + 1e-9))
+
+
 def _featurise(work: ShardWork, payload: Any) -> Any:
     return work.featurise(payload)
 
@@ -137,6 +143,7 @@ class RaySession:
         self.ray = ray_module()
         self.started_here = False
         self.actors: list[Any] = []
+        self.featurising = 1
 
     def __enter__(self) -> RaySession:
         ray = self.ray
@@ -158,8 +165,10 @@ class RaySession:
         remote = ray.remote(num_cpus=params.actor_cpus, max_restarts=0)(_Predictor)
         package = ray.put(self.package)
         self.actors = [remote.remote(package) for _ in range(count)]
-        self.featurise = ray.remote(num_cpus=1)(_featurise)
-        log.info("ray: %d CPUs, %d predicting actors", cpus, count)
+        self.featurise = ray.remote(num_cpus=params.task_cpus)(_featurise)
+        self.featurising = featurise_slots(params, cpus, count)
+        log.info("ray: %d CPUs, %d predicting actors, %d featurising tasks at once", cpus, count,
+                 self.featurising)  # fmt: skip
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -210,7 +219,7 @@ class RaySession:
         ray = self.ray
         work_ref = ray.put(work)
         queue = iter(todo)
-        limit = max(1, len(self.actors) * self.choice.params.queued_per_actor)
+        limit = self.featurising + len(self.actors) * self.choice.params.queued_per_actor
         in_flight: dict[Any, tuple[int, int]] = {}  # result ref -> (shard, actor index)
         if not self.actors:
             raise EngineError(f"No predicting actor is left for screening job {job.id}.")
@@ -246,7 +255,9 @@ class RaySession:
                     if isinstance(exc, ray.exceptions.RayActorError):
                         dead.add(index)
                     continue
+                started = time.perf_counter()
                 write_shard(job, shard, tables)
+                outcome.load_seconds += time.perf_counter() - started
                 finished_now.append(shard)
             if finished_now:
                 _load(db, job, finished_now, outcome, on_loaded)
@@ -260,10 +271,12 @@ class RaySession:
 
 def _load(db: Target, job: Job, shards: list[int], outcome: JobOutcome, on_loaded) -> None:
     """Load written shards, each in its own transaction, with one connection for them all."""
+    started = time.perf_counter()
     with writing(db) as conn:
         for shard in shards:
             load_shard(conn, job, shard)
             outcome.loaded.append(shard)
+    outcome.load_seconds += time.perf_counter() - started
     for shard in shards:
         if on_loaded is not None:
             on_loaded(shard)

@@ -82,7 +82,8 @@ def predict(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="CIF or POSCAR files, folders of them, or JSON lists of pymatgen structures",
+            help="CIF or POSCAR files, folders of them, JSON lists of pymatgen structures, or "
+            "JSON-lines and Parquet files of many (docs/scaling.md)",
             show_default=False,
         ),
     ],
@@ -149,9 +150,11 @@ def _predict_on_ray(ctx, choice, paths, run, composition_run, output) -> None:
     with ray_session(choice, package) as session:
         screening = Screening(session, jobs_folder(db.path), choice.job)
         done = predict_paths_sharded(db, screening, package, list(paths), composition)
-    if output is not None and (table := done.table("prediction")) is not None:
-        table.select(["subject_id", "formula", "tc_K", "tc_std_K", "input_path"]).to_pandas(
-        ).rename(columns={"subject_id": "structure_hash"}).to_csv(output, index=False)  # fmt: skip
+    table = done.table("prediction")
+    if output is not None and table is not None:
+        columns = ["subject_id", "formula", "tc_K", "tc_std_K", "input_path"]
+        frame = table.select(columns).to_pandas()
+        frame.rename(columns={"subject_id": "structure_hash"}).to_csv(output, index=False)
     for failure in done.failures:
         typer.echo(f"failed: {failure.reason}", err=True)
     typer.echo(f"predicted {done.predicted:,} structure(s), {len(done.failures):,} not "

@@ -21,7 +21,14 @@ from core.parameters import ENGINE, MORPH
 from core.structure_files import read_structure_inputs
 from ml.morph_runs import run_family, run_family_sharded
 from ml.morphs import FAMILIES, load_reference_file
-from ml.screening_engine import EngineChoice, EngineError, Screening, pool_size, ray_session
+from ml.screening_engine import (
+    EngineChoice,
+    EngineError,
+    Screening,
+    featurise_slots,
+    pool_size,
+    ray_session,
+)
 from ml.structural_model import ModelPackage, StructuralModel
 from ml.structure_predictions import predict_inputs, predict_paths_sharded
 from schema.database import Database
@@ -32,10 +39,9 @@ from tests.conftest import SOURCES, query
 ONLY = ["H", "Li", "Mg"]  # 3 × 3 pairs, 3 scales: 27 morphs of MgH13
 PARAMS = dataclasses.replace(MORPH, scan_points=3, batch_size=6)
 CHOICE = EngineChoice("ray", params=dataclasses.replace(ENGINE, shard_size=6))  # 5 shards
-# two half-CPU actors still leave one of the 2 CPUs to the featurising tasks; the test that
-# kills one resumes with the other instead of waiting for a new actor to load TensorFlow
-TWO_ACTORS = dataclasses.replace(CHOICE, params=dataclasses.replace(CHOICE.params, actors=2,
-                                                                    actor_cpus=0.5))  # fmt: skip
+# two actors (0.4 CPU each) still leave a featurising task its CPU; the test that kills one
+# resumes with the other instead of waiting for a new actor to load TensorFlow
+TWO_ACTORS = dataclasses.replace(CHOICE, params=dataclasses.replace(CHOICE.params, actors=2))
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +78,39 @@ def _database(trained_models, folder):
 def _morph_rows(db: Database) -> list[tuple]:
     return query(db.path, "SELECT subject_id, tc_K FROM prediction WHERE subject_kind = 'morph' "
                  "ORDER BY subject_id")  # fmt: skip
+
+
+def test_the_hydride_screen_on_ray_stores_what_the_local_screen_stores(
+    cluster, hydride_run, tmp_path
+):
+    """Runs before the module's pool exists, so its own actor finds a free CPU."""
+    from ml.hydride_screening import HydridePackage, screen, screen_sharded
+    from schema.database import connect
+    from store.model_runs import verify_run
+
+    stored = ("SELECT subject_id, tc_K, pressure_GPa, distance_std, in_domain FROM prediction "
+              "WHERE subject_kind = 'hydride' ORDER BY subject_id")  # fmt: skip
+    results = []
+    for engine in ("local", "ray"):
+        (tmp_path / engine).mkdir()
+        db = Database(hydride_run.copy_to(tmp_path / engine))
+        conn = connect(db.path)
+        try:
+            run = verify_run(conn, hydride_run.run_id, "hydride-mlp")
+        finally:
+            conn.close()
+        if engine == "local":
+            screen(db, run)
+        else:
+            hydrides = EngineChoice("ray", params=dataclasses.replace(ENGINE, shard_size=1000))
+            with ray_session(hydrides, HydridePackage(run)) as own:
+                screened = screen_sharded(db, Screening(own, tmp_path / engine / "jobs"), run)
+            assert len(screened.frame) > 2000
+        results.append(query(db.path, stored))
+    local, on_ray = results
+    assert [r[0] for r in on_ray] == [r[0] for r in local]
+    assert np.allclose([r[1:4] for r in on_ray], [r[1:4] for r in local], rtol=1e-9)
+    assert [r[4] for r in on_ray] == [r[4] for r in local]
 
 
 def test_local_and_ray_engines_store_the_same_morph_predictions(
@@ -182,10 +221,12 @@ def test_a_killed_worker_stops_the_job_and_running_it_again_does_only_the_rest(
     assert query(db.path, "SELECT finished_at IS NOT NULL FROM screening_job") == [(True,)]
 
 
-def test_on_two_cpus_the_pool_leaves_a_cpu_to_the_featurising_tasks():
-    assert pool_size(ENGINE, 2) == 1 and ENGINE.actor_cpus == 1
+def test_on_two_cpus_the_pool_leaves_room_for_two_featurising_tasks():
+    assert pool_size(ENGINE, 2) == 1
+    assert featurise_slots(ENGINE, 2, 1) == 2  # 0.4 + 2 × 0.8 CPUs: nothing waits for a CPU
     assert pool_size(ENGINE, 64) == 32
     assert pool_size(dataclasses.replace(ENGINE, actors=3), 2) == 3
+    assert featurise_slots(dataclasses.replace(ENGINE, actor_cpus=1.0, task_cpus=1.0), 2, 2) == 1
 
 
 def test_engine_options_are_checked_before_any_work_and_ray_is_not_imported_locally(models_db):
