@@ -417,8 +417,10 @@ def run_family_sharded(
         names = candidates.column("formula").to_pylist()
         lengths = list(zip(candidates.column("a_A").to_pylist(),
                            candidates.column("c_A").to_pylist(), strict=True))  # fmt: skip
-        by_id = dict(zip(predictions.column("subject_id").to_pylist(),
-                         predictions.column("tc_K").to_pylist(), strict=True))  # fmt: skip
+        by_id: dict[str, float] = {}  # empty when every morph of the reference was refused
+        if "subject_id" in predictions.column_names:
+            subjects = predictions.column("subject_id").to_pylist()
+            by_id = dict(zip(subjects, predictions.column("tc_K").to_pylist(), strict=True))
         tc = np.array([by_id.get(i, np.nan) for i in candidates.column("id").to_pylist()])
         composition = composition_prediction_rows(composition_run, names) if composition_run else []
         with storing(db, f"the composition predictions of the {family.name} morphs") as conn:

@@ -18,6 +18,7 @@ commands run locally never pay for it.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -106,8 +107,6 @@ class _Predictor:
         return work.predict(self.model, featurised)
 
     def pid(self) -> int:
-        import os
-
         return os.getpid()
 
 
@@ -153,6 +152,9 @@ class RaySession:
                     ray.init(address=self.choice.address, logging_level=logging.WARNING,
                              log_to_driver=False)  # fmt: skip
                 else:
+                    # Ray runs its workers at niceness 15 unless told otherwise; started for one
+                    # command, they run at the command's own priority, as the local engine does
+                    os.environ.setdefault("RAY_worker_niceness", "0")
                     ray.init(include_dashboard=False, logging_level=logging.WARNING,
                              log_to_driver=False)  # fmt: skip
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -303,7 +305,8 @@ class Screening:
             name = f"{self.given_job}-{part}" if part else self.given_job
         else:
             name = job_id(command, run_id, inputs)
-        return Job(name, command, run_id, "ray", shards, self.folder / name, inputs)
+        settings = self.session.choice.record() | {"shard_size": self.size}
+        return Job(name, command, run_id, "ray", shards, self.folder / name, inputs, settings)
 
     def run(self, db: Target, job: Job, work: ShardWork, payloads: Callable[[int], Any],
             on_loaded: Callable[[int], None] | None = None) -> JobOutcome:  # fmt: skip

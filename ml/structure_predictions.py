@@ -268,7 +268,9 @@ def predict_paths_sharded(
         paths = rejections.column("input_path").to_pylist()
         reasons = rejections.column("reason").to_pylist()
         failures += [InputFailure(p, r) for p, r in zip(paths, reasons, strict=True)]
-    formulas = sorted(set(predictions.column("formula").to_pylist())) if predictions else []
+    formulas = (
+        sorted(set(predictions.column("formula").to_pylist())) if predictions.num_rows else []
+    )
     composition = (
         composition_prediction_rows(composition_run, formulas)
         if composition_run and formulas
@@ -276,5 +278,5 @@ def predict_paths_sharded(
     )
     with storing(db, f"the composition predictions of job {job.id}") as conn:
         stored = write_predictions(conn, composition)
-    count = predictions.num_rows if predictions is not None else 0
+    count = predictions.num_rows
     return ShardedPredictions(package.run_id, count, failures, ran, stored)

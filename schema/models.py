@@ -480,12 +480,13 @@ class ScreeningJob(SQLModel, table=True):
 
 class ScreeningShard(SQLModel, table=True):
     """One finished shard of a screening job: its rows are in the database; loading it again
-    adds nothing (key: job and shard)."""
+    adds nothing (its key is made of job and shard)."""
 
     __tablename__ = "screening_shard"
 
-    job_id: str = Field(primary_key=True)
-    shard: int = Field(primary_key=True)
+    id: str = key()  # "job#shard" (shard as 6 digits): one row per job and shard
+    job_id: str
+    shard: int
     predicted: int  # prediction rows the shard holds
     rejected: int  # inputs it could not predict, each with the reason in the shard's Parquet
     finished_at: datetime = stamp()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -39,7 +39,8 @@ class Job:
     engine: str
     shards: int
     folder: Path
-    inputs: dict
+    inputs: dict  # what the id is made of
+    settings: dict = field(default_factory=dict)  # how it ran (engine, address): not in the id
 
     def shard_folder(self, shard: int) -> Path:
         return self.folder / f"shard-{shard:06d}"
@@ -60,7 +61,8 @@ def open_job(db: Target, job: Job) -> set[int]:
     """Record the job (once) and return the shards already finished."""
     job.folder.mkdir(parents=True, exist_ok=True)
     manifest = {"id": job.id, "command": job.command, "model_run_id": job.model_run_id,
-                "engine": job.engine, "shards": job.shards, "inputs": job.inputs}  # fmt: skip
+                "engine": job.engine, "shards": job.shards, "inputs": job.inputs,
+                "settings": job.settings}  # fmt: skip
     (job.folder / "job.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     with storing(db, f"the start of screening job {job.id}") as conn:
         conn.execute(
@@ -122,9 +124,9 @@ def load_shard(conn: duckdb.DuckDBPyConnection, job: Job, shard: int) -> bool:
         predicted = tables["prediction"].num_rows if "prediction" in tables else 0
         rejected = tables[REJECTIONS].num_rows if REJECTIONS in tables else 0
         conn.execute(
-            "INSERT INTO screening_shard (job_id, shard, predicted, rejected, finished_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [job.id, shard, predicted, rejected, utcnow()],
+            "INSERT INTO screening_shard (id, job_id, shard, predicted, rejected, finished_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [f"{job.id}#{shard:06d}", job.id, shard, predicted, rejected, utcnow()],
         )
         conn.commit()
     except BaseException:

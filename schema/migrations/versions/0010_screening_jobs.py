@@ -3,8 +3,8 @@
 A screening run on Ray (``--engine ray``) is cut into shards whose results are written as
 Parquet files in a job folder beside the database and loaded by the one process that writes
 the file. ``screening_job`` names each job (its id is a hash of its inputs unless given with
-``--job``) and what it was run with; ``screening_shard`` records each finished shard, keyed by
-job and shard, so a job run again after a crash loads or computes only what is missing and a
+``--job``) and what it was run with; ``screening_shard`` records each finished shard under the key
+``job#shard``, so a job run again after a crash loads or computes only what is missing and a
 shard loaded twice adds nothing.
 
 Revision ID: 0010
@@ -40,12 +40,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "screening_shard",
+        sa.Column("id", text, nullable=False),
         sa.Column("job_id", text, nullable=False),
         sa.Column("shard", sa.Integer(), nullable=False),
         sa.Column("predicted", sa.Integer(), nullable=False),
         sa.Column("rejected", sa.Integer(), nullable=False),
         sa.Column("finished_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("job_id", "shard"),
+        sa.PrimaryKeyConstraint("id"),  # "job#shard": one row per job and shard
     )
 
 
