@@ -112,7 +112,7 @@ class _Predictor:
 
 def pool_size(params: EngineParameters, cpus: int) -> int:
     """Predicting actors for a cluster of ``cpus``: as many as asked, else one per
-    ``cpus_per_actor`` CPUs (one on 2 CPUs, leaving the other to the featurising tasks)."""
+    ``cpus_per_actor`` CPUs (one on 2 CPUs, which leaves room for two featurising tasks)."""
     return params.actors or max(1, cpus // params.cpus_per_actor)
 
 
@@ -126,7 +126,7 @@ def _featurise(work: ShardWork, payload: Any) -> Any:
 
 
 def ray_module():
-    """Ray, imported on first use (it adds about a second to a command's start)."""
+    """Ray, imported on first use, so commands that never use it do not pay for it."""
     import ray
 
     return ray

@@ -133,6 +133,15 @@ def test_local_and_ray_engines_store_the_same_morph_predictions(
     candidates = "SELECT id, formula, a_A, c_A FROM morph_candidate ORDER BY id"
     assert query(sharded.path, candidates) == query(local.path, candidates)
 
+    # a command that died after writing every shard's Parquet but before loading any: run
+    # again, the job loads the files and computes nothing
+    died = _database(trained_models, tmp_path / "died")
+    shutil.copytree(outcome.job.job.folder, tmp_path / "died" / "jobs" / outcome.job.job.id)
+    (again,) = run_family_sharded(died, Screening(session, tmp_path / "died" / "jobs"), package,
+                                  family, None, PARAMS, ONLY, references=references)  # fmt: skip
+    assert (again.job.loaded_from_files, again.job.computed) == (5, 0)
+    assert _morph_rows(died) == _morph_rows(local)
+
 
 def _structure_files(folder):
     """A JSON-lines file (two structures, a broken line, a noble gas) and a Parquet file in
