@@ -25,7 +25,7 @@ from core.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
 from ml.hydride_descriptors import hydride_matrix, missing_descriptors, screening_grid
 from ml.hydride_domain import HydrideDomain, check_counts, domain_of
 from ml.hydride_training import HydridePredictor, distance_to_ambient, load
-from ml.screening_engine import Screening
+from ml.screening_engine import JobOutcome, Screening
 from schema.database import Target, storing
 from store.model_runs import VerifiedRun, write_predictions
 
@@ -46,6 +46,7 @@ class Predicted:
     frame: pd.DataFrame  # COLUMNS plus linear_tc_K, linear_pressure_GPa
     domain: HydrideDomain
     failures: list[tuple[str, str]]  # (formula, a sentence naming it and why it was refused)
+    job: JobOutcome | None = None  # on Ray: the job and what this run of it did
 
     def counts(self) -> dict[str, int]:
         """How many rows each domain check flags."""
@@ -258,10 +259,12 @@ def screen_sharded(
     shards = max(1, -(-len(elements) // size))
     inputs = {"parameters": parameters.as_dict(), "rows": len(elements), "shard_size": size}
     job = screening.job("hydride", run.id, inputs, shards)
-    screening.run(db, job, HydrideShards(), _grid_slices(list(elements), np.asarray(ns), size))
+    ran = screening.run(
+        db, job, HydrideShards(), _grid_slices(list(elements), np.asarray(ns), size)
+    )
     frame = shard_tables(job, FRAME).to_pandas()
     store(db, run.id, frame, SCREEN_KIND, domain)
-    return Predicted(run.id, frame, domain, [])
+    return Predicted(run.id, frame, domain, [], ran)
 
 
 def _grid_slices(elements: list[str], ns: np.ndarray, size: int):

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tcdb.cli.context import database, settings_of
-from tcdb.cli.engines import AddressOption, EngineOption, JobOption, engine_choice
+from tcdb.cli.engines import AddressOption, EngineOption, JobOption, describe, engine_choice
 
 app = typer.Typer(help="Screen candidates with a trained model; predictions go to the "
                          "database.", no_args_is_help=True)  # fmt: skip
@@ -55,6 +55,8 @@ def screen_hydrides(
     else:
         screened = screen(db, verified)
     typer.echo(f"screened {len(screened.frame):,} EH_n with run {verified.name}")
+    if screened.job is not None:
+        typer.echo(describe(screened.job))
     typer.echo(screened.domain.describe())
     counts = screened.counts()
     out = counts.pop("out of domain")
