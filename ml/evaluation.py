@@ -385,6 +385,82 @@ class GroupedSplit:
         } | (parts.sizes() if parts is not None else {})
 
 
+@dataclass(frozen=True)
+class GroupedBySystemSplit(GroupedSplit):
+    """``GroupedSplit`` over element sets (``core.families.chemical_system``) instead of
+    reduced formulas: every doped variant of a system is on one side, so the test part holds
+    systems the network never saw (3DSC's grouping, as three parts with a checkpoint)."""
+
+    name: ClassVar[str] = "grouped-by-system"
+    grouped_by: ClassVar[str] = "chemical system"
+
+    def describe(self, parts: Parts | None = None) -> dict[str, Any]:
+        return super().describe(parts) | {
+            "grouped_by": self.grouped_by,
+            "description": f"training, validation and test grouped by chemical system "
+            f"(element set; seeded; {self.test_fraction:.0%} of the systems tested, "
+            f"{self.validation_fraction:.0%} of the rest pick the checkpoint); the test part "
+            "is predicted once, after training",
+        }
+
+
+@dataclass(frozen=True)
+class ByTimeSplit:
+    """By time as three parts: structures first reported after ``last_training_year`` are
+    the test part; among the earlier ones a seeded share of the formulas picks the
+    checkpoint, so nothing from the later years steers training. Rows without a year are in
+    no part and counted."""
+
+    last_training_year: int = BY_TIME_LAST_TRAINING_YEAR
+    validation_fraction: float = 0.2
+    seed: int = 0
+    name: ClassVar[str] = "by-time"
+    grouped_by: ClassVar[str] = "reduced formula"
+
+    def parts(
+        self, n: int, groups: np.ndarray | None = None, years: np.ndarray | None = None
+    ) -> Parts:
+        train, test = ByTime(self.last_training_year).splits(n, years=years)[0]
+        if groups is None or len(groups) != n:
+            raise EvaluationError(f"The {self.name} protocol needs a reduced formula per row.")
+        earlier = np.unique(np.asarray(groups).astype(str)[train])
+        if len(earlier) < 2:
+            raise EvaluationError(
+                f"{len(earlier)} formulas up to {self.last_training_year} cannot fill a "
+                "training and a validation part."
+            )
+        order = earlier[np.random.default_rng(self.seed).permutation(len(earlier))]
+        validated = order[: _group_share(len(order), self.validation_fraction, keep=1)]
+        held = np.isin(np.asarray(groups).astype(str)[train], validated)
+        return Parts(train[~held], train[held], test)
+
+    def splits(self, n: int, groups=None, years=None) -> list[Split]:
+        parts = self.parts(n, groups, years)
+        return [(parts.train, parts.test)]
+
+    def describe(self, parts: Parts | None = None, years: np.ndarray | None = None) -> dict:
+        without = {} if years is None else {
+            "n_without_year": int(np.isnan(np.asarray(years, dtype=float)).sum())
+        }  # fmt: skip
+        return (
+            {
+                "protocol": self.name,
+                "last_training_year": self.last_training_year,
+                "validation_fraction": self.validation_fraction,
+                "seed": self.seed,
+                "grouped_by": "year, then reduced formula for the validation part",
+                "checkpoint_part": "validation",
+                "scored_part": "test",
+                "optimistic": False,
+                "description": f"trained on structures first reported up to "
+                f"{self.last_training_year} ({self.validation_fraction:.0%} of their formulas pick "
+                f"the checkpoint), tested once on those first reported later",
+            }
+            | (parts.sizes() if parts is not None else {})
+            | without
+        )
+
+
 PROTOCOLS: dict[str, type] = {
     p.name: p
     for p in (
@@ -397,21 +473,30 @@ PROTOCOLS: dict[str, type] = {
         ByTime,
         PaperSplit,
         GroupedSplit,
+        GroupedBySystemSplit,
     )
 }
 # The protocols a model with a checkpoint (training, validation, maybe test) can be judged by.
-PART_PROTOCOLS = (PaperSplit.name, GroupedSplit.name)
+PART_PROTOCOLS = (PaperSplit.name, GroupedSplit.name, GroupedBySystemSplit.name, ByTimeSplit.name)
 
 
 def part_protocol(
-    name: str, validation_fraction: float, test_fraction: float, seed: int
-) -> PaperSplit | GroupedSplit:
+    name: str,
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
+    last_training_year: int = BY_TIME_LAST_TRAINING_YEAR,
+) -> PaperSplit | GroupedSplit | ByTimeSplit:
     """The named protocol with these settings, or an error listing the choices."""
     if name == PaperSplit.name:
         return PaperSplit(validation_fraction, seed)
     if name == GroupedSplit.name:
         return GroupedSplit(test_fraction, validation_fraction, seed)
-    raise EvaluationError(f"Unknown protocol {name!r}; choose {' or '.join(PART_PROTOCOLS)}.")
+    if name == GroupedBySystemSplit.name:
+        return GroupedBySystemSplit(test_fraction, validation_fraction, seed)
+    if name == ByTimeSplit.name:
+        return ByTimeSplit(last_training_year, validation_fraction, seed)
+    raise EvaluationError(f"Unknown protocol {name!r}; choose {', '.join(PART_PROTOCOLS)}.")
 
 
 YEAR_COLUMN = "year"

@@ -153,7 +153,7 @@ def test_every_score_carries_its_protocol_and_n():
     assert set(evaluation.PROTOCOLS) == {"random", "random-repeated", "random-folds",
                                          "in-sample", "grouped-by-composition",
                                          "grouped-by-chemical-system", "by-time",
-                                         "paper", "grouped"}  # fmt: skip
+                                         "paper", "grouped", "grouped-by-system"}  # fmt: skip
 
 
 def test_random_folds_test_every_row_once_and_in_sample_scores_the_rows_it_fitted():
@@ -247,3 +247,33 @@ def test_a_part_is_scored_on_its_own_rows_with_its_protocol():
     assert scored["rmse_K"] == pytest.approx(1.0) and scored["protocol"] == "grouped"
     with pytest.raises(evaluation.EvaluationError, match="Unknown protocol"):
         evaluation.part_protocol("random", 0.2, 0.2, 0)
+
+
+def test_by_time_parts_test_the_later_years_and_validate_on_earlier_formulas_only():
+    groups = formulas()
+    years = np.random.default_rng(4).integers(1990, 2015, size=len(groups)).astype(float)
+    years[:3] = np.nan
+    parts = evaluation.ByTimeSplit(2007, 0.2, seed=1).parts(len(groups), groups, years=years)
+    assert (years[parts.test] > 2007).all() and len(parts.test) == (years > 2007).sum()
+    earlier = np.concatenate([parts.train, parts.validation])
+    assert (years[earlier] <= 2007).all()
+    assert not set(groups[parts.train]) & set(groups[parts.validation])
+    assert not {0, 1, 2} & set(np.concatenate([earlier, parts.test]))  # no year: in no part
+    described = evaluation.ByTimeSplit(2007).describe(parts, years)
+    assert (described["protocol"], described["scored_part"]) == ("by-time", "test")
+    assert described["n_without_year"] == 3 and described["n_test"] == len(parts.test)
+    with pytest.raises(evaluation.EvaluationError, match="rows to train on"):
+        evaluation.ByTimeSplit(1900).parts(len(groups), groups, years=years)
+
+
+def test_parts_grouped_by_system_keep_every_element_set_in_one_part():
+    systems = np.repeat([f"A{i}-B" for i in range(30)], 3)
+    parts = evaluation.part_protocol("grouped-by-system", 0.2, 0.2, 0).parts(len(systems), systems)
+    held = {name: set(systems[parts.rows(name)]) for name in ("train", "validation", "test")}
+    assert not held["train"] & held["test"] and not held["validation"] & held["test"]
+    assert not held["train"] & held["validation"] and len(held["test"]) == 6
+    assert evaluation.part_protocol("grouped-by-system", 0.2, 0.2, 0).describe()["grouped_by"] == (
+        "chemical system"
+    )
+    with pytest.raises(evaluation.EvaluationError, match="by-time"):
+        evaluation.part_protocol("random-folds", 0.2, 0.2, 0)
