@@ -10,7 +10,7 @@ PROFILE  ?= quick
 ARGS     ?=
 SOURCES  ?= $(if $(TCDB_SOURCES),$(TCDB_SOURCES),../shared/data)
 
-.PHONY: install test run train predict morph report lint format bench clean help
+.PHONY: install browser test run train predict morph report lint format bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,8 +19,16 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-install: $(BIN)/uv  ## create .venv from the lock file (uv.lock), with the dev tools
+install: $(BIN)/uv browser  ## create .venv from the lock file (uv.lock), with the dev tools
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --python $(BIN)/python
+
+# The report site's browser tests drive Debian's Chromium (never a browser download).
+browser:  ## install Debian's chromium for the report's browser tests, where missing (as root)
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "the report's browser tests need /usr/bin/chromium: sudo apt-get install chromium"; fi
 
 test:  ## run the test suite (real DuckDB files in temporary folders)
 	$(BIN)/pytest
@@ -47,7 +55,7 @@ predict:  ## predict the reference and literature structures with the latest cvc
 morph:  ## every morph family with the latest cvcnn run (PROFILE paper: 16 scales per pair)
 	$(TCDB) morph run --all --profile $(PROFILE)
 
-report:  ## the papers' tables and figures beside ours, in reports/out/index.html
+report:  ## the papers' tables and figures beside ours: the site reports/out/index.html
 	$(TCDB) report
 
 lint:  ## ruff (lint and formatting) and import-linter (the layers of docs/architecture.md)

@@ -8,8 +8,10 @@ same checks as ingested CIFs (``core.structures``), so its space group is found 
 same tolerances the training structures had.
 
 Recognised files: ``*.cif``; ``*.json``; ``*.vasp``, ``*.poscar`` and names starting with
-``POSCAR`` or ``CONTCAR``. A folder is searched recursively for those, in sorted order. A file
-given explicitly with another name is read as a POSCAR. A JSON file holds one structure or a
+``POSCAR`` or ``CONTCAR``; JSON lines (``*.jsonl``, ``*.ndjson``) and Parquet (``*.parquet``)
+files of many structures (``core.structure_tables``, one structure per row). A folder is
+searched recursively for those, in sorted order. A file given explicitly with another name is
+read as a POSCAR. A JSON file holds one structure or a
 list; an item is a structure dict, or ``{"name": ..., "structure": {...}}``; an item's
 ``tc_K`` (a label, for ``tcdb evaluate``) is kept as given, unchecked.
 The cell is used as given (the Fourier representation depends on it; no standardisation).
@@ -20,41 +22,27 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.parameters import INGEST, IngestParameters
 from core.records import Rejection
+from core.structure_inputs import InputFailure, InputStructure
+from core.structure_tables import is_table, read_slice, slices
 from core.structures import StructureRecord, parse_structure, record_from_structure
 
 log = logging.getLogger(__name__)
 
 POSCAR_SUFFIXES = (".vasp", ".poscar")
 POSCAR_PREFIXES = ("POSCAR", "CONTCAR")
-
-
-@dataclass(frozen=True)
-class InputStructure:
-    """One structure to predict: where it came from and what it is."""
-
-    name: str  # the file name, or file#index / the item's name for JSON items
-    path: str  # the file, with #index for an item of a JSON list
-    record: StructureRecord
-    tc_K: Any = None  # a JSON item's "tc_K" as written (None when absent): a label, unchecked
-
-
-@dataclass(frozen=True)
-class InputFailure:
-    """An input that cannot be predicted, and why (one sentence naming the input)."""
-
-    path: str
-    reason: str
+TABLE_SLICE_ROWS = 4096  # rows of a JSON-lines or Parquet file parsed at a time
 
 
 def _kind(path: Path) -> str | None:
     """'cif', 'json', 'poscar' or None for a file a folder search should skip."""
     suffix = path.suffix.lower()
+    if is_table(path):
+        return "table"
     if suffix == ".cif":
         return "cif"
     if suffix == ".json":
@@ -64,14 +52,16 @@ def _kind(path: Path) -> str | None:
     return None
 
 
-def _files(paths: Sequence[Path], failures: list[InputFailure]) -> Iterator[tuple[Path, str]]:
-    """Every input file with its kind; missing paths and empty folders become failures."""
+def input_files(paths: Sequence[Path], failures: list[InputFailure]) -> Iterator[tuple[Path, str]]:
+    """Every input file with its kind ('cif', 'json', 'poscar' or 'table'); missing paths and
+    empty folders become failures."""
     for path in paths:
         path = Path(path)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and _kind(p))
             if not found:
-                failures.append(InputFailure(str(path), f"{path}: no CIF, POSCAR or JSON files."))
+                reason = f"{path}: no CIF, POSCAR or JSON files (nor JSON lines or Parquet)."
+                failures.append(InputFailure(str(path), reason))
             for file in found:
                 yield file, _kind(file) or "poscar"
         elif path.is_file():
@@ -147,7 +137,13 @@ def read_structure_inputs(
     """Every structure in ``paths`` and every input that could not be read, in input order."""
     structures: list[InputStructure] = []
     failures: list[InputFailure] = []
-    for path, kind in _files(paths, failures):
+    for path, kind in input_files(paths, failures):
+        if kind == "table":  # JSON lines or Parquet: read a slice at a time
+            for piece in slices(path, TABLE_SLICE_ROWS):
+                found, refused = read_slice(piece, params)
+                structures.extend(found)
+                failures.extend(refused)
+            continue
         text = _read_text(path)
         if isinstance(text, Rejection):
             failures.append(InputFailure(str(path), text.reason))

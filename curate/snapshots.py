@@ -101,6 +101,32 @@ def precedence_conflict_count(
     return int(conflicts["material_id"].nunique())
 
 
+def first_reference_years(
+    conn: duckdb.DuckDBPyConnection, run_id: str, label_tables: tuple[str, ...]
+) -> pd.DataFrame:
+    """The earliest reference year among the records a curation run grouped, per label table
+    and material (``label_table``, ``material_id``, ``year``): when each composition was first
+    reported. Only NIMS records carry a year; measurements the run left out of its groups (its
+    ledger) do not count."""
+    return _query(
+        conn,
+        "SELECT m.source_id AS label_table, m.material_id, min(r.reference_year) AS year "
+        "FROM measurement m JOIN raw_nims_supercon r ON r.id = m.origin_id "
+        "WHERE m.origin_table = 'raw_nims_supercon' AND m.status = 'active' "
+        "AND r.reference_year IS NOT NULL AND m.source_id IN (SELECT unnest(?::VARCHAR[])) "
+        "AND m.id NOT IN (SELECT subject_id FROM curation_ledger WHERE curation_run_id = ? "
+        "AND stage = 'groups' AND subject_table = 'measurement' AND action = 'exclude') "
+        "GROUP BY ALL",
+        [list(label_tables), run_id],
+    )
+
+
+def year_counts(entries: pd.DataFrame) -> dict[str, int]:
+    """How many SuperCon labels have a year, of how many (the manifest's ``notes``)."""
+    supercon = entries[entries["origin"] == "supercon"]
+    return {"supercon_labels": len(supercon), "with_year": int(supercon["year"].notna().sum())}
+
+
 def label_table_counts(entries: pd.DataFrame, structures: pd.DataFrame) -> dict[str, dict]:
     """Per label table: the compositions it labels, the structures, and the (composition,
     structure) links by match method."""
@@ -130,6 +156,9 @@ def structures_tables(
     labels = labels.drop(columns=["values"]).assign(
         origin="supercon", literature_entry_id=None, pressure_GPa=None, method="experiment"
     )
+    years = first_reference_years(conn, run_id, params.label_tables)
+    labels = labels.merge(years, on=["label_table", "material_id"], how="left")
+    labels["year"] = labels["year"].astype(float)  # NaN: no record of the group has a year
     literature = _query(
         conn,
         "SELECT e.material_id, e.tc_K AS label_tc_K, e.id AS literature_entry_id, "
@@ -188,7 +217,7 @@ def structures_tables(
     entry_columns = [
         "material_id", "reduced_formula", "composition_json", "label_tc_K", "label_kind",
         "origin", "label_table", "high_variance", "n_values", "tc_mean_K", "tc_variance_K2",
-        "literature_entry_id", "pressure_GPa", "method",
+        "literature_entry_id", "pressure_GPa", "method", "year",
     ]  # fmt: skip
     entries = entries[entry_columns].sort_values(["material_id", "label_tc_K", "origin"])
     return {
@@ -323,6 +352,7 @@ def create_snapshot(
                 tables["entries.parquet"], tables["structures.parquet"]
             ),
             "precedence_conflicts": precedence_conflict_count(conn, run_id, params.label_tables),
+            "years": year_counts(tables["entries.parquet"]),
         }
     return freeze_snapshot(
         conn,

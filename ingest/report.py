@@ -19,6 +19,24 @@ class SourceReport:
     n_rejected: int
     n_retired: int
     reasons: list[tuple[str, int, str]]  # (reason code, count, example "line: reason")
+    # (active records, those whose reference gives a year) for a table that stores years
+    years: tuple[int, int] | None = None
+
+
+# Record tables that store the year of each record's reference, by source.
+YEAR_TABLES = {"nims_supercon": "raw_nims_supercon"}
+
+
+def reference_year_counts(conn: duckdb.DuckDBPyConnection, source_id: str) -> tuple[int, int]:
+    """(active records, records with a reference year) of a source that stores years; a
+    record without one is kept all the same."""
+    table = YEAR_TABLES[source_id]
+    total, with_year = conn.execute(
+        f'SELECT count(*), count(reference_year) FROM "{table}" '
+        "WHERE source_id = ? AND retired_run_id IS NULL",
+        [source_id],
+    ).fetchone()
+    return int(total), int(with_year)
 
 
 def latest_reports(conn: duckdb.DuckDBPyConnection) -> list[SourceReport]:
@@ -46,6 +64,7 @@ def latest_reports(conn: duckdb.DuckDBPyConnection) -> list[SourceReport]:
             SourceReport(
                 source_id, run_id, path, str(finished), n, loaded, unchanged, rejected, retired,
                 [(code, count, example) for code, count, example in reasons],
+                reference_year_counts(conn, source_id) if source_id in YEAR_TABLES else None,
             )
         )  # fmt: skip
     return reports
@@ -63,6 +82,13 @@ def format_reports(reports: list[SourceReport]) -> str:
             f"{r.source_id:<22} {r.n_records:>8,} {r.n_loaded:>8,} {r.n_unchanged:>9,} "
             f"{r.n_rejected:>8,} {r.n_retired:>7,}  {r.run_id}"
         )
+    for r in reports:
+        if r.years is not None and r.years[0]:
+            total, with_year = r.years
+            lines.append(
+                f"{r.source_id}: {with_year:,} of {total:,} records ({with_year / total:.1%}) "
+                f"have a reference year; {total - with_year:,} without one are kept"
+            )
     for r in reports:
         if not r.reasons:
             continue

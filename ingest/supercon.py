@@ -25,6 +25,7 @@ from core.composition import NormalisedComposition, normalise
 from core.hashing import record_id
 from core.parameters import INGEST, IngestParameters
 from core.records import ParsedFormula, Rejection
+from core.references import reference_year
 from core.supercon_formula import parse_supercon_formula
 from core.text import SourceText, read_source_text, storable
 from ingest.runs import Batch, MalformedSourceError, RejectedRecord, SourceFileError
@@ -225,11 +226,18 @@ class RawTable:
     parse: Callable[[list[str], IngestParameters], ParsedRow | Rejection]
     flag_duplicates: bool = False  # flag rows repeating an earlier row but for the first field
     structure_type_field: int | None = None
+    # Columns derived from a row's fields, stored beside them (the NIMS reference's year).
+    derived: Callable[[dict[str, str | None]], dict] | None = None
+
+
+def nims_derived(record: dict[str, str | None]) -> dict:
+    """The year of a NIMS row's reference (``core.references.reference_year``), or None."""
+    return {"reference_year": reference_year(record.get("journal"))}
 
 
 NIMS_TABLE = RawTable(
     "raw_nims_supercon", NIMS_COLUMNS, "\t", parse_nims_row,
-    flag_duplicates=True, structure_type_field=3,
+    flag_duplicates=True, structure_type_field=3, derived=nims_derived,
 )  # fmt: skip
 STANEV_TABLE = RawTable("raw_stanev_supercon", ("name", "tc"), ",", parse_stanev_row)
 
@@ -261,9 +269,11 @@ def build_raw_batch(
         seen[line] = seen.get(line, 0) + 1
         raw_id = _raw_id(source, line, seen[line])
         padded = ([*fields] + [None] * width)[:width]
+        record = dict(zip(spec.columns, padded, strict=True))
         raw.append(
             {"id": raw_id, "source_id": source.id, "ingest_run_id": None,
-             "line_number": line_number} | dict(zip(spec.columns, padded, strict=True))
+             "line_number": line_number} | record
+            | (spec.derived(record) if spec.derived else {})
         )  # fmt: skip
         parsed = undecodable or spec.parse(fields, params)
         if isinstance(parsed, Rejection):

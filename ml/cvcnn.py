@@ -75,6 +75,7 @@ import numpy as np
 
 from core.errors import TcdbError
 from core.parameters import (
+    BY_TIME_LAST_TRAINING_YEAR,
     COMPOSITION_PROFILES,
     CVCNN_CONFIGURATIONS,
     DEFAULT_CVCNN_CONFIGURATION,
@@ -118,7 +119,9 @@ class CVCNNConfig:
     patience: int | None = None  # early stopping off unless set
     validation_fraction: float = 0.2
     test_fraction: float = 0.2  # of the formulas, under the grouped protocol only
-    protocol: str = "paper"  # ml.evaluation: paper (random 80/20, optimistic) | grouped
+    # ml.evaluation: paper (random 80/20, optimistic) | grouped | grouped-by-system | by-time
+    protocol: str = "paper"
+    last_training_year: int = BY_TIME_LAST_TRAINING_YEAR  # by-time only
     # The composition baselines' tree settings: a profile of core.parameters.COMPOSITION_PROFILES
     # (Hamidieh's unbounded trees under "paper" are slow; "quick" caps the leaves).
     baseline_trees: str = "paper"
@@ -143,7 +146,8 @@ class CVCNNConfig:
 
     def split_protocol(self):
         """The evaluation protocol these settings name (``ml.evaluation``)."""
-        return part_protocol(self.protocol, self.validation_fraction, self.test_fraction, self.seed)
+        return part_protocol(self.protocol, self.validation_fraction, self.test_fraction, self.seed,
+                             self.last_training_year)  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON-ready values."""

@@ -7,7 +7,9 @@ cannot be computed (elements beyond Z = 86, noble gases) are left out and counte
 The split follows ``config.protocol`` (``ml.evaluation``): ``paper`` is the seeded random 80/20
 over structures whose 20 % both picks the checkpoint and is scored (the paper's r², an
 optimistic figure); ``grouped`` keeps whole reduced formulas in one of training, validation
-(checkpoint) and test, and predicts the test part once, after training. The numerical
+(checkpoint) and test, and predicts the test part once, after training; ``grouped-by-system``
+does the same with element sets; ``by-time`` tests the structures first reported after a year
+and reports, per family, how many of them each model puts above 20 K. The numerical
 descriptors are standardised with the training part's statistics only. The baselines of
 ``ml.structural_baselines`` are fitted and scored on the same split and the same rows. With
 ``members`` > 1 that many networks are trained on the same split (``ml.cvcnn_ensemble``); each
@@ -26,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from core.errors import TcdbError
+from core.families import chemical_system, family
 from ml.contract import Fitted
-from ml.evaluation import Parts, score_part
+from ml.evaluation import ByTimeSplit, Parts, family_scores, score_part, years_of
 from ml.metrics import regression
 from store.snapshots import Snapshot
 
@@ -62,11 +65,52 @@ def record(config) -> dict:
     return recorded
 
 
-def split_structures(structures: pd.DataFrame, config) -> tuple[object, Parts]:
+def split_structures(
+    structures: pd.DataFrame, config, years: np.ndarray | None = None
+) -> tuple[object, Parts]:
     """The protocol the configuration names and its parts over these (usable) structures,
-    grouped by their reduced formulas where the protocol groups."""
+    grouped by their reduced formulas, or by their element sets under ``grouped-by-system``;
+    ``by-time`` also needs each structure's year (NaN where none)."""
     protocol = config.split_protocol()
-    return protocol, protocol.parts(len(structures), structures["reduced_formula"].to_numpy())
+    formulas = structures["reduced_formula"].to_numpy()
+    if getattr(protocol, "grouped_by", None) == "chemical system":
+        from ml.structural_baselines import formula_compositions
+
+        groups = np.array([chemical_system(c) for c in formula_compositions(list(formulas))])
+        return protocol, protocol.parts(len(structures), groups)
+    if protocol.name == ByTimeSplit.name:
+        return protocol, protocol.parts(len(structures), formulas, years=years)
+    return protocol, protocol.parts(len(structures), formulas)
+
+
+def structure_years(snapshot: Snapshot, structures: pd.DataFrame) -> np.ndarray:
+    """Each structure's label year: the earliest SuperCon record of its composition (NaN for
+    literature labels, which carry no year, and SuperCon labels without one)."""
+    entries = snapshot.entries
+    years = years_of(entries, f"snapshot {snapshot.id}'s labels")
+    supercon = (entries["origin"] == "supercon").to_numpy()
+    year = pd.Series(years[supercon], index=entries["material_id"].to_numpy()[supercon])
+    year = year[~year.index.duplicated()]
+    mapped = structures["material_id"].map(year).to_numpy(dtype=float)
+    return np.where(structures["origin"].to_numpy() == "supercon", mapped, np.nan)
+
+
+def _by_time_families(
+    usable: pd.DataFrame, parts: Parts, y: np.ndarray, predicted: dict, baselines: dict
+) -> list[dict]:
+    """Per family, the later structures of a by-time run: the network's and each baseline's
+    count above 20 K and error (``ml.evaluation.family_scores``)."""
+    from ml.structural_baselines import formula_compositions
+
+    families = [family(c) for c in formula_compositions(list(usable["reduced_formula"]))]
+    test = parts.test
+    rows = []
+    for model, values in {"cvcnn": predicted["test"],
+                          **{n: b["test"] for n, b in baselines.items()}}.items():  # fmt: skip
+        full = np.full(len(y), np.nan)
+        full[test] = values
+        rows += [{"model": model} | r for r in family_scores(families, y, full, test)]
+    return rows
 
 
 def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: bool = True) -> Fitted:
@@ -88,7 +132,8 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     fourier, numerical, y = features.fourier[rows], features.numerical[rows], labels[rows]
     usable = frame.iloc[rows]
     origins = usable["origin"].to_numpy(dtype=str)
-    protocol, parts = split_structures(usable, config)
+    years = structure_years(snapshot, usable) if config.protocol == ByTimeSplit.name else None
+    protocol, parts = split_structures(usable, config, years)
     mean = numerical[parts.train].mean(axis=0)
     std = numerical[parts.train].std(axis=0)
     members = train_members(config, fourier, numerical, y, mean, std, progress,
@@ -102,8 +147,8 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     predicted, spread = {}, {}
     for part, values in per_member.items():
         predicted[part], spread[part] = mean_and_spread(values)
-    baselines = baseline_predictions(snapshot, usable, numerical, y, parts,
-                                     config.seed, config.baseline_trees)  # fmt: skip
+    baselines = baseline_predictions(snapshot, usable, numerical, y, parts, config.seed,
+                                     config.baseline_trees, protocol=protocol)  # fmt: skip
     parity = _parity_tables(usable, y, parts, predicted, baselines)
     if config.members > 1:
         parity = {p: table.assign(predicted_std_K=spread[p]) for p, table in parity.items()}
@@ -125,6 +170,11 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
         "training_seconds": sum(m.history["seconds"] for m in members),
         "n_train": len(parts.train),
     }
+    if years is not None:
+        metrics["n_without_year"] = int(np.isnan(years).sum())
+        metrics["by_time_families"] = _by_time_families(
+            usable, parts, y, predicted, {n: {"test": b.predicted} for n, b in baselines.items()}
+        )
     if config.members > 1:
         metrics.update(_ensemble_metrics(protocol, parts, y, per_member, spread, members))
     notes = {

@@ -16,8 +16,13 @@ Protocols (``PROTOCOLS``):
   measure of fit, never of skill.
 - ``grouped-by-composition``: k folds with no composition in both a training and a test fold
   (the composition baseline's 10 folds).
-- ``by-time``: train on rows up to a year, test on the later ones. It needs a year per row;
-  snapshots do not carry one yet, so asking for it says so instead of guessing.
+- ``grouped-by-chemical-system``: k shuffled folds with no element set in both a training and
+  a test fold (3DSC, Sommer et al. 2023): doped variants of one system never inform their own
+  test, so the figure says how far a model reaches into systems it has not seen.
+- ``by-time``: train on rows first reported up to a year (default 2007), test on the later
+  ones (Konno et al., J. Phys. Soc. Jpn. 90, 2021). Rows without a year are on neither side
+  and counted in the description (``n_without_year``); ``family_scores`` then says, per family,
+  how many later members were predicted above 20 K.
 - ``paper``: the structural model as its authors judged it: one seeded random 80/20 split
   over structures whose 20 % both picks the checkpoint and is scored, so the figure is
   optimistic. For a given fraction and seed it is exactly the ``random`` split.
@@ -38,6 +43,8 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from core.errors import TcdbError
+from core.families import FAMILIES
+from core.parameters import BY_TIME_LAST_TRAINING_YEAR, FAMILY_HIGH_TC_K
 from ml import metrics
 
 Split = tuple[np.ndarray, np.ndarray]  # (training rows, test rows), sorted indices
@@ -183,32 +190,71 @@ class GroupedByComposition:
 
 
 @dataclass(frozen=True)
-class ByTime:
-    """Train on the rows up to ``last_training_year`` (inclusive), test on the later ones."""
+class GroupedByChemicalSystem:
+    """k shuffled folds grouped by element set (``core.families.chemical_system``), as 3DSC
+    does: La2CuO4 and La1.85Sr0.15CuO4 differ in system, La2CuO4 and La1.9CuO4 do not."""
 
-    last_training_year: int
+    folds: int = 10
+    seed: int = 0
+    name: ClassVar[str] = "grouped-by-chemical-system"
+
+    def splits(self, n: int, groups: np.ndarray | None = None, years=None) -> list[Split]:
+        from sklearn.model_selection import GroupKFold
+
+        if groups is None or len(groups) != n:
+            raise EvaluationError(f"The {self.name} protocol needs an element set for each row.")
+        distinct = len(set(groups))
+        if distinct < self.folds:
+            raise EvaluationError(
+                f"{distinct} chemical systems cannot fill {self.folds} folds grouped by system."
+            )
+        folds = GroupKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
+        return [(train, test) for train, test in folds.split(np.zeros((n, 1)), groups=groups)]
+
+    def describe(self, groups: np.ndarray | None = None) -> dict[str, Any]:
+        counted = {} if groups is None else {"n_systems": len(set(groups))}
+        return {"protocol": self.name, "folds": self.folds, "seed": self.seed} | counted
+
+
+@dataclass(frozen=True)
+class ByTime:
+    """Train on the rows first reported up to ``last_training_year`` (inclusive), test on the
+    later ones; rows without a year (NaN) are left out of both and counted."""
+
+    last_training_year: int = BY_TIME_LAST_TRAINING_YEAR
     name: ClassVar[str] = "by-time"
 
     def splits(self, n: int, groups=None, years: np.ndarray | None = None) -> list[Split]:
-        if years is None:
-            raise EvaluationError(f"The {self.name} protocol needs a year for each row.")
+        if years is None or len(years) != n:
+            raise EvaluationError(f"The {self.name} protocol needs a year (or NaN) for each row.")
         years = np.asarray(years, dtype=float)
-        if len(years) != n or np.isnan(years).any():
-            raise EvaluationError(
-                f"The {self.name} protocol needs a year for each of the {n} rows; "
-                f"{int(np.isnan(years).sum())} have none."
-            )
-        train = np.flatnonzero(years <= self.last_training_year)
-        test = np.flatnonzero(years > self.last_training_year)
+        known = ~np.isnan(years)
+        train = np.flatnonzero(known & (years <= self.last_training_year))
+        test = np.flatnonzero(known & (years > self.last_training_year))
         if not len(train) or not len(test):
+            span = (
+                f"years {years[known].min():.0f}-{years[known].max():.0f}"
+                if known.any()
+                else ("no row has a year")
+            )
             raise EvaluationError(
                 f"Splitting after {self.last_training_year} leaves {len(train)} rows to train on "
-                f"and {len(test)} to test (years {years.min():.0f}-{years.max():.0f})."
+                f"and {len(test)} to test ({span}; {int((~known).sum())} rows without a year)."
             )
         return [(train, test)]
 
-    def describe(self) -> dict[str, Any]:
-        return {"protocol": self.name, "last_training_year": self.last_training_year}
+    def describe(self, years: np.ndarray | None = None) -> dict[str, Any]:
+        """Name and year; given the years, the rows on each side and those without a year."""
+        described = {"protocol": self.name, "last_training_year": self.last_training_year}
+        if years is None:
+            return described
+        years = np.asarray(years, dtype=float)
+        known = ~np.isnan(years)
+        return described | {
+            "n_train": int((known & (years <= self.last_training_year)).sum()),
+            "n_test": int((known & (years > self.last_training_year)).sum()),
+            "n_without_year": int((~known).sum()),
+        }
 
 
 @dataclass(frozen=True)
@@ -339,6 +385,82 @@ class GroupedSplit:
         } | (parts.sizes() if parts is not None else {})
 
 
+@dataclass(frozen=True)
+class GroupedBySystemSplit(GroupedSplit):
+    """``GroupedSplit`` over element sets (``core.families.chemical_system``) instead of
+    reduced formulas: every doped variant of a system is on one side, so the test part holds
+    systems the network never saw (3DSC's grouping, as three parts with a checkpoint)."""
+
+    name: ClassVar[str] = "grouped-by-system"
+    grouped_by: ClassVar[str] = "chemical system"
+
+    def describe(self, parts: Parts | None = None) -> dict[str, Any]:
+        return super().describe(parts) | {
+            "grouped_by": self.grouped_by,
+            "description": f"training, validation and test grouped by chemical system "
+            f"(element set; seeded; {self.test_fraction:.0%} of the systems tested, "
+            f"{self.validation_fraction:.0%} of the rest pick the checkpoint); the test part "
+            "is predicted once, after training",
+        }
+
+
+@dataclass(frozen=True)
+class ByTimeSplit:
+    """By time as three parts: structures first reported after ``last_training_year`` are
+    the test part; among the earlier ones a seeded share of the formulas picks the
+    checkpoint, so nothing from the later years steers training. Rows without a year are in
+    no part and counted."""
+
+    last_training_year: int = BY_TIME_LAST_TRAINING_YEAR
+    validation_fraction: float = 0.2
+    seed: int = 0
+    name: ClassVar[str] = "by-time"
+    grouped_by: ClassVar[str] = "reduced formula"
+
+    def parts(
+        self, n: int, groups: np.ndarray | None = None, years: np.ndarray | None = None
+    ) -> Parts:
+        train, test = ByTime(self.last_training_year).splits(n, years=years)[0]
+        if groups is None or len(groups) != n:
+            raise EvaluationError(f"The {self.name} protocol needs a reduced formula per row.")
+        earlier = np.unique(np.asarray(groups).astype(str)[train])
+        if len(earlier) < 2:
+            raise EvaluationError(
+                f"{len(earlier)} formulas up to {self.last_training_year} cannot fill a "
+                "training and a validation part."
+            )
+        order = earlier[np.random.default_rng(self.seed).permutation(len(earlier))]
+        validated = order[: _group_share(len(order), self.validation_fraction, keep=1)]
+        held = np.isin(np.asarray(groups).astype(str)[train], validated)
+        return Parts(train[~held], train[held], test)
+
+    def splits(self, n: int, groups=None, years=None) -> list[Split]:
+        parts = self.parts(n, groups, years)
+        return [(parts.train, parts.test)]
+
+    def describe(self, parts: Parts | None = None, years: np.ndarray | None = None) -> dict:
+        without = {} if years is None else {
+            "n_without_year": int(np.isnan(np.asarray(years, dtype=float)).sum())
+        }  # fmt: skip
+        return (
+            {
+                "protocol": self.name,
+                "last_training_year": self.last_training_year,
+                "validation_fraction": self.validation_fraction,
+                "seed": self.seed,
+                "grouped_by": "year, then reduced formula for the validation part",
+                "checkpoint_part": "validation",
+                "scored_part": "test",
+                "optimistic": False,
+                "description": f"trained on structures first reported up to "
+                f"{self.last_training_year} ({self.validation_fraction:.0%} of their formulas pick "
+                f"the checkpoint), tested once on those first reported later",
+            }
+            | (parts.sizes() if parts is not None else {})
+            | without
+        )
+
+
 PROTOCOLS: dict[str, type] = {
     p.name: p
     for p in (
@@ -347,37 +469,82 @@ PROTOCOLS: dict[str, type] = {
         RandomFolds,
         InSample,
         GroupedByComposition,
+        GroupedByChemicalSystem,
         ByTime,
         PaperSplit,
         GroupedSplit,
+        GroupedBySystemSplit,
     )
 }
 # The protocols a model with a checkpoint (training, validation, maybe test) can be judged by.
-PART_PROTOCOLS = (PaperSplit.name, GroupedSplit.name)
+PART_PROTOCOLS = (PaperSplit.name, GroupedSplit.name, GroupedBySystemSplit.name, ByTimeSplit.name)
 
 
 def part_protocol(
-    name: str, validation_fraction: float, test_fraction: float, seed: int
-) -> PaperSplit | GroupedSplit:
+    name: str,
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
+    last_training_year: int = BY_TIME_LAST_TRAINING_YEAR,
+) -> PaperSplit | GroupedSplit | ByTimeSplit:
     """The named protocol with these settings, or an error listing the choices."""
     if name == PaperSplit.name:
         return PaperSplit(validation_fraction, seed)
     if name == GroupedSplit.name:
         return GroupedSplit(test_fraction, validation_fraction, seed)
-    raise EvaluationError(f"Unknown protocol {name!r}; choose {' or '.join(PART_PROTOCOLS)}.")
+    if name == GroupedBySystemSplit.name:
+        return GroupedBySystemSplit(test_fraction, validation_fraction, seed)
+    if name == ByTimeSplit.name:
+        return ByTimeSplit(last_training_year, validation_fraction, seed)
+    raise EvaluationError(f"Unknown protocol {name!r}; choose {', '.join(PART_PROTOCOLS)}.")
 
 
 YEAR_COLUMN = "year"
 
 
 def years_of(rows, where: str) -> np.ndarray:
-    """The year of each row of a snapshot table, or an error naming what lacks them."""
+    """The year of each row of a snapshot table (NaN where it has none), or an error naming
+    what lacks the column."""
     if YEAR_COLUMN not in getattr(rows, "columns", ()):
         raise EvaluationError(
-            f"{where} has no '{YEAR_COLUMN}' column, so it cannot be split by time: the "
-            "by-time protocol needs a year per row, which snapshots do not carry yet."
+            f"{where} has no '{YEAR_COLUMN}' column, so it cannot be split by time; snapshots "
+            "frozen before SuperCon records carried their reference year lack it: create the "
+            "snapshot again ('tcdb db upgrade', 'tcdb curate run', 'tcdb snapshot create')."
         )
     return rows[YEAR_COLUMN].to_numpy(dtype=float)
+
+
+def family_scores(
+    families: Sequence[str],
+    y: np.ndarray,
+    predicted: np.ndarray,
+    rows: np.ndarray,
+    high_K: float = FAMILY_HIGH_TC_K,
+) -> list[dict[str, Any]]:
+    """Per family, over ``rows`` (the later ones of a by-time split): n, how many are truly
+    above ``high_K``, how many predicted above it, how many of the truly high were predicted
+    high (``n_found``), and RMSE and MAE. Every family is listed, empty ones with n 0."""
+    families = np.asarray(families)[rows]
+    truth = np.asarray(y, dtype=float)[rows]
+    guess = np.asarray(predicted, dtype=float)[rows]
+    table = []
+    for name in FAMILIES:
+        mine = families == name
+        t, g = truth[mine], guess[mine]
+        scored = metrics.regression(t, g)
+        table.append(
+            {
+                "family": name,
+                "n": int(mine.sum()),
+                "n_true_above": int((t > high_K).sum()),
+                "n_predicted_above": int((g > high_K).sum()),
+                "n_found": int(((t > high_K) & (g > high_K)).sum()),
+                "high_K": high_K,
+                "rmse_K": scored["rmse_K"],
+                "mae_K": scored["mae_K"],
+            }
+        )
+    return table
 
 
 def out_of_fold(

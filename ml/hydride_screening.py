@@ -25,6 +25,7 @@ from core.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
 from ml.hydride_descriptors import hydride_matrix, missing_descriptors, screening_grid
 from ml.hydride_domain import HydrideDomain, check_counts, domain_of
 from ml.hydride_training import HydridePredictor, distance_to_ambient, load
+from ml.screening_engine import JobOutcome, Screening
 from schema.database import Target, storing
 from store.model_runs import VerifiedRun, write_predictions
 
@@ -45,6 +46,7 @@ class Predicted:
     frame: pd.DataFrame  # COLUMNS plus linear_tc_K, linear_pressure_GPa
     domain: HydrideDomain
     failures: list[tuple[str, str]]  # (formula, a sentence naming it and why it was refused)
+    job: JobOutcome | None = None  # on Ray: the job and what this run of it did
 
     def counts(self) -> dict[str, int]:
         """How many rows each domain check flags."""
@@ -204,3 +206,66 @@ def store(db: Target, run_id: str, frame: pd.DataFrame, kind: str, domain: Hydri
         insert_new_materials(conn, compositions, utcnow())
         write_predictions(conn, rows, refresh=True)
     log.info("stored %d %s predictions of run %s", len(rows), kind, run_id)
+
+
+FRAME = "hydride_frame"  # a shard's predictions as ``predict_hydrides`` gives them
+
+
+@dataclass(frozen=True)
+class HydridePackage:
+    """What each actor loads for a hydride screen on Ray: the run and the domain parameters
+    (the run folder must be readable where the actors run)."""
+
+    run: VerifiedRun
+    parameters: HydrideDomainParameters = HYDRIDE_DOMAIN
+
+    def load(self) -> tuple[HydridePredictor, HydrideDomain]:
+        model = load(self.run)
+        return model, domain_of(model.ensemble, self.parameters)
+
+
+@dataclass(frozen=True)
+class HydrideShards:
+    """The screen of every EH_n cut into shards of (element, n): the descriptors are looked
+    up by the actor with the model, so the task only hands the shard on."""
+
+    def featurise(self, payload: tuple[list[str], np.ndarray]) -> tuple[list[str], np.ndarray]:
+        return payload
+
+    def predict(self, model: tuple[HydridePredictor, HydrideDomain], featurised) -> dict:
+        import pyarrow as pa
+
+        predictor, domain = model
+        elements, ns = featurised
+        frame = predict_hydrides(predictor, domain, elements, ns)
+        frame.insert(0, "formula", [f"{e}H{int(n)}" for e, n in zip(elements, ns, strict=True)])
+        return {FRAME: pa.Table.from_pandas(frame, preserve_index=False)}
+
+
+def screen_sharded(
+    db: Target,
+    screening: Screening,
+    run: VerifiedRun,
+    parameters: HydrideDomainParameters = HYDRIDE_DOMAIN,
+) -> Predicted:
+    """``screen`` on Ray: the grid in shards predicted by the session's actors (which hold a
+    ``HydridePackage`` of the same run), stored once every shard is written."""
+    from store.screening_jobs import shard_tables
+
+    model = load(run)
+    domain = domain_of(model.ensemble, parameters)
+    _, elements, ns = screening_grid(model.descriptors)
+    size = screening.size
+    shards = max(1, -(-len(elements) // size))
+    inputs = {"parameters": parameters.as_dict(), "rows": len(elements), "shard_size": size}
+    job = screening.job("hydride", run.id, inputs, shards)
+    ran = screening.run(
+        db, job, HydrideShards(), _grid_slices(list(elements), np.asarray(ns), size)
+    )
+    frame = shard_tables(job, FRAME).to_pandas()
+    store(db, run.id, frame, SCREEN_KIND, domain)
+    return Predicted(run.id, frame, domain, [], ran)
+
+
+def _grid_slices(elements: list[str], ns: np.ndarray, size: int):
+    return lambda s: (elements[s * size : (s + 1) * size], ns[s * size : (s + 1) * size])

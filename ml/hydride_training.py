@@ -106,7 +106,7 @@ def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None 
     """Choose how to train by inner cross-validation, train the ensemble that is kept, and
     score it beside the linear and forest baselines in-sample, out of fold and grouped by
     formula (``ml.hydride_evaluation``), plus the paper's member-held-out estimate."""
-    from ml.hydride_ensemble import HydrideEnsemble, fit_linear, linear_baseline_oof
+    from ml.hydride_ensemble import HydrideEnsemble, linear_baseline_oof
     from ml.hydride_evaluation import baseline_predictions, fold_ensembles, in_sample_baselines
     from ml.hydride_search import search
 
@@ -132,7 +132,8 @@ def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None 
     log.info("training %d members on %d points (%s)", config.members, n, choices[0])
     ensemble = HydrideEnsemble(config).fit(data.X, data.y, x_mean, x_std, choices[0])
     predictions = {("network", "in-sample"): ensemble.predict(data.X)[0]}
-    for name, (fitted, _) in in_sample_baselines(data.X, data.y, config).items():
+    in_sample = in_sample_baselines(data.X, data.y, config)
+    for name, (fitted, _) in in_sample.items():
         predictions[(name, "in-sample")] = fitted
     offset = 1
     for name in outer:
@@ -162,7 +163,7 @@ def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None 
         metrics["hyperparameters"] |= {"inner_score": results[0].score}
         metrics["outer_fold_hyperparameters"] = [c.as_dict() for c in choices[1:]]
     artefacts = {f"ensemble/{name}": content for name, content in ensemble.files().items()}
-    linear = fit_linear(data.X, data.y)
+    linear = in_sample["linear"][1]  # least squares on every point, kept for screening
     artefacts["linear.json"] = json.dumps(
         {"coef": linear.coef_.tolist(), "intercept": linear.intercept_.tolist()}
     ).encode()

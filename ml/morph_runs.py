@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,10 +37,12 @@ from core.structures import space_group
 from core.timestamps import utcnow
 from ml.composition_model import composition_prediction_rows
 from ml.morphs import Builder, Family, Morph, MorphError, Reference, generate
-from ml.structural_model import StructuralModel, finite_or_none
-from ml.structure_features import CellConfig
+from ml.screening_engine import JobOutcome, Screening
+from ml.structural_model import ModelPackage, StructuralModel, featurise, finite_or_none
+from ml.structure_features import CellConfig, FeatureConfig
 from schema.database import Target, insert_new_rows, storing
-from store.model_runs import VerifiedRun, write_predictions
+from store.model_runs import VerifiedRun, prediction_table, write_predictions
+from store.screening_jobs import REJECTIONS, shard_tables
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class MorphOutcome:
     seconds: float = 0.0
     composition_predictions: int = 0
     shape: str = ""  # for the Fig. 5 and Fig. 6 families: what T_c does over the scan
+    job: JobOutcome | None = None  # on Ray: the job and what this run of it did
 
 
 @dataclass
@@ -136,6 +139,53 @@ def _reason_code(reason: str) -> str:
     return reason.split(":")[0].split("(")[0].strip()
 
 
+@dataclass
+class MorphBatch:
+    """One batch of morphs built: the structures the model reads (standard cells when the run
+    uses them) with their space groups, and per morph its formula, (a, c) and refusal."""
+
+    structures: list = field(default_factory=list)
+    usable: list[int] = field(default_factory=list)  # positions in the batch of `structures`
+    space_groups: list[int] = field(default_factory=list)
+    numbers: list[int | None] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    lengths: list[tuple[float, float]] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)  # by position in the batch
+
+
+class MorphBuilder:
+    """Builds batches of one reference's morphs, with the space groups, standard cells and
+    formulas found once per substitution kept between batches."""
+
+    def __init__(self, reference: Reference, cell: CellConfig, per_structure_space_group: bool):
+        self.builder = Builder(reference)
+        self.groups = _SpaceGroups(per_structure_space_group)
+        self.cells = _StandardCells(self.builder, cell) if cell.standardise else None
+        self.formulas: dict[tuple, str] = {}
+
+    def build(self, morphs: Sequence[Morph]) -> MorphBatch:
+        batch = MorphBatch()
+        for offset, morph in enumerate(morphs):
+            structure = self.builder.build(morph)
+            number = self.groups(morph, structure)
+            if morph.substitution not in self.formulas:
+                self.formulas[morph.substitution] = structure.composition.reduced_formula
+            batch.names.append(self.formulas[morph.substitution])
+            batch.numbers.append(number)
+            batch.lengths.append((float(structure.lattice.a), float(structure.lattice.c)))
+            if number is None:
+                batch.errors[offset] = "space group: the symmetry search failed"
+                continue
+            try:
+                batch.structures.append(self.cells(morph, structure) if self.cells else structure)
+            except Exception as err:  # one odd morph must not stop the family
+                batch.errors[offset] = f"standard cell: {type(err).__name__}: {err}"
+                continue
+            batch.usable.append(offset)
+            batch.space_groups.append(number)
+        return batch
+
+
 def predict_morphs(
     model: StructuralModel,
     reference: Reference,
@@ -148,12 +198,7 @@ def predict_morphs(
     formula, (a, c) in Å, and refusals by index."""
     from tqdm import tqdm
 
-    builder = Builder(reference)
-    groups = _SpaceGroups(per_structure_space_group)
-    cells = (
-        _StandardCells(builder, model.features.cell) if model.features.cell.standardise else None
-    )
-    formulas: dict[tuple, str] = {}
+    builder = MorphBuilder(reference, model.features.cell, per_structure_space_group)
     tc = np.full(len(morphs), np.nan)
     spread = np.full(len(morphs), np.nan)
     numbers: list[int | None] = []
@@ -165,28 +210,16 @@ def predict_morphs(
     with bar:
         for start in range(0, len(morphs), batch_size):
             chunk = morphs[start : start + batch_size]
-            structures, usable, sgs = [], [], []
-            for offset, morph in enumerate(chunk):
-                structure = builder.build(morph)
-                number = groups(morph, structure)
-                if morph.substitution not in formulas:
-                    formulas[morph.substitution] = structure.composition.reduced_formula
-                names.append(formulas[morph.substitution])
-                numbers.append(number)
-                lengths.append((float(structure.lattice.a), float(structure.lattice.c)))
-                if number is None:
-                    errors[start + offset] = "space group: the symmetry search failed"
-                    continue
-                try:
-                    structures.append(cells(morph, structure) if cells else structure)
-                except Exception as err:  # one odd morph must not stop the family
-                    errors[start + offset] = f"standard cell: {type(err).__name__}: {err}"
-                    continue
-                usable.append(start + offset)
-                sgs.append(number)
+            batch = builder.build(chunk)
+            numbers += batch.numbers
+            names += batch.names
+            lengths += batch.lengths
+            errors.update({start + i: reason for i, reason in batch.errors.items()})
+            usable = [start + i for i in batch.usable]
             values, spreads, failed = model.predict(
-                structures, sgs, batch_size, standard_cells=cells is not None
-            )
+                batch.structures, batch.space_groups, batch_size,
+                standard_cells=builder.cells is not None,
+            )  # fmt: skip
             tc[usable], spread[usable] = values, spreads
             errors.update({usable[i]: reason for i, reason in failed.items()})
             bar.update(len(chunk))
@@ -216,6 +249,14 @@ def _candidate_table(
     )
 
 
+def _check_references(family: Family, references: Sequence[Reference]) -> None:
+    if len(references) != len(family.references):
+        raise MorphError(
+            f"{family.name} morphs {len(family.references)} reference structures "
+            f"({', '.join(family.references)}), not {len(references)}."
+        )
+
+
 def run_family(
     db: Target,
     model: StructuralModel,
@@ -230,11 +271,7 @@ def run_family(
     """Generate, predict and store one family for each of its reference structures (read by
     the caller, one per ``family.references``); ``db`` is opened only to store each
     reference's results, not while morphs are predicted."""
-    if len(references) != len(family.references):
-        raise MorphError(
-            f"{family.name} morphs {len(family.references)} reference structures "
-            f"({', '.join(family.references)}), not {len(references)}."
-        )
+    _check_references(family, references)
     outcomes = []
     for reference in references:
         start = time.perf_counter()
@@ -245,21 +282,7 @@ def run_family(
         names = predicted.formulas
         ids = [m.candidate_id(family.name, reference.id) for m in morphs]
         candidates = _candidate_table(family, reference, morphs, ids, names, predicted.lengths)
-        rows = [
-            {
-                "model_run_id": model.run_id,
-                "subject_kind": "morph",
-                "subject_id": ids[i],
-                "formula": names[i],
-                "tc_K": float(predicted.tc[i]),
-                "tc_std_K": finite_or_none(predicted.tc_std[i]),
-                "extra_json": json.dumps(
-                    {"family": family.name, "spacegroup_number": predicted.spacegroups[i]}
-                ),
-            }
-            for i in range(len(morphs))
-            if i not in errors
-        ]
+        rows = _prediction_rows(model.run_id, family, ids, predicted, errors)
         composition = composition_prediction_rows(composition_run, names) if composition_run else []
         with storing(db, f"the {family.name} morphs of {reference.id}") as conn:
             insert_new_rows(conn, "morph_candidate", candidates)
@@ -276,3 +299,138 @@ def run_family(
         )  # fmt: skip
         outcomes.append(outcome)
     return outcomes
+
+
+@dataclass(frozen=True)
+class MorphShards:
+    """A family over one reference cut into shards of morphs, for ``--engine ray``: a task
+    builds and featurises a shard exactly as ``predict_morphs`` does a batch, an actor
+    predicts it. With shards as long as the local batches the predictions are the same."""
+
+    family: Family
+    reference: Reference
+    features: FeatureConfig
+
+    def featurise(self, payload: tuple[int, list[Morph]]) -> dict:
+        start, morphs = payload
+        builder = MorphBuilder(self.reference, self.features.cell, self.family.kind == "grid")
+        batch = builder.build(morphs)
+        fourier, numerical, failed = featurise(
+            self.features, batch.structures, batch.space_groups, builder.cells is not None
+        )
+        batch.structures = []  # what the actor needs is the features
+        return {"start": start, "morphs": morphs, "batch": batch, "fourier": fourier,
+                "numerical": numerical, "failed": failed}  # fmt: skip
+
+    def predict(self, model: StructuralModel, featurised: dict) -> dict[str, pa.Table]:
+        morphs, batch = featurised["morphs"], featurised["batch"]
+        failed = featurised["failed"]
+        errors = dict(batch.errors)
+        errors.update({batch.usable[i]: reason for i, reason in failed.items()})
+        ok = [i for i in range(len(batch.usable)) if i not in failed]
+        tc = np.full(len(morphs), np.nan)
+        spread = np.full(len(morphs), np.nan)
+        if ok:
+            values, spreads = model.predict_features(
+                featurised["fourier"][ok], featurised["numerical"][ok]
+            )
+            positions = [batch.usable[i] for i in ok]
+            tc[positions], spread[positions] = values, spreads
+        ids = [m.candidate_id(self.family.name, self.reference.id) for m in morphs]
+        predicted = MorphPredictions(tc, spread, batch.numbers, batch.names, batch.lengths)
+        start = featurised["start"]
+        return {
+            "morph_candidate": _candidate_table(
+                self.family, self.reference, morphs, ids, batch.names, batch.lengths
+            ),
+            "prediction": prediction_table(
+                _prediction_rows(model.run_id, self.family, ids, predicted, errors)
+            ),
+            REJECTIONS: pa.table(
+                {
+                    "position": pa.array(sorted(start + i for i in errors), pa.int64()),
+                    "subject_id": [ids[i] for i in sorted(errors)],
+                    "reason": [errors[i] for i in sorted(errors)],
+                }
+            ),
+        }
+
+
+def _prediction_rows(
+    run_id: str, family: Family, ids: list[str], predicted: MorphPredictions, errors: dict
+) -> list[dict]:
+    return [
+        {
+            "model_run_id": run_id,
+            "subject_kind": "morph",
+            "subject_id": ids[i],
+            "formula": predicted.formulas[i],
+            "tc_K": float(predicted.tc[i]),
+            "tc_std_K": finite_or_none(predicted.tc_std[i]),
+            "extra_json": json.dumps(
+                {"family": family.name, "spacegroup_number": predicted.spacegroups[i]}
+            ),
+        }
+        for i in range(len(ids))
+        if i not in errors
+    ]
+
+
+def _slices(morphs: list[Morph], size: int) -> Callable[[int], tuple[int, list[Morph]]]:
+    """The payload of shard s: its first position and its morphs."""
+    return lambda s: (s * size, morphs[s * size : (s + 1) * size])
+
+
+def run_family_sharded(
+    db: Target,
+    screening: Screening,
+    package: ModelPackage,
+    family: Family,
+    composition_run: VerifiedRun | None = None,
+    params: MorphParameters = MORPH,
+    only: list[str] | None = None,
+    *,
+    references: Sequence[Reference],
+    on_loaded: Callable[[int], None] | None = None,
+) -> list[MorphOutcome]:
+    """``run_family`` on Ray: one resumable job per reference structure, its shards
+    featurised in tasks and predicted by the session's actors; the outcome is read back from
+    the job's Parquet shards."""
+    _check_references(family, references)
+    size = screening.size
+    work_outcomes = []
+    for reference in references:
+        start = time.perf_counter()
+        morphs = generate(family, reference, params, only)
+        shards = max(1, -(-len(morphs) // size))
+        inputs = {
+            "family": family.name, "reference": reference.id, "params": params.as_dict(),
+            "only": only, "shard_size": size, "morphs": len(morphs),
+        }  # fmt: skip
+        part = f"{family.name}-{reference.name}"
+        job = screening.job("morph", package.run_id, inputs, shards, part)
+        work = MorphShards(family, reference, package.features)
+        ran = screening.run(db, job, work, _slices(morphs, size), on_loaded)
+        candidates = shard_tables(job, "morph_candidate")
+        predictions = shard_tables(job, "prediction")
+        rejections = shard_tables(job, REJECTIONS)
+        names = candidates.column("formula").to_pylist()
+        lengths = list(zip(candidates.column("a_A").to_pylist(),
+                           candidates.column("c_A").to_pylist(), strict=True))  # fmt: skip
+        by_id: dict[str, float] = {}  # empty when every morph of the reference was refused
+        if "subject_id" in predictions.column_names:
+            subjects = predictions.column("subject_id").to_pylist()
+            by_id = dict(zip(subjects, predictions.column("tc_K").to_pylist(), strict=True))
+        tc = np.array([by_id.get(i, np.nan) for i in candidates.column("id").to_pylist()])
+        composition = composition_prediction_rows(composition_run, names) if composition_run else []
+        with storing(db, f"the composition predictions of the {family.name} morphs") as conn:
+            stored_compositions = write_predictions(conn, composition)
+        outcome = MorphOutcome(family.name, reference.id, len(morphs), predictions.num_rows)
+        reasons = rejections.column("reason").to_pylist() if rejections is not None else []
+        outcome.failures.update(_reason_code(reason) for reason in reasons)
+        outcome.composition_predictions = stored_compositions
+        outcome.shape = scan_summary(family, tc, lengths)
+        outcome.seconds = time.perf_counter() - start
+        outcome.job = ran
+        work_outcomes.append(outcome)
+    return work_outcomes

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.families import chemical_system
 from core.parameters import (
     COMPOSITION_PROFILES,
     STRUCTURAL_BASELINES,
@@ -39,7 +40,7 @@ from core.parameters import (
 )
 from ml.composition_descriptors import composition_matrix
 from ml.composition_model import CompositionModelConfig, composition_data
-from ml.evaluation import Parts
+from ml.evaluation import ByTimeSplit, Parts, years_of
 from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def formula_key(amounts: dict[str, float] | str) -> str:
     return Composition(amounts).reduced_formula
 
 
-def _compositions(formulas: Sequence[str]) -> list[dict[str, float]]:
+def formula_compositions(formulas: Sequence[str]) -> list[dict[str, float]]:
     """Element amounts of each reduced formula (parsed once per distinct formula)."""
     from pymatgen.core import Composition
 
@@ -103,17 +104,29 @@ def _fit_predict(
     return predicted, len(fit_rows)
 
 
-def _held_out_entries(snapshot: Snapshot, structures: pd.DataFrame, held: np.ndarray):
+def _held_out_entries(snapshot: Snapshot, structures: pd.DataFrame, held: np.ndarray,
+                      protocol=None):  # fmt: skip
     """The snapshot's SuperCon entries (81 descriptors, labels) whose composition no
-    held-out structure has, and how many were left out for that."""
+    held-out structure has, and how many were left out for that. Under ``grouped-by-system``
+    entries of a held-out element set are left out too, and under ``by-time`` entries first
+    reported after the last training year (or without a year), so the baseline sees no more
+    than the network."""
     data = composition_data(snapshot)
     held_keys = {formula_key(f) for f in structures["reduced_formula"].iloc[held]}
     held_materials = set(structures["material_id"].iloc[held])
-    keys = [formula_key(json.loads(c)) for c in data.entries["composition_json"]]
+    compositions = [json.loads(c) for c in data.entries["composition_json"]]
+    keys = [formula_key(c) for c in compositions]
     keep = np.array(
         [k not in held_keys and m not in held_materials
          for k, m in zip(keys, data.entries["material_id"], strict=True)], dtype=bool
     )  # fmt: skip
+    if getattr(protocol, "grouped_by", None) == "chemical system":
+        held_formulas = list(structures["reduced_formula"].iloc[held])
+        held_systems = {chemical_system(c) for c in formula_compositions(held_formulas)}
+        keep &= np.array([chemical_system(c) not in held_systems for c in compositions])
+    if getattr(protocol, "name", None) == ByTimeSplit.name:
+        years = years_of(data.entries, f"snapshot {snapshot.id}'s labels")
+        keep &= years <= protocol.last_training_year  # NaN compares False: left out
     return data.X[keep], data.y[keep], int((~keep).sum())
 
 
@@ -126,10 +139,12 @@ def baseline_predictions(
     seed: int,
     tree_profile: str = "paper",
     parameters: StructuralBaselineParameters = STRUCTURAL_BASELINES,
+    protocol=None,
 ) -> dict[str, BaselineResult]:
     """Every baseline fitted without the validation and test rows and predicting the scored
     part's rows. ``structures``, ``numerical`` and ``y`` are aligned with the parts' indices;
-    the trees take the composition profile ``tree_profile``'s settings."""
+    the trees take the composition profile ``tree_profile``'s settings; ``protocol`` (the
+    split's) keeps the SuperCon baseline's entries to what that protocol allows."""
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
@@ -140,7 +155,7 @@ def baseline_predictions(
     scored = parts.rows(parts.scored)
     held = np.concatenate(list(parts.evaluated().values()))
     trees = CompositionModelConfig(**{**COMPOSITION_PROFILES[tree_profile], "seed": seed})
-    batch = composition_matrix(_compositions(list(structures["reduced_formula"])))
+    batch = composition_matrix(formula_compositions(list(structures["reduced_formula"])))
     results: dict[str, BaselineResult] = {}
 
     predicted, n_fit = _fit_predict(trees.estimator(), batch.X, y, parts.train, scored,
@@ -148,7 +163,7 @@ def baseline_predictions(
     results["composition_structures"] = BaselineResult(
         predicted, "training structures' reduced formulas", n_fit
     )
-    X_entries, y_entries, n_left_out = _held_out_entries(snapshot, structures, held)
+    X_entries, y_entries, n_left_out = _held_out_entries(snapshot, structures, held, protocol)
     model = trees.estimator().fit(X_entries, y_entries)
     predicted = np.full(len(scored), np.nan)
     valid = batch.valid[scored]

@@ -55,27 +55,7 @@ class StructuralModel:
 
         Every file is read through the run's manifest check, and the network only as a
         ``.keras`` archive in safe mode (``ml.cvcnn.load_model``)."""
-        from ml.cvcnn import ModelFileError, load_model_bytes
-        from ml.cvcnn_ensemble import member_file
-
-        run.require_model(CVCNN)
-        manifest = run.manifest
-        features = FeatureConfig.matching(manifest["config"].get("features"))
-        if features is None:
-            raise RunError(
-                f"Run {run.id} was trained on features this version computes "
-                "differently; retrain it with 'tcdb train cvcnn'."
-            )
-        scaling = run.read_npz("scaling.npz")
-        members = int(manifest["config"].get("cvcnn", {}).get("members", 1))
-        networks = []
-        for k in range(members):
-            name = member_file(k)
-            try:
-                networks.append(load_model_bytes(run.read_bytes(name)))
-            except (ModelFileError, ValueError, TypeError, KeyError, OSError) as exc:
-                raise RunError(f"Run {run.id}: the network {name} was not loaded: {exc}.") from None
-        return cls(run.id, run.path, networks, scaling["mean"], scaling["std"], features)
+        return ModelPackage.of(run).load()
 
     def predict(
         self,
@@ -89,29 +69,94 @@ class StructuralModel:
         members (NaN for a one-member run) and the reasons by position. Each structure is
         reduced to the cell the run was trained on, unless ``standard_cells`` says the caller
         already gave standard cells."""
-        from ml.cvcnn import predict
-        from ml.cvcnn_ensemble import mean_and_spread
-
         tc = np.full(len(structures), np.nan)
         spread = np.full(len(structures), np.nan)
         errors: dict[int, str] = {}
         for start in range(0, len(structures), batch_size):
             stop = min(start + batch_size, len(structures))
-            fourier, numerical, failed, _, _ = compute_features(
-                structures[start:stop],
-                space_groups[start:stop],
-                self.features,
-                standard_cells=standard_cells,
+            fourier, numerical, failed = featurise(
+                self.features, structures[start:stop], space_groups[start:stop], standard_cells
             )
             errors.update({start + i: reason for i, reason in failed.items()})
             ok = np.setdiff1d(np.arange(stop - start), list(failed))
             if len(ok):
-                per_member = [
-                    predict(net, fourier[ok], numerical[ok], self.mean, self.std, INFERENCE_BATCH)
-                    for net in self.networks
-                ]
-                tc[start + ok], spread[start + ok] = mean_and_spread(np.stack(per_member))
+                values, spreads = self.predict_features(fourier[ok], numerical[ok])
+                tc[start + ok], spread[start + ok] = values, spreads
         return tc, spread, errors
+
+    def predict_features(
+        self, fourier: np.ndarray, numerical: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The members' mean and spread for features already computed (``featurise``): what a
+        screening's predicting actor does with the shards featurised elsewhere."""
+        from ml.cvcnn import predict
+        from ml.cvcnn_ensemble import mean_and_spread
+
+        per_member = [
+            predict(net, fourier, numerical, self.mean, self.std, INFERENCE_BATCH)
+            for net in self.networks
+        ]
+        return mean_and_spread(np.stack(per_member))
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """A checked run's networks as bytes with its scaling and features: what is sent to the
+    workers of a cluster, which may not see the run folder."""
+
+    run_id: str
+    path: Path
+    networks: tuple[bytes, ...]
+    mean: np.ndarray
+    std: np.ndarray
+    features: FeatureConfig
+
+    @classmethod
+    def of(cls, run: VerifiedRun) -> ModelPackage:
+        """Read through the run's manifest check, as ``StructuralModel.load`` reads it."""
+        from ml.cvcnn_ensemble import member_file
+
+        run.require_model(CVCNN)
+        features = FeatureConfig.matching(run.manifest["config"].get("features"))
+        if features is None:
+            raise RunError(
+                f"Run {run.id} was trained on features this version computes "
+                "differently; retrain it with 'tcdb train cvcnn'."
+            )
+        members = int(run.manifest["config"].get("cvcnn", {}).get("members", 1))
+        scaling = run.read_npz("scaling.npz")
+        networks = tuple(run.read_bytes(member_file(k)) for k in range(members))
+        return cls(run.id, run.path, networks, scaling["mean"], scaling["std"], features)
+
+    def load(self) -> StructuralModel:
+        """The networks built from their ``.keras`` archives in safe mode."""
+        from ml.cvcnn import ModelFileError, load_model_bytes
+        from ml.cvcnn_ensemble import member_file
+
+        networks = []
+        for k, data in enumerate(self.networks):
+            try:
+                networks.append(load_model_bytes(data))
+            except (ModelFileError, ValueError, TypeError, KeyError, OSError) as exc:
+                raise RunError(
+                    f"Run {self.run_id}: the network {member_file(k)} was not loaded: {exc}."
+                ) from None
+        return StructuralModel(self.run_id, self.path, networks, self.mean, self.std,
+                               self.features)  # fmt: skip
+
+
+def featurise(
+    features: FeatureConfig,
+    structures: Sequence[Structure],
+    space_groups: Sequence[int],
+    standard_cells: bool = False,
+) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """Both feature kinds of a batch and the reasons by position (no network needed: a
+    screening's featurising tasks call this)."""
+    fourier, numerical, failed, _, _ = compute_features(
+        structures, space_groups, features, standard_cells=standard_cells
+    )
+    return fourier, numerical, failed
 
 
 def finite_or_none(value: float) -> float | None:

@@ -14,17 +14,30 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from core.structure_files import InputFailure, InputStructure
+from core.parameters import INGEST, IngestParameters
+from core.structure_files import InputFailure, InputStructure, input_files, read_structure_inputs
+from core.structure_tables import TableSlice, read_slice, slices
 from ml.composition_model import composition_prediction_rows
-from ml.structural_model import DEFAULT_BATCH, StructuralModel, finite_or_none
-from ml.structure_features import content_hash
+from ml.screening_engine import JobOutcome, Screening
+from ml.structural_model import (
+    DEFAULT_BATCH,
+    ModelPackage,
+    StructuralModel,
+    featurise,
+    finite_or_none,
+)
+from ml.structure_features import FeatureConfig, content_hash
 from schema.database import Target, storing
-from store.model_runs import VerifiedRun, write_predictions
+from store.model_runs import VerifiedRun, prediction_table, write_predictions
+from store.screening_jobs import REJECTIONS, shard_tables
 
 log = logging.getLogger(__name__)
 
@@ -126,3 +139,147 @@ def _prediction_rows(run_id: str, predicted: pd.DataFrame) -> list[dict]:
         }
         for r in predicted.itertuples(index=False)
     ]
+
+
+@dataclass(frozen=True)
+class StructureShards:
+    """Structure files cut into shards for ``--engine ray``: a task reads a slice of a
+    JSON-lines or Parquet file (or takes structures read here) and featurises it, an actor
+    predicts it; inputs that cannot be used go to the shard's rejections with the reason."""
+
+    features: FeatureConfig
+    params: IngestParameters = INGEST
+
+    def featurise(self, payload: TableSlice | list[InputStructure]) -> dict:
+        from pymatgen.core import Structure
+
+        if isinstance(payload, TableSlice):
+            inputs, failures = read_slice(payload, self.params)
+        else:
+            inputs, failures = list(payload), []
+        usable = [item for item in inputs if item.record.spacegroup_number is not None]
+        failures += [
+            InputFailure(item.path, f"{item.path}: no space group found")
+            for item in inputs
+            if item.record.spacegroup_number is None
+        ]
+        structures = [Structure.from_dict(json.loads(i.record.structure_json)) for i in usable]
+        groups = [i.record.spacegroup_number for i in usable]
+        fourier, numerical, failed = (
+            featurise(self.features, structures, groups) if usable else (None, None, {})
+        )
+        return {"inputs": usable, "failures": failures, "fourier": fourier,
+                "numerical": numerical, "failed": failed}  # fmt: skip
+
+    def predict(self, model: StructuralModel, featurised: dict) -> dict[str, pa.Table]:
+        inputs, failed = featurised["inputs"], featurised["failed"]
+        failures = list(featurised["failures"])
+        failures += [InputFailure(inputs[i].path, f"{inputs[i].path}: {why}")
+                     for i, why in failed.items()]  # fmt: skip
+        ok = [i for i in range(len(inputs)) if i not in failed]
+        tc, spread = (
+            model.predict_features(featurised["fourier"][ok], featurised["numerical"][ok])
+            if ok
+            else (np.array([]), np.array([]))
+        )
+        records = [inputs[i].record for i in ok]
+        predicted = pd.DataFrame(
+            {
+                "name": [inputs[i].name for i in ok],
+                "formula": [r.reduced_formula for r in records],
+                "spacegroup_number": [r.spacegroup_number for r in records],
+                "tc_K": tc,
+                "tc_std_K": spread,
+                "input_path": [inputs[i].path for i in ok],
+                "structure_hash": [
+                    content_hash(r.structure_json, r.spacegroup_number)[:16] for r in records
+                ],
+            }
+        )
+        rows = _prediction_rows(model.run_id, predicted)
+        return {
+            "prediction": prediction_table(rows) if rows else _EMPTY_PREDICTIONS,
+            REJECTIONS: pa.table(
+                {"input_path": [f.path for f in failures], "reason": [f.reason for f in failures]},
+                schema=pa.schema([("input_path", pa.string()), ("reason", pa.string())]),
+            ),
+        }
+
+
+_EMPTY_PREDICTIONS = pa.table(
+    {"id": pa.array([], pa.string()), "model_run_id": pa.array([], pa.string()),
+     "subject_kind": pa.array([], pa.string()), "subject_id": pa.array([], pa.string()),
+     "formula": pa.array([], pa.string()), "tc_K": pa.array([], pa.float64()),
+     "tc_std_K": pa.array([], pa.float64()), "input_path": pa.array([], pa.string()),
+     "extra_json": pa.array([], pa.string())}
+)  # fmt: skip
+
+
+@dataclass
+class ShardedPredictions:
+    """What ``tcdb predict --engine ray`` did: counts, every refusal, and the job."""
+
+    run_id: str
+    predicted: int
+    failures: list[InputFailure]
+    job: JobOutcome
+    composition_predictions: int = 0
+
+    def table(self, name: str) -> pa.Table | None:
+        return shard_tables(self.job.job, name)
+
+
+def _fingerprint(path: Path) -> list:
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
+def predict_paths_sharded(
+    db: Target,
+    screening: Screening,
+    package: ModelPackage,
+    paths: list[Path],
+    composition_run: VerifiedRun | None = None,
+    params: IngestParameters = INGEST,
+    on_loaded: Callable[[int], None] | None = None,
+) -> ShardedPredictions:
+    """Every structure in ``paths`` predicted on Ray in one resumable job: JSON-lines and
+    Parquet files are sliced and read by the tasks; other files are read here and sent in
+    shards. The composition baseline predicts each distinct formula once at the end."""
+    size = screening.size
+    failures: list[InputFailure] = []
+    payloads: list[TableSlice | list[InputStructure]] = []
+    others: list[Path] = []
+    seen: list[list] = []
+    for path, kind in input_files(paths, failures):
+        seen.append(_fingerprint(path))
+        if kind == "table":
+            payloads.extend(slices(path, size))
+        else:
+            others.append(path)
+    if others:
+        items, refused = read_structure_inputs(others, params)
+        failures += refused
+        payloads.extend(items[k : k + size] for k in range(0, len(items), size))
+    inputs = {"files": seen, "shard_size": size}
+    job = screening.job("predict", package.run_id, inputs, max(1, len(payloads)))
+    work = StructureShards(package.features, params)
+    ran = screening.run(db, job, work, lambda s: payloads[s] if payloads else [], on_loaded)
+    predictions = shard_tables(job, "prediction")
+    rejections = shard_tables(job, REJECTIONS)
+    if rejections is not None:
+        paths = rejections.column("input_path").to_pylist()
+        reasons = rejections.column("reason").to_pylist()
+        failures += [InputFailure(p, r) for p, r in zip(paths, reasons, strict=True)]
+    formulas = (
+        sorted(set(predictions.column("formula").to_pylist())) if predictions.num_rows else []
+    )
+    composition = (
+        composition_prediction_rows(composition_run, formulas)
+        if composition_run and formulas
+        else []
+    )
+    with storing(db, f"the composition predictions of job {job.id}") as conn:
+        stored = write_predictions(conn, composition)
+    count = predictions.num_rows
+    return ShardedPredictions(package.run_id, count, failures, ran, stored)

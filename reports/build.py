@@ -1,13 +1,13 @@
-"""Write the report: every table as CSV and Markdown, every figure as PNG, and ``index.html``.
+"""Write the report: every table as CSV and Markdown, every figure as PNG, and the site
+(``reports.site``: a page per topic, starting at ``index.html``).
 
 A table or figure whose inputs are missing (a model not trained yet, no morph results) gets a
-note in ``index.html`` saying what to run; the others are still written. The page lists the
-snapshots, model runs and source files everything came from.
+note saying what to run; the others are still written. The runs page lists the snapshots,
+model runs and source files everything came from.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import math
 from dataclasses import dataclass, field
@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.timestamps import utcnow
-from reports import figures, tables
+from reports import figures, interactive, site, tables
 from reports.inputs import MissingInput, ReportInputs
 from schema.database import Target
 
@@ -28,6 +27,8 @@ class ReportOutcome:
     out_dir: Path
     tables: list[tables.Table] = field(default_factory=list)
     figures: list[figures.Figure] = field(default_factory=list)
+    interactive: list[interactive.Interactive] = field(default_factory=list)
+    pages: list[Path] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)  # builder name -> what is missing
 
     @property
@@ -39,6 +40,8 @@ def _markdown(frame: pd.DataFrame) -> str:
     """A GitHub Markdown table (no extra dependency); numbers rounded to 2 decimals."""
 
     def cell(value: object) -> str:
+        if value is pd.NA or value is None:  # a whole-number column's empty cell
+            return ""
         if isinstance(value, float):
             return "" if math.isnan(value) else f"{value:.2f}"
         return str(value).replace("|", "\\|").replace("\n", " ")
@@ -74,88 +77,29 @@ def build_report(db: Target, reference_dir: Path, out_dir: Path) -> ReportOutcom
         outcome.tables.append(table)
     for draw in figures.BUILDERS:
         try:
-            outcome.figures.append(draw(inputs, out_dir / f"{draw.__name__}.png"))
+            drawn = draw(inputs, out_dir / f"{draw.__name__}.png")
+            outcome.figures.append(figures.with_paper(drawn))
         except MissingInput as exc:
             outcome.missing[draw.__name__] = str(exc)
-    outcome.index.write_text(_index_html(outcome, inputs))
+    for plot in interactive.BUILDERS:
+        try:
+            outcome.interactive.append(plot(inputs))
+        except MissingInput as exc:
+            outcome.missing[plot.__name__] = str(exc)
+    parts = site.SiteParts(
+        {t.name: t for t in outcome.tables},
+        {f.name: f for f in outcome.figures},
+        outcome.interactive,
+        outcome.missing,
+    )
+    outcome.pages = site.write_site(parts, inputs, out_dir)
     log.info(
-        "report: %d tables, %d figures, %d missing, in %s",
+        "report: %d tables, %d figures, %d interactive figures, %d missing, %d pages in %s",
         len(outcome.tables),
         len(outcome.figures),
+        len(outcome.interactive),
         len(outcome.missing),
+        len(outcome.pages),
         out_dir,
     )
     return outcome
-
-
-def _provenance(inputs: ReportInputs) -> str:
-    snapshots = inputs.frame(
-        "SELECT id, name, kind, n_entries, created_at FROM snapshot ORDER BY created_at"
-    )
-    runs = inputs.frame(
-        "SELECT id, model, snapshot_id, profile, finished_at FROM model_run ORDER BY finished_at"
-    )
-    sources = inputs.frame(
-        "SELECT s.id, s.citation, s.licence, r.file_path, r.file_sha256 FROM source AS s "
-        "LEFT JOIN ingest_run AS r ON r.source_id = s.id "
-        "QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY r.finished_at DESC) = 1 "
-        "ORDER BY s.id"
-    )
-    return (
-        "<h2>Where this came from</h2><h3>Snapshots</h3>"
-        + _html_table(snapshots)
-        + "<h3>Model runs</h3>"
-        + _html_table(runs)
-        + "<h3>Sources</h3>"
-        + _html_table(sources)
-    )
-
-
-def _html_table(frame: pd.DataFrame) -> str:
-    return frame.to_html(
-        index=False, na_rep="", float_format=lambda v: f"{v:.2f}", border=0, classes="data"
-    )
-
-
-def _inputs_line(items: dict[str, str]) -> str:
-    return "".join(
-        f"<br><small>{html.escape(k)}: {html.escape(v)}</small>" for k, v in items.items()
-    )
-
-
-def _index_html(outcome: ReportOutcome, inputs: ReportInputs) -> str:
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>tcdb report</title><style>"
-        "body{font-family:sans-serif;max-width:1200px;margin:auto}"
-        "table.data{border-collapse:collapse;font-size:12px}"
-        "table.data td,table.data th{padding:2px 6px;border-bottom:1px solid #ddd}"
-        ".missing{color:#a33}</style></head><body>",
-        f"<h1>tcdb report</h1><p>Written {utcnow():%Y-%m-%d %H:%M} UTC from the database and "
-        "the model runs. Each table has a CSV and a Markdown file beside this page; where the "
-        "papers give a number, theirs and ours stand side by side with the difference "
-        "(ours − theirs).</p>",
-    ]
-    if outcome.missing:
-        parts.append("<h2>Not in this report</h2><ul>")
-        parts += [
-            f"<li class='missing'>{html.escape(name)}: {html.escape(why)}</li>"
-            for name, why in outcome.missing.items()
-        ]
-        parts.append("</ul>")
-    parts.append("<h2>Tables</h2>")
-    for table in outcome.tables:
-        parts.append(
-            f"<h3 id='{table.name}'>{html.escape(table.title)}</h3><p>{html.escape(table.caption)}"
-            f"{_inputs_line(table.inputs)}<br><a href='{table.name}.csv'>CSV</a> · "
-            f"<a href='{table.name}.md'>Markdown</a></p>{_html_table(table.frame)}"
-        )
-    parts.append("<h2>Figures</h2>")
-    for figure in outcome.figures:
-        parts.append(
-            f"<h3 id='{figure.name}'>{html.escape(figure.title)}</h3>"
-            f"<p>{html.escape(figure.caption)}{_inputs_line(figure.inputs)}</p>"
-            f"<img src='{figure.name}.png' style='max-width:100%'>"
-        )
-    parts.append(_provenance(inputs))
-    parts.append("</body></html>")
-    return "\n".join(parts)

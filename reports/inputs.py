@@ -72,14 +72,46 @@ class ReportInputs:
     def paper_source(self, key: str) -> str:
         return f"reference/{REFERENCE_TABLES[key]}"
 
-    def latest_run(self, model: str) -> ModelRun:
-        """The newest succeeded run of ``model``, checked against the database;
-        a run that fails the check is left out of the report with the reason."""
+    @property
+    def sources_dir(self) -> Path:
+        """The sources folder (TCDB_SOURCES): the reference tables' parent."""
+        return self.reference_dir.parent
+
+    def source_path(self, path: object) -> str:
+        """A path as the report shows it: relative to the sources folder, so that no page
+        names this machine's folders; a file outside it by its name alone."""
+        if not isinstance(path, str | Path) or not str(path):
+            return ""
+        given = Path(path)
+        for base in (self.sources_dir, self.sources_dir.resolve()):
+            try:
+                return given.relative_to(base).as_posix()
+            except ValueError:
+                continue
+        try:
+            return given.resolve().relative_to(self.sources_dir.resolve()).as_posix()
+        except ValueError:
+            return given.name
+
+    def latest_run(self, model: str, with_metric: str | None = None) -> ModelRun:
+        """The newest succeeded run of ``model`` (that stored ``with_metric``, when given: the
+        composition baseline's headline is its grouped cross-validation, not a by-time run),
+        checked against the database; a run that fails the check is left out of the report
+        with the reason."""
         from store.model_runs import RunIntegrityError, RunNotFoundError, resolve_run
 
         try:
             with self.reading() as conn:
-                run = resolve_run(Path(), conn, "latest", model)
+                reference = "latest"
+                if with_metric is not None:
+                    found = conn.execute(
+                        "SELECT id FROM model_run WHERE status = 'succeeded' AND model = ? "
+                        "AND json_extract(metrics_json, '$.' || ?) IS NOT NULL "
+                        "ORDER BY finished_at DESC, id DESC LIMIT 1",
+                        [model, with_metric],
+                    ).fetchone()
+                    reference = found[0] if found else "latest"
+                run = resolve_run(Path(), conn, reference, model)
         except RunNotFoundError:
             raise MissingInput(
                 f"no {model} run yet ({TRAIN_HINT.get(model, 'tcdb train')})"

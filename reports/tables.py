@@ -59,12 +59,13 @@ def sources_overview(inputs: ReportInputs) -> Table:
     )
     inputs.require_rows(frame, "ingested source", "tcdb ingest all")
     frame["file_sha256"] = frame.file_sha256.str[:12]
+    frame["file_path"] = [inputs.source_path(p) for p in frame.file_path]
     return Table(
         "data_sources",
         "Rows per source (latest ingest of each file)",
         frame,
-        "Records read, loaded and rejected per source file; rejected rows are kept in "
-        "ingest_rejection with their reason.",
+        "Records read, loaded and rejected per source file (paths relative to the sources "
+        "folder, TCDB_SOURCES); rejected rows are kept in ingest_rejection with their reason.",
     )
 
 
@@ -155,7 +156,7 @@ def model_evaluations(inputs: ReportInputs) -> Table:
 # Keys of a scored metric that describe its protocol rather than score it (ml.evaluation).
 _PROTOCOL_SETTINGS = (
     "folds", "splits", "validation_fraction", "test_fraction", "seed", "last_training_year",
-    "n_train", "n_validation", "n_test", "n_fit",
+    "n_train", "n_validation", "n_test", "n_fit", "n_without_year", "n_systems",
 )  # fmt: skip
 
 
@@ -215,6 +216,108 @@ def structural_protocols(inputs: ReportInputs) -> Table:
         "'tcdb evaluate'.",
         {"model runs": ", ".join(runs.id), "paper's r²": f"{_PAPER_R2} ({_PAPER_R2_NOTE})"},
     )
+
+
+def composition_protocols(inputs: ReportInputs) -> Table:
+    """Every composition run under the protocol it was scored by: grouped by composition
+    (Hamidieh's comparison), grouped by chemical system, or by time."""
+    runs = inputs.frame(
+        "SELECT id, snapshot_id, profile, metrics_json FROM model_run "
+        "WHERE status = 'succeeded' AND model = 'composition' ORDER BY finished_at, id"
+    )
+    inputs.require_rows(runs, "composition run", "tcdb train composition")
+    rows = []
+    for run in runs.itertuples(index=False):
+        metrics = json.loads(run.metrics_json)
+        scored = metrics.get(metrics.get("evaluated", "cross_validation"))
+        if not isinstance(scored, dict):
+            continue
+        rows.append(
+            {
+                "run": run.id,
+                "snapshot": run.snapshot_id,
+                "profile": run.profile,
+                "protocol": scored.get("protocol", "grouped-by-composition"),
+                "folds": scored.get("folds"),
+                "last_training_year": scored.get("last_training_year"),
+                "n": scored.get("n"),
+                "n_without_year": scored.get("n_without_year"),
+                "rmse_K": scored.get("rmse_K"),
+                "mae_K": scored.get("mae_K"),
+                "r2": scored.get("r2"),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    for whole in ("folds", "last_training_year", "n", "n_without_year"):
+        frame[whole] = frame[whole].astype("Int64")  # empty where the protocol has none
+    return Table(
+        "composition_protocols",
+        "Composition baseline by protocol",
+        frame,
+        "Each composition run's RMSE, MAE and R² with the protocol it was scored by and n: "
+        "folds grouped by composition (Hamidieh 2018: RMSE 9.5 K, R² 0.92), folds grouped by "
+        "chemical system (no element set on both sides), or by time (trained on the "
+        "compositions first reported up to last_training_year, scored on the later ones; "
+        "n_without_year compositions had no reference year and were on neither side).",
+        {"model runs": ", ".join(runs.id)},
+    )
+
+
+FAMILY_COLUMNS = ["model", "family", "n", "n_true_above", "n_predicted_above", "n_found",
+                  "high_K", "rmse_K", "mae_K"]  # fmt: skip
+
+
+def _latest_by_time(inputs: ReportInputs, model: str) -> pd.Series | None:
+    """The latest succeeded run of ``model`` that stored a per-family by-time table."""
+    runs = inputs.frame(
+        "SELECT id, snapshot_id, metrics_json FROM model_run WHERE status = 'succeeded' "
+        "AND model = ? AND json_extract(metrics_json, '$.by_time_families') IS NOT NULL "
+        "ORDER BY finished_at DESC, id DESC LIMIT 1",
+        [model],
+    )
+    return None if runs.empty else runs.iloc[0]
+
+
+def family_by_time(inputs: ReportInputs) -> Table:
+    """Per family, how the latest by-time composition run, and the latest by-time structural
+    run with its baselines on the same structures, did on what was reported later."""
+    composition, structural = (_latest_by_time(inputs, m) for m in ("composition", "cvcnn"))
+    found = [r for r in (composition, structural) if r is not None]
+    inputs.require_rows(
+        pd.DataFrame(found), "by-time run",
+        "tcdb train composition --protocol by-time (and tcdb train cvcnn --protocol by-time)",
+    )  # fmt: skip
+    parts, said = [], []
+    for run, label in ((composition, "composition"), (structural, "cvcnn")):
+        if run is None:
+            continue
+        metrics = json.loads(run.metrics_json)
+        frame = pd.DataFrame(metrics["by_time_families"])
+        if "model" not in frame:
+            frame.insert(0, "model", label)
+        year = (metrics.get("by_time") or metrics.get("test") or {}).get("last_training_year")
+        parts.append(frame[FAMILY_COLUMNS].assign(run=run.id, last_training_year=year))
+        iron = frame[(frame.model == label) & (frame.family == "iron-based")].iloc[0]
+        said.append(
+            f"{label} (trained up to {year}): {int(iron.n_found)} of {int(iron.n_true_above)} "
+            f"later iron-based {'compositions' if label == 'composition' else 'structures'} "
+            f"above {iron.high_K:g} K found ({int(iron.n)} later in all)"
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    frame["last_training_year"] = frame["last_training_year"].astype("Int64")
+    return Table(
+        "family_by_time",
+        "Would a model trained on the past have found what came later? Per family",
+        frame,
+        "Per family (core/families.py), the labels first reported after last_training_year: "
+        "n, how many have T_c above high_K, how many each model trained on the earlier years "
+        "predicts above it and how many of the truly high it finds, with RMSE and MAE. The "
+        "composition model is scored on every later SuperCon composition; the structural "
+        "model (cvcnn) and its baselines on the later structures only, the same rows for "
+        "each. " + "; ".join(said) + ".",
+        {"model runs": ", ".join(r.id for r in found),
+         "snapshots": ", ".join(sorted({r.snapshot_id for r in found}))},
+    )  # fmt: skip
 
 
 def _scored_row(m: dict, part: str, evaluated: str) -> dict:
@@ -314,6 +417,31 @@ def _input_predictions(inputs: ReportInputs) -> pd.DataFrame:
     return inputs.frame(
         "SELECT name, input_path, formula, spacegroup_number, tc_K, composition_tc_K, "
         "model_run_id, composition_run_id FROM structure_prediction"
+    )
+
+
+def structure_predictions(inputs: ReportInputs) -> Table:
+    """Every structure given to ``tcdb predict``, with the run and snapshot it was predicted
+    by; the site links each row to the structure's CIF and to its run."""
+    frame = inputs.require_rows(
+        inputs.frame(
+            "SELECT p.name, p.input_path AS path, p.formula, p.spacegroup_number, p.tc_K, "
+            "p.tc_std_K, p.composition_tc_K, p.structure_minus_composition_K, "
+            "p.model_run_id, r.snapshot_id, p.structure_hash FROM structure_prediction AS p "
+            "LEFT JOIN model_run AS r ON r.id = p.model_run_id ORDER BY p.tc_K DESC, p.name"
+        ),
+        "structure predictions",
+        "make predict",
+    )
+    frame["path"] = [inputs.source_path(p) for p in frame.path]
+    return Table(
+        "structure_predictions",
+        "Structures predicted by the structural model",
+        frame,
+        "The latest cvcnn prediction of every structure file given to 'tcdb predict' (path "
+        "relative to the sources folder), the composition baseline's T_c for its formula and "
+        "the difference; highest T_c first.",
+        {"structural model run": ", ".join(sorted(set(frame.model_run_id.dropna())))},
     )
 
 
@@ -427,9 +555,10 @@ def novakovic_table3(inputs: ReportInputs) -> Table:
 def top_morphs(inputs: ReportInputs, limit: int = 10) -> Table:
     frame = inputs.require_rows(
         inputs.frame(
-            "SELECT family, rank, formula, x_element, y_element, tc_peak_K, tc_lowest_K, "
-            "a_at_peak_A, composition_tc_K, model_run_id FROM morph_top_candidates "
-            f"WHERE rank <= {int(limit)} ORDER BY family, rank"
+            "SELECT t.family, t.rank, t.formula, t.x_element, t.y_element, t.tc_peak_K, "
+            "t.tc_lowest_K, t.a_at_peak_A, t.composition_tc_K, t.model_run_id, r.snapshot_id "
+            "FROM morph_top_candidates AS t LEFT JOIN model_run AS r ON r.id = t.model_run_id "
+            f"WHERE t.rank <= {int(limit)} ORDER BY t.family, t.rank"
         ),
         "morph results",
         "make morph",
@@ -438,7 +567,8 @@ def top_morphs(inputs: ReportInputs, limit: int = 10) -> Table:
         "top_morphs",
         f"Our {limit} best morphs per family",
         frame,
-        "Ranked by the peak T_c over each morph's lattice scan.",
+        "Ranked by the peak T_c over each morph's lattice scan, with the run that predicted "
+        "it and the snapshot that run was trained on.",
         {"structural model run": ", ".join(sorted(set(frame.model_run_id)))},
     )
 
@@ -541,7 +671,7 @@ def headline_results(inputs: ReportInputs) -> Table:
     ours: dict[str, str] = {}
     for model, metric in (("cvcnn", "validation"), ("composition", "cross_validation")):
         try:
-            run = inputs.latest_run(model)
+            run = inputs.latest_run(model, with_metric=metric)
         except MissingInput as exc:
             ours[model] = f"missing: {exc}"
             continue
@@ -664,10 +794,13 @@ BUILDERS = (
     snapshots_overview,
     model_evaluations,
     structural_protocols,
+    composition_protocols,
+    family_by_time,
     headline_results,
     novakovic_table1,
     most_variable_groups,
     novakovic_table2,
+    structure_predictions,
     novakovic_table3,
     top_morphs,
     novakovic_domes,

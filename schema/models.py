@@ -132,6 +132,8 @@ class RawNimsSupercon(SQLModel, table=True):
     tc: str | None = None
     journal: str | None = None
     retired_run_id: str | None = None
+    # The year read from ``journal`` (core.references.reference_year); NULL when it states none.
+    reference_year: int | None = None
 
 
 class RawStanevSupercon(SQLModel, table=True):
@@ -459,6 +461,37 @@ class Evaluation(SQLModel, table=True):
     created_at: datetime = stamp()
 
 
+class ScreeningJob(SQLModel, table=True):
+    """A screening cut into shards (``--engine ray``): what it predicts, with which run, where
+    its Parquet shards are; run again, it does only the shards not yet finished."""
+
+    __tablename__ = "screening_job"
+
+    id: str = key()  # a hash of the command, run and inputs, or the --job given
+    command: str  # morph | predict | hydride
+    model_run_id: str
+    engine: str  # ray (address in inputs_json)
+    shards: int  # how many the job is cut into
+    folder: str  # the job folder of Parquet shards beside the database
+    inputs_json: str = Field(sa_type=Text)  # what the id was made of: inputs and parameters
+    created_at: datetime = stamp()
+    finished_at: datetime | None = stamp(optional=True)
+
+
+class ScreeningShard(SQLModel, table=True):
+    """One finished shard of a screening job: its rows are in the database; loading it again
+    adds nothing (its key is made of job and shard)."""
+
+    __tablename__ = "screening_shard"
+
+    id: str = key()  # "job#shard" (shard as 6 digits): one row per job and shard
+    job_id: str
+    shard: int
+    predicted: int  # prediction rows the shard holds
+    rejected: int  # inputs it could not predict, each with the reason in the shard's Parquet
+    finished_at: datetime = stamp()
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     Source,
     IngestRun,
@@ -478,4 +511,6 @@ TABLES: tuple[type[SQLModel], ...] = (
     MorphCandidate,
     Prediction,
     Evaluation,
+    ScreeningJob,
+    ScreeningShard,
 )

@@ -53,4 +53,6 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("prediction", "material_id", "material"),
     Reference("prediction", "structure_id", "crystal_structure"),
     Reference("evaluation", "model_run_id", "model_run"),
+    Reference("screening_job", "model_run_id", "model_run"),
+    Reference("screening_shard", "job_id", "screening_job"),
 )

@@ -144,19 +144,26 @@ def write_predictions(
     applicability domain existed gains it)."""
     if not rows:
         return 0
-    now = utcnow()
-    for row in rows:
-        row.setdefault("created_at", now)
-        row.setdefault(
-            "id", record_id("pred", row["model_run_id"], row["subject_kind"], row["subject_id"])
-        )
-    table = pa.Table.from_pylist(rows)
+    table = prediction_table(rows)
     if refresh:
         from schema.bulk import upsert
 
         upsert(conn, "prediction", table, refresh=True)
         return table.num_rows
     return insert_new_rows(conn, "prediction", table)
+
+
+def prediction_table(rows: list[dict]) -> pa.Table:
+    """Prediction rows as an Arrow table with their ids (a hash of run, subject kind and
+    subject) and creation time, as ``write_predictions`` stores them and screening shards
+    write them to Parquet."""
+    now = utcnow()
+    for row in rows:
+        row.setdefault("created_at", now)
+        row.setdefault(
+            "id", record_id("pred", row["model_run_id"], row["subject_kind"], row["subject_id"])
+        )
+    return pa.Table.from_pylist(rows)
 
 
 def _require_model(run_id: str, actual: str, wanted: str) -> None:

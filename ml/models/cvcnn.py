@@ -50,8 +50,13 @@ class StructuralCNN(Model):
         Override("protocol", str, "paper (default: seeded random 80/20 over structures, "
                  "checkpoint picked and scored on the same 20 %, so optimistic) or grouped "
                  "(training, validation and test grouped by reduced formula; the checkpoint is "
-                 "picked on validation, the test part is scored once)"),
-        Override("test_fraction", float, "share of the formulas in the test part (grouped)"),
+                 "picked on validation, the test part is scored once), grouped-by-system "
+                 "(the same grouped by element set: systems never seen) or by-time (trained "
+                 "on structures first reported up to --last-training-year, tested on later "
+                 "ones, with a per-family table)"),
+        Override("last_training_year", int, "by-time: the last year trained on (default 2007)"),
+        Override("test_fraction", float, "share of the formulas (systems) in the test part "
+                 "(grouped, grouped-by-system)"),
         Override("baseline_trees", str, "paper | quick | smoke: the composition baselines' "
                  "tree settings (a composition profile; default: the profile's)"),
     )  # fmt: skip

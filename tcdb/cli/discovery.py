@@ -14,6 +14,7 @@ import typer
 from core.errors import TcdbError
 from tcdb.cli.context import database, profile_settings, reader, settings_of
 from tcdb.cli.default_group import DefaultCommandGroup
+from tcdb.cli.engines import AddressOption, EngineOption, JobOption, describe, engine_choice
 
 predict_app = typer.Typer(
     cls=DefaultCommandGroup,
@@ -59,6 +60,18 @@ def _structural_model(ctx: typer.Context, conn, ref: str):
     return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, CVCNN))
 
 
+FormatOption = Annotated[str, typer.Option("--format", help="table | csv | json")]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Also write the rows to this CSV file")
+]
+
+
+def _require_format(fmt: str) -> None:
+    """Refuse a format the printers do not know, before any work is done."""
+    if fmt not in ("table", "csv", "json"):
+        raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
+
+
 @predict_app.command(
     "structures",
     no_args_is_help=True,
@@ -69,31 +82,40 @@ def predict(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="CIF or POSCAR files, folders of them, or JSON lists of pymatgen structures",
+            help="CIF or POSCAR files, folders of them, JSON lists of pymatgen structures, or "
+            "JSON-lines and Parquet files of many (docs/scaling.md)",
             show_default=False,
         ),
     ],
     run: RunOption = "latest",
     composition_run: CompositionOption = "latest",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write the rows to this CSV file")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    output: OutputOption = None,
+    fmt: FormatOption = "table",
     store: Annotated[
         bool, typer.Option(help="Write the predictions to the database (view structure_prediction)")
     ] = True,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    job: JobOption = None,
 ) -> None:
     """Predict T_c of any structures with a cvcnn run, the composition baseline beside it.
     An ensemble run (profile ensemble, --members) gives T_c ± the spread over its networks
     (column tc_std_K); a one-member run has no spread. The composition prediction carries
     its own spread (composition_tc_std_K) when its run has one. Inputs that cannot be read or
     featurised are listed with the reason; the rest are predicted. Exit status 1 when no
-    input could be predicted."""
+    input could be predicted. JSON-lines and Parquet files of many structures are read a
+    slice at a time (docs/scaling.md); with --engine ray the inputs are one resumable job
+    whose predictions go to the database and a summary is printed instead of every row."""
     from core.structure_files import read_structure_inputs
     from ml.structure_predictions import predict_inputs
 
-    if fmt not in ("table", "csv", "json"):
-        raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
+    _require_format(fmt)
+    choice = engine_choice(engine, address, job)
+    if choice.is_ray:
+        if not store:
+            raise TcdbError("--engine ray stores every shard it predicts; drop --no-store.")
+        _predict_on_ray(ctx, choice, paths, run, composition_run, output)
+        return
     inputs, failures = read_structure_inputs(paths)
     if not inputs:
         _refuse_unusable(paths, failures)
@@ -112,7 +134,36 @@ def predict(
         sys.exit(1)
 
 
-FormatOption = Annotated[str, typer.Option("--format", help="table | csv | json")]
+def _predict_on_ray(ctx, choice, paths, run, composition_run, output) -> None:
+    """The inputs as one job on Ray: a summary, every refusal on stderr, exit 1 if nothing
+    was predicted."""
+    from ml.model_names import CVCNN
+    from ml.screening_engine import Screening, ray_session
+    from ml.structural_model import ModelPackage
+    from ml.structure_predictions import predict_paths_sharded
+    from store.model_runs import resolve_run
+    from store.screening_jobs import jobs_folder
+
+    db = database(ctx, write=True)
+    with db.reading() as conn:
+        package = ModelPackage.of(resolve_run(settings_of(ctx).runs, conn, run, CVCNN))
+        composition = _composition_run(ctx, conn, composition_run)
+    with ray_session(choice, package) as session:
+        screening = Screening(session, jobs_folder(db.path), choice.job)
+        done = predict_paths_sharded(db, screening, package, list(paths), composition)
+    table = done.table("prediction")
+    if output is not None and table is not None:
+        columns = ["subject_id", "formula", "tc_K", "tc_std_K", "input_path"]
+        frame = table.select(columns).to_pandas()
+        frame.rename(columns={"subject_id": "structure_hash"}).to_csv(output, index=False)
+    for failure in done.failures:
+        typer.echo(f"failed: {failure.reason}", err=True)
+    typer.echo(f"predicted {done.predicted:,} structure(s), {len(done.failures):,} not "
+               f"predicted (view structure_prediction)")  # fmt: skip
+    typer.echo(describe(done.job))
+    typer.echo(f"predicted with {done.run_id}")
+    if done.predicted == 0:
+        sys.exit(1)
 
 
 @predict_app.command(
@@ -130,9 +181,7 @@ def predict_hydride(
         ),
     ],
     run: Annotated[str, typer.Option("--run", help="A hydride-mlp run id, or 'latest'")] = "latest",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write the rows to this CSV file")
-    ] = None,
+    output: OutputOption = None,
     fmt: FormatOption = "table",
     store: Annotated[
         bool, typer.Option(help="Write the predictions to the database (view hydride_prediction)")
@@ -148,8 +197,7 @@ def predict_hydride(
     from ml.model_names import HYDRIDE_MLP
     from store.model_runs import resolve_run
 
-    if fmt not in ("table", "csv", "json"):
-        raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
+    _require_format(fmt)
     db = database(ctx, write=store)
     with db.reading() as conn:  # only to find the run; predicting holds no connection
         verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
@@ -268,14 +316,19 @@ def morph_run(
     samples: Annotated[int | None, typer.Option(help="Draws of the random search")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the random search")] = None,
     top: Annotated[int, typer.Option(help="Show this many top morphs per family")] = 5,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    job: JobOption = None,
 ) -> None:
     """Generate, predict and store morph families; views morph_prediction, morph_summary and
     morph_top_candidates read them. For dome and ac-grid, say per reference structure whether
-    T_c has an interior maximum over the scan and where."""
+    T_c has an interior maximum over the scan and where. With --engine ray each reference
+    structure's morphs are one resumable job of shards (docs/scaling.md)."""
     from core.parameters import MORPH, MORPH_PROFILES
     from ml.morph_runs import run_family
     from ml.morphs import FAMILIES, family
 
+    choice = engine_choice(engine, address, job)
     names = list(FAMILIES) if all_families else list(families or [])
     if not names:
         raise TcdbError("Name at least one family, or pass --all ('tcdb morph families').")
@@ -285,6 +338,11 @@ def morph_run(
     params = dataclasses.replace(MORPH, **chosen_profile)
     only = [s.strip() for s in elements.split(",") if s.strip()] if elements else None
     db = database(ctx, write=True)
+    if choice.is_ray:
+        run_id = _morph_run_on_ray(ctx, db, choice, run, composition_run, chosen, params, only,
+                                   top)  # fmt: skip
+        typer.echo(f"predicted with {run_id}")
+        return
     with db.reading() as conn:  # only to find the runs; predicting holds no connection
         model = _structural_model(ctx, conn, run)
         composition = _composition_run(ctx, conn, composition_run)
@@ -292,16 +350,45 @@ def morph_run(
         references = read_references(db, fam)
         for outcome in run_family(db, model, fam, composition, params, only,
                                   references=references):  # fmt: skip
-            failed = ", ".join(f"{n} {why}" for why, n in outcome.failures.most_common())
-            typer.echo(
-                f"{fam.name} on {outcome.reference_id}: {outcome.candidates:,} morphs, "
-                f"{outcome.predicted:,} predicted in {outcome.seconds:.1f} s"
-                + (f" (not predicted: {failed})" if failed else "")
-                + (f"; T_c: {outcome.shape}" if outcome.shape else "")
-            )
+            _echo_outcome(fam.name, outcome)
         with db.reading() as conn:
             _show_top(conn, fam.name, top)
     typer.echo(f"predicted with {model.run_id}")
+
+
+def _morph_run_on_ray(ctx, db, choice, run, composition_run, chosen, params, only, top) -> str:
+    """The families on Ray: one session (the actors load the networks once) for them all."""
+    from ml.model_names import CVCNN
+    from ml.morph_runs import run_family_sharded
+    from ml.screening_engine import Screening, ray_session
+    from ml.structural_model import ModelPackage
+    from store.model_runs import resolve_run
+    from store.screening_jobs import jobs_folder
+
+    with db.reading() as conn:
+        package = ModelPackage.of(resolve_run(settings_of(ctx).runs, conn, run, CVCNN))
+        composition = _composition_run(ctx, conn, composition_run)
+    with ray_session(choice, package) as session:
+        screening = Screening(session, jobs_folder(db.path), choice.job)
+        for fam in chosen:
+            references = read_references(db, fam)
+            for outcome in run_family_sharded(db, screening, package, fam, composition, params,
+                                              only, references=references):  # fmt: skip
+                _echo_outcome(fam.name, outcome)
+                typer.echo(f"  {describe(outcome.job)}")
+            with db.reading() as conn:
+                _show_top(conn, fam.name, top)
+    return package.run_id
+
+
+def _echo_outcome(family: str, outcome) -> None:
+    failed = ", ".join(f"{n} {why}" for why, n in outcome.failures.most_common())
+    typer.echo(
+        f"{family} on {outcome.reference_id}: {outcome.candidates:,} morphs, "
+        f"{outcome.predicted:,} predicted in {outcome.seconds:.1f} s"
+        + (f" (not predicted: {failed})" if failed else "")
+        + (f"; T_c: {outcome.shape}" if outcome.shape else "")
+    )
 
 
 def read_references(db, family) -> list:

@@ -1,4 +1,4 @@
-"""``tcdb report``: the papers' tables and figures beside ours."""
+"""``tcdb report``: the papers' tables and figures beside ours, as a small site."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from core.parameters import REPORT_SERVE_PORT
 from tcdb.cli.context import database, settings_of
 
 
@@ -16,16 +17,45 @@ def report(
         Path | None,
         typer.Option(help="Output folder (default reports/out in this repository)"),
     ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="After building, serve the site on 127.0.0.1 until Ctrl-C"),
+    ] = False,
+    port: Annotated[
+        int,
+        typer.Option(help="Port for --serve (0: any free port)", min=0, max=65535),
+    ] = REPORT_SERVE_PORT,
 ) -> None:
     """Rebuild the papers' tables and figures from the database and model runs, beside the
-    papers' numbers: CSV, Markdown and PNG files and an index.html."""
+    papers' numbers: CSV, Markdown and PNG files and a small site (index.html and a page per
+    topic: data and curation, hydride, structural and composition models, morphs, runs and
+    snapshots) with sortable tables, interactive figures and a CIF per linked structure.
+    Prints where the site is; --serve then serves it on 127.0.0.1."""
     from core.settings import project_root
     from reports.build import build_report
 
     settings = settings_of(ctx)
     folder = out or project_root() / "reports" / "out"
     outcome = build_report(database(ctx), settings.sources / "reference", folder)
-    typer.echo(f"{len(outcome.tables)} tables and {len(outcome.figures)} figures in {folder}")
+    typer.echo(
+        f"{len(outcome.tables)} tables, {len(outcome.figures)} figures and "
+        f"{len(outcome.interactive)} interactive figures on {len(outcome.pages)} pages"
+    )
     for name, why in outcome.missing.items():
         typer.echo(f"not in the report: {name}: {why}")
-    typer.echo(f"open {outcome.index}")
+    typer.echo(f"site: {outcome.index.resolve()}")
+    if serve:
+        _serve(outcome.out_dir, port)
+
+
+def _serve(folder: Path, port: int) -> None:
+    from reports.serve import site_server, url_of
+
+    server = site_server(folder, port)
+    typer.echo(f"serving {folder} at {url_of(server)} (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    finally:
+        server.server_close()

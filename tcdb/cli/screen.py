@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tcdb.cli.context import database, settings_of
+from tcdb.cli.engines import AddressOption, EngineOption, JobOption, describe, engine_choice
 
 app = typer.Typer(help="Screen candidates with a trained model; predictions go to the "
                          "database.", no_args_is_help=True)  # fmt: skip
@@ -25,21 +26,37 @@ def screen_hydrides(
             "--all", help="Rank every EH_n, in the applicability domain or not, with its flag"
         ),
     ] = False,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    job: JobOption = None,
 ) -> None:
     """Predict every EH_n (each element with descriptors, n = 1 … 31) with all members and
     judge each against the run's applicability domain (trained n range, distance to the
     nearest trained element, spread over members). Prints the thresholds, how many EH_n each
     check flags, and each element's best n in the domain (view hydride_best_per_element;
-    --all: over every EH_n, view hydride_best_per_element_all)."""
+    --all: over every EH_n, view hydride_best_per_element_all). With --engine ray the grid is
+    one resumable job of shards (docs/scaling.md)."""
     from ml.hydride_screening import screen
     from ml.model_names import HYDRIDE_MLP
     from store.model_runs import resolve_run
 
+    choice = engine_choice(engine, address, job)
     db = database(ctx, write=True)
     with db.reading() as conn:
         verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
-    screened = screen(db, verified)
+    if choice.is_ray:
+        from ml.hydride_screening import HydridePackage, screen_sharded
+        from ml.screening_engine import Screening, ray_session
+        from store.screening_jobs import jobs_folder
+
+        with ray_session(choice, HydridePackage(verified)) as session:
+            screened = screen_sharded(db, Screening(session, jobs_folder(db.path), choice.job),
+                                      verified)  # fmt: skip
+    else:
+        screened = screen(db, verified)
     typer.echo(f"screened {len(screened.frame):,} EH_n with run {verified.name}")
+    if screened.job is not None:
+        typer.echo(describe(screened.job))
     typer.echo(screened.domain.describe())
     counts = screened.counts()
     out = counts.pop("out of domain")

@@ -77,6 +77,12 @@ def snapshot_create(
             f"  {table:<16} labels {made['compositions']:>6,} compositions, "
             f"{made['structures']:>6,} structures ({links or 'no links'})"
         )
+    if notes.get("years"):
+        years = notes["years"]
+        typer.echo(
+            f"  {years['with_year']:,} of {years['supercon_labels']:,} SuperCon labels have the "
+            "year their composition was first reported (the by-time protocol reads it)"
+        )
     if notes.get("precedence_conflicts"):
         typer.echo(
             f"  {notes['precedence_conflicts']:,} composition(s) without a label: the first label "

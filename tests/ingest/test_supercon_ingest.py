@@ -166,3 +166,30 @@ def test_the_whole_nims_table_adds_up(migrated_db, real_sources):
         "SELECT count(*) FROM ingest_rejection WHERE source_id = 'nims_supercon'",
     )[0][0]
     assert rejected == outcome.n_rejected > 0
+
+
+def test_each_nims_record_keeps_the_year_of_its_reference_and_a_reingest_keeps_them(
+    migrated_db, supercon_slice
+):
+    from core.references import reference_year
+    from ingest.report import format_reports, latest_reports
+    from schema.database import connect
+
+    ingest_into(migrated_db, supercon_slice, "supercon")
+    stored = query(migrated_db, "SELECT journal, reference_year FROM raw_nims_supercon")
+    assert ("Jpn.J.Appl.Phys., 26(1987)L223", 1987) in stored
+    assert all(year == reference_year(journal) for journal, year in stored)
+    no_year = [journal for journal, year in stored if year is None]
+    assert "lower-case unit" in no_year  # loaded although its reference states no year
+    before = query(migrated_db, "SELECT id, reference_year FROM raw_nims_supercon ORDER BY id")
+    outcomes = ingest_into(migrated_db, supercon_slice, "supercon")
+    assert outcomes["nims_supercon"].status == "unchanged"
+    after = query(migrated_db, "SELECT id, reference_year FROM raw_nims_supercon ORDER BY id")
+    assert after == before
+    conn = connect(migrated_db)
+    try:
+        text = format_reports(latest_reports(conn))
+    finally:
+        conn.close()
+    with_year = len(stored) - len(no_year)
+    assert f"nims_supercon: {with_year:,} of {len(stored):,} records" in text

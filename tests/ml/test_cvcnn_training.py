@@ -128,3 +128,44 @@ def test_the_grouped_protocol_from_the_command_line_keeps_the_test_part_out_of_t
     kinds = query(db, "SELECT json_extract_string(extra_json, '$.kind'), count(*) FROM "
                   "prediction WHERE model_run_id = ? GROUP BY 1 ORDER BY 1", run_id)  # fmt: skip
     assert kinds == [("test", test["n_test"]), ("validation", test["n_validation"])]
+
+
+def test_by_time_tests_only_later_structures_and_tables_each_family_for_every_model(
+    trained_models, structures_snapshot, tmp_path
+):
+    """`tcdb train cvcnn --protocol by-time`: the test part is the structures first reported
+    after the year, training and checkpoint see only earlier ones, the SuperCon baseline fits
+    no later entry, and each family's later members are counted for the network and every
+    baseline."""
+    supercon = structures_snapshot.entries.query("origin == 'supercon'")
+    years = supercon.drop_duplicates("material_id").set_index("material_id")["year"]
+    structures = structures_snapshot.structures.set_index("structure_id")
+    year_of = structures["material_id"].map(years).where(structures.origin == "supercon")
+    known = year_of.dropna()
+    last = int(np.quantile(known, 0.6))
+    db = tmp_path / "tcdb.duckdb"
+    shutil.copy(trained_models.db, db)
+    shutil.copytree(trained_models.db.parent / "cache", tmp_path / "cache")
+    shutil.copytree(structures_snapshot.path, tmp_path / "snapshots" / structures_snapshot.id)
+    result = invoke_tcdb("--db", str(db), "train", "cvcnn", "--snapshot", structures_snapshot.id,
+                         "--profile", "smoke", "--protocol", "by-time",
+                         "--last-training-year", str(last))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run_id = re.search(r"model run (\S+) on snapshot", result.stdout).group(1)
+    folder = tmp_path / "runs" / run_id
+    run = json.loads((folder / "manifest.json").read_text())
+    test = run["metrics"]["test"]
+    assert (test["protocol"], test["last_training_year"]) == ("by-time", last)
+    tested = pd.read_parquet(folder / "test_parity.parquet")
+    validated = pd.read_parquet(folder / "validation_parity.parquet")
+    assert (tested.structure_id.map(year_of) > last).all() and len(tested) == test["n_test"]
+    assert (validated.structure_id.map(year_of) <= last).all()
+    later_or_unknown = int((~(supercon.year <= last)).sum())
+    assert run["metrics"]["baselines"]["composition_supercon"]["n_fit"] <= (
+        len(supercon) - later_or_unknown
+    )
+    table = pd.DataFrame(run["metrics"]["by_time_families"])
+    assert set(table.model) == {"cvcnn", *BASELINES}
+    for _, rows in table.groupby("model"):
+        assert rows.n.sum() == test["n_test"]
+        assert (rows.n_found <= rows.n_true_above).all()

@@ -79,10 +79,47 @@ def test_a_split_by_time_trains_on_the_past_and_tests_on_the_later_years():
     years = np.array([1990, 2001, 1995, 2010, 2000, 2020])
     ((train, test),) = evaluation.ByTime(last_training_year=2000).splits(6, years=years)
     assert list(train) == [0, 2, 4] and list(test) == [1, 3, 5]
+    assert years[train].max() <= 2000 < years[test].min()  # no later row in training
     with pytest.raises(evaluation.EvaluationError, match="leaves 6 rows to train on and 0"):
         evaluation.ByTime(last_training_year=2030).splits(6, years=years)
-    with pytest.raises(evaluation.EvaluationError, match="1 have none"):
-        evaluation.ByTime(2000).splits(3, years=np.array([1990, np.nan, 2005]))
+    assert evaluation.ByTime().last_training_year == 2007
+
+
+def test_rows_without_a_year_are_on_neither_side_and_counted():
+    years = np.array([1990, np.nan, 2005, 2012, np.nan])
+    protocol = evaluation.ByTime(2007)
+    ((train, test),) = protocol.splits(5, years=years)
+    assert list(train) == [0, 2] and list(test) == [3]
+    assert protocol.describe(years) == {"protocol": "by-time", "last_training_year": 2007,
+                                        "n_train": 2, "n_test": 1, "n_without_year": 2}  # fmt: skip
+    with pytest.raises(evaluation.EvaluationError, match="2 rows without a year"):
+        evaluation.ByTime(2020).splits(5, years=years)
+
+
+def test_folds_grouped_by_chemical_system_never_share_an_element_set():
+    systems = np.array(["Cu-La-O", "Cu-La-O-Sr", "Fe-Se", "B-Mg", "Nb-Sn"] * 6)
+    protocol = evaluation.GroupedByChemicalSystem(folds=5, seed=0)
+    splits = protocol.splits(len(systems), groups=systems)
+    for train, test in splits:
+        assert not set(systems[train]) & set(systems[test])
+    assert sorted(np.concatenate([test for _, test in splits])) == list(range(len(systems)))
+    assert protocol.describe(systems)["n_systems"] == 5
+    with pytest.raises(evaluation.EvaluationError, match="2 chemical systems cannot fill 5"):
+        protocol.splits(4, groups=np.array(["Fe-Se", "Fe-Se", "B-Mg", "B-Mg"]))
+
+
+def test_family_scores_count_later_members_found_above_20_K():
+    families = np.array(["iron-based", "iron-based", "iron-based", "cuprate", "other"])
+    y = np.array([26.0, 55.0, 8.0, 90.0, 4.0])
+    predicted = np.array([30.0, 12.0, 25.0, 80.0, 5.0])
+    table = {row["family"]: row for row in evaluation.family_scores(
+        families, y, predicted, rows=np.array([0, 1, 2, 4]))}  # fmt: skip
+    iron = table["iron-based"]
+    assert (iron["n"], iron["n_true_above"], iron["n_predicted_above"], iron["n_found"]) == (
+        3, 2, 2, 1)  # fmt: skip
+    assert iron["mae_K"] == pytest.approx((4 + 43 + 17) / 3)
+    assert table["cuprate"]["n"] == 0  # row 3 is not among the later rows
+    assert set(table) == {"cuprate", "iron-based", "MgB2-type boride", "hydride", "other"}
 
 
 def test_rows_without_a_year_column_say_so():
@@ -114,8 +151,9 @@ def test_every_score_carries_its_protocol_and_n():
     )
     assert both["protocol"] == "random-repeated" and both["splits"] == 4 and both["n"] == 3
     assert set(evaluation.PROTOCOLS) == {"random", "random-repeated", "random-folds",
-                                         "in-sample", "grouped-by-composition", "by-time",
-                                         "paper", "grouped"}  # fmt: skip
+                                         "in-sample", "grouped-by-composition",
+                                         "grouped-by-chemical-system", "by-time",
+                                         "paper", "grouped", "grouped-by-system"}  # fmt: skip
 
 
 def test_random_folds_test_every_row_once_and_in_sample_scores_the_rows_it_fitted():
@@ -209,3 +247,33 @@ def test_a_part_is_scored_on_its_own_rows_with_its_protocol():
     assert scored["rmse_K"] == pytest.approx(1.0) and scored["protocol"] == "grouped"
     with pytest.raises(evaluation.EvaluationError, match="Unknown protocol"):
         evaluation.part_protocol("random", 0.2, 0.2, 0)
+
+
+def test_by_time_parts_test_the_later_years_and_validate_on_earlier_formulas_only():
+    groups = formulas()
+    years = np.random.default_rng(4).integers(1990, 2015, size=len(groups)).astype(float)
+    years[:3] = np.nan
+    parts = evaluation.ByTimeSplit(2007, 0.2, seed=1).parts(len(groups), groups, years=years)
+    assert (years[parts.test] > 2007).all() and len(parts.test) == (years > 2007).sum()
+    earlier = np.concatenate([parts.train, parts.validation])
+    assert (years[earlier] <= 2007).all()
+    assert not set(groups[parts.train]) & set(groups[parts.validation])
+    assert not {0, 1, 2} & set(np.concatenate([earlier, parts.test]))  # no year: in no part
+    described = evaluation.ByTimeSplit(2007).describe(parts, years)
+    assert (described["protocol"], described["scored_part"]) == ("by-time", "test")
+    assert described["n_without_year"] == 3 and described["n_test"] == len(parts.test)
+    with pytest.raises(evaluation.EvaluationError, match="rows to train on"):
+        evaluation.ByTimeSplit(1900).parts(len(groups), groups, years=years)
+
+
+def test_parts_grouped_by_system_keep_every_element_set_in_one_part():
+    systems = np.repeat([f"A{i}-B" for i in range(30)], 3)
+    parts = evaluation.part_protocol("grouped-by-system", 0.2, 0.2, 0).parts(len(systems), systems)
+    held = {name: set(systems[parts.rows(name)]) for name in ("train", "validation", "test")}
+    assert not held["train"] & held["test"] and not held["validation"] & held["test"]
+    assert not held["train"] & held["validation"] and len(held["test"]) == 6
+    assert evaluation.part_protocol("grouped-by-system", 0.2, 0.2, 0).describe()["grouped_by"] == (
+        "chemical system"
+    )
+    with pytest.raises(evaluation.EvaluationError, match="by-time"):
+        evaluation.part_protocol("random-folds", 0.2, 0.2, 0)

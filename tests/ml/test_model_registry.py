@@ -190,14 +190,19 @@ def test_a_registered_model_trains_predicts_and_reports_through_the_cli(
     assert f"rmse_K {scored['rmse_K']:.4g}" in row.scores
 
 
-def test_a_split_by_time_needs_years_the_snapshot_does_not_have(
+def test_a_split_by_time_reads_the_years_the_snapshot_carries(
     ridge, training_db, structures_snapshot
 ):
     trained = tcdb(training_db, "train", "ridge-2", "--snapshot", structures_snapshot.id,
                    "--protocol", "by-time")  # fmt: skip
-    assert isinstance(trained.exception, evaluation.EvaluationError)
-    assert "no 'year' column" in str(trained.exception)
-    assert not list((training_db.parent / "runs").glob("ridge-2-*"))  # no half-made run left
+    assert trained.exit_code == 0, trained.output
+    (metrics_json,) = query(training_db, "SELECT metrics_json FROM model_run "
+                            "WHERE model = 'ridge-2'")[0]  # fmt: skip
+    scored = json.loads(metrics_json)["cross_validation"]
+    supercon = structures_snapshot.entries.query("origin == 'supercon'")
+    later = int((supercon["year"] > 2000).sum())
+    assert (scored["protocol"], scored["last_training_year"]) == ("by-time", 2000)
+    assert scored["n"] == later  # only the compositions first reported after 2000 are scored
 
 
 def test_options_are_checked_against_the_model(ridge, training_db, structures_snapshot):

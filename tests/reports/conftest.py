@@ -15,9 +15,10 @@ REFERENCE = SOURCES / "reference"
 
 
 @pytest.fixture(scope="session")
-def report_db(trained_models, hydride_snapshot, tmp_path_factory):
+def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_factory):
     """The trained-models database plus a smoke hydride run and screening, predictions of the
-    reference and literature structures, and every morph family at smoke size."""
+    reference and literature structures, every morph family at smoke size, and a smoke
+    composition run by time (the newest composition run)."""
     from core.parameters import HYDRIDE_PROFILES
     from core.structure_files import read_structure_inputs
     from ml import hydride_screening
@@ -60,6 +61,25 @@ def report_db(trained_models, hydride_snapshot, tmp_path_factory):
                 progress=False,
                 references=read_references(conn, family),
             )
+        from core.parameters import COMPOSITION_PROFILES
+        from ml.composition_model import CompositionModelConfig
+
+        by_time = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"], protocol="by-time")
+        train(get("composition"), conn, structures_snapshot, folder / "runs", by_time)
     finally:
         conn.close()
     return db
+
+
+@pytest.fixture(scope="session")
+def report_site(report_db, tmp_path_factory):
+    """The report and its site, built once from the report database (read-only)."""
+    from reports.build import build_report
+
+    folder = tmp_path_factory.mktemp("site")
+    conn = connect(report_db, read_only=True)
+    try:
+        outcome = build_report(conn, REFERENCE, folder)
+    finally:
+        conn.close()
+    return outcome
