@@ -79,6 +79,7 @@ def _candidate(config, leaves: int, min_leaf: int):
         l2_regularization=config.l2_regularization,
         early_stopping=True,
         n_iter_no_change=config.search_patience,
+        max_bins=config.max_bins,
         random_state=config.seed,
     )
 

@@ -87,6 +87,9 @@ class CompositionModelConfig:
     search_min_leaf: tuple[int, ...] = (5,)
     search_max_iter: int = 2000  # the cap; early stopping on the inner fold ends sooner
     search_patience: int = 20  # iterations without improvement of the inner fold's loss
+    # histogram bins per feature of the searched trees: 63 fits about twice as fast as
+    # scikit-learn's 255 at the same inner-validation error (one exploratory inner split)
+    max_bins: int = 255
     protocol: str = GroupedByComposition.name  # a key of PROTOCOL_METRICS
     last_training_year: int = BY_TIME_LAST_TRAINING_YEAR  # by-time only
 
