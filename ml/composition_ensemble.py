@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
@@ -52,11 +53,11 @@ class EnsembleFit:
         mean = sum(m.predict(X) for m in self.members) / len(self.members)
         return mean, spread(self.scale.predict(X) if self.scale is not None else None, len(X))
 
-    def trees(self) -> dict[str, BoostedTrees]:
-        """Every model as arrays: ``member_i`` and ``scale``."""
-        out = {f"member_{i}": export(m) for i, m in enumerate(self.members)}
+    def trees(self, to_arrays: Callable[[Any], BoostedTrees] = export) -> dict[str, BoostedTrees]:
+        """Every model as arrays (``to_arrays`` of each, once): ``member_i`` and ``scale``."""
+        out = {f"member_{i}": to_arrays(m) for i, m in enumerate(self.members)}
         if self.scale is not None:
-            out["scale"] = export(self.scale)
+            out["scale"] = to_arrays(self.scale)
         return out
 
 

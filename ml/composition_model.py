@@ -269,7 +269,7 @@ def _protocol_text(config: CompositionModelConfig) -> str:
     return f"{config.folds}-fold cross-validation grouped by {grouped} (out-of-fold predictions)"
 
 
-def tree_bytes(model, X: np.ndarray) -> bytes:
+def checked_trees(model, X: np.ndarray):
     """The fitted trees as arrays, after checking they predict exactly as the estimator
     on (up to 2,000 of) the training rows: a change in scikit-learn's internals fails here,
     at training, not later as wrong predictions."""
@@ -282,17 +282,20 @@ def tree_bytes(model, X: np.ndarray) -> bytes:
             "The exported trees do not predict as the fitted model; this scikit-learn version "
             "stores its trees differently (see ml/boosted_trees.py)."
         )
-    return trees.to_bytes()
+    return trees
+
+
+def tree_bytes(model, X: np.ndarray) -> bytes:
+    """One fitted model's checked trees (``checked_trees``) as an array archive."""
+    return checked_trees(model, X).to_bytes()
 
 
 def ensemble_bytes(ensemble, X: np.ndarray) -> bytes:
-    """Members and scale model as one array archive, each checked as ``tree_bytes`` checks."""
+    """Members and scale model as one array archive, each exported once and checked as
+    ``checked_trees`` checks."""
     from ml.boosted_trees import pack
 
-    models = [*ensemble.members, *([ensemble.scale] if ensemble.scale is not None else [])]
-    for model in models:
-        tree_bytes(model, X)
-    return pack(ensemble.trees())
+    return pack(ensemble.trees(lambda model: checked_trees(model, X)))
 
 
 def load_model(run: VerifiedRun) -> StoredEnsemble:

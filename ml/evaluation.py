@@ -415,7 +415,6 @@ class ByTimeSplit:
     validation_fraction: float = 0.2
     seed: int = 0
     name: ClassVar[str] = "by-time"
-    grouped_by: ClassVar[str] = "reduced formula"
 
     def parts(
         self, n: int, groups: np.ndarray | None = None, years: np.ndarray | None = None
