@@ -10,7 +10,7 @@ PROFILE  ?= quick
 ARGS     ?=
 SOURCES  ?= $(if $(TCDB_SOURCES),$(TCDB_SOURCES),../shared/data)
 
-.PHONY: install browser test run train predict morph report lint format bench clean help
+.PHONY: install browser openmp test run train predict morph report lint format bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-install: $(BIN)/uv browser  ## create .venv from the lock file (uv.lock), with the dev tools
+install: $(BIN)/uv browser openmp  ## create .venv from the lock file (uv.lock), with the dev tools
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --python $(BIN)/python
 
 # The report site's browser tests drive Debian's Chromium (never a browser download).
@@ -29,6 +29,14 @@ browser:  ## install Debian's chromium for the report's browser tests, where mis
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends chromium; \
 	else echo "the report's browser tests need /usr/bin/chromium: sudo apt-get install chromium"; fi
+
+# LightGBM's Linux wheel links the system's OpenMP runtime.
+openmp:  ## install the OpenMP runtime (libgomp1) LightGBM needs, where missing (as root)
+	@if ldconfig -p | grep -q 'libgomp\.so\.1'; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends libgomp1; \
+	else echo "the composition model (LightGBM) needs libgomp1: sudo apt-get install libgomp1"; fi
 
 test:  ## run the test suite (real DuckDB files in temporary folders)
 	$(BIN)/pytest

@@ -6,7 +6,9 @@ Why: pickle (and joblib, and anything built on them) runs code while it loads, s
 side for missing values, children and leaf value, plus one baseline. ``export`` copies those
 arrays out of the fitted estimator, ``BoostedTrees`` writes them to an ``.npz`` file (read with
 ``allow_pickle=False``) and predicts with a short numpy traversal that adds the trees in the
-estimator's own order, so the predictions are the same floats as the estimator's.
+estimator's own order, so the predictions are the same floats as the estimator's. A LightGBM
+``Booster`` is the same kind of arrays (its leaves already hold the baseline, so ours is 0):
+``export_lightgbm`` reads them from the booster's own JSON dump.
 
 Only what the composition model uses is supported: a regressor with the squared-error loss on
 numerical features. Anything else (categorical splits, other losses) is refused at export.
@@ -148,7 +150,10 @@ def unpack(data: bytes) -> dict[str, BoostedTrees]:
 
 
 def export(estimator) -> BoostedTrees:
-    """The fitted ``HistGradientBoostingRegressor``'s trees as arrays (squared error only)."""
+    """The fitted ``HistGradientBoostingRegressor``'s (or LightGBM ``Booster``'s) trees as
+    arrays (squared error only)."""
+    if hasattr(estimator, "dump_model"):
+        return export_lightgbm(estimator)
     loss = type(getattr(estimator, "_loss", None)).__name__
     if loss != "HalfSquaredError" or estimator.n_trees_per_iteration_ != 1:
         raise TreeFormatError(f"only squared-error regression trees are exported, not {loss}")
@@ -183,3 +188,76 @@ def export(estimator) -> BoostedTrees:
     )
     trees.validate()
     return trees
+
+
+def export_lightgbm(booster) -> BoostedTrees:
+    """A trained LightGBM ``Booster``'s trees up to its best iteration, as arrays.
+
+    LightGBM sends a value left when ``x <= threshold``; a NaN goes to the stored default side
+    when the split learnt one (missing type ``NaN``), and is read as 0 otherwise (``None``).
+    Splits that treat zero as missing, categorical splits and other objectives are refused.
+    """
+    dump = booster.dump_model(num_iteration=booster.best_iteration or None)
+    objective = str(dump.get("objective", ""))
+    if not objective.startswith("regression") or objective.startswith("regression_l1"):
+        raise TreeFormatError(f"only squared-error regression trees are exported, not {objective}")
+    nodes: dict[str, list] = {name: [] for name in ARRAYS if name != "roots"}
+    roots = [_walk_lightgbm(info["tree_structure"], nodes) for info in dump["tree_info"]]
+    if len(nodes["leaf"]) >= 2**31:
+        raise TreeFormatError(f"{len(nodes['leaf']):,} nodes are too many to store")
+    trees = BoostedTrees(
+        baseline=0.0,
+        n_features=int(dump["max_feature_idx"]) + 1,
+        feature=np.asarray(nodes["feature"], dtype=np.int32),
+        threshold=np.asarray(nodes["threshold"], dtype=np.float64),
+        missing_left=np.asarray(nodes["missing_left"], dtype=bool),
+        left=np.asarray(nodes["left"], dtype=np.int32),
+        right=np.asarray(nodes["right"], dtype=np.int32),
+        leaf=np.asarray(nodes["leaf"], dtype=bool),
+        value=np.asarray(nodes["value"], dtype=np.float64),
+        roots=np.asarray(roots, dtype=np.int32),
+    )
+    trees.validate()
+    return trees
+
+
+def _walk_lightgbm(root: dict, nodes: dict[str, list]) -> int:
+    """Append one dumped tree's nodes (depth first, without recursion); the root's index."""
+    first = len(nodes["leaf"])
+    pending: list[tuple[dict, int | None, str]] = [(root, None, "")]
+    while pending:
+        node, parent, side = pending.pop()
+        index = len(nodes["leaf"])
+        if parent is not None:
+            nodes[side][parent] = index
+        is_leaf = "leaf_value" in node
+        if not is_leaf:
+            _check_split(node)
+        threshold = 0.0 if is_leaf else float(node["threshold"])
+        nodes["feature"].append(0 if is_leaf else int(node["split_feature"]))
+        nodes["threshold"].append(threshold)
+        nodes["missing_left"].append(not is_leaf and _nan_goes_left(node, threshold))
+        nodes["left"].append(index)  # a leaf's children point to itself (never followed)
+        nodes["right"].append(index)
+        nodes["leaf"].append(is_leaf)
+        nodes["value"].append(float(node["leaf_value"]) if is_leaf else 0.0)
+        if not is_leaf:
+            pending.append((node["right_child"], index, "right"))
+            pending.append((node["left_child"], index, "left"))
+    return first
+
+
+def _nan_goes_left(node: dict, threshold: float) -> bool:
+    """LightGBM's side for NaN: the learnt default, or where 0 goes when none was learnt."""
+    if node["missing_type"] == "NaN":
+        return bool(node["default_left"])
+    return threshold >= 0.0
+
+
+def _check_split(node: dict) -> None:
+    if node.get("decision_type") != "<=":
+        raise TreeFormatError(f"categorical splits are not supported ({node.get('decision_type')})")
+    if node.get("missing_type") not in ("NaN", "None"):
+        raise TreeFormatError(
+            f"missing values of type {node.get('missing_type')} are not supported"
+        )

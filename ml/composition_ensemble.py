@@ -5,11 +5,15 @@ nor an uncertainty. ``fit_ensemble`` sees only the rows it is given (an outer tr
 every composition for the final model) and
 
 1. splits them into ``members`` folds grouped by composition (seeded);
-2. fits each candidate of the grid (leaves x minimum leaf size) on all folds but the first,
-   stopping early on the first fold's loss, and keeps the candidate with the lowest validation
-   RMSE: the chosen settings and iteration count are recorded;
+2. fits each candidate of the grid (leaves x minimum leaf size; LightGBM's histogram boosting,
+   about twice as fast per fit as scikit-learn's on these 313 columns) on all folds but the
+   first, stopping early on the first fold's loss (each model keeps its best round), and
+   keeps the candidate with the lowest validation RMSE: the chosen settings and iteration
+   count are recorded;
 3. fits one member per fold with the chosen settings, each stopping early on its own held-out
-   fold (the winning search fit is member 0): the prediction is the members' mean;
+   fold (the winning search fit is member 0): the prediction is the members' mean. The
+   candidates, and then the members, are fitted ``parallel_fits`` at a time, each on its share
+   of the cores: one LightGBM fit of ~9,000 rows keeps only ~1.4 of 2 cores busy;
 4. fits a small scale model to the members' held-out absolute errors |r| (each row predicted by
    the member that did not see it), times sqrt(pi/2) so that for normal errors it estimates the
    standard deviation: that is the spread ``tc_std_K``.
@@ -24,7 +28,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
@@ -44,7 +50,7 @@ MIN_SPREAD_K = 0.1  # the scale model's floor: no prediction is claimed exact
 class EnsembleFit:
     """Fitted members and scale model, and what the inner search chose."""
 
-    members: list[Any]  # fitted HistGradientBoostingRegressor
+    members: list[Any]  # LightGBM boosters (search) or HistGradientBoostingRegressor (fixed)
     scale: Any | None
     chosen: dict[str, Any] = field(default_factory=dict)
 
@@ -68,21 +74,58 @@ def spread(scale_output: np.ndarray | None, n: int) -> np.ndarray:
     return np.maximum(scale_output, MIN_SPREAD_K)
 
 
-def _candidate(config, leaves: int, min_leaf: int):
-    from sklearn.ensemble import HistGradientBoostingRegressor
+def lightgbm_parameters(config, leaves: int, min_leaf: int) -> dict[str, Any]:
+    """A searched candidate's LightGBM settings (squared error, deterministic on any number
+    of threads). ``max_features`` is LightGBM's share of columns per tree."""
+    return {
+        "objective": "regression",
+        "learning_rate": config.search_learning_rate,
+        "num_leaves": leaves,
+        "min_data_in_leaf": min_leaf,
+        "feature_fraction": config.max_features,
+        "lambda_l2": config.l2_regularization,
+        "max_bin": config.max_bins,
+        "seed": config.seed,
+        "num_threads": fit_threads(config),
+        "deterministic": True,
+        "force_col_wise": True,
+        "verbosity": -1,
+    }
 
-    return HistGradientBoostingRegressor(
-        learning_rate=config.search_learning_rate,
-        max_iter=config.search_max_iter,
-        max_leaf_nodes=leaves,
-        min_samples_leaf=min_leaf,
-        max_features=config.max_features,
-        l2_regularization=config.l2_regularization,
-        early_stopping=True,
-        n_iter_no_change=config.search_patience,
-        max_bins=config.max_bins,
-        random_state=config.seed,
-    )
+
+def _searched_member(config, leaves: int, min_leaf: int, X, y, train, held):
+    """One LightGBM model on ``train``, stopped when ``held``'s loss has not improved for
+    ``search_patience`` rounds; it predicts with its best round."""
+    import lightgbm
+
+    parameters = lightgbm_parameters(config, leaves, min_leaf)
+    fitted = lightgbm.Dataset(X[train], y[train], params={"max_bin": config.max_bins,
+                                                          "verbosity": -1})  # fmt: skip
+    validated = lightgbm.Dataset(X[held], y[held], reference=fitted)
+    stop = lightgbm.early_stopping(config.search_patience, first_metric_only=True, verbose=False)
+    return lightgbm.train(parameters, fitted, num_boost_round=config.search_max_iter,
+                          valid_sets=[validated], callbacks=[stop])  # fmt: skip
+
+
+def fit_threads(config) -> int:
+    """Threads per LightGBM fit: the process's cores shared by ``parallel_fits`` fits."""
+    return max(1, len(os.sched_getaffinity(0)) // max(1, config.parallel_fits))
+
+
+def _at_once(config, fits: list[Callable[[], Any]]) -> list[Any]:
+    """Run independent fits ``parallel_fits`` at a time (LightGBM trains outside the GIL);
+    the results in the order given, whatever order they finish in."""
+    if config.parallel_fits <= 1 or len(fits) <= 1:
+        return [fit() for fit in fits]
+    with ThreadPoolExecutor(max_workers=config.parallel_fits) as pool:
+        return list(pool.map(lambda fit: fit(), fits))
+
+
+def iterations(model) -> int:
+    """Boosting rounds a fitted model predicts with."""
+    if hasattr(model, "best_iteration"):
+        return int(model.best_iteration or model.current_iteration())
+    return int(model.n_iter_)
 
 
 def _inner_folds(n_members: int, groups: np.ndarray, seed: int) -> list[np.ndarray]:
@@ -90,12 +133,6 @@ def _inner_folds(n_members: int, groups: np.ndarray, seed: int) -> list[np.ndarr
 
     folds = GroupKFold(n_splits=n_members, shuffle=True, random_state=seed)
     return [test for _, test in folds.split(np.zeros(len(groups)), groups=groups)]
-
-
-def _member(config, estimator, X, y, train, held):
-    if config.method == "fixed":
-        return estimator.fit(X[train], y[train])
-    return estimator.fit(X[train], y[train], X_val=X[held], y_val=y[held])
 
 
 def fit_ensemble(config, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> EnsembleFit:
@@ -109,35 +146,38 @@ def fit_ensemble(config, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> En
     train0 = np.setdiff1d(every, held0)
     chosen: dict[str, Any] = {"method": config.method, "members": config.members}
     if config.method == "fixed":
-        first = _member(config, config.estimator(), X, y, train0, held0)
-        make = config.estimator
+        first = config.estimator().fit(X[train0], y[train0])
+
+        def fit(train, held):
+            return config.estimator().fit(X[train], y[train])
     else:
+        grid = list(product(config.search_leaves, config.search_min_leaf))
+        fitted = _at_once(config, [lambda c=c: _searched_member(config, *c, X, y, train0, held0)
+                                   for c in grid])  # fmt: skip
         trials = []
-        for leaves, min_leaf in product(config.search_leaves, config.search_min_leaf):
-            model = _member(config, _candidate(config, leaves, min_leaf), X, y, train0, held0)
+        for (leaves, min_leaf), model in zip(grid, fitted, strict=True):
             rmse = float(np.sqrt(np.mean((model.predict(X[held0]) - y[held0]) ** 2)))
             trials.append((rmse, leaves, min_leaf, model))
             log.info("inner search: %d leaves, min leaf %d: RMSE %.2f K after %d iterations",
-                     leaves, min_leaf, rmse, model.n_iter_)  # fmt: skip
+                     leaves, min_leaf, rmse, iterations(model))  # fmt: skip
         rmse, leaves, min_leaf, first = min(trials, key=lambda t: t[0])
         chosen |= {"max_leaf_nodes": leaves, "min_samples_leaf": min_leaf,
                    "learning_rate": config.search_learning_rate, "inner_rmse_K": rmse,
                    "trials": [{"max_leaf_nodes": t[1], "min_samples_leaf": t[2],
-                               "rmse_K": t[0], "iterations": int(t[3].n_iter_)}
+                               "rmse_K": t[0], "iterations": iterations(t[3])}
                               for t in trials]}  # fmt: skip
 
-        def make():
-            return _candidate(config, leaves, min_leaf)
+        def fit(train, held):
+            return _searched_member(config, leaves, min_leaf, X, y, train, held)
 
-    members = [first]
+    others = [lambda h=held: fit(np.setdiff1d(every, h), h) for held in folds[1:]]
+    members = [first, *(_at_once(config, others) if config.method != "fixed" else
+                        [make() for make in others])]  # fmt: skip
     residual = np.empty(len(y))
-    residual[held0] = first.predict(X[held0]) - y[held0]
-    for held in folds[1:]:
-        model = _member(config, make(), X, y, np.setdiff1d(every, held), held)
+    for model, held in zip(members, folds, strict=True):
         residual[held] = model.predict(X[held]) - y[held]
-        members.append(model)
     if config.method != "fixed":
-        chosen["iterations"] = [int(m.n_iter_) for m in members]
+        chosen["iterations"] = [iterations(m) for m in members]
     scale = _scale_model(config.seed).fit(X, np.abs(residual) * math.sqrt(math.pi / 2))
     chosen["inner_out_of_fold_rmse_K"] = float(np.sqrt(np.mean(residual**2)))
     return EnsembleFit(members, scale, chosen)

@@ -3,6 +3,7 @@ predicts the same floats, and a spread."""
 
 from __future__ import annotations
 
+import lightgbm
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -31,19 +32,24 @@ def test_the_inner_search_never_sees_the_outer_test_rows(monkeypatch):
     X, y, groups = synthetic()
     test = np.flatnonzero(groups % 5 == 0)
     train = np.setdiff1d(np.arange(len(y)), test)
-    seen: set[float] = set()
-    real = HistGradientBoostingRegressor.fit
+    searched: set[float] = set()  # rows the boosted members fit or stop on
+    scaled: set[float] = set()  # rows the scale model fits
+    real_train, real_fit = lightgbm.train, HistGradientBoostingRegressor.fit
 
-    def spying(self, X_fit, y_fit, *args, X_val=None, **kwargs):
-        seen.update(X_fit[:, 0])
-        if X_val is not None:
-            seen.update(X_val[:, 0])
-        return real(self, X_fit, y_fit, *args, X_val=X_val, **kwargs)
+    def spying_train(parameters, train_set, *args, valid_sets=(), **kwargs):
+        for dataset in (train_set, *valid_sets):
+            searched.update(dataset.data[:, 0])
+        return real_train(parameters, train_set, *args, valid_sets=valid_sets, **kwargs)
 
-    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", spying)
+    def spying_fit(self, X_fit, y_fit, *args, **kwargs):
+        scaled.update(X_fit[:, 0])
+        return real_fit(self, X_fit, y_fit, *args, **kwargs)
+
+    monkeypatch.setattr(lightgbm, "train", spying_train)
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", spying_fit)
     ensemble = fit_ensemble(SMOKE, X[train], y[train], groups[train])
-    assert seen == set(X[train, 0])  # every training row used, no test row
-    assert not seen & set(X[test, 0])
+    assert searched == scaled == set(X[train, 0])  # every training row used, no test row
+    assert not searched & set(X[test, 0])
     chosen = ensemble.chosen
     assert chosen["max_leaf_nodes"] in SMOKE.search_leaves
     assert len(chosen["trials"]) == len(SMOKE.search_leaves) * len(SMOKE.search_min_leaf)
@@ -85,3 +91,14 @@ def test_one_member_has_no_spread_and_a_search_needs_two():
         CompositionModelConfig(members=1)
     with pytest.raises(TcdbError, match="descriptor preset"):
         CompositionModelConfig(descriptors="magpie-only")
+
+
+def test_fits_trained_two_at_a_time_give_the_same_ensemble_as_one_at_a_time():
+    from dataclasses import replace
+
+    X, y, groups = synthetic()
+    fresh = np.random.default_rng(5).normal(size=(40, 6))
+    one, two = (fit_ensemble(replace(SMOKE, parallel_fits=n), X, y, groups) for n in (1, 2))
+    assert one.chosen == two.chosen
+    assert all(np.array_equal(a, b) for a, b in zip(one.predict(fresh), two.predict(fresh),
+                                                     strict=True))  # fmt: skip
