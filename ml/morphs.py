@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from pymatgen.core import Element, Lattice, Structure
+from pymatgen.core import Element, Structure
 
 from core.errors import TcdbError
 from core.hashing import record_id
+from core.morph_geometry import morph_of
 from core.parameters import MORPH, MorphParameters
 
 
@@ -196,13 +197,8 @@ class Builder:
         return species
 
     def build(self, morph: Morph) -> Structure:
-        matrix = self.reference.structure.lattice.matrix * np.array(
-            [[morph.scale_ab], [morph.scale_ab], [morph.scale_c]]
-        )
-        return Structure(
-            Lattice(matrix), self.species(morph), self.reference.structure.frac_coords,
-            labels=list(self.reference.labels),
-        )  # fmt: skip
+        return morph_of(self.reference.structure, self.species(morph), morph.scale_ab,
+                        morph.scale_c, self.reference.labels)  # fmt: skip
 
 
 def elements(params: MorphParameters = MORPH, only: Sequence[str] | None = None) -> list[str]:

@@ -14,7 +14,6 @@ import re
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from reports.inputs import ReportInputs
@@ -31,14 +30,14 @@ def _safe(name: str) -> str:
 def morph_structure(parent_json: str, substitution_json: str, scale_ab: float, scale_c: float):
     """The morph of a stored reference: labelled sites substituted, a and b scaled by
     ``scale_ab`` and c by ``scale_c``, fractional coordinates kept."""
-    from pymatgen.core import Lattice, Structure
+    from pymatgen.core import Structure
+
+    from core.morph_geometry import morph_of
 
     parent = Structure.from_dict(json.loads(parent_json))
     substitution = json.loads(substitution_json or "{}")
     species = [substitution.get(site.label, site.species_string) for site in parent]
-    matrix = parent.lattice.matrix * np.array([[scale_ab], [scale_ab], [scale_c]])
-    return Structure(Lattice(matrix), species, parent.frac_coords,
-                     labels=[site.label for site in parent])  # fmt: skip
+    return morph_of(parent, species, scale_ab, scale_c)
 
 
 def _cif(structure) -> str:
