@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -288,17 +288,27 @@ def run_family(
             insert_new_rows(conn, "morph_candidate", candidates)
             write_predictions(conn, rows)
             stored_compositions = write_predictions(conn, composition)
-        outcome = MorphOutcome(family.name, reference.id, len(morphs), len(rows))
-        outcome.failures.update(_reason_code(reason) for reason in errors.values())
-        outcome.composition_predictions = stored_compositions
-        outcome.shape = scan_summary(family, predicted.tc, predicted.lengths)
-        outcome.seconds = time.perf_counter() - start
-        log.info(
-            "%s on %s: %d morphs, %d predicted in %.1f s",
-            family.name, reference.name, len(morphs), len(rows), outcome.seconds,
-        )  # fmt: skip
+        outcome = _outcome(family, reference, len(morphs), len(rows), errors.values(),
+                           stored_compositions, predicted.tc, predicted.lengths, start)  # fmt: skip
         outcomes.append(outcome)
     return outcomes
+
+
+def _outcome(
+    family: Family, reference: Reference, morphs: int, predicted: int, reasons: Iterable[str],
+    compositions: int, tc: np.ndarray, lengths: list[tuple[float, float]], start: float,
+) -> MorphOutcome:  # fmt: skip
+    """What one family over one reference gave, reported alike by both engines: refusals by
+    reason, composition predictions stored, the scan's shape and the seconds since ``start``."""
+    outcome = MorphOutcome(
+        family.name, reference.id, morphs, predicted,
+        failures=Counter(_reason_code(reason) for reason in reasons),
+        seconds=time.perf_counter() - start, composition_predictions=compositions,
+        shape=scan_summary(family, tc, lengths),
+    )  # fmt: skip
+    log.info("%s on %s: %d morphs, %d predicted in %.1f s",
+             family.name, reference.name, morphs, predicted, outcome.seconds)  # fmt: skip
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -425,12 +435,9 @@ def run_family_sharded(
         composition = composition_prediction_rows(composition_run, names) if composition_run else []
         with storing(db, f"the composition predictions of the {family.name} morphs") as conn:
             stored_compositions = write_predictions(conn, composition)
-        outcome = MorphOutcome(family.name, reference.id, len(morphs), predictions.num_rows)
         reasons = rejections.column("reason").to_pylist() if rejections is not None else []
-        outcome.failures.update(_reason_code(reason) for reason in reasons)
-        outcome.composition_predictions = stored_compositions
-        outcome.shape = scan_summary(family, tc, lengths)
-        outcome.seconds = time.perf_counter() - start
+        outcome = _outcome(family, reference, len(morphs), predictions.num_rows, reasons,
+                           stored_compositions, tc, lengths, start)  # fmt: skip
         outcome.job = ran
         work_outcomes.append(outcome)
     return work_outcomes

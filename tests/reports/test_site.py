@@ -137,14 +137,22 @@ def test_plotly_is_written_once_and_no_page_loads_anything_from_the_network(repo
         assert len(text) < 1_000_000, page.name  # the library is not inlined
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_report_prints_the_site_and_serves_it_until_interrupted(report_db, tmp_path):
     """`tcdb report --serve --port 0` builds, prints where the site is, serves it on
     127.0.0.1 and stops cleanly on Ctrl-C (SIGINT)."""
     out = tmp_path / "site"
     command = [sys.executable, "-m", "tcdb.cli", "--db", str(report_db), "--sources",
                str(SOURCES), "report", "--out", str(out), "--serve", "--port", "0"]  # fmt: skip
+    # Ctrl-C as a terminal sends it, even when the tests themselves run in the background:
+    # a shell starts background jobs with SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt, so the child gets the default disposition back.
     server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                              stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=_default_sigint)  # fmt: skip
     try:
         lines = []
         deadline = time.monotonic() + 240
