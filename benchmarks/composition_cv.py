@@ -39,11 +39,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    import numpy as np
-
     from core.settings import Settings
-    from ml.composition_ensemble import calibration, fit_ensemble
-    from ml.composition_model import composition_data
+    from ml.composition_ensemble import calibration
+    from ml.composition_model import composition_data, protocol_oof, protocol_splits
     from ml.evaluation import GroupedByComposition, score
     from ml.registry import get
     from store.snapshots import load_snapshot
@@ -55,18 +53,12 @@ def main() -> None:
     for profile in args.profiles.split(","):
         config = get("composition").configure(profile)
         data = composition_data(snapshot, preset=config.descriptors)
-        groups = data.entries["material_id"].to_numpy()
-        protocol = GroupedByComposition(config.folds, config.seed)
-        predicted = np.full(len(data.y), np.nan)
-        std = np.full(len(data.y), np.nan)
+        splits, _ = protocol_splits(config, data, f"Snapshot {snapshot.id}")
+        protocol = GroupedByComposition(config.folds, config.seed)  # the default's, as above
         start = time.perf_counter()
-        for number, (train, test) in enumerate(protocol.splits(len(data.y), groups=groups), 1):
-            ensemble = fit_ensemble(config, data.X[train], data.y[train], groups[train])
-            predicted[test], std[test] = ensemble.predict(data.X[test])
-            fold = score(protocol, data.y[test], predicted[test])
-            write(args.output, {"profile": profile, "fold": number, "seconds":
-                                time.perf_counter() - start, "chosen": ensemble.chosen,
-                                "rmse_K": fold["rmse_K"], "r2": fold["r2"]})  # fmt: skip
+        fold_done = fold_writer(args.output, profile, protocol, data.y, start)
+        oof = protocol_oof(config, data, splits, fold_done)
+        predicted, std = oof.predicted, oof.std
         seconds = time.perf_counter() - start
         result = score(protocol, data.y, predicted) | {
             "profile": profile,
@@ -79,6 +71,20 @@ def main() -> None:
         write(args.output, result)
         print(f"{profile}: RMSE {result['rmse_K']:.2f} K, MAE {result['mae_K']:.2f} K, "
               f"R² {result['r2']:.3f}, n {result['n']:,}, {seconds:.0f} s")  # fmt: skip
+
+
+def fold_writer(output: Path, profile: str, protocol, y, start: float):
+    """The per-fold callback: one JSON line with the fold's score, the seconds since
+    ``start`` and what the inner search chose."""
+    from ml.evaluation import score
+
+    def fold_done(number: int, test, predicted, chosen: dict) -> None:
+        fold = score(protocol, y[test], predicted)
+        write(output, {"profile": profile, "fold": number, "seconds":
+                       time.perf_counter() - start, "chosen": chosen,
+                       "rmse_K": fold["rmse_K"], "r2": fold["r2"]})  # fmt: skip
+
+    return fold_done
 
 
 def write(path: Path, record: dict) -> None:

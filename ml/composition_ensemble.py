@@ -109,7 +109,8 @@ def _searched_member(config, leaves: int, min_leaf: int, X, y, train, held):
 
 def fit_threads(config) -> int:
     """Threads per LightGBM fit: the process's cores shared by ``parallel_fits`` fits."""
-    return max(1, len(os.sched_getaffinity(0)) // max(1, config.parallel_fits))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // max(1, config.parallel_fits))
 
 
 def _at_once(config, fits: list[Callable[[], Any]]) -> list[Any]:

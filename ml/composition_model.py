@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -185,10 +186,14 @@ class OutOfFold:
 
 
 def protocol_oof(
-    config: CompositionModelConfig, data: CompositionData, splits: list[Split]
+    config: CompositionModelConfig,
+    data: CompositionData,
+    splits: list[Split],
+    on_split: Callable[[int, np.ndarray, np.ndarray, dict], None] | None = None,
 ) -> OutOfFold:
     """Out-of-fold predictions of the protocol's splits; each split's ensemble (search,
-    members, scale) is fitted on that split's training rows alone."""
+    members, scale) is fitted on that split's training rows alone. ``on_split(number, test
+    rows, their predictions, what the search chose)`` is called as each split ends."""
     groups = data.entries["material_id"].to_numpy()
     predicted = np.full(len(data.y), np.nan)
     std = np.full(len(data.y), np.nan)
@@ -198,6 +203,8 @@ def protocol_oof(
         predicted[test], std[test] = ensemble.predict(data.X[test])
         chosen.append(ensemble.chosen)
         log.info("fold %d/%d done", number, len(splits))
+        if on_split is not None:
+            on_split(number, test, predicted[test], ensemble.chosen)
     return OutOfFold(predicted, std, chosen)
 
 
