@@ -22,21 +22,21 @@ $(BIN)/uv:
 install: $(BIN)/uv browser openmp  ## create .venv from the lock file (uv.lock), with the dev tools
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --python $(BIN)/python
 
+# $(call apt_install,PACKAGE,WHO NEEDS IT): Debian's PACKAGE when run as root, else how to get it.
+apt_install = if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $(1); \
+	else echo "$(1) is needed by $(2): sudo apt-get install $(1)"; fi
+
 # The report site's browser tests drive Debian's Chromium (never a browser download).
 browser:  ## install Debian's chromium for the report's browser tests, where missing (as root)
 	@if [ -x /usr/bin/chromium ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends chromium; \
-	else echo "the report's browser tests need /usr/bin/chromium: sudo apt-get install chromium"; fi
+	else $(call apt_install,chromium,the report's browser tests); fi
 
 # LightGBM's Linux wheel links the system's OpenMP runtime.
 openmp:  ## install the OpenMP runtime (libgomp1) LightGBM needs, where missing (as root)
 	@if ldconfig -p | grep -q 'libgomp\.so\.1'; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends libgomp1; \
-	else echo "the composition model (LightGBM) needs libgomp1: sudo apt-get install libgomp1"; fi
+	else $(call apt_install,libgomp1,the composition model (LightGBM)); fi
 
 test:  ## run the test suite (real DuckDB files in temporary folders)
 	$(BIN)/pytest

@@ -54,7 +54,7 @@ def main() -> None:
         config = get("composition").configure(profile)
         data = composition_data(snapshot, preset=config.descriptors)
         splits, _ = protocol_splits(config, data, f"Snapshot {snapshot.id}")
-        protocol = GroupedByComposition(config.folds, config.seed)  # the default's, as above
+        protocol = GroupedByComposition(config.folds, config.seed)  # names the scores
         start = time.perf_counter()
         fold_done = fold_writer(args.output, profile, protocol, data.y, start)
         oof = protocol_oof(config, data, splits, fold_done)

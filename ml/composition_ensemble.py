@@ -99,8 +99,7 @@ def _searched_member(config, leaves: int, min_leaf: int, X, y, train, held):
     import lightgbm
 
     parameters = lightgbm_parameters(config, leaves, min_leaf)
-    fitted = lightgbm.Dataset(X[train], y[train], params={"max_bin": config.max_bins,
-                                                          "verbosity": -1})  # fmt: skip
+    fitted = lightgbm.Dataset(X[train], y[train], params=parameters)  # bins as it trains
     validated = lightgbm.Dataset(X[held], y[held], reference=fitted)
     stop = lightgbm.early_stopping(config.search_patience, first_metric_only=True, verbose=False)
     return lightgbm.train(parameters, fitted, num_boost_round=config.search_max_iter,
@@ -115,8 +114,9 @@ def fit_threads(config) -> int:
 
 def _at_once(config, fits: list[Callable[[], Any]]) -> list[Any]:
     """Run independent fits ``parallel_fits`` at a time (LightGBM trains outside the GIL);
-    the results in the order given, whatever order they finish in."""
-    if config.parallel_fits <= 1 or len(fits) <= 1:
+    the results in the order given, whatever order they finish in. Hamidieh's fixed trees
+    (scikit-learn) already use every core, so they run one at a time."""
+    if config.method == "fixed" or config.parallel_fits <= 1 or len(fits) <= 1:
         return [fit() for fit in fits]
     with ThreadPoolExecutor(max_workers=config.parallel_fits) as pool:
         return list(pool.map(lambda fit: fit(), fits))
@@ -147,10 +147,11 @@ def fit_ensemble(config, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> En
     train0 = np.setdiff1d(every, held0)
     chosen: dict[str, Any] = {"method": config.method, "members": config.members}
     if config.method == "fixed":
-        first = config.estimator().fit(X[train0], y[train0])
 
         def fit(train, held):
             return config.estimator().fit(X[train], y[train])
+
+        first = fit(train0, held0)
     else:
         grid = list(product(config.search_leaves, config.search_min_leaf))
         fitted = _at_once(config, [lambda c=c: _searched_member(config, *c, X, y, train0, held0)
@@ -172,8 +173,7 @@ def fit_ensemble(config, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> En
             return _searched_member(config, leaves, min_leaf, X, y, train, held)
 
     others = [lambda h=held: fit(np.setdiff1d(every, h), h) for held in folds[1:]]
-    members = [first, *(_at_once(config, others) if config.method != "fixed" else
-                        [make() for make in others])]  # fmt: skip
+    members = [first, *_at_once(config, others)]
     residual = np.empty(len(y))
     for model, held in zip(members, folds, strict=True):
         residual[held] = model.predict(X[held]) - y[held]
