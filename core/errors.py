@@ -33,3 +33,8 @@ class DataLossError(DatabaseError):
 
 class MigrationError(DatabaseError):
     """A migration failed; the database was restored from its backup."""
+
+
+class OutputPathError(TcdbError):
+    """A file or folder named for output would overwrite the database, a file beside it, or a
+    folder tcdb keeps, or cannot be written; nothing was written."""
