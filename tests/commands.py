@@ -70,13 +70,19 @@ class _LoggingState:
             logging.getLogger(name).setLevel(level)
 
 
-def invoke_tcdb(*args: str, env: dict[str, str] | None = None) -> Outcome:
+class CommandCrashed(AssertionError):
+    """A command let an exception escape: a crash, which no test may take for a refusal."""
+
+
+def invoke_tcdb(*args: str, env: dict[str, str] | None = None, crash_ok: bool = False) -> Outcome:
     """Run ``tcdb ARGS`` through its entry point in this process, as a fresh process would.
 
     The settings are read again from the given environment (their cache is cleared), logging is
-    configured by the command and put back afterwards, and an exception that escapes ``main()``
-    is printed as the traceback a process would print, with status 1, so that tests asserting
-    "no traceback" still see one."""
+    configured by the command and put back afterwards. An exception that escapes ``main()`` is
+    a crash: it fails the test whatever exit status the test expects (a process would exit 1
+    with a traceback, which an "exit 1 and a word in stderr" assertion would take for a
+    refusal). ``crash_ok`` returns it as that status 1 and traceback instead, for the few tests
+    about the traceback itself."""
     from click.testing import CliRunner
 
     from core.settings import environment_settings
@@ -88,6 +94,7 @@ def invoke_tcdb(*args: str, env: dict[str, str] | None = None) -> Outcome:
     with CliRunner().isolation(env=_clean_environment(env)) as (stdout, stderr, _mixed):
         sys.argv = ["tcdb", *args]
         os.chdir(REPO)
+        crashed = False
         try:
             main()
             status = 0
@@ -95,7 +102,7 @@ def invoke_tcdb(*args: str, env: dict[str, str] | None = None) -> Outcome:
             status = _exit_status(exc)
         except Exception:  # shown as the traceback a process would show
             traceback.print_exc()
-            status = 1
+            status, crashed = 1, True
         finally:
             sys.argv = argv
             os.chdir(cwd)
@@ -104,15 +111,22 @@ def invoke_tcdb(*args: str, env: dict[str, str] | None = None) -> Outcome:
         out, err = stdout.getvalue(), stderr.getvalue()
     environment_settings.cache_clear()
     logging_state.restore()
-    return Outcome(tuple(args), status, out.decode(), err.decode("utf-8", "backslashreplace"))
+    outcome = Outcome(tuple(args), status, out.decode(), err.decode("utf-8", "backslashreplace"))
+    if crashed and not crash_ok:
+        raise CommandCrashed(f"tcdb {' '.join(args)} crashed:\n{outcome.stderr}")
+    return outcome
 
 
-def run_tcdb(*args: str, env: dict[str, str] | None = None, check: bool = False):
-    """Run ``python -m tcdb.cli ARGS`` in a fresh process, for tests of the process itself."""
+def run_tcdb(
+    *args: str, env: dict[str, str] | None = None, check: bool = False, crash_ok: bool = False
+):
+    """Run ``python -m tcdb.cli ARGS`` in a fresh process, for tests of the process itself.
+
+    A Python traceback on its stderr is a crash and fails the test (see ``invoke_tcdb``)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TCDB_")}
     full_env.pop("MP_API_KEY", None)
     full_env.update(env or {})
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "tcdb.cli", *args],
         capture_output=True,
         text=True,
@@ -121,6 +135,9 @@ def run_tcdb(*args: str, env: dict[str, str] | None = None, check: bool = False)
         check=check,
         timeout=120,
     )
+    if not crash_ok and "Traceback (most recent call last)" in result.stderr:
+        raise CommandCrashed(f"tcdb {' '.join(args)} crashed:\n{result.stderr}")
+    return result
 
 
 def installed_tcdb() -> Path:
