@@ -15,6 +15,11 @@ each); they pile up. A plan is made first (``plan_runs``, ``plan_caches``) so th
   feature configuration give its key; the caller computes those keys (``ml`` knows how).
 - Snapshots are never removed (a kept run's snapshot is what makes it reproducible), and only
   folders inside the runs and cache folders are ever deleted.
+- A symbolic link in the runs or cache folder is never followed, deleted through or removed:
+  training writes real folders, so a link was put there by someone, and what it points at may
+  be anything (another disk's runs, a home folder). It stays, with a note; a registered run
+  whose folder is a link keeps its row. Links inside a run folder are removed with the folder,
+  never followed (``shutil.rmtree`` unlinks them).
 """
 
 from __future__ import annotations
@@ -92,6 +97,9 @@ def plan_runs(conn: duckdb.DuckDBPyConnection, runs_root: Path, keep: int) -> Pl
     succeeded_seen: dict[str, int] = {}
     for run_id, model, status, snapshot_id, config_json in rows:
         folder = runs_root / run_id
+        if folder.is_symlink():
+            plan.notes.append(_link_note(folder))
+            continue
         if status == "succeeded":
             succeeded_seen[model] = succeeded_seen.get(model, 0) + 1
             if succeeded_seen[model] <= keep:
@@ -112,6 +120,7 @@ def plan_runs(conn: duckdb.DuckDBPyConnection, runs_root: Path, keep: int) -> Pl
         size = folder_bytes(folder) if folder.is_dir() else 0
         plan.removals.append(Removal(folder, size, reason, run_id))
     registered = {r[0] for r in rows}
+    plan.notes += [_link_note(link) for link in _links(runs_root) if link.name not in registered]
     for folder in _subfolders(runs_root):
         if folder.name in registered:
             continue
@@ -137,13 +146,34 @@ def _config(text: str | None) -> dict:
 
 
 def _subfolders(root: Path) -> list[Path]:
+    """The real folders directly in ``root``; links to folders are not among them."""
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in root.iterdir()
+        if not p.is_symlink() and p.is_dir() and not p.name.startswith(".")
+    )
+
+
+def _links(root: Path) -> list[Path]:
+    """The symbolic links directly in ``root`` (a link is never followed or removed)."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_symlink() and not p.name.startswith("."))
+
+
+def _link_note(link: Path) -> str:
+    """Why a link stays, in the words ``tcdb prune`` prints after "kept: "."""
+    log.info("%s is a symbolic link; prune neither follows nor removes links", link)
+    return f"{link} stays: it is a symbolic link, which prune neither follows nor removes"
 
 
 def plan_caches(cache_root: Path, keys_in_use: set[str]) -> list[Removal]:
-    """The feature cache folders whose key no kept run uses; other folders are left alone."""
+    """The feature cache folders whose key no kept run uses; other folders, and links, are
+    left alone."""
+    for link in _links(cache_root):
+        _link_note(link)
     return [
         Removal(folder, folder_bytes(folder), "feature cache no kept run uses")
         for folder in _subfolders(cache_root)
@@ -170,13 +200,28 @@ def apply(
             raise
     deleted = freed = 0
     for removal in removals:
-        if not removal.path.is_dir():
-            continue
-        if not any(_inside(removal.path, root) for root in roots):
-            log.warning("%s is outside %s; left in place", removal.path, roots)
-            continue
-        shutil.rmtree(removal.path)
-        deleted += 1
-        freed += removal.size
-        log.info("removed %s (%s)", removal.path, removal.reason)
+        if _remove(removal, roots):
+            deleted += 1
+            freed += removal.size
     return deleted, freed
+
+
+def _remove(removal: Removal, roots: list[Path]) -> bool:
+    """Delete one planned folder; a link (one swapped in since the plan too), a folder outside
+    ``roots`` or one that cannot be deleted is logged and left, and pruning goes on."""
+    path = removal.path
+    if path.is_symlink():
+        log.warning("%s is a symbolic link; prune neither follows nor removes links", path)
+        return False
+    if not path.is_dir():
+        return False
+    if not any(_inside(path, root) for root in roots):
+        log.warning("%s is outside %s; left in place", path, roots)
+        return False
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        log.warning("%s could not be removed (%s); left in place", path, exc)
+        return False
+    log.info("removed %s (%s)", path, removal.reason)
+    return True
