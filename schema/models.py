@@ -492,6 +492,21 @@ class ScreeningShard(SQLModel, table=True):
     finished_at: datetime = stamp()
 
 
+class ScreeningShardManifest(SQLModel, table=True):
+    """The SHA-256 of a shard's ``manifest.json``, recorded by the job before its Parquet
+    files are renamed into place: a shard folder is loaded or read only when its manifest has
+    this hash and its files the hashes the manifest lists, so a file written into the job
+    folder by anyone else is refused."""
+
+    __tablename__ = "screening_shard_manifest"
+
+    id: str = key()  # "job#shard" (shard as 6 digits), as screening_shard
+    job_id: str
+    shard: int
+    manifest_sha256: str
+    written_at: datetime = stamp()
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     Source,
     IngestRun,
@@ -513,4 +528,5 @@ TABLES: tuple[type[SQLModel], ...] = (
     Evaluation,
     ScreeningJob,
     ScreeningShard,
+    ScreeningShardManifest,
 )

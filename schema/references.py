@@ -55,4 +55,5 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("evaluation", "model_run_id", "model_run"),
     Reference("screening_job", "model_run_id", "model_run"),
     Reference("screening_shard", "job_id", "screening_job"),
+    Reference("screening_shard_manifest", "job_id", "screening_job"),
 )
