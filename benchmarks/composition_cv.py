@@ -42,17 +42,20 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    from core.output_paths import protected_paths
     from core.settings import Settings
+
+    args = parse_args()
+    settings = Settings()
+    # refused before any import or measurement if it would touch the database or a kept folder
+    args.output = protected_paths(settings).check_file(args.output, make_folder=True)
     from ml.composition_ensemble import calibration
     from ml.composition_model import composition_data, protocol_oof, protocol_splits
     from ml.evaluation import GroupedByComposition, score
     from ml.registry import get
     from store.snapshots import load_snapshot
 
-    args = parse_args()
-    settings = Settings()
     snapshot = load_snapshot(settings.snapshots, args.snapshot)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     for profile in args.profiles.split(","):
         config = get("composition").configure(profile)
         data = composition_data(snapshot, preset=config.descriptors)
@@ -115,9 +118,15 @@ def fold_writer(output: Path, profile: str, protocol, y, start: float):
 
 
 def write(path: Path, record: dict) -> None:
+    """One JSON line appended (the file grows as folds finish; it is never replaced)."""
     with path.open("a") as out:
         out.write(json.dumps(record, default=float) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    from core.errors import TcdbError
+
+    try:
+        main()
+    except TcdbError as exc:  # one sentence, as the command line says it
+        sys.exit(f"error: {exc}")

@@ -99,6 +99,8 @@ def epoch_figures(epoch_seconds: list[float]) -> dict[str, Any]:
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
+    from core.atomic_files import write_text_atomically
+    from core.output_paths import protected_paths
     from core.settings import environment_settings
     from core.timestamps import utcnow
     from ml.contract import FitContext
@@ -108,6 +110,8 @@ def main() -> None:
     from store.snapshots import load_snapshot
 
     settings = environment_settings()
+    if args.output is not None:  # refused before any measurement if it would touch the database
+        args.output = protected_paths(settings).check_file(args.output, make_folder=True)
     config = configuration(args)
     snapshot = load_snapshot(settings.snapshots, args.snapshot)
     measured_at = utcnow()
@@ -150,7 +154,7 @@ def main() -> None:
     }
     output = args.output or RESULTS / f"cvcnn_training-{measured_at:%Y%m%dT%H%M%S}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    write_text_atomically(output, json.dumps(record, indent=2, default=str) + "\n")
     later = epochs["later_epoch_mean_s"]
     print(f"snapshot                  {snapshot.id}")
     changed = "".join(f" --set {o}" for o in args.overrides)
@@ -179,4 +183,9 @@ def _cpus() -> int | None:
 
 
 if __name__ == "__main__":
-    main()
+    from core.errors import TcdbError
+
+    try:
+        main()
+    except TcdbError as exc:  # one sentence, as the command line says it
+        sys.exit(f"error: {exc}")

@@ -61,8 +61,23 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
+def checked_output(args: argparse.Namespace) -> Path | None:
+    """The --output file, refused before any measurement if it would touch the database
+    named by --db, a file named after it or a folder tcdb keeps."""
+    from core.output_paths import protected_paths
+    from core.settings import environment_settings
+
+    if args.output is None:
+        return None
+    settings = environment_settings().model_copy(update={"db": args.db})
+    return protected_paths(settings).check_file(args.output, make_folder=True)
+
+
 def main() -> None:
+    from core.atomic_files import write_text_atomically
+
     args = parse_args()
+    args.output = checked_output(args)
     rows = []
     for attempt in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="tcdb-bench-") as folder:
@@ -80,11 +95,16 @@ def main() -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     output = args.output or REPO / "benchmarks" / "results" / f"hydride_pipeline-{stamp}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"profile": args.profile, "snapshot": args.snapshot,
+    write_text_atomically(output, json.dumps({"profile": args.profile, "snapshot": args.snapshot,
                                   "target_s": TARGET_S, "peak_child_rss_gib": peak_gib,
                                   "attempts": rows}, indent=1))  # fmt: skip
     print(f"written to {output}")
 
 
 if __name__ == "__main__":
-    main()
+    from core.errors import TcdbError
+
+    try:
+        main()
+    except TcdbError as exc:  # one sentence, as the command line says it
+        sys.exit(f"error: {exc}")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.atomic_files import replacing, write_text_atomically
+from core.csv_exports import write_csv
 from reports import figures, interactive, site, tables
 from reports.inputs import MissingInput, ReportInputs
 from schema.database import Target
@@ -52,11 +54,13 @@ def _markdown(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows]) + "\n"
 
 
-def _write_table(table: tables.Table, out_dir: Path) -> None:
-    table.frame.to_csv(out_dir / f"{table.name}.csv", index=False)
+def write_table(table: tables.Table, out_dir: Path) -> None:
+    """The table as CSV (safe to open in a spreadsheet) and Markdown, each replaced whole."""
+    write_csv(table.frame, out_dir / f"{table.name}.csv")
     provenance = "".join(f"- {k}: {v}\n" for k, v in table.inputs.items())
-    (out_dir / f"{table.name}.md").write_text(
-        f"# {table.title}\n\n{table.caption}\n\n{provenance}\n{_markdown(table.frame)}"
+    write_text_atomically(
+        out_dir / f"{table.name}.md",
+        f"# {table.title}\n\n{table.caption}\n\n{provenance}\n{_markdown(table.frame)}",
     )
 
 
@@ -73,11 +77,12 @@ def build_report(db: Target, reference_dir: Path, out_dir: Path) -> ReportOutcom
         except MissingInput as exc:
             outcome.missing[build.__name__] = str(exc)
             continue
-        _write_table(table, out_dir)
+        write_table(table, out_dir)
         outcome.tables.append(table)
     for draw in figures.BUILDERS:
         try:
-            drawn = draw(inputs, out_dir / f"{draw.__name__}.png")
+            with replacing(out_dir / f"{draw.__name__}.png") as png:  # in place once drawn
+                drawn = draw(inputs, png)
             outcome.figures.append(figures.with_paper(drawn))
         except MissingInput as exc:
             outcome.missing[draw.__name__] = str(exc)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.atomic_files import replacing, write_bytes_atomically, write_text_atomically
 from core.timestamps import utcnow
 from reports import structure_files
 from reports.inputs import ReportInputs
@@ -153,10 +154,11 @@ class SiteParts:
 
 
 def write_site(parts: SiteParts, inputs: ReportInputs, out_dir: Path) -> list[Path]:
-    """Write every page, the script, the style and (if a page has a plot) plotly.min.js."""
+    """Write every page, the script, the style and (if a page has a plot) plotly.min.js,
+    each replaced whole: a link planted in the folder is replaced, never written through."""
     for asset in ASSETS:
-        (out_dir / asset).write_bytes(
-            resources.files("reports.assets").joinpath(asset).read_bytes()
+        write_bytes_atomically(
+            out_dir / asset, resources.files("reports.assets").joinpath(asset).read_bytes()
         )
     if parts.interactive:
         _copy_plotly(out_dir)
@@ -165,7 +167,7 @@ def write_site(parts: SiteParts, inputs: ReportInputs, out_dir: Path) -> list[Pa
     for page in PAGES:
         body = _page_body(page, parts, inputs, out_dir, links)
         path = out_dir / page.file
-        path.write_text(_page(page, body))
+        write_text_atomically(path, _page(page, body))
         written.append(path)
     return written
 
@@ -174,7 +176,8 @@ def _copy_plotly(out_dir: Path) -> None:
     import plotly
 
     source = Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
-    shutil.copyfile(source, out_dir / PLOTLY_JS)
+    with replacing(out_dir / PLOTLY_JS) as target:
+        shutil.copyfile(source, target)
 
 
 def _id_links(inputs: ReportInputs) -> dict[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.atomic_files import write_text_atomically
 from reports.inputs import ReportInputs
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def morph_cifs(inputs: ReportInputs, rows: pd.DataFrame, site: Path) -> list[str
             structure = morph_structure(
                 c.structure_json, c.substitution_json, c.lattice_scale, c.lattice_scale_c
             )
-            target.write_text(_cif(structure))
+            write_text_atomically(target, _cif(structure))
         paths.append(name)
     return paths
 
@@ -107,12 +108,12 @@ def input_cifs(inputs: ReportInputs, rows: pd.DataFrame, site: Path) -> list[str
         target = site / name
         if not target.exists():
             if source.suffix.lower() == ".cif":
-                target.write_text(source.read_text())
+                write_text_atomically(target, source.read_text())
             else:
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        target.write_text(_cif(Structure.from_file(source)))
+                        write_text_atomically(target, _cif(Structure.from_file(source)))
                 except Exception as exc:  # a file pymatgen cannot read gets no link
                     log.warning("no CIF for %s: %s", relative, exc)
                     paths.append("")

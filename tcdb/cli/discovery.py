@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from core.csv_exports import write_csv
 from core.errors import TcdbError
 from tcdb.cli.context import database, profile_settings, reader, settings_of
 from tcdb.cli.default_group import DefaultCommandGroup
@@ -72,6 +73,15 @@ def _require_format(fmt: str) -> None:
         raise TcdbError(f"Unknown format {fmt!r}; use table, csv or json.")
 
 
+def _checked_output(ctx: typer.Context, output: Path | None) -> Path | None:
+    """The ``-o`` file to write (links followed), checked before any work is done so that a
+    refused path costs nothing: never the database, a file named after it or a file in a
+    folder tcdb keeps (``core.output_paths``)."""
+    from core.output_paths import protected_paths
+
+    return None if output is None else protected_paths(settings_of(ctx)).check_file(output)
+
+
 @predict_app.command(
     "structures",
     no_args_is_help=True,
@@ -106,10 +116,11 @@ def predict(
     input could be predicted. JSON-lines and Parquet files of many structures are read a
     slice at a time (docs/scaling.md); with --engine ray the inputs are one resumable job
     whose predictions go to the database and a summary is printed instead of every row."""
+    _require_format(fmt)
+    output = _checked_output(ctx, output)  # before the model's imports: a refusal costs nothing
     from core.structure_files import read_structure_inputs
     from ml.structure_predictions import predict_inputs
 
-    _require_format(fmt)
     choice = engine_choice(engine, address, job)
     if choice.is_ray:
         if not store:
@@ -125,7 +136,7 @@ def predict(
         composition = _composition_run(ctx, conn, composition_run)
     frame = predict_inputs(db if store else None, model, inputs, failures, composition)
     if output is not None:
-        frame.to_csv(output, index=False)
+        write_csv(frame, output)
     _print(frame, fmt, model.run_id)
     failed = frame[frame.status == "failed"]
     for reason in failed.reason:
@@ -155,7 +166,7 @@ def _predict_on_ray(ctx, choice, paths, run, composition_run, output) -> None:
     if output is not None and table is not None:
         columns = ["subject_id", "formula", "tc_K", "tc_std_K", "input_path"]
         frame = table.select(columns).to_pandas()
-        frame.rename(columns={"subject_id": "structure_hash"}).to_csv(output, index=False)
+        write_csv(frame.rename(columns={"subject_id": "structure_hash"}), output)
     for failure in done.failures:
         typer.echo(f"failed: {failure.reason}", err=True)
     typer.echo(f"predicted {done.predicted:,} structure(s), {len(done.failures):,} not "
@@ -193,18 +204,19 @@ def predict_hydride(
     trained element, spread), with every failed check. A formula that is not E H_n with exactly
     one element besides H is named with the reason; the rest are predicted. Exit status 1 when
     none could be."""
+    _require_format(fmt)
+    output = _checked_output(ctx, output)  # before the model's imports: a refusal costs nothing
     from ml.hydride_screening import predict_formulas
     from ml.model_names import HYDRIDE_MLP
     from store.model_runs import resolve_run
 
-    _require_format(fmt)
     db = database(ctx, write=store)
     with db.reading() as conn:  # only to find the run; predicting holds no connection
         verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
     predicted = predict_formulas(db if store else None, verified, formulas)
     frame = _hydride_frame(predicted)
     if output is not None:
-        frame.to_csv(output, index=False)
+        write_csv(frame, output)
     if fmt == "table":
         typer.echo(f"predicted with {predicted.run_id}; {predicted.domain.describe()}")
         for r in predicted.frame.itertuples(index=False):

@@ -31,11 +31,16 @@ def report(
     topic: data and curation, hydride, structural and composition models, morphs, runs and
     snapshots) with sortable tables, interactive figures and a CIF per linked structure.
     Prints where the site is; --serve then serves it on 127.0.0.1."""
+    from core.output_paths import protected_paths
     from core.settings import project_root
     from reports.build import build_report
+    from reports.structure_files import FOLDER as STRUCTURES
 
     settings = settings_of(ctx)
     folder = out or project_root() / "reports" / "out"
+    protected = protected_paths(settings)  # checked before any work: a refusal costs nothing
+    protected.check_folder(folder / STRUCTURES)  # the CIFs the site links to
+    folder = protected.check_folder(folder)
     outcome = build_report(database(ctx), settings.sources / "reference", folder)
     typer.echo(
         f"{len(outcome.tables)} tables, {len(outcome.figures)} figures and "
