@@ -124,12 +124,12 @@ def test_predict_hydride_output_onto_the_database_is_refused(db):
 def test_an_output_in_the_curated_or_sources_folder_is_refused(db, tmp_path):
     curated = tmp_path / "curated"
     curated.mkdir()
-    env = {"TCDB_CURATED": str(curated)}
+    env = {"TCDB_CURATED": str(curated), "TCDB_SOURCES": str(SOURCES)}
     result = invoke_tcdb("--db", str(db), "predict", str(CIF), "-o", str(curated / "x.csv"),
                          env=env)  # fmt: skip
     _refused(result, "curated entries folder")
     inside = SOURCES / "reference" / "x.csv"
-    result = invoke_tcdb("--db", str(db), "predict", str(CIF), "-o", str(inside))
+    result = invoke_tcdb("--db", str(db), "predict", str(CIF), "-o", str(inside), env=env)
     _refused(result, "raw sources folder")
     assert not inside.exists() and not any(curated.iterdir())
 
