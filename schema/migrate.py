@@ -10,6 +10,13 @@ A migration of an existing file never loses data silently:
 - DuckDB's DDL through Alembic cannot be rolled back as a whole, so the file is then copied to
   a timestamped backup (``<file>.backup-YYYYmmddTHHMMSSZ``, never overwritten; the newest
   ``KEEP_BACKUPS`` are kept) and a failed migration restores that very copy and says so.
+- The trial copy lives in a hidden folder beside the file named after the migrating process
+  (``.<file>.trial-<pid>-<random>``), and a backup is copied under such a name
+  (``.<file>.backup-partial-<pid>-…``) before it is renamed into place. A migration killed with
+  ``kill -9`` leaves them behind (as large as the database); the next migration of the file
+  removes every one whose process has ended, and ``status`` lists them (``core.leftovers``).
+  Folders of the earlier name ``.<file>.dry-run-<random>`` record no process and are removed
+  too.
 
 Alembic is imported only by the commands that migrate; ``status`` reads the revision files
 directly (``schema.revisions``) so that it answers quickly.
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -28,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import DatabaseError, DataLossError, MigrationError
+from core.leftovers import Temporary, owned_prefix, remove_leftovers, temporaries
 from schema import revisions
 from schema.database import connect, database_url, open_engine
 
@@ -52,6 +61,7 @@ class DatabaseStatus:
     row_counts: dict[str, int] = field(default_factory=dict)
     views: list[str] = field(default_factory=list)
     backups: list[Path] = field(default_factory=list)  # oldest first
+    trial_copies: list[Temporary] = field(default_factory=list)  # beside the file
 
 
 def _current_revision(conn) -> str | None:
@@ -74,7 +84,10 @@ def status(path: Path) -> DatabaseStatus:
     path = Path(path)
     head = revisions.head()
     if not path.exists():
-        return DatabaseStatus(path, False, None, head, _pending(path, None), backups=backups(path))
+        return DatabaseStatus(
+            path, False, None, head, _pending(path, None), backups=backups(path),
+            trial_copies=trial_copies(path),
+        )  # fmt: skip
     conn = connect(path, read_only=True)
     try:
         current = _current_revision(conn)
@@ -95,8 +108,9 @@ def status(path: Path) -> DatabaseStatus:
     finally:
         conn.close()
     return DatabaseStatus(
-        path, True, current, head, _pending(path, current), counts, views, backups(path)
-    )
+        path, True, current, head, _pending(path, current), counts, views, backups(path),
+        trial_copies(path),
+    )  # fmt: skip
 
 
 def require_head(path: Path) -> None:
@@ -166,7 +180,11 @@ def _backup(path: Path, keep: int) -> Path:
     while target.exists():  # never overwrite, whatever else is in the folder
         n += 1
         target = path.with_name(f"{stem}-{n}")
-    shutil.copy2(path, target)
+    # Copied under a name of this process first, so a kill mid-copy leaves no truncated file
+    # that looks like a backup; the next migration removes the partial copy.
+    partial = path.with_name(owned_prefix(_trial_prefixes(path)[2]) + stamp)
+    shutil.copy2(path, partial)
+    os.replace(partial, target)
     log.info("Backed up %s to %s before migrating", path, target)
     for old in backups(path)[: -max(1, keep)]:
         old.unlink(missing_ok=True)
@@ -180,6 +198,29 @@ def _restore(path: Path, backup: Path | None) -> None:
     else:
         shutil.copy2(backup, path)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------ trial copies
+
+
+def _trial_prefixes(path: Path) -> tuple[str, str, str]:
+    """Name prefixes of what a migration writes beside ``path`` for a while: the trial-copy
+    folder (followed by the migrating process's pid), its earlier name that records no process,
+    and a backup being copied (pid too)."""
+    return f".{path.name}.trial-", f".{path.name}.dry-run-", f".{path.name}.backup-partial-"
+
+
+def trial_copies(path: Path) -> list[Temporary]:
+    """The trial-copy folders of migrations of ``path`` on disk: a running migration's, or
+    what a killed one left (removed by the next migration)."""
+    path = Path(path)
+    return [t for prefix in _trial_prefixes(path) for t in temporaries(path.parent, prefix)]
+
+
+def remove_stale_trial_copies(path: Path) -> list[Temporary]:
+    """Delete the trial copies whose migration's process has ended; the ones deleted."""
+    path = Path(path)
+    return [t for prefix in _trial_prefixes(path) for t in remove_leftovers(path.parent, prefix)]
 
 
 # ------------------------------------------------------------------------------ data loss
@@ -256,7 +297,8 @@ def _dry_run(engine, path: Path, action: str, target: str) -> list[Loss]:
     """The data the migration would remove, found by running it on a copy of the file."""
     with engine.connect() as connection:
         before = contents(connection)
-    with tempfile.TemporaryDirectory(prefix=f".{path.name}.dry-run-", dir=path.parent) as folder:
+    prefix = owned_prefix(_trial_prefixes(path)[0])
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=path.parent) as folder:
         trial = Path(folder) / path.name
         shutil.copy2(path, trial)
         try:
@@ -291,6 +333,7 @@ def _run(path: Path, action: str, target: str, allow_loss: bool, keep: int) -> N
     existed = path.exists()
     with open_engine(path) as engine:  # takes the write lock first: a locked file fails here
         backup = None
+        remove_stale_trial_copies(path)
         if existed:
             with engine.connect() as connection:
                 connection.exec_driver_sql("CHECKPOINT")  # copies must hold everything

@@ -19,6 +19,15 @@ YesOption = Annotated[
 ]
 
 
+def _remove_stale_trial_copies(path) -> None:
+    """Delete what killed migrations of ``path`` left, saying what (even with nothing to
+    migrate: a trial copy is as large as the database)."""
+    from schema import migrate
+
+    for trial in migrate.remove_stale_trial_copies(path):
+        typer.echo(f"removed the trial copy a killed migration left: {trial.describe()}")
+
+
 @app.command("upgrade")
 def db_upgrade(
     ctx: typer.Context,
@@ -30,6 +39,7 @@ def db_upgrade(
     from schema import migrate
 
     path = settings_of(ctx).db
+    _remove_stale_trial_copies(path)
     before = migrate.status(path)
     if before.exists and not before.pending and revision == "head":
         typer.echo(f"{path} is at revision {before.current} (head); nothing to do.")
@@ -50,6 +60,7 @@ def db_downgrade(
     from schema import migrate
 
     path = settings_of(ctx).db
+    _remove_stale_trial_copies(path)
     before = migrate.status(path)
     migrate.downgrade(path, revision, allow_loss=yes)
     after = migrate.status(path)
@@ -58,7 +69,8 @@ def db_downgrade(
 
 @app.command("status")
 def db_status(ctx: typer.Context) -> None:
-    """Current revision, pending migrations, the row count of every table and the backups."""
+    """Current revision, pending migrations, the row count of every table, the backups and any
+    trial copy a killed migration left."""
     from schema import migrate
 
     status = migrate.status(settings_of(ctx).db)
@@ -83,6 +95,13 @@ def db_status(ctx: typer.Context) -> None:
             typer.echo(f"  {backup}")
     else:
         typer.echo("backups   none")
+    if status.trial_copies:
+        typer.echo(
+            f"trial copies  {len(status.trial_copies)} (the next migration removes those whose "
+            "process is gone):"
+        )
+        for trial in status.trial_copies:
+            typer.echo(f"  {trial.describe()}")
 
 
 @app.command("check")
