@@ -53,8 +53,9 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame: pd.DataFrame, path: Path, *, durable: bool = True) -> None:
     """Write ``frame`` as a CSV file a spreadsheet can open safely, replacing ``path`` whole
-    (written beside it and renamed) or leaving it as it was."""
-    with atomic_open(Path(path), "w", encoding="utf-8", newline="") as handle:
+    (written beside it and renamed) or leaving it as it was (``durable``: see
+    ``core.atomic_files.replacing``)."""
+    with atomic_open(Path(path), "w", durable=durable, encoding="utf-8", newline="") as handle:
         neutralised(frame).to_csv(handle, index=False)

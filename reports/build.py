@@ -55,12 +55,14 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 
 def write_table(table: tables.Table, out_dir: Path) -> None:
-    """The table as CSV (safe to open in a spreadsheet) and Markdown, each replaced whole."""
-    write_csv(table.frame, out_dir / f"{table.name}.csv")
+    """The table as CSV (safe to open in a spreadsheet) and Markdown, each replaced whole
+    (not synced one by one: the site is rebuilt from the database, see ``site.DURABLE``)."""
+    write_csv(table.frame, out_dir / f"{table.name}.csv", durable=site.DURABLE)
     provenance = "".join(f"- {k}: {v}\n" for k, v in table.inputs.items())
     write_text_atomically(
         out_dir / f"{table.name}.md",
         f"# {table.title}\n\n{table.caption}\n\n{provenance}\n{_markdown(table.frame)}",
+        durable=site.DURABLE,
     )
 
 
@@ -81,7 +83,7 @@ def build_report(db: Target, reference_dir: Path, out_dir: Path) -> ReportOutcom
         outcome.tables.append(table)
     for draw in figures.BUILDERS:
         try:
-            with replacing(out_dir / f"{draw.__name__}.png") as png:  # in place once drawn
+            with replacing(out_dir / f"{draw.__name__}.png", durable=site.DURABLE) as png:
                 drawn = draw(inputs, png)
             outcome.figures.append(figures.with_paper(drawn))
         except MissingInput as exc:

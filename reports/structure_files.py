@@ -21,7 +21,8 @@ from reports.inputs import ReportInputs
 
 log = logging.getLogger(__name__)
 
-FOLDER = "structures"  # inside the site folder
+FOLDER = "structures"  # inside the site folder; its CIFs are written as the site's files are
+# (replaced whole, not synced one by one: ``site.DURABLE``)
 
 
 def _safe(name: str) -> str:
@@ -86,7 +87,7 @@ def morph_cifs(inputs: ReportInputs, rows: pd.DataFrame, site: Path) -> list[str
             structure = morph_structure(
                 c.structure_json, c.substitution_json, c.lattice_scale, c.lattice_scale_c
             )
-            write_text_atomically(target, _cif(structure))
+            write_text_atomically(target, _cif(structure), durable=False)
         paths.append(name)
     return paths
 
@@ -108,12 +109,14 @@ def input_cifs(inputs: ReportInputs, rows: pd.DataFrame, site: Path) -> list[str
         target = site / name
         if not target.exists():
             if source.suffix.lower() == ".cif":
-                write_text_atomically(target, source.read_text())
+                write_text_atomically(target, source.read_text(), durable=False)
             else:
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        write_text_atomically(target, _cif(Structure.from_file(source)))
+                        write_text_atomically(
+                            target, _cif(Structure.from_file(source)), durable=False
+                        )
                 except Exception as exc:  # a file pymatgen cannot read gets no link
                     log.warning("no CIF for %s: %s", relative, exc)
                     paths.append("")

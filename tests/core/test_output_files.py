@@ -48,14 +48,15 @@ def test_an_interrupted_write_leaves_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
-def test_a_link_at_the_target_is_replaced_not_followed(tmp_path):
+@pytest.mark.parametrize("durable", (True, False))
+def test_a_link_at_the_target_is_replaced_not_followed(tmp_path, durable):
     """A link planted in a report folder (``index.html`` → the database) is replaced by the
-    page; the file it pointed at is untouched."""
+    page, synced or not (the site's files are not); the file it pointed at is untouched."""
     victim = tmp_path / "tcdb.duckdb"
     victim.write_bytes(b"database")
     link = tmp_path / "index.html"
     link.symlink_to(victim)
-    write_text_atomically(link, "<html>")
+    write_text_atomically(link, "<html>", durable=durable)
     assert victim.read_bytes() == b"database"
     assert not link.is_symlink() and link.read_text() == "<html>"
 
