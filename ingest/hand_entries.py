@@ -11,6 +11,11 @@ linked. ``tcdb curate deprecate`` marks a row unusable with a reason, in the dat
 The files and the database change together or not at all: the new file is written beside the
 old one, the database work is one transaction, and the new file replaces the old one
 (``os.replace``) only after the commit; on any failure the file is left byte for byte as it was.
+A file being written is named after the writing process (``.<name>.<pid>-<random>.tmp``; a
+CIF is written as ``.new-cif.<pid>-<random>.tmp``, then linked into place), so what a command
+killed with ``kill -9`` left is removed by the next ``add-entry`` or ``deprecate`` once that
+process is gone, and no temporary name is ever read as data (ingest reads the CSVs by name and
+``*.cif`` only).
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ import duckdb
 
 from core.errors import TcdbError
 from core.hashing import record_id
+from core.leftovers import owned_prefix, remove_leftovers
 from core.parameters import HAND_ENTRIES, INGEST, HandEntryParameters
 from core.records import Rejection
+from core.space_groups import space_group_number, space_group_problem
 from core.structures import StructureRecord, parse_structure
 from core.text import decode_lenient, text_problem
 from core.timestamps import utcnow
@@ -103,25 +110,26 @@ def validate_entry(row: dict[str, str]):
         raise EntryError("the pressure (pressure_GPa; 0 for ambient) is required")
     if not row["reference"]:
         raise EntryError("a reference is required")
+    problem = space_group_problem(row["space_group"])
+    if problem is not None:
+        raise EntryError(problem)
     return parsed
 
 
-def _space_group(text: str | None) -> str | None:
-    """The symbol a space-group text starts with (``Fm-3m (not stated in Bai)`` → ``fm-3m``),
-    or None when it states none."""
-    words = (text or "").strip().lower().split()
-    return None if not words or words[0] in ("not", "unknown", "?") else words[0]
-
-
 def _same_paper(new: dict, old_doi: str | None, old_space_group: str | None) -> bool:
-    """Two DOIs must agree, and then distinct stated phases are distinct points of one paper;
-    when either point has no DOI, references and space groups are written too loosely to tell
-    two reports of one measurement apart, so the physics alone decides."""
+    """Two DOIs must agree, and then distinct space groups are distinct phases, so distinct
+    points of one paper (Shipley et al. give LaH10 at 250 GPa in Fm-3m and in R-3m). Groups are
+    compared by number, so ``P63/mmc``, ``p6_3/mmc (hexagonal)`` and ``194`` are one; a text
+    that names no group (empty, "not stated", "cubic", a junk text stored before entries were
+    checked) tells nothing apart. When either point has no DOI, references and space groups
+    are written too loosely to tell two reports of one measurement apart, so the physics alone
+    decides."""
     if not (new["doi"] and old_doi):
         return True
     if new["doi"].strip().lower() != old_doi.strip().lower():
         return False
-    mine, theirs = _space_group(new["space_group"]), _space_group(old_space_group)
+    mine = space_group_number(new["space_group"])
+    theirs = space_group_number(old_space_group)
     return mine is None or theirs is None or mine == theirs
 
 
@@ -159,6 +167,21 @@ def find_duplicate(
         if _same_kind(entry["method"], row[7]) and _same_paper(entry, row[6], row[2]):
             return row[:6]
     return None
+
+
+def _same_point(entry: dict, other: dict, params: HandEntryParameters = HAND_ENTRIES) -> bool:
+    """Whether two entries of one input report the same physics, by the rule
+    ``find_duplicate`` applies against the database."""
+    values = (entry["tc_K"], entry["pressure_GPa"], other["tc_K"], other["pressure_GPa"])
+    if entry["material_id"] != other["material_id"] or None in values:
+        return False
+    return (
+        abs(entry["pressure_GPa"] - other["pressure_GPa"])
+        <= params.duplicate_pressure_tolerance_GPa
+        and abs(entry["tc_K"] - other["tc_K"]) <= params.duplicate_tc_tolerance_K
+        and _same_kind(entry["method"], other["method"])
+        and _same_paper(entry, other["doi"], other["space_group"])
+    )
 
 
 def _duplicate_message(existing: tuple, params: HandEntryParameters = HAND_ENTRIES) -> str:
@@ -235,6 +258,49 @@ def _current(path: Path) -> bytes | None:
         raise EntryError(f"{path} cannot be read ({exc.strerror}); nothing was changed") from None
 
 
+TEMPORARY_SUFFIX = ".tmp"
+NEW_CIF_PREFIX = ".new-cif."  # a CIF being written into structures/, before its link
+
+
+def _temporary_prefix(path: Path) -> str:
+    """How the temporary files of ``path`` begin: ``.<name>.`` (then the writer's pid)."""
+    return f".{path.name}."
+
+
+def remove_stale_temporaries(curated_root: Path) -> int:
+    """Delete the temporary files that killed ``add-entry`` or ``deprecate`` commands left
+    beside the curated files (their process has ended); how many."""
+    root = Path(curated_root)
+    structures = root / STRUCTURES_DIR
+    removed = [
+        *remove_leftovers(root, _temporary_prefix(root / ENTRIES_FILE), TEMPORARY_SUFFIX),
+        *remove_leftovers(root, _temporary_prefix(root / DEPRECATIONS_FILE), TEMPORARY_SUFFIX),
+        *remove_leftovers(structures, NEW_CIF_PREFIX, TEMPORARY_SUFFIX),
+    ]
+    return len(removed)
+
+
+def _write_temporary(path: Path, data: bytes, prefix: str | None = None) -> Path:
+    """``data`` written and synced to a new temporary file beside ``path``, named ``prefix``
+    (by default ``.<name>.``), this process's pid and ``.tmp``; removed again if writing
+    fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(
+        prefix=owned_prefix(prefix or _temporary_prefix(path)),
+        suffix=TEMPORARY_SUFFIX,
+        dir=path.parent,
+    )
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
 def _stage(path: Path, old: bytes | None, addition: str) -> Path:
     """A new version of ``path`` (its bytes plus ``addition``) written beside it, so that
     ``os.replace`` can put it in place atomically; the old file is not touched."""
@@ -242,21 +308,11 @@ def _stage(path: Path, old: bytes | None, addition: str) -> Path:
     if prefix and not prefix.endswith(b"\n"):
         prefix += b"\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return _write_temporary(path, prefix + addition.encode("utf-8"))
     except OSError as exc:
         raise EntryError(
             f"{path} cannot be written ({exc.strerror}); nothing was changed"
         ) from None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(prefix + addition.encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
 
 
 def _publish(staged: Path, path: Path) -> None:
@@ -292,14 +348,30 @@ def _place_cifs(
                         f"--cif {cif}: {target} already holds another structure; rename one"
                     )
             else:
-                structures.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
+                _place_new(target, text)
                 created.append(target)
             row["structure_file"] = f"{STRUCTURES_DIR}/{target.name}"
     except BaseException:
         _remove(created)
         raise
     return created
+
+
+def _place_new(target: Path, text: str) -> None:
+    """A new file written whole or not at all: a temporary file, then a hard link to the
+    target name, which fails rather than overwrite a file of that name."""
+    try:
+        staged = _write_temporary(target, text.encode("utf-8"), NEW_CIF_PREFIX)
+    except OSError as exc:
+        raise EntryError(f"{target} cannot be written ({exc.strerror})") from None
+    try:
+        os.link(staged, target)
+    except FileExistsError:
+        raise EntryError(f"{target} appeared while it was being written; try again") from None
+    except OSError as exc:
+        raise EntryError(f"{target} cannot be written ({exc.strerror})") from None
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def _remove(paths: list[Path]) -> None:
@@ -347,6 +419,7 @@ def _prepare(
 ) -> list[tuple[dict, Path | None, StructureRecord | None]]:
     """Every row validated, checked against the database and each other (all or nothing)."""
     prepared, problems, seen = [], [], {}
+    earlier: list[tuple[int, dict]] = []
     for number, (values, cif) in enumerate(zip(rows, cifs, strict=True), start=1):
         where = f"entry {number} ({values.get('formula') or 'no formula'})"
         try:
@@ -356,9 +429,13 @@ def _prepare(
             if existing:
                 raise EntryError(_duplicate_message(existing))
             key = duplicate_key(parsed.entry)
-            if key in seen:
-                raise EntryError(f"duplicate of entry {seen[key]} in the same input")
+            twin = seen.get(key) or next(
+                (n for n, entry in earlier if _same_point(parsed.entry, entry)), None
+            )
+            if twin is not None:
+                raise EntryError(f"duplicate of entry {twin} in the same input")
             seen[key] = number
+            earlier.append((number, parsed.entry))
             record = check_cif(cif, parsed.entry["material_id"]) if cif else None
             prepared.append((row, cif, record))
         except EntryError as exc:
@@ -382,6 +459,7 @@ def add_entries(
     and the CIFs copied for these rows are removed, so a retry adds each row exactly once.
     ``sources_root`` is kept for callers; only the curated files are loaded.
     """
+    remove_stale_temporaries(curated_root)
     prepared = _prepare(conn, rows, cifs or [None] * len(rows))
     entries_path = Path(curated_root) / ENTRIES_FILE
     old = _current(entries_path)
@@ -477,6 +555,7 @@ def deprecate(
         raise TcdbError("A deprecation needs a reason (--reason).")
     when = utcnow()
     table = _find(conn, subject_id)
+    remove_stale_temporaries(curated_root)
     path = Path(curated_root) / DEPRECATIONS_FILE
     old = _current(path)
     header = "" if old is not None else _csv_line(DEPRECATION_COLUMNS)

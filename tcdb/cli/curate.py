@@ -88,7 +88,13 @@ def curate_add_entry(
         typer.Option(help="Pressure, e.g. '170', '170 GPa', '1.7 Mbar', or a range '160-190'"),
     ] = None,
     mu_star: Annotated[str | None, typer.Option(help="μ*, or two values '0.10;0.13'")] = None,
-    space_group: Annotated[str | None, typer.Option(help="e.g. Fm-3m")] = None,
+    space_group: Annotated[
+        str | None,
+        typer.Option(
+            help="A Hermann-Mauguin symbol (Fm-3m, P6_3/mmc) or a number 1-230, a note in "
+            "parentheses after it if needed; leave it out when unknown"
+        ),
+    ] = None,
     method: Annotated[
         str | None,
         typer.Option(help="experiment | dft_harmonic | dft_anharmonic | ml_prediction | unknown"),
@@ -106,7 +112,8 @@ def curate_add_entry(
     """Add hydride data points by hand. They go to the database and to
     <TCDB_CURATED>/literature_entries.csv (both or neither), which 'tcdb ingest' replays. A
     point with the composition, pressure and T_c of an existing one from the same paper (or
-    one without a DOI) is refused as a duplicate (docs/curation.md)."""
+    one without a DOI) is refused as a duplicate unless it names another space group
+    (docs/curation.md)."""
     from ingest.hand_entries import EntryError, add_entries, read_entries_file
 
     settings = settings_of(ctx)
