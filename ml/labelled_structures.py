@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import TcdbError
+from core.parameters import INGEST, IngestParameters
 from core.structure_files import InputFailure, InputStructure, read_structure_inputs
 
 FILE_COLUMNS = ("file", "file_name", "filename", "name", "path")
@@ -52,18 +53,29 @@ class _Label:
     entry: str
 
 
-def _label_value(raw: object, where: str) -> float | str:
-    """A label as a number of kelvin, or the reason it is refused."""
+def _label_value(raw: object, where: str, params: IngestParameters = INGEST) -> float | str:
+    """A label as a number of kelvin, or the reason it is refused: the bounds every ingested
+    T_c keeps (``IngestParameters``: 0 to 500 K, 0 or at least 10⁻⁴ K), and a JSON ``true``
+    is not 1 K."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return f"{where}: tc_K is missing."
+    if isinstance(raw, bool):
+        return f"{where}: tc_K {str(raw).lower()} is a boolean, not a number of kelvin."
     try:
         value = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return f"{where}: tc_K {raw!r} is not a number."
+    except (TypeError, ValueError, OverflowError):
+        shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
+        return f"{where}: tc_K {shown} is not a number."
     if not math.isfinite(value):
         return f"{where}: tc_K {raw!r} is not a finite number."
-    if value < 0:
-        return f"{where}: tc_K {value:g} is negative."
+    if value < params.tc_min_K:
+        return f"{where}: tc_K {value:g} is " + (
+            "negative." if value < 0 else f"below {params.tc_min_K:g} K."
+        )
+    if value > params.tc_max_K:
+        return f"{where}: tc_K {value:g} is above {params.tc_max_K:g} K, the highest T_c accepted."
+    if 0 < value < params.tc_floor_K:
+        return f"{where}: tc_K {value:g} is above 0 but below the floor of {params.tc_floor_K:g} K."
     return value
 
 

@@ -42,10 +42,7 @@ def evaluate(
     if fmt not in FORMATS:
         raise TcdbError(f"Unknown format {fmt!r}; use {', '.join(FORMATS)}.")
     settings = settings_of(ctx)
-    db = database(ctx, write=True)
-    with db.reading() as conn:  # only to find the run; predicting holds no connection
-        model = StructuralModel.load(resolve_run(settings.runs, conn, run, CVCNN))
-    labelled, rejected = read_labelled_structures(paths)
+    labelled, rejected = read_labelled_structures(paths)  # before the model: a bad set is quick
     for failure in rejected:
         typer.echo(f"rejected: {failure.reason}", err=True)
     if not labelled:
@@ -53,6 +50,9 @@ def evaluate(
             f"No labelled structure could be read from {', '.join(map(str, paths))}; "
             + ("the reasons are listed above." if rejected else "no input was found.")
         )
+    db = database(ctx, write=True)
+    with db.reading() as conn:  # only to find the run; predicting holds no connection
+        model = StructuralModel.load(resolve_run(settings.runs, conn, run, CVCNN))
     result = evaluate_run(db, model, labelled, rejected, list(paths), settings.evaluations,
                           Path.cwd())  # fmt: skip
     for failure in result.rejected[len(rejected) :]:  # those the model refused
