@@ -7,7 +7,10 @@ rejections; records of the previous version that are no longer in the file are r
 the measurements made from them are deprecated, never deleted; records retired earlier that
 are back in the file are restored. Both are written to the ledger. A file that would retire
 more than ``max_retired_share`` of its source's active records is refused unless the user
-accepts it. A failure rolls back whole.
+accepts it, and so is one that would leave fewer than ``1 - max_retired_share`` of the most
+records the source has had active since retirements were last accepted (its high-water mark,
+``ingest_run.active_high_water``), so that steps of 18 % cannot add up to any loss. A failure
+rolls back whole.
 """
 
 from __future__ import annotations
@@ -179,18 +182,62 @@ def _to_retire(
     return sorted(missing or []), active
 
 
-def refuse_mass_retirement(batch: Batch, n_retire: int, n_active: int, accept: bool) -> None:
+def high_water_mark(conn: duckdb.DuckDBPyConnection, source_id: str) -> int | None:
+    """The most records the source has had active since retirements were last accepted, as
+    its latest succeeded run recorded it (None: no run yet, or runs before revision 0012)."""
+    row = conn.execute(
+        "SELECT active_high_water FROM ingest_run WHERE source_id = ? AND status = 'succeeded' "
+        "ORDER BY started_at DESC LIMIT 1",
+        [source_id],
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def refuse_mass_retirement(
+    batch: Batch,
+    n_retire: int,
+    n_active: int,
+    accept: bool,
+    high_water: int | None = None,
+    n_after: int | None = None,
+) -> None:
     """Refuse a file that would retire more than ``max_retired_share`` of the active records
-    (a truncated or header-only file) unless the user accepted it."""
+    (a truncated or header-only file), or leave ``n_after`` active records, fewer than
+    ``1 - max_retired_share`` of the source's high-water mark (a second step of 18 %), unless
+    the user accepted it."""
     share = batch.parameters.get("max_retired_share", INGEST.max_retired_share)
-    if accept or n_retire == 0 or n_retire <= share * n_active:
+    if accept or n_retire == 0:
         return
-    raise RetirementRefusedError(
-        f"{batch.file_path or 'The new version'} would retire {n_retire:,} of "
-        f"{n_active:,} active records ({n_retire / n_active:.0%}, more than the "
-        f"{share:.0%} allowed), so nothing of it was written; if the file is meant to lose "
-        f"them, run the ingest again with --accept-retirements"
+    advice = (
+        "so nothing of it was written; if the file is meant to lose them, run the ingest again "
+        "with --accept-retirements"
     )
+    where = batch.file_path or "The new version"
+    if n_retire > share * n_active:
+        raise RetirementRefusedError(
+            f"{where} would retire {n_retire:,} of {n_active:,} active records "
+            f"({n_retire / n_active:.0%}, more than the {share:.0%} allowed), {advice}"
+        )
+    if high_water and n_after is not None and n_after < (1 - share) * high_water:
+        raise RetirementRefusedError(
+            f"{where} would retire {n_retire:,} records and leave {n_after:,} of the "
+            f"{high_water:,} its source has had active since retirements were last accepted "
+            f"({1 - n_after / high_water:.0%} gone in all, more than the {share:.0%} allowed), "
+            f"{advice}"
+        )
+
+
+def _next_high_water(
+    conn: duckdb.DuckDBPyConnection, batch: Batch, before: int, accepted_loss: bool
+) -> int:
+    """The mark this run records: the records it leaves active when it retired records the
+    user accepted, else the larger of the mark before and those records."""
+    (active,) = conn.execute(
+        f'SELECT count(*) FROM "{batch.record_table}" WHERE source_id = ? '
+        "AND retired_run_id IS NULL",
+        [batch.source.id],
+    ).fetchone()
+    return active if accepted_loss else max(before, active)
 
 
 def _retire(
@@ -407,7 +454,9 @@ def load_batch(
     try:
         present = _present(batch)  # the file's record ids, for retiring and restoring
         gone, n_active = _to_retire(conn, batch, present)
-        refuse_mass_retirement(batch, len(gone), n_active, accept_retirements)
+        mark = max(high_water_mark(conn, batch.source.id) or 0, n_active)
+        n_after = len(set(present.column("id").to_pylist()))  # what is not present retires
+        refuse_mass_retirement(batch, len(gone), n_active, accept_retirements, mark, n_after)
         known = existing_ids(conn, batch.record_table, batch.accepted_ids)
         upsert(conn, "source", _source_row(batch, now), refresh=True)
         insert_new_materials(conn, batch.compositions, now)
@@ -441,6 +490,9 @@ def load_batch(
             "n_rejected": len(batch.rejected),
             "n_unchanged": n_unchanged,
             "n_retired": n_retired,
+            "active_high_water": _next_high_water(
+                conn, batch, mark, accept_retirements and n_retired > 0
+            ),
             "parameters_json": json.dumps(batch.parameters, sort_keys=True),
             "message": message,
             **provenance_stamp().columns(),

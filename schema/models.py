@@ -88,6 +88,9 @@ class IngestRun(SQLModel, table=True):
     n_rejected: int | None = None
     n_unchanged: int | None = None
     n_retired: int | None = None  # records of the previous version no longer in the file
+    # Since revision 0012: the most records its source has had active since retirements were
+    # last accepted, this run's included (the base of the retirement rule in ingest/runs.py).
+    active_high_water: int | None = None
     parameters_json: str | None = text()
     message: str | None = text()
     tcdb_version: str
