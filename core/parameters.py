@@ -38,8 +38,10 @@ class IngestParameters:
     mu_star_min: float = 0.0
     mu_star_max: float = 0.5
     # A source file that would retire more than this share of its source's active records (a
-    # truncated or header-only file) is refused unless the user accepts it
-    # (--accept-retirements); nothing of it is written.
+    # truncated or header-only file), or leave fewer than (1 - this) of the most records the
+    # source has had active since retirements were last accepted (its high-water mark, so that
+    # two steps of 18 % are refused too), is refused unless the user accepts it
+    # (--accept-retirements, which resets the mark); nothing of it is written.
     max_retired_share: float = 0.2
     # Amounts below this are rejected (pymatgen cannot represent them reliably).
     amount_min: float = 1e-4
