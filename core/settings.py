@@ -59,6 +59,14 @@ class Settings(BaseSettings):
         description="Seconds the results of a long computation (a training, a screening, a morph "
         "run) wait for a database another process holds (TCDB_RESULTS_LOCK_WAIT).",
     )
+    sql_timeout: float = Field(
+        default=60.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Seconds one `tcdb sql` statement may run before it is cancelled, so that a "
+        "runaway query cannot keep writers out of the database; 0 for no limit "
+        "(TCDB_SQL_TIMEOUT).",
+    )
 
     @property
     def snapshots(self) -> Path:
@@ -91,6 +99,7 @@ class Settings(BaseSettings):
             "log_level": self.log_level,
             "lock_wait": f"{self.lock_wait:g} s",
             "results_lock_wait": f"{self.results_lock_wait:g} s",
+            "sql_timeout": f"{self.sql_timeout:g} s" if self.sql_timeout else "no limit",
         }
 
 

@@ -1,12 +1,14 @@
 """``tcdb sql``: one statement typed by a user, read-only unless ``--write``.
 
 Read-only is enforced by DuckDB, not by trust: see ``schema.sql_access``. With ``--write`` a
-statement that can remove or overwrite data asks first on a terminal, and is refused without
-one unless ``--yes`` is given.
+statement that can remove, replace or change data asks first on a terminal, and is refused
+without one unless ``--yes`` is given. Every statement runs under a time limit
+(``TCDB_SQL_TIMEOUT``, ``--timeout``), since a running query keeps every writer out of the file.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +20,8 @@ from tcdb.cli.context import settings_of
 
 
 def _confirmed(kind: str, db: Path, yes: bool) -> None:
-    """Ask before a statement that can destroy data; refuse when nobody can be asked."""
+    """Ask before a statement that can destroy or change data; refuse when nobody can be
+    asked. ``kind`` names what makes it so, e.g. DELETE or CREATE OR REPLACE."""
     from schema.sql_access import SqlRefused
 
     if yes:
@@ -59,11 +62,23 @@ def sql(
         bool,
         typer.Option("--yes", help="With --write: run a DROP, DELETE, UPDATE, … without asking"),
     ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Cancel the statement after this many seconds, 0 for no limit "
+            "[default: TCDB_SQL_TIMEOUT, else 60]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run one SQL statement on the database and print the result. Read-only by default: one
     SELECT (or EXPLAIN), which cannot write, attach other databases, load extensions or read
-    files (except under --read-files DIR). With --write, statements that can remove or
-    overwrite data ask for confirmation (--yes skips it; without a terminal they need it)."""
+    files (except under --read-files DIR). With --write, statements that can remove, replace or
+    change data ask for confirmation (--yes skips it; without a terminal they need it). A
+    statement still running after --timeout seconds is cancelled whole, as is one stopped with
+    Ctrl-C (exit status 130)."""
     from schema import sql_access
     from schema.database import connect
 
@@ -71,15 +86,29 @@ def sql(
         raise TcdbError(f"Unknown format {output!r}; use table, csv or json.")
     if write and read_files:
         raise TcdbError("--read-files limits read-only queries; with --write every file is open.")
-    db = settings_of(ctx).db
+    settings = settings_of(ctx)
+    limit = _time_limit(timeout, settings.sql_timeout)
+    db = settings.db
     with connect(db) if write else sql_access.open_read_only(db, read_files) as conn:
         checked = sql_access.one_statement(conn, query)
         if write and checked.destructive:
-            _confirmed(checked.kind, db, yes)
+            _confirmed(checked.overwrite, db, yes)
         elif not write:
             sql_access.require_read_only(conn, checked)
-        frame = sql_access.run(conn, checked)
+        frame = sql_access.run(conn, checked, limit)
     _print(frame, output)
+
+
+def _time_limit(flag: float | None, setting: float) -> float:
+    """The statement's time limit in seconds: --timeout, else the TCDB_SQL_TIMEOUT setting."""
+    if flag is None:
+        return setting
+    if not math.isfinite(flag) or flag < 0:
+        raise typer.BadParameter(
+            f"{flag:g} is not a number of seconds (0 or more; 0 for no limit).",
+            param_hint="'--timeout'",
+        )
+    return flag
 
 
 def _print(frame, output: str) -> None:
