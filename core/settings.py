@@ -105,5 +105,18 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def environment_settings() -> Settings:
-    """Settings from the environment alone (cached: the environment is read once)."""
-    return Settings()
+    """Settings from the environment alone (cached: the environment is read once); a value
+    that is not usable is one sentence naming the variable, not a validation traceback."""
+    from pydantic import ValidationError
+
+    from core.errors import TcdbError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "TCDB_" + str(first["loc"][0]).upper()
+        raise TcdbError(
+            f"The setting {name}={first['input']!r} is not usable: {first['msg'].lower()}; "
+            "nothing was run, correct or unset it."
+        ) from None

@@ -87,6 +87,13 @@ def test_a_timeout_that_is_not_a_number_of_seconds_is_a_usage_error(db, value):
     assert "--timeout" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("value", ["abc", "-3", "nan"])
+def test_an_unusable_timeout_setting_is_one_sentence(db, value):
+    result = invoke_tcdb("--db", str(db), "sql", "SELECT 1", env={"TCDB_SQL_TIMEOUT": value})
+    assert result.returncode == 1, result.stdout
+    _one_sentence(result.stderr, f"TCDB_SQL_TIMEOUT={value!r}", "not usable")
+
+
 def test_a_write_cancelled_at_its_limit_keeps_nothing(db):
     """Rows the statement had already inserted when the limit struck are rolled back."""
     result = invoke_tcdb("--db", str(db), "sql", ENDLESS_INSERT, "--write", "--timeout", "1")
