@@ -7,22 +7,44 @@ import json
 from pathlib import Path
 from typing import Any
 
+from core.safe_reads import folder_member_problem, open_regular
+
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in 1 MiB blocks."""
+    """The SHA-256 of a regular file, read in 1 MiB blocks; a FIFO or a device is refused
+    (``core.safe_reads``) rather than read forever."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path) as (handle, _):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
+FOLDER_FILE_READ_BYTES = 64 << 20
+"""A file of a hashed folder larger than this (64 MiB, far beyond any CIF a folder may hold)
+is named by its size and modification time instead of being read: a sparse file claiming a
+terabyte would otherwise take minutes to hash."""
+
+
 def folder_sha256(path: Path, pattern: str) -> str:
-    """One hash over the names and contents of the files of a folder matching ``pattern``."""
+    """One hash over the names and contents of the files of a folder matching ``pattern``; a
+    name that is no regular file inside the folder (a FIFO, a device, a link leading out) is
+    hashed by what it is, never opened, and a file above ``FOLDER_FILE_READ_BYTES`` by its
+    size and modification time."""
     digest = hashlib.sha256()
     for file in sorted(path.glob(pattern)):
-        digest.update(file.name.encode() + b"\0" + file_sha256(file).encode() + b"\n")
+        digest.update(file.name.encode() + b"\0" + _member_content(path, file).encode() + b"\n")
     return digest.hexdigest()
+
+
+def _member_content(folder: Path, file: Path) -> str:
+    problem = folder_member_problem(folder, file)
+    if problem is not None:
+        return problem.reason_code
+    status = file.stat()
+    if status.st_size > FOLDER_FILE_READ_BYTES:
+        return f"large:{status.st_size}:{status.st_mtime_ns}"
+    return file_sha256(file)
 
 
 def record_id(prefix: str, *parts: object) -> str:

@@ -54,6 +54,22 @@ class IngestParameters:
     mp_chunk_size: int = 200
     # Units accepted for T_c in the SuperCon export (compared case-insensitively).
     tc_units: tuple[str, ...] = field(default=("K",))
+    # Limits on what is read (core/safe_reads.py; docs/ingest.md, "Files that are read"). A
+    # structure with more sites than this is refused before pymatgen expands or searches it
+    # (the largest real one, mp-1196583, has 240; parsing is quadratic in the sites: 2,000
+    # take 0.7 s, 20,000 take 100 s).
+    max_structure_sites: int = 2000
+    # One structure's text (a CIF, a POSCAR, an archive member, a JSON-lines row): the largest
+    # real CIF is 6 KB and 2,000 sites in P1 take about 100 KB; pymatgen reads a
+    # megabyte of CIF in about 0.8 s before its sites can be counted.
+    max_structure_bytes: int = 1 << 20
+    # A JSON file of many structures given to tcdb predict or evaluate, read whole.
+    max_structure_list_bytes: int = 256 << 20
+    # A source table (TSV, CSV), read whole: the NIMS export is 2 MB.
+    max_table_bytes: int = 256 << 20
+    # Every member of the Materials Project archive together, as declared by their headers
+    # (the real archive unpacks to 5.8 MB); more refuses the archive before it is unpacked.
+    max_archive_bytes: int = 256 << 20
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,6 +15,10 @@ read as a POSCAR. A JSON file holds one structure or a
 list; an item is a structure dict, or ``{"name": ..., "structure": {...}}``; an item's
 ``tc_K`` (a label, for ``tcdb evaluate``) is kept as given, unchecked.
 The cell is used as given (the Fourier representation depends on it; no standardisation).
+Only regular files are read, each no further than its limit (``core.safe_reads``;
+``max_structure_bytes`` for a CIF or POSCAR, ``max_structure_list_bytes`` for JSON), and a
+structure with more than ``max_structure_sites`` sites is refused before it is built: a FIFO,
+a device or a huge file is one failure naming it, never a hang.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from core.errors import TcdbError
 from core.parameters import INGEST, IngestParameters
 from core.records import Rejection
+from core.safe_reads import FileRefusedError, kind_of, read_limited
 from core.structure_inputs import InputFailure, InputStructure
 from core.structure_tables import is_table, read_slice, slices
-from core.structures import StructureRecord, parse_structure, record_from_structure
+from core.structures import StructureRecord, parse_structure, record_from_structure, sites_problem
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +73,35 @@ def input_files(paths: Sequence[Path], failures: list[InputFailure]) -> Iterator
         elif path.is_file():
             yield path, _kind(path) or "poscar"
         else:
-            failures.append(InputFailure(str(path), f"{path}: no such file or folder."))
+            failures.append(InputFailure(str(path), _not_there(path)))
 
 
-def _read_text(path: Path) -> str | Rejection:
+def _not_there(path: Path) -> str:
+    """Why a path given is neither a file nor a folder: missing, or something else (a FIFO, a
+    device), which is never opened."""
     try:
-        return path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
+    except OSError:
+        return f"{path}: no such file or folder."
+    return f"{path} is {kind_of(mode)}, not a file or folder; it was not read."
+
+
+def _read_text(path: Path, limit: int, limit_name: str) -> str | Rejection:
+    """The file as UTF-8 text, or why not: a file that is no longer regular, or larger than
+    ``limit``, is refused before it is read."""
+    try:
+        return read_limited(path, limit, limit_name=limit_name).decode("utf-8")
+    except FileRefusedError as exc:
+        return exc.rejection()
     except (OSError, UnicodeDecodeError) as exc:
         return Rejection("unreadable", f"{path}: the file cannot be read as text ({exc}).")
+
+
+def _text_of(path: Path, kind: str, params: IngestParameters) -> str | Rejection:
+    """A whole file's text, under the limit for its kind."""
+    if kind == "json":
+        return _read_text(path, params.max_structure_list_bytes, "max_structure_list_bytes")
+    return _read_text(path, params.max_structure_bytes, "max_structure_bytes")
 
 
 def _poscar(text: str, ref: str, params: IngestParameters) -> StructureRecord | Rejection:
@@ -113,6 +140,10 @@ def _json(
         return
     for index, (name, item, label) in enumerate(_json_items(data)):
         ref = f"{path}#{index}"
+        too_many = sites_problem(item, ref, params)
+        if too_many is not None:
+            failures.append(InputFailure(ref, too_many.reason))
+            continue
         try:
             structure = Structure.from_dict(item)
         except Exception as exc:
@@ -139,12 +170,9 @@ def read_structure_inputs(
     failures: list[InputFailure] = []
     for path, kind in input_files(paths, failures):
         if kind == "table":  # JSON lines or Parquet: read a slice at a time
-            for piece in slices(path, TABLE_SLICE_ROWS):
-                found, refused = read_slice(piece, params)
-                structures.extend(found)
-                failures.extend(refused)
+            _read_table(path, params, structures, failures)
             continue
-        text = _read_text(path)
+        text = _text_of(path, kind, params)
         if isinstance(text, Rejection):
             failures.append(InputFailure(str(path), text.reason))
             continue
@@ -159,3 +187,28 @@ def read_structure_inputs(
             structures.append(InputStructure(path.name, str(path), record))
     log.info("read %d structures; %d inputs failed", len(structures), len(failures))
     return structures, failures
+
+
+def _read_table(
+    path: Path,
+    params: IngestParameters,
+    structures: list[InputStructure],
+    failures: list[InputFailure],
+) -> None:
+    """The structures of a JSON-lines or Parquet file, a slice at a time; a file that cannot
+    be read at all (not Parquet, not a regular file) is one failure naming it."""
+    try:
+        pieces = slices(path, TABLE_SLICE_ROWS)
+    except (TcdbError, OSError) as exc:
+        failures.append(InputFailure(str(path), _table_failure(path, exc)))
+        return
+    for piece in pieces:
+        found, refused = read_slice(piece, params)
+        structures.extend(found)
+        failures.extend(refused)
+
+
+def _table_failure(path: Path, exc: Exception) -> str:
+    if isinstance(exc, TcdbError):
+        return str(exc)
+    return f"{path}: the file cannot be read ({exc.strerror or type(exc).__name__})."

@@ -32,6 +32,7 @@ import sys
 import tarfile
 import time
 import warnings
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.parameters import INGEST, IngestParameters
 from core.records import Rejection
+from core.safe_reads import FileRefusedError, open_regular
 from core.text import decode_lenient, text_problem
 from core.workers import pool_context, start_worker
 
@@ -48,6 +50,12 @@ if TYPE_CHECKING:
     from pymatgen.core import Composition, Structure
 
 log = logging.getLogger(__name__)
+
+ARCHIVE_REASON_CODES: dict[str, str] = {
+    "damaged_archive": "the .tar.gz is cut short, not gzip, or has a broken header",
+    "archive_too_large": "the archive's members declare more than max_archive_bytes together",
+}
+"""The ``reason_code`` of a ``FileRefusedError`` refusing a whole archive (``iter_tar_cifs``)."""
 
 REASON_CODES: dict[str, str] = {
     "cif_unparsable": "empty text, no CIF data block, or no structure pymatgen could build",
@@ -57,6 +65,8 @@ REASON_CODES: dict[str, str] = {
     "binary_file": "the file holds a NUL byte: it is binary, not a CIF",
     "undecodable_text": "a byte that is not UTF-8 (the message gives the byte and its offset)",
     "non_finite_value": "a coordinate, cell parameter or density that is NaN or infinite",
+    "too_many_sites": "more sites than max_structure_sites, refused before the expensive parse",
+    "file_too_large": "a CIF longer than max_structure_bytes, refused before it is read",
 }
 """Every ``reason_code`` that ``parse_structure`` returns, with what it means."""
 
@@ -77,6 +87,25 @@ CM3_PER_A3 = 1e-24
 CELL_LENGTHS = ("_cell_length_a", "_cell_length_b", "_cell_length_c")
 CELL_ANGLES = ("_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
 ATOM_SITE_KEYS = ("_atom_site_fract_x", "_atom_site_cartn_x")
+FRACTIONAL_KEYS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
+SYMMETRY_OPERATION_KEYS = (  # where pymatgen looks for them, in its order
+    "_symmetry_equiv_pos_as_xyz",
+    "_symmetry_equiv_pos_as_xyz_",
+    "_space_group_symop_operation_xyz",
+    "_space_group_symop_operation_xyz_",
+)
+MAX_SYMMETRY_OPERATIONS = 192
+"""No space group has more operations in its conventional cell (Fm-3m and the other F cubic
+groups); a CIF listing more is refused before they are parsed."""
+
+MAX_GENERATED_PER_SITE = 16
+"""Atom sites × symmetry operations may not exceed this many times ``max_structure_sites``:
+pymatgen applies every operation to every listed site before merging, and that costs time
+even when the positions coincide (96,000 positions merging into 1,900 sites took 3.9 s)."""
+
+POSITION_GRID = 1e-4
+"""Fractional coordinates are counted on a grid this fine, pymatgen's own site tolerance, to
+estimate how many distinct positions the operations make of each listed site."""
 AGGREGATE_WARNING = "Issues encountered while parsing CIF:"
 
 _PRESSURE_IN_NAME = re.compile(r"(?:^|_)(\d+(?:\.\d+)?)\s*GPa(?:_|\.|$)", re.IGNORECASE)
@@ -128,6 +157,24 @@ def parse_structure(
         )
 
 
+def sites_problem(
+    data: Any, record_ref: str, params: IngestParameters = INGEST
+) -> Rejection | None:
+    """A structure given as data (pymatgen's ``as_dict()`` with its ``sites``, or a table row
+    with a ``species`` list) that has more sites than ``max_structure_sites``: refused before
+    pymatgen builds it."""
+    if not isinstance(data, Mapping):
+        return None
+    sites = data.get("sites", data.get("species"))
+    if not isinstance(sites, list | tuple) or len(sites) <= params.max_structure_sites:
+        return None
+    return Rejection(
+        "too_many_sites",
+        f"{record_ref}: the structure has {len(sites):,} sites, more than the limit of "
+        f"{params.max_structure_sites:,} (max_structure_sites); it was not built.",
+    )
+
+
 def record_from_structure(
     structure: Structure, source_text: str, record_ref: str, params: IngestParameters = INGEST
 ) -> StructureRecord | Rejection:
@@ -157,12 +204,18 @@ def _parse_structure(
         return Rejection("cif_unparsable", f"{record_ref}: the CIF is not text.")
     if not cif_text.strip():
         return Rejection("cif_unparsable", f"{record_ref}: the CIF is empty.")
+    if len(cif_text) > params.max_structure_bytes:  # characters: never more than its bytes
+        return Rejection(
+            "file_too_large",
+            f"{record_ref}: the CIF holds {len(cif_text):,} characters, more than the limit of "
+            f"{params.max_structure_bytes:,} bytes (max_structure_bytes).",
+        )
     problem = text_problem(cif_text, record_ref)
     if problem is not None:
         return problem
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        outcome = _read_cif(cif_text, record_ref)
+        outcome = _read_cif(cif_text, record_ref, params)
         if isinstance(outcome, Rejection):
             return outcome
         structures, parser_notes = outcome
@@ -175,8 +228,11 @@ def _parse_structure(
     return replace(built, warnings=tuple(dict.fromkeys([*notes, *built.warnings])))
 
 
-def _read_cif(cif_text: str, record_ref: str) -> tuple[list[Structure], list[str]] | Rejection:
-    """pymatgen's structures in the text, after checks that name what is wrong."""
+def _read_cif(
+    cif_text: str, record_ref: str, params: IngestParameters
+) -> tuple[list[Structure], list[str]] | Rejection:
+    """pymatgen's structures in the text, after checks that name what is wrong (the sites
+    are counted before pymatgen expands them, which costs time quadratic in the sites)."""
     from pymatgen.io.cif import CifParser
 
     try:
@@ -194,6 +250,9 @@ def _read_cif(cif_text: str, record_ref: str) -> tuple[list[Structure], list[str
     problem = _lattice_problem(with_sites[0])
     if problem:
         return Rejection("bad_lattice", f"{record_ref}: {problem}.")
+    problem = _sites_problem(parser, with_sites, params.max_structure_sites)
+    if problem:
+        return Rejection("too_many_sites", f"{record_ref}: {problem}; it was not expanded.")
     try:
         structures = parser.parse_structures(primitive=False, on_error="warn")
     except Exception as exc:
@@ -203,6 +262,108 @@ def _read_cif(cif_text: str, record_ref: str) -> tuple[list[Structure], list[str
             code, f"{record_ref}: pymatgen built no structure from the CIF ({detail})."
         )
     return structures, list(parser.warnings)
+
+
+def _sites_problem(parser: Any, blocks: list[Mapping[str, Any]], limit: int) -> str | None:
+    """Why the blocks would make too many sites, or None: counted from the listed sites and
+    symmetry operations before pymatgen expands them (its own count is checked after)."""
+    total = 0
+    for block in blocks:
+        found = _block_sites(parser, block, limit)
+        if isinstance(found, str):
+            return found
+        total += found
+    if total > limit:
+        return (
+            f"its {len(blocks)} data blocks make about {total:,} sites together, more than the "
+            f"limit of {limit:,} (max_structure_sites)"
+        )
+    return None
+
+
+def _block_sites(parser: Any, block: Mapping[str, Any], limit: int) -> int | str:
+    """An upper estimate of the sites one block makes, or why it is refused unexpanded."""
+    keys = {key.lower(): value for key, value in block.items()}
+    rows = len(_rows(next(keys[k] for k in ATOM_SITE_KEYS if k in keys)))
+    if rows > limit:
+        return (
+            f"the CIF lists {rows:,} atom sites, more than the limit of {limit:,} "
+            "(max_structure_sites)"
+        )
+    listed = next((len(_rows(keys[k])) for k in SYMMETRY_OPERATION_KEYS if keys.get(k)), 0)
+    if listed > MAX_SYMMETRY_OPERATIONS:
+        return (
+            f"the CIF lists {listed:,} symmetry operations; no space group has more than "
+            f"{MAX_SYMMETRY_OPERATIONS}"
+        )
+    if listed and rows * listed <= limit:
+        return rows * listed  # every operation applied to every site stays within the limit
+    operations = _symmetry_operations(parser, block)
+    generated = rows * len(operations)
+    if generated <= limit:
+        return generated
+    if generated > MAX_GENERATED_PER_SITE * limit:
+        return (
+            f"its {rows:,} atom sites under {len(operations)} symmetry operations make "
+            f"{generated:,} positions to merge, more than {MAX_GENERATED_PER_SITE} × the limit "
+            f"of {limit:,} sites (max_structure_sites)"
+        )
+    estimate = _distinct_positions(keys, operations, rows)
+    if estimate > limit:
+        return (
+            f"its {rows:,} atom sites expand to about {estimate:,} sites under "
+            f"{len(operations)} symmetry operations, more than the limit of {limit:,} "
+            "(max_structure_sites)"
+        )
+    return estimate
+
+
+def _rows(value: Any) -> list:
+    """A CIF item's values: a list in a loop, one value otherwise."""
+    return value if isinstance(value, list) else [value]
+
+
+def _symmetry_operations(parser: Any, block: Mapping[str, Any]) -> list:
+    """The operations pymatgen will apply to the block (listed, or from its space group)."""
+    from pymatgen.io.cif import CifBlock
+
+    saved = list(parser.warnings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pymatgen says the same again when it parses
+        operations = parser.get_symops(CifBlock(dict(block), [], ""))
+    parser.warnings[:] = saved
+    return operations
+
+
+def _distinct_positions(keys: Mapping[str, Any], operations: list, rows: int) -> int:
+    """How many positions the operations make of each listed site, summed over the sites (an
+    upper estimate: pymatgen may merge sites that coincide); sites given in Cartesian
+    coordinates, or with a coordinate that is not a number, count every operation."""
+    import numpy as np
+
+    if not all(k in keys for k in FRACTIONAL_KEYS):
+        return rows * len(operations)
+    coordinates = np.array([[_number(v) for v in _rows(keys[k])[:rows]] for k in FRACTIONAL_KEYS])
+    coordinates = coordinates.T  # (rows, 3)
+    readable = coordinates[np.isfinite(coordinates).all(axis=1)]
+    rotations = np.array([op.rotation_matrix for op in operations])  # (ops, 3, 3)
+    shifts = np.array([op.translation_vector for op in operations])  # (ops, 3)
+    moved = np.einsum("oij,rj->roi", rotations, readable) + shifts  # (sites, ops, 3)
+    n_cells = round(1 / POSITION_GRID)
+    cells = np.round(np.mod(moved, 1.0) * n_cells).astype(np.int64) % n_cells
+    owner = np.repeat(np.arange(len(readable)), len(operations))
+    distinct = len(np.unique(np.column_stack([owner, cells.reshape(-1, 3)]), axis=0))
+    return distinct + (len(coordinates) - len(readable)) * len(operations)
+
+
+def _number(value: Any) -> float:
+    """A CIF number such as ``0.1234(5)``; NaN for ``?``, ``.`` or text."""
+    from pymatgen.io.cif import str2float
+
+    try:
+        return float(str2float(value))
+    except (ValueError, TypeError):
+        return math.nan
 
 
 def _has_atom_sites(block: Mapping[str, Any]) -> bool:
@@ -261,6 +422,12 @@ def _build_record(
         )
     if len(structure) == 0:
         return Rejection("no_structure", f"{record_ref}: the CIF has no atoms.")
+    if len(structure) > params.max_structure_sites:  # before the symmetry search
+        return Rejection(
+            "too_many_sites",
+            f"{record_ref}: the structure has {len(structure):,} sites, more than the limit of "
+            f"{params.max_structure_sites:,} (max_structure_sites).",
+        )
     if not _all_finite(structure):
         return Rejection(
             "non_finite_value",
@@ -376,16 +543,85 @@ def _one_line(message: object) -> str:
 # ------------------------------------------------------------------------------ many CIFs
 
 
-def iter_tar_cifs(path: Path) -> Iterator[tuple[str, str]]:
-    """(member name, CIF text) for every .cif file in a .tar.gz, read without extracting."""
-    with tarfile.open(path, mode="r|gz") as archive:
-        for member in archive:
-            if not member.isfile() or not member.name.lower().endswith(".cif"):
-                continue
-            handle = archive.extractfile(member)
-            if handle is None:
-                continue
-            yield member.name, _decode(handle.read(), member.name)
+def iter_tar_cifs(
+    path: Path, params: IngestParameters = INGEST
+) -> Iterator[tuple[str, str | Rejection]]:
+    """(member name, CIF text) for every .cif member of a .tar.gz, read without extracting;
+    a member that cannot be one is given with its Rejection instead, unread.
+
+    Every size is judged from the member's header before its data is touched: a ``.cif``
+    member larger than ``max_structure_bytes``, or one that is a link, a device or a folder, is
+    rejected; members declaring more than ``max_archive_bytes`` together refuse the archive
+    (``archive_too_large``) at the header that crosses the limit. A damaged archive (cut short,
+    not gzip, a broken header) is refused as ``damaged_archive``. Both raise a
+    ``FileRefusedError`` naming the file."""
+    path = Path(path)
+    members = declared = 0
+    with open_regular(path) as (handle, _):
+        try:
+            with tarfile.open(fileobj=handle, mode="r|gz") as archive:
+                for member in archive:
+                    members += 1
+                    declared += max(member.size, 0)
+                    if declared > params.max_archive_bytes:
+                        raise _archive_too_large(path, declared, params.max_archive_bytes)
+                    item = _tar_member(archive, member, params)
+                    if item is not None:
+                        yield item
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            raise FileRefusedError(
+                "damaged_archive",
+                path,
+                f"is a damaged archive ({type(exc).__name__}: {_one_line(exc)}) after "
+                f"{members:,} members; nothing of it was loaded",
+            ) from None
+
+
+def _tar_member(
+    archive: tarfile.TarFile, member: tarfile.TarInfo, params: IngestParameters
+) -> tuple[str, str | Rejection] | None:
+    """One member's name and text (None for a member that is not a CIF), or why it is not
+    read."""
+    name = member.name
+    if not name.lower().endswith(".cif"):
+        return None
+    if not member.isfile():
+        return name, Rejection(
+            "not_a_regular_file",
+            f"{name} is {_member_kind(member)} in the archive, not a file; it was not read",
+        )
+    if member.size > params.max_structure_bytes:
+        return name, Rejection(
+            "file_too_large",
+            f"{name} declares {member.size:,} bytes, more than the limit of "
+            f"{params.max_structure_bytes:,} (max_structure_bytes); it was not unpacked",
+        )
+    handle = archive.extractfile(member)
+    if handle is None:
+        return None
+    return name, _decode(handle.read(params.max_structure_bytes), name)
+
+
+def _member_kind(member: tarfile.TarInfo) -> str:
+    kinds = (
+        (member.issym, "a symbolic link"),
+        (member.islnk, "a hard link"),
+        (member.isdir, "a folder"),
+        (member.ischr, "a character device"),
+        (member.isblk, "a block device"),
+        (member.isfifo, "a FIFO"),
+    )
+    return next((words for test, words in kinds if test()), "a special member")
+
+
+def _archive_too_large(path: Path, declared: int, limit: int) -> FileRefusedError:
+    return FileRefusedError(
+        "archive_too_large",
+        path,
+        f"is an archive whose members declare {declared:,} bytes or more, past the limit of "
+        f"{limit:,} (max_archive_bytes); it was not unpacked further and nothing of it was "
+        "loaded",
+    )
 
 
 def _decode(data: bytes, name: str) -> str:

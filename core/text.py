@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.parameters import INGEST
 from core.records import Rejection
+from core.safe_reads import read_limited
 
 ENCODING = "utf-8"
 MAX_BAD_BYTES = 1000  # offsets located per file; a binary file would have millions
@@ -46,11 +48,13 @@ class SourceText:
         )
 
 
-def read_source_text(path: Path) -> SourceText:
+def read_source_text(path: Path, limit: int = INGEST.max_table_bytes) -> SourceText:
     """The file decoded as UTF-8 (with or without a byte-order mark), bad bytes marked.
 
-    Raises FileNotFoundError as ``open`` does; callers turn it into their own error."""
-    data, skipped = _without_bom(Path(path).read_bytes())
+    Raises FileNotFoundError as ``open`` does; callers turn it into their own error. A file
+    that is not a regular file (a FIFO, a device) or holds more than ``limit`` bytes is refused
+    with a ``FileRefusedError`` before it is read."""
+    data, skipped = _without_bom(read_limited(Path(path), limit, limit_name="max_table_bytes"))
     text = data.decode(ENCODING, errors="surrogateescape")
     return SourceText(Path(path), text, _bad_lines(text, skipped))
 

@@ -73,16 +73,21 @@ WHERE s.source_id = CASE e.source_id
 # ------------------------------------------------------------------------------------ read
 
 
-def read_literature(path: Path) -> list[tuple[int, dict[str, str]]]:
+def read_literature(
+    path: Path, params: IngestParameters = INGEST
+) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) for every data row; the header must name the expected columns."""
-    return [(number, row) for number, row, _ in _read_rows(path)]
+    return [(number, row) for number, row, _ in _read_rows(path, params)]
 
 
-def _read_rows(path: Path) -> list[tuple[int, dict[str, str], Rejection | None]]:
+def _read_rows(
+    path: Path, params: IngestParameters = INGEST
+) -> list[tuple[int, dict[str, str], Rejection | None]]:
     """(line number, row, rejection) for every data row; the rejection names a byte that is not
-    UTF-8 (the row keeps it as ``\\xNN``). A byte-order mark is accepted."""
+    UTF-8 (the row keeps it as ``\\xNN``). A byte-order mark is accepted; a file that is not
+    a regular file or is larger than ``max_table_bytes`` is refused unread."""
     try:
-        source = read_source_text(path)
+        source = read_source_text(path, params.max_table_bytes)
     except FileNotFoundError:
         raise SourceFileError(f"Source file {path} does not exist; check TCDB_SOURCES") from None
     reader = csv.DictReader(io.StringIO(source.text))
@@ -356,7 +361,7 @@ def build_literature_batch(
 ) -> Batch:
     """Read and parse a literature CSV (the hydrides file or the curated entries) into a batch
     (no database); ``fingerprint`` is the file's hash, computed once by the caller."""
-    rows = _read_rows(path)
+    rows = _read_rows(path, params)
     entries, measurements, rejected, accepted = [], [], [], []
     compositions: dict[str, NormalisedComposition] = {}
     first_line_of: dict[tuple, int] = {}

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from core.composition import NormalisedComposition, normalise
-from core.parameters import IngestParameters
+from core.parameters import INGEST, IngestParameters
 from core.records import Rejection
+from core.safe_reads import FileRefusedError, folder_member_problem, read_limited
 from core.structures import StructureRecord, literature_cif_pressure, parse_many
 from core.text import decode_lenient, storable
 from ingest.runs import Batch, RejectedRecord
@@ -146,22 +147,37 @@ def _pressure_problem(
     return Rejection(problem.reason_code, f"{ref}: {problem.reason} (from the file name)")
 
 
-def read_cif_folder(folder: Path) -> list[tuple[str, str | Rejection]]:
-    """(file name, CIF text) of every ``*.cif`` of a folder, read as UTF-8; a file that is a
-    symbolic link leading out of the folder, or that cannot be read, is a per-file rejection."""
-    root = folder.resolve()
-    items: list[tuple[str, str | Rejection]] = []
-    for path in sorted(folder.glob("*.cif")):
-        target = path.resolve()
-        if not target.is_relative_to(root):
-            items.append((path.name, Rejection(
-                "outside_folder", f"{path.name} is a link to {target}, outside {root}",
-            )))  # fmt: skip
-        elif not target.is_file():
-            items.append((path.name, Rejection("not_a_file", f"{path.name} is not a file")))
-        else:
-            items.append((path.name, decode_lenient(target.read_bytes())))
-    return items
+def read_cif_folder(
+    folder: Path, params: IngestParameters = INGEST
+) -> list[tuple[str, str | Rejection]]:
+    """(file name, CIF text) of every ``*.cif`` of a folder, read as UTF-8. A file that
+    cannot be one is a per-file rejection, never opened: a symbolic link leading out of the
+    folder (``outside_folder``), a FIFO, a device or a folder (``not_a_regular_file``), a file
+    larger than ``max_structure_bytes`` (``file_too_large``)."""
+    return [
+        (path.name, _read_cif_file(folder, path, params)) for path in sorted(folder.glob("*.cif"))
+    ]
+
+
+def _read_cif_file(folder: Path, path: Path, params: IngestParameters) -> str | Rejection:
+    """One CIF of a folder as text, or why it is not read (``core.safe_reads``): the link's
+    target, already checked to lie inside the folder, is opened without following a link
+    again, without blocking, and no further than the limit."""
+    problem = folder_member_problem(folder, path)
+    if problem is not None:
+        return problem
+    try:
+        data = read_limited(
+            path.resolve(),
+            params.max_structure_bytes,
+            follow_links=False,
+            limit_name="max_structure_bytes",
+        )
+    except FileRefusedError as exc:
+        return exc.rejection()
+    except FileNotFoundError:
+        return Rejection("not_a_regular_file", f"{path.name} disappeared before it was read")
+    return decode_lenient(data)
 
 
 def build_cif_folder_batch(
@@ -176,7 +192,7 @@ def build_cif_folder_batch(
     pressure comes from the file name (``200GPa_Fm-3m_MgH13.cif`` or ``MgH13_Fm-3m_200GPa.cif``).
     ``post_load`` is SQL run in the load's transaction (linking entries to the structures)."""
     batch = structure_batch(
-        read_cif_folder(folder),
+        read_cif_folder(folder, params),
         source,
         str(folder),
         params,

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.safe_reads import ArrayArchiveError, npz_arrays
+
 FORMAT_VERSION = 1
 ARRAYS = ("feature", "threshold", "missing_left", "left", "right", "leaf", "value", "roots")
 
@@ -77,9 +79,9 @@ class BoostedTrees:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BoostedTrees:
-        """Read arrays written by ``to_bytes``; no object arrays, every index checked."""
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            return cls.from_arrays({name: archive[name] for name in archive.files})
+        """Read arrays written by ``to_bytes``; no object arrays, every header checked before
+        an array is allocated, every index checked."""
+        return cls.from_arrays(_archive_arrays(data))
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> BoostedTrees:
@@ -136,8 +138,7 @@ def pack(models: dict[str, BoostedTrees]) -> bytes:
 
 def unpack(data: bytes) -> dict[str, BoostedTrees]:
     """The models of ``pack``; an archive of one model (``to_bytes``) is ``{"member_0": ...}``."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
+    arrays = _archive_arrays(data)
     if "meta" in arrays:
         return {"member_0": BoostedTrees.from_arrays(arrays)}
     grouped: dict[str, dict[str, np.ndarray]] = {}
@@ -147,6 +148,16 @@ def unpack(data: bytes) -> dict[str, BoostedTrees]:
     if not grouped:
         raise TreeFormatError("the tree archive holds no model")
     return {name: BoostedTrees.from_arrays(part) for name, part in sorted(grouped.items())}
+
+
+def _archive_arrays(data: bytes) -> dict[str, np.ndarray]:
+    """The arrays of a tree archive, refused (a TreeFormatError) before numpy allocates
+    anything when a member is not an array or its header claims more than the archive holds
+    (``core.safe_reads.npz_arrays``)."""
+    try:
+        return npz_arrays(data, "the tree archive")
+    except ArrayArchiveError as exc:
+        raise TreeFormatError(str(exc)) from None
 
 
 def export(estimator) -> BoostedTrees:

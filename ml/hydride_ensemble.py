@@ -60,6 +60,8 @@ from typing import Any
 
 import numpy as np
 
+from core.safe_reads import npz_arrays
+
 logger = logging.getLogger(__name__)
 
 TARGET_LABELS: tuple[str, str] = ("tc_K", "pressure_GPa")
@@ -538,9 +540,9 @@ class HydrideEnsemble:
         ensemble.hyperparameters_ = Hyperparameters(**recorded) if recorded else None
         ensemble.X_train_ = np.asarray(state["X_train"], dtype=float)
         ensemble.y_train_ = np.asarray(state["y_train"], dtype=float)
-        ensemble.history_ = _arrays(read(HISTORY_FILE))
+        ensemble.history_ = _arrays(read(HISTORY_FILE), HISTORY_FILE)
         ensemble.model_ = build_model(ensemble.config, ensemble.x_mean_.shape[0])
-        weights = _arrays(read(WEIGHTS_FILE))
+        weights = _arrays(read(WEIGHTS_FILE), WEIGHTS_FILE)
         expected = ensemble.model_.get_weights()
         if len(weights) != len(expected):
             raise ValueError(f"{len(weights)} weight arrays for a model of {len(expected)}")
@@ -559,10 +561,11 @@ def _npz(write: Callable[..., None], arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def _arrays(data: bytes) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` archive, refusing object arrays (which would unpickle)."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
+def _arrays(data: bytes, name: str = "the ensemble's arrays") -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` archive, refusing object arrays (which would unpickle) and
+    headers claiming more than the archive holds, before numpy allocates anything (an
+    ``ArrayArchiveError``, a ValueError)."""
+    return npz_arrays(data, name)
 
 
 # --------------------------------------------------------------------------- linear baseline

@@ -50,6 +50,7 @@ from pymatgen.core import Structure
 
 from core.errors import TcdbError
 from core.parameters import INGEST
+from core.safe_reads import npz_arrays
 from ml.composition_descriptors import (
     NUMERICAL_LABELS,
     CompositionDescriptorConfig,
@@ -516,8 +517,9 @@ def _check(condition: bool, what: str) -> None:
 
 def _read_cache(path: Path, hashes: np.ndarray, config: FeatureConfig) -> _Distinct:
     """The cached features of the sorted ``hashes``; raises if unreadable or not matching."""
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {name: data[name] for name in data.files}  # reads (and CRC-checks) each array
+    # Headers checked before numpy allocates (a crafted one could claim terabytes), then each
+    # array read and CRC-checked; a FIFO or a device in its place is refused, not read.
+    arrays = npz_arrays(path, f"the feature cache {path}")
     meta = json.loads(str(arrays["meta"][()]))
     _check(meta.get("format_version") == FORMAT_VERSION, "another format version")
     _check(meta.get("config") == config.to_json(), "another configuration")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from core.errors import TcdbError
 from core.hashing import file_sha256
+from core.safe_reads import FileRefusedError, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ MANIFEST = "manifest.json"
 # removed before the manifest lists the files: a folder holding it is unfinished.
 UNFINISHED = ".unfinished"
 REFERENCES_SHOWN = 5
+MANIFEST_MAX_BYTES = 64 << 20
+"""A manifest is a few kilobytes of JSON; a larger file is refused unread (64 MiB)."""
 
 
 class ArtifactError(TcdbError):
@@ -90,14 +93,35 @@ def folder_problems(folder: Path, listed: dict[str, dict]) -> list[FileProblem]:
     problems = []
     for name, expected in listed.items():
         path = folder / name
-        if not path.is_file():
+        if not path.is_file():  # a FIFO or a device is no file: never opened
             problems.append(FileProblem(name, "missing"))
-        elif ("size" in expected and path.stat().st_size != expected["size"]) or file_sha256(
-            path
-        ) != expected["sha256"]:
+        elif _differs(path, expected):
             problems.append(FileProblem(name, "changed"))
     problems += [FileProblem(n, "unlisted") for n in sorted(folder_files(folder) - set(listed))]
     return problems
+
+
+def _differs(path: Path, expected: dict) -> bool:
+    """The file's size or hash is not the manifest's (a file swapped for a FIFO or a device
+    since it was listed is refused, not read, and differs too)."""
+    try:
+        if "size" in expected and path.stat().st_size != expected["size"]:
+            return True
+        return file_sha256(path) != expected["sha256"]
+    except (FileRefusedError, OSError):
+        return True
+
+
+def read_manifest_bytes(path: Path, owner: str) -> bytes:
+    """A ``manifest.json``'s bytes: a regular file of at most ``MANIFEST_MAX_BYTES``, else an
+    ArtifactIntegrityError beginning with ``owner`` (a FIFO would make the read wait forever)."""
+    try:
+        return read_limited(path, MANIFEST_MAX_BYTES, limit_name="MANIFEST_MAX_BYTES")
+    except FileNotFoundError:
+        missing = f"{owner} has no readable {MANIFEST} in {path.parent}."
+        raise ArtifactIntegrityError(missing) from None
+    except FileRefusedError as exc:
+        raise ArtifactIntegrityError(f"{owner}: {path} {exc.detail}; refused.") from None
 
 
 def read_checked(folder: Path, name: str, listed: dict[str, dict], owner: str) -> bytes:
@@ -107,13 +131,22 @@ def read_checked(folder: Path, name: str, listed: dict[str, dict], owner: str) -
     expected = listed.get(name)
     if expected is None:
         raise ArtifactIntegrityError(f"{owner} has no artefact {name!r} in its manifest.")
-    try:
-        data = (Path(folder) / name).read_bytes()
+    size = expected.get("size") if isinstance(expected, dict) else None
+    if not isinstance(size, int) or size < 0:
+        raise ArtifactIntegrityError(f"{owner}: the manifest gives artefact {name} no size.")
+    try:  # a regular file, read no further than the size the manifest records
+        data = read_limited(Path(folder) / name, size)
+    except FileRefusedError as exc:
+        too_large = exc.reason_code == "file_too_large"
+        detail = "is larger than its manifest says" if too_large else exc.detail
+        raise ArtifactIntegrityError(
+            f"{owner}: artefact {name} {detail}; the run is refused."
+        ) from None
     except OSError as exc:
         raise ArtifactIntegrityError(
             f"{owner}: artefact {name} cannot be read ({exc.strerror})."
         ) from None
-    if len(data) != expected["size"] or sha256_of(data) != expected["sha256"]:
+    if len(data) != size or sha256_of(data) != expected["sha256"]:
         raise ArtifactIntegrityError(
             f"{owner}: artefact {name} differs from its manifest (SHA-256 or size changed); "
             "the run is refused."
@@ -181,9 +214,9 @@ def clear_unfinished(folder: Path) -> None:
 def filling_process(folder: Path) -> int | None:
     """The pid of the live process still filling a folder, or None when no process is (the
     folder is finished, or the process that was filling it has died)."""
-    try:
-        pid = int((Path(folder) / UNFINISHED).read_text().strip())
-    except (OSError, ValueError):
+    try:  # a pid is a few bytes; a FIFO or a device here is no mark at all
+        pid = int(read_limited(Path(folder) / UNFINISHED, 64).decode().strip())
+    except (OSError, ValueError, FileRefusedError):
         return None
     try:
         os.kill(pid, 0)

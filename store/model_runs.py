@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from core.hashing import json_sha256, record_id
 from core.provenance import provenance_stamp
+from core.safe_reads import ArrayArchiveError, npz_arrays
 from core.timestamps import utcnow
 from schema.database import insert_new_rows
 from store.artifacts import (
@@ -33,6 +34,7 @@ from store.artifacts import (
     folder_files,
     mark_unfinished,
     read_checked,
+    read_manifest_bytes,
     require_kind,
     resolve_reference,
     sha256_of,
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "MANIFEST",
+    "RecordedRun",
     "Run",
     "RunError",
     "RunIntegrityError",
@@ -51,6 +54,8 @@ __all__ = [
     "artefact_list",
     "find_run",
     "finish_run",
+    "locate_run",
+    "recorded_run",
     "registered_runs",
     "resolve_run",
     "sha256_of",
@@ -196,13 +201,12 @@ class VerifiedRun:
         return json.loads(self.read_bytes(name))
 
     def read_npz(self, name: str) -> dict:
-        """The arrays of an ``.npz`` artefact, never unpickling an object array."""
-        import io
-
-        import numpy as np
-
-        with np.load(io.BytesIO(self.read_bytes(name)), allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+        """The arrays of an ``.npz`` artefact, never unpickling an object array, and refused
+        before numpy allocates anything when a header claims more than the file holds."""
+        try:
+            return npz_arrays(self.read_bytes(name), f"Run {self.id}: artefact {name}")
+        except ArrayArchiveError as exc:
+            raise RunIntegrityError(f"{exc}; the run is refused.") from None
 
     def read_parquet(self, name: str):
         import io
@@ -223,12 +227,37 @@ def _run_location(row_path: str | None, root: Path, run_id: str) -> Path:
     return Path(root) / run_id
 
 
-def verify_run(
+@dataclass(frozen=True)
+class RecordedRun:
+    """A registered, succeeded run as its database row records it: where its files are and
+    the manifest hash they are checked against. Finding it needs the database; ``verify``
+    (which reads the files) does not, so a command can close its connection first."""
+
+    id: str
+    model: str
+    path: Path
+    manifest_sha256: str
+
+    def verify(self) -> VerifiedRun:
+        """The run, once its manifest has the recorded SHA-256 and its folder holds exactly
+        the manifest's files with their recorded SHA-256 and size; any difference refuses it
+        before anything loads. Files are read only if regular and no larger than recorded."""
+        text = read_manifest_bytes(self.path / MANIFEST, f"Run {self.id}")
+        if sha256_of(text) != self.manifest_sha256:
+            raise RunIntegrityError(
+                f"Run {self.id}: {self.path / MANIFEST} differs from the SHA-256 recorded in the "
+                "database; the run is refused."
+            )
+        run = VerifiedRun(self.id, self.model, self.path, json.loads(text), self.manifest_sha256)
+        _check_files(run)
+        return run
+
+
+def recorded_run(
     conn: duckdb.DuckDBPyConnection, run_id: str, model: str, root: Path = Path()
-) -> VerifiedRun:
-    """The registered, succeeded run ``run_id`` of ``model``, checked against the database: its
-    manifest's SHA-256 equals the row's, and its folder holds exactly the manifest's files with
-    their recorded SHA-256 and size. Any difference refuses the run before anything loads."""
+) -> RecordedRun:
+    """The registered, succeeded run ``run_id`` of ``model`` as the database records it,
+    refused if it is unknown, of another model, failed, or recorded without hashes."""
     row = conn.execute(
         "SELECT model, status, manifest_sha256, artefact_path FROM model_run WHERE id = ?",
         [run_id],
@@ -247,20 +276,15 @@ def verify_run(
             f"Run {run_id} was recorded without artefact hashes, so it cannot be checked; "
             f"train it again with 'tcdb train {model}'."
         )
-    path = _run_location(row_path, root, run_id)
-    try:
-        text = (path / MANIFEST).read_bytes()
-    except OSError:
-        raise RunIntegrityError(f"Run {run_id} has no readable {MANIFEST} in {path}.") from None
-    if sha256_of(text) != recorded:
-        raise RunIntegrityError(
-            f"Run {run_id}: {path / MANIFEST} differs from the SHA-256 recorded in the "
-            "database; the run is refused."
-        )
-    manifest = json.loads(text)
-    run = VerifiedRun(run_id, model, path, manifest, recorded)
-    _check_files(run)
-    return run
+    return RecordedRun(run_id, model, _run_location(row_path, root, run_id), recorded)
+
+
+def verify_run(
+    conn: duckdb.DuckDBPyConnection, run_id: str, model: str, root: Path = Path()
+) -> VerifiedRun:
+    """The registered, succeeded run ``run_id`` of ``model``, checked against the database
+    (``recorded_run``, then ``RecordedRun.verify``)."""
+    return recorded_run(conn, run_id, model, root).verify()
 
 
 def _check_files(run: VerifiedRun) -> None:
@@ -309,6 +333,14 @@ def resolve_run(
     """A checked run from its id, an unambiguous id prefix, or ``latest``: the newest
     succeeded run of the model that is registered in the database (never the newest folder
     on disk)."""
+    return locate_run(root, conn, ref, model).verify()
+
+
+def locate_run(
+    root: Path, conn: duckdb.DuckDBPyConnection | None, ref: str, model: str
+) -> RecordedRun:
+    """The registered run ``ref`` names (as ``resolve_run``), before its files are read: a
+    command may close the database and then ``verify`` it."""
     if conn is None:
         raise RunError("Loading a model run needs the database, which records its hashes.")
     known = conn.execute("SELECT count(*) FROM model_run WHERE id = ?", [ref]).fetchone()[0]
@@ -324,4 +356,4 @@ def resolve_run(
             missing=f"No model run {ref!r} is registered in the database; a run folder alone "
             "is never loaded",
         ).id
-    return verify_run(conn, ref, model, root)
+    return recorded_run(conn, ref, model, root)

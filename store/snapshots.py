@@ -29,9 +29,11 @@ import pyarrow.parquet as pq
 
 from core.hashing import json_sha256
 from core.provenance import provenance_stamp
+from core.safe_reads import FileRefusedError, read_limited
 from core.timestamps import utcnow
 from store.artifacts import (
     MANIFEST,
+    MANIFEST_MAX_BYTES,
     ArtifactError,
     ArtifactIntegrityError,
     Entry,
@@ -209,10 +211,12 @@ def read_manifest(path: Path) -> dict:
     """The manifest of a snapshot folder, or a SnapshotError naming the file and what is wrong
     with it (missing, not JSON, a field missing or of the wrong type)."""
     manifest_path = path / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    try:  # a regular file of bounded size: a FIFO or /dev/zero here would never end
+        manifest = json.loads(read_limited(manifest_path, MANIFEST_MAX_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise ArtifactIntegrityError(f"{manifest_path} does not exist") from None
+    except FileRefusedError as exc:
+        raise ArtifactIntegrityError(f"{manifest_path} {exc.detail}") from None
     except json.JSONDecodeError as exc:
         raise ArtifactIntegrityError(
             f"{manifest_path} is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"

@@ -32,7 +32,7 @@ def build(path: Path, params: IngestParameters = INGEST, fingerprint: str = "") 
     from ingest.materials_project import mp_structure_id, structure_batch
 
     return structure_batch(
-        iter_tar_cifs(path),
+        iter_tar_cifs(path, params),
         info,
         str(path),
         params,

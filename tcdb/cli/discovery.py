@@ -208,11 +208,12 @@ def predict_hydride(
     output = _checked_output(ctx, output)  # before the model's imports: a refusal costs nothing
     from ml.hydride_screening import predict_formulas
     from ml.model_names import HYDRIDE_MLP
-    from store.model_runs import resolve_run
+    from store.model_runs import locate_run
 
     db = database(ctx, write=store)
-    with db.reading() as conn:  # only to find the run; predicting holds no connection
-        verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
+    with db.reading() as conn:  # only to find the run; reading its files holds no connection
+        recorded = locate_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
+    verified = recorded.verify()
     predicted = predict_formulas(db if store else None, verified, formulas)
     frame = _hydride_frame(predicted)
     if output is not None:

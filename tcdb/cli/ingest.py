@@ -23,26 +23,28 @@ def _ingest(
     from ingest.pipeline import ingest
     from ingest.report import format_reports, latest_reports
     from ingest.runs import SourcesRefusedError
-    from schema.database import connect
+    from schema.database import Database, connect
     from schema.migrate import require_head
 
     settings = settings_of(ctx)
     require_head(settings.db)
     key = settings.mp_api_key.get_secret_value() if settings.mp_api_key else None
-    with connect(settings.db) as conn:
-        outcomes = ingest(
-            conn,
-            group,
-            settings.sources,
-            force=force,
-            mp_api_key=key,
-            curated_root=settings.curated,
-            accept_retirements=accept_retirements,
-        )
-        for outcome in outcomes:
-            typer.echo(f"{outcome.source_id:<22} {outcome.message}")
-        if report:
-            typer.echo("")
+    # A Database, not a connection: the file is held only for each source's check and load,
+    # never while a source is read or parsed.
+    outcomes = ingest(
+        Database(settings.db),
+        group,
+        settings.sources,
+        force=force,
+        mp_api_key=key,
+        curated_root=settings.curated,
+        accept_retirements=accept_retirements,
+    )
+    for outcome in outcomes:
+        typer.echo(f"{outcome.source_id:<22} {outcome.message}")
+    if report:
+        typer.echo("")
+        with connect(settings.db, read_only=True) as conn:
             typer.echo(format_reports(latest_reports(conn)))
     refused = [o.source_id for o in outcomes if o.status == "refused"]
     if refused:
