@@ -211,6 +211,20 @@ def store(db: Target, run_id: str, frame: pd.DataFrame, kind: str, domain: Hydri
 FRAME = "hydride_frame"  # a shard's predictions as ``predict_hydrides`` gives them
 
 
+def _frame_schema():
+    """What each shard of a hydride job holds, exactly (``store.screening_jobs`` checks it)."""
+    import pyarrow as pa
+
+    text, real = pa.string(), pa.float64()
+    columns = [("formula", text), ("element", text), ("n", real), ("tc_K", real),
+               ("tc_std_K", real), ("pressure_GPa", real), ("pressure_std_GPa", real),
+               ("distance_to_ambient", real), ("distance_std", real), ("distance_upper", real),
+               ("linear_tc_K", real), ("linear_pressure_GPa", real), ("in_domain", pa.bool_()),
+               ("domain_reason", text), ("element_distance", real),
+               ("nearest_trained_element", text)]  # fmt: skip
+    return {FRAME: pa.schema(columns)}
+
+
 @dataclass(frozen=True)
 class HydridePackage:
     """What each actor loads for a hydride screen on Ray: the run and the domain parameters
@@ -258,11 +272,11 @@ def screen_sharded(
     size = screening.size
     shards = max(1, -(-len(elements) // size))
     inputs = {"parameters": parameters.as_dict(), "rows": len(elements), "shard_size": size}
-    job = screening.job("hydride", run.id, inputs, shards)
+    job = screening.job("hydride", run.id, inputs, shards, tables=_frame_schema())
     ran = screening.run(
         db, job, HydrideShards(), _grid_slices(list(elements), np.asarray(ns), size)
     )
-    frame = shard_tables(job, FRAME).to_pandas()
+    frame = shard_tables(db, job, FRAME).to_pandas()
     store(db, run.id, frame, SCREEN_KIND, domain)
     return Predicted(run.id, frame, domain, [], ran)
 

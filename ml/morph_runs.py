@@ -42,7 +42,7 @@ from ml.structural_model import ModelPackage, StructuralModel, featurise, finite
 from ml.structure_features import CellConfig, FeatureConfig
 from schema.database import Target, insert_new_rows, storing
 from store.model_runs import VerifiedRun, prediction_table, write_predictions
-from store.screening_jobs import REJECTIONS, shard_tables
+from store.screening_jobs import REJECTIONS, prediction_schema, shard_tables
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +311,22 @@ def _outcome(
     return outcome
 
 
+_CANDIDATE_COLUMNS = [
+    ("id", pa.string()), ("parent_structure_id", pa.string()), ("family", pa.string()),
+    ("substitution_json", pa.string()), ("x_element", pa.string()), ("y_element", pa.string()),
+    ("lattice_scale", pa.float64()), ("lattice_scale_c", pa.float64()), ("a_A", pa.float64()),
+    ("c_A", pa.float64()), ("formula", pa.string()), ("created_at", pa.timestamp("us")),
+]  # fmt: skip
+# what each shard of a morph job holds, exactly (store.screening_jobs checks it on reading)
+MORPH_TABLES = {
+    "morph_candidate": pa.schema(_CANDIDATE_COLUMNS),
+    "prediction": prediction_schema("formula", "tc_K", "tc_std_K", "extra_json"),
+    REJECTIONS: pa.schema(
+        [("position", pa.int64()), ("subject_id", pa.string()), ("reason", pa.string())]
+    ),
+}
+
+
 @dataclass(frozen=True)
 class MorphShards:
     """A family over one reference cut into shards of morphs, for ``--engine ray``: a task
@@ -418,12 +434,12 @@ def run_family_sharded(
             "only": only, "shard_size": size, "morphs": len(morphs),
         }  # fmt: skip
         part = f"{family.name}-{reference.name}"
-        job = screening.job("morph", package.run_id, inputs, shards, part)
+        job = screening.job("morph", package.run_id, inputs, shards, part, MORPH_TABLES)
         work = MorphShards(family, reference, package.features)
         ran = screening.run(db, job, work, _slices(morphs, size), on_loaded)
-        candidates = shard_tables(job, "morph_candidate")
-        predictions = shard_tables(job, "prediction")
-        rejections = shard_tables(job, REJECTIONS)
+        candidates = shard_tables(db, job, "morph_candidate")
+        predictions = shard_tables(db, job, "prediction")
+        rejections = shard_tables(db, job, REJECTIONS)
         names = candidates.column("formula").to_pylist()
         lengths = list(zip(candidates.column("a_A").to_pylist(),
                            candidates.column("c_A").to_pylist(), strict=True))  # fmt: skip

@@ -37,7 +37,7 @@ from ml.structural_model import (
 from ml.structure_features import FeatureConfig, content_hash
 from schema.database import Target, storing
 from store.model_runs import VerifiedRun, prediction_table, write_predictions
-from store.screening_jobs import REJECTIONS, shard_tables
+from store.screening_jobs import REJECTIONS, prediction_schema, shard_tables
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,13 @@ def _prediction_rows(run_id: str, predicted: pd.DataFrame) -> list[dict]:
     ]
 
 
+# what each shard of a structure job holds, exactly (store.screening_jobs checks it on reading)
+STRUCTURE_TABLES = {
+    "prediction": prediction_schema("formula", "tc_K", "tc_std_K", "input_path", "extra_json"),
+    REJECTIONS: pa.schema([("input_path", pa.string()), ("reason", pa.string())]),
+}
+
+
 @dataclass(frozen=True)
 class StructureShards:
     """Structure files cut into shards for ``--engine ray``: a task reads a slice of a
@@ -201,32 +208,28 @@ class StructureShards:
             "prediction": prediction_table(rows) if rows else _EMPTY_PREDICTIONS,
             REJECTIONS: pa.table(
                 {"input_path": [f.path for f in failures], "reason": [f.reason for f in failures]},
-                schema=pa.schema([("input_path", pa.string()), ("reason", pa.string())]),
+                schema=STRUCTURE_TABLES[REJECTIONS],
             ),
         }
 
 
-_EMPTY_PREDICTIONS = pa.table(
-    {"id": pa.array([], pa.string()), "model_run_id": pa.array([], pa.string()),
-     "subject_kind": pa.array([], pa.string()), "subject_id": pa.array([], pa.string()),
-     "formula": pa.array([], pa.string()), "tc_K": pa.array([], pa.float64()),
-     "tc_std_K": pa.array([], pa.float64()), "input_path": pa.array([], pa.string()),
-     "extra_json": pa.array([], pa.string())}
-)  # fmt: skip
+_EMPTY_PREDICTIONS = STRUCTURE_TABLES["prediction"].empty_table()
 
 
 @dataclass
 class ShardedPredictions:
-    """What ``tcdb predict --engine ray`` did: counts, every refusal, and the job."""
+    """What ``tcdb predict --engine ray`` did: counts, every refusal, the job and its
+    predictions (read back from its verified shards)."""
 
     run_id: str
     predicted: int
     failures: list[InputFailure]
     job: JobOutcome
     composition_predictions: int = 0
+    predictions: pa.Table | None = None
 
     def table(self, name: str) -> pa.Table | None:
-        return shard_tables(self.job.job, name)
+        return self.predictions if name == "prediction" else None
 
 
 def _fingerprint(path: Path) -> list:
@@ -262,11 +265,12 @@ def predict_paths_sharded(
         failures += refused
         payloads.extend(items[k : k + size] for k in range(0, len(items), size))
     inputs = {"files": seen, "shard_size": size}
-    job = screening.job("predict", package.run_id, inputs, max(1, len(payloads)))
+    job = screening.job("predict", package.run_id, inputs, max(1, len(payloads)),
+                        tables=STRUCTURE_TABLES)  # fmt: skip
     work = StructureShards(package.features, params)
     ran = screening.run(db, job, work, lambda s: payloads[s] if payloads else [], on_loaded)
-    predictions = shard_tables(job, "prediction")
-    rejections = shard_tables(job, REJECTIONS)
+    predictions = shard_tables(db, job, "prediction")
+    rejections = shard_tables(db, job, REJECTIONS)
     if rejections is not None:
         paths = rejections.column("input_path").to_pylist()
         reasons = rejections.column("reason").to_pylist()
@@ -282,4 +286,4 @@ def predict_paths_sharded(
     with storing(db, f"the composition predictions of job {job.id}") as conn:
         stored = write_predictions(conn, composition)
     count = predictions.num_rows
-    return ShardedPredictions(package.run_id, count, failures, ran, stored)
+    return ShardedPredictions(package.run_id, count, failures, ran, stored, predictions)

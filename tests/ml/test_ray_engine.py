@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,6 +33,7 @@ from ml.screening_engine import (
 from ml.structural_model import ModelPackage, StructuralModel
 from ml.structure_predictions import predict_inputs, predict_paths_sharded
 from schema.database import Database
+from store.screening_jobs import ShardIntegrityError
 from tcdb.cli.discovery import read_references
 from tests.commands import invoke_tcdb
 from tests.conftest import SOURCES, query
@@ -105,12 +107,29 @@ def test_the_hydride_screen_on_ray_stores_what_the_local_screen_stores(
             hydrides = EngineChoice("ray", params=dataclasses.replace(ENGINE, shard_size=1000))
             with ray_session(hydrides, HydridePackage(run)) as own:
                 screened = screen_sharded(db, Screening(own, tmp_path / engine / "jobs"), run)
+                _forged_frame_is_refused(db, own, run, screened.job.job, tmp_path / engine)
             assert len(screened.frame) > 2000
         results.append(query(db.path, stored))
     local, on_ray = results
     assert [r[0] for r in on_ray] == [r[0] for r in local]
     assert np.allclose([r[1:4] for r in on_ray], [r[1:4] for r in local], rtol=1e-9)
     assert [r[4] for r in on_ray] == [r[4] for r in local]
+
+
+def _forged_frame_is_refused(db, session, run, job, folder) -> None:
+    """Issue #26: a forged frame in the finished job's folder (9,999 K at 0 GPa, in the
+    domain) topped hydride_best_per_element when the same command ran again."""
+    from ml.hydride_screening import screen_sharded
+
+    best = "SELECT formula, tc_K FROM hydride_best_per_element ORDER BY formula"
+    before = query(db.path, best)
+    shard = job.shard_folder(0) / "hydride_frame.parquet"
+    frame = pq.read_table(shard).to_pandas()
+    frame.loc[0, ["tc_K", "pressure_GPa", "in_domain", "domain_reason"]] = [9999.0, 0.0, True, None]
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), shard)
+    with pytest.raises(ShardIntegrityError, match=r"hydride_frame\.parquet differs from the"):
+        screen_sharded(db, Screening(session, folder / "jobs"), run)
+    assert query(db.path, best) == before
 
 
 def test_local_and_ray_engines_store_the_same_morph_predictions(
@@ -133,14 +152,30 @@ def test_local_and_ray_engines_store_the_same_morph_predictions(
     candidates = "SELECT id, formula, a_A, c_A FROM morph_candidate ORDER BY id"
     assert query(sharded.path, candidates) == query(local.path, candidates)
 
-    # a command that died after writing every shard's Parquet but before loading any: run
-    # again, the job loads the files and computes nothing
+    # a command that died after writing every shard's Parquet but before loading any (the
+    # job and its shards' manifest hashes recorded, no row loaded): run again, the job loads
+    # the files and computes nothing
     died = _database(trained_models, tmp_path / "died")
     shutil.copytree(outcome.job.job.folder, tmp_path / "died" / "jobs" / outcome.job.job.id)
+    _record_job_only(died.path, sharded.path)
     (again,) = run_family_sharded(died, Screening(session, tmp_path / "died" / "jobs"), package,
                                   family, None, PARAMS, ONLY, references=references)  # fmt: skip
     assert (again.job.loaded_from_files, again.job.computed) == (5, 0)
     assert _morph_rows(died) == _morph_rows(local)
+
+
+def _record_job_only(db, source) -> None:
+    """Copy into ``db`` what a command records before it loads any shard of its jobs: each
+    job's row (not finished) and its shards' manifest hashes."""
+    conn = duckdb.connect(str(db))
+    try:
+        conn.execute(f"ATTACH '{source}' AS done (READ_ONLY)")
+        conn.execute("INSERT INTO screening_job SELECT * FROM done.screening_job")
+        conn.execute("UPDATE screening_job SET finished_at = NULL")
+        conn.execute("INSERT INTO screening_shard_manifest "
+                     "SELECT * FROM done.screening_shard_manifest")  # fmt: skip
+    finally:
+        conn.close()
 
 
 def _structure_files(folder):
