@@ -359,19 +359,31 @@ def _place_cifs(
 
 def _place_new(target: Path, text: str) -> None:
     """A new file written whole or not at all: a temporary file, then a hard link to the
-    target name, which fails rather than overwrite a file of that name."""
+    target name, which fails rather than overwrite a file of that name (where the file system
+    has no hard links, a rename after checking that the name is free)."""
     try:
         staged = _write_temporary(target, text.encode("utf-8"), NEW_CIF_PREFIX)
     except OSError as exc:
         raise EntryError(f"{target} cannot be written ({exc.strerror})") from None
     try:
-        os.link(staged, target)
+        _link_or_rename(staged, target)
     except FileExistsError:
         raise EntryError(f"{target} appeared while it was being written; try again") from None
     except OSError as exc:
         raise EntryError(f"{target} cannot be written ({exc.strerror})") from None
     finally:
         staged.unlink(missing_ok=True)
+
+
+def _link_or_rename(staged: Path, target: Path) -> None:
+    try:
+        os.link(staged, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links on this file system
+        if target.exists():
+            raise FileExistsError(target) from None
+        os.replace(staged, target)
 
 
 def _remove(paths: list[Path]) -> None:
