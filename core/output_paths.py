@@ -48,6 +48,7 @@ class ProtectedPaths:
         if make_folder:
             _make_folder(path, target.parent)
         _require_writable_file(path, target)
+        log.debug("output %s allowed as %s", path, target)
         return target
 
     def check_folder(self, path: Path) -> Path:
@@ -56,7 +57,7 @@ class ProtectedPaths:
         target = Path(path).expanduser().resolve()
         if target.exists() and not target.is_dir():
             raise OutputPathError(f"Refusing to write into {path}: it is not a folder.")
-        if target == self._database_folder():
+        if target in {folder for folder, _ in self._database_names()}:
             raise OutputPathError(
                 f"Refusing to write into {path}: it is the folder of the database {self.database}."
             )
@@ -76,12 +77,11 @@ class ProtectedPaths:
             return f"a link to the database {self.database} or to a file named after it"
         for what, folder in self.folders:
             kept = folder.expanduser().resolve()
-            if target == kept or target.is_relative_to(kept):
+            if target == kept:
+                return f"the {what} {folder}"
+            if target.is_relative_to(kept):
                 return f"inside the {what} {folder}"
         return None
-
-    def _database_folder(self) -> Path:
-        return self.database.expanduser().resolve().parent
 
     def _database_names(self) -> set[tuple[Path, str]]:
         """(folder, file name) of the database as given and with its links followed: DuckDB
