@@ -68,7 +68,7 @@ def sql(
             "--timeout",
             metavar="SECONDS",
             help="Cancel the statement after this many seconds, 0 for no limit "
-            "[default: TCDB_SQL_TIMEOUT, else 60]",
+            "(default: TCDB_SQL_TIMEOUT, else 60)",
             show_default=False,
         ),
     ] = None,
