@@ -309,7 +309,8 @@ def run(conn: duckdb.DuckDBPyConnection, checked: Checked, timeout: float):
     """Execute the checked statement within ``timeout`` seconds (0: no limit): a DataFrame when
     it returns rows, else None. A statement past its limit or stopped by Ctrl-C is cancelled
     by DuckDB as a whole, so nothing of it is kept."""
-    log.debug("running the %s statement (time limit %s s)", checked.kind, timeout or "no")
+    bound = f"{timeout:g} s" if timeout else "none"
+    log.debug("running the %s statement (time limit: %s)", checked.kind, bound)
     limit = TimeLimit(conn, timeout)
     try:
         with limit:

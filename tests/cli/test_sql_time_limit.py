@@ -130,7 +130,7 @@ def _interrupted(db: Path, *args: str) -> tuple[int, str, str, float]:
         preexec_fn=_default_sigint,
     )
     try:
-        _wait_for(process, b"statement (time limit", seconds=30)
+        _wait_for(process, b"statement (time limit:", seconds=30)
         time.sleep(0.3)  # inside DuckDB's execution
         sent = time.monotonic()
         process.send_signal(signal.SIGINT)
