@@ -23,8 +23,8 @@ AddressOption = Annotated[
     str | None,
     typer.Option(
         "--address",
-        help="With --engine ray: 'auto' (the cluster 'ray start' started on this machine) or "
-        "HOST:PORT of its head; default: Ray started here for this command",
+        help="With --engine ray: 'auto' (the cluster 'ray start' started on this machine), "
+        "HOST:PORT of its head or ray://HOST:PORT; default: Ray started here for this command",
         show_default=False,
     ),
 ]
@@ -32,8 +32,9 @@ JobOption = Annotated[
     str | None,
     typer.Option(
         "--job",
-        help="With --engine ray: the screening job to run or resume (default: an id made "
-        "from the inputs, so the same command resumes its job)",
+        help="With --engine ray: the name of the screening job to run or resume: letters, "
+        "digits, '-' and '_' (default: an id made from the inputs, so the same command "
+        "resumes its job)",
         show_default=False,
     ),
 ]
