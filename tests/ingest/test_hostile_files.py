@@ -144,7 +144,7 @@ def test_a_member_declaring_1_gib_refuses_the_archive_at_its_header(migrated_db,
     assert result.returncode == 4, result.stderr
     assert (
         f"refused: {archive} is an archive whose members declare {len(text) + GIB:,} bytes or "
-        "more, past the limit of 268,435,456 (max_archive_bytes); it was not unpacked further "
+        "more, past the limit of 67,108,864 (max_archive_bytes); it was not unpacked further "
         "and nothing of it was loaded"
     ) in result.stdout
     assert query(migrated_db, "SELECT count(*) FROM crystal_structure")[0][0] == 0
