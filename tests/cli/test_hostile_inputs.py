@@ -88,3 +88,18 @@ def test_a_parquet_input_that_is_not_parquet_and_a_fifo_input_are_named(migrated
         f"failed: {pipe} is a FIFO, not a file or folder; it was not read.",
     ]
     assert result.stderr.strip().splitlines()[-1].startswith("error: None of the 2 input(s)")
+
+
+def test_evaluate_names_a_parquet_input_that_is_not_parquet(migrated_db, tmp_path):
+    bogus = tmp_path / "labelled.parquet"
+    bogus.write_bytes(b"PAR1" + b"\0" * 64)
+    result = invoke_tcdb("--db", str(migrated_db), "evaluate", str(bogus), "--run", "latest")
+    assert result.returncode == 1, result.stderr
+    rejected = [line for line in result.stderr.splitlines() if line.startswith("rejected: ")]
+    assert len(rejected) == 1
+    assert rejected[0].startswith(f"rejected: {bogus} is not a readable Parquet file (")
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: No labelled structure could be read from")
+    )
