@@ -36,6 +36,7 @@ from core.hashing import record_id
 from core.leftovers import owned_prefix, remove_leftovers
 from core.parameters import HAND_ENTRIES, INGEST, HandEntryParameters
 from core.records import Rejection
+from core.safe_reads import FileRefusedError, read_limited
 from core.space_groups import space_group_number, space_group_problem
 from core.structures import StructureRecord, parse_structure
 from core.text import decode_lenient, text_problem
@@ -195,13 +196,15 @@ def _duplicate_message(existing: tuple, params: HandEntryParameters = HAND_ENTRI
 
 
 def _read_text(path: Path, argument: str) -> str:
-    """A file a user named, as text, or an EntryError naming the argument and the reason."""
-    try:
-        text = decode_lenient(Path(path).read_bytes())  # a byte-order mark is dropped
+    """A file a user named, as text, or an EntryError naming the argument and the reason; a
+    FIFO or a device is refused unopened, and a file above its limit unread."""
+    limit = INGEST.max_structure_bytes if argument == "--cif" else INGEST.max_table_bytes
+    try:  # a byte-order mark is dropped
+        text = decode_lenient(read_limited(Path(path), limit))
     except FileNotFoundError:
         raise EntryError(f"{argument} {path}: the file does not exist") from None
-    except IsADirectoryError:
-        raise EntryError(f"{argument} {path}: is a folder, not a file") from None
+    except FileRefusedError as exc:
+        raise EntryError(f"{argument} {path}: {exc.detail}") from None
     except OSError as exc:
         raise EntryError(f"{argument} {path}: cannot be read ({exc.strerror})") from None
     problem = text_problem(text, f"{argument} {path}")

@@ -103,3 +103,20 @@ def test_evaluate_names_a_parquet_input_that_is_not_parquet(migrated_db, tmp_pat
         .splitlines()[-1]
         .startswith("error: No labelled structure could be read from")
     )
+
+
+@pytest.mark.parametrize(("make", "words"), [(fifo, "a FIFO"), (zero, "a character device")])
+def test_add_entry_refuses_a_fifo_or_dev_zero_given_as_its_cif_at_once(
+    curated_db, tmp_path, make, words
+):
+    cif = tmp_path / "entry.cif"
+    make(cif)
+    with deadline(60):
+        result = invoke_tcdb(
+            "--db", str(curated_db), "curate", "add-entry", "--formula", "LaH10", "--tc", "230",
+            "--pressure", "138", "--method", "experiment", "--reference", "x", "--cif", str(cif),
+            env={"TCDB_CURATED": str(tmp_path / "curated")},
+        )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert f"--cif {cif}: is {words}, not a regular file" in result.stderr
+    assert not (tmp_path / "curated").exists() or not any((tmp_path / "curated").rglob("*.csv"))
