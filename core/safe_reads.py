@@ -183,8 +183,8 @@ def read_limited(
     """The bytes of a regular file of at most ``limit`` bytes; anything else is refused with
     one sentence, before it is read (a file that grows past the limit while read, after)."""
     path = Path(path)
-    with open_regular(path, limit, follow_links=follow_links, limit_name=limit_name) as opened:
-        handle, _ = opened
+    opened = open_regular(path, limit, follow_links=follow_links, limit_name=limit_name)
+    with opened as (handle, _):
         try:
             data = handle.read(limit + 1)
         except OSError as exc:

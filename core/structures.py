@@ -17,6 +17,11 @@ Choices made here:
   (for example "fractional coordinates rounded" or a stoichiometry mismatch with the CIF's
   formula), because some of them mean the structure differs from the file.
 - Only the first structure of a file with several data blocks is kept; a warning says so.
+- A CIF is refused unexpanded when its sites would exceed ``max_structure_sites``: they are
+  counted from the listed atoms and symmetry operations first, because pymatgen's expansion
+  takes time quadratic in the sites (a CIF of 10⁶ sites ran for over 10 minutes).
+- The archive is read member by member as a stream, each member judged by its header before
+  its data is touched (``iter_tar_cifs``); a damaged archive is one ``FileRefusedError``.
 """
 
 from __future__ import annotations
