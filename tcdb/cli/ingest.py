@@ -67,8 +67,10 @@ AcceptRetirementsOption = Annotated[
     bool,
     typer.Option(
         "--accept-retirements",
-        help="Load a file even if it retires more than 20% of its source's active records "
-        "(max_retired_share; a truncated or header-only file is refused without this).",
+        help="Load a file even if it retires more than 20% of its source's active records, "
+        "or leaves fewer than 80% of the most it has had active since retirements were last "
+        "accepted (max_retired_share; a truncated or header-only file is refused without "
+        "this). Accepting resets that high-water mark.",
     ),
 ]
 
