@@ -81,8 +81,7 @@ from core.parameters import (
     DEFAULT_CVCNN_CONFIGURATION,
 )
 from ml.evaluation import part_protocol
-from ml.hydride_ensemble import seed_everything
-from ml.tensorflow_runtime import tensorflow
+from ml.tensorflow_runtime import seed_everything, tensorflow
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Runs are recorded and looked up under these names; the contract modules (``ml/models/``)
 declare them and the loaders that are also called directly (``ml.structural_model``,
-``ml.composition_model``, ``ml.hydride_training``) check a run against them. A model written
+``ml.composition_model``, ``ml.hydride.training``) check a run against them. A model written
 in one module needs no entry here: it declares its name where it is defined.
 """
 

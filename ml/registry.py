@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from core.errors import TcdbError
 from ml.contract import Model, check_model
+from ml.hydride.model import HydrideMLP
 from ml.models.composition import CompositionBaseline
 from ml.models.cvcnn import StructuralCNN
-from ml.models.hydride_mlp import HydrideMLP
 
 MODELS: dict[str, Model] = {}
 

@@ -177,8 +177,8 @@ class HydrideRun:
 
 @pytest.fixture(scope="session")
 def hydride_run(hydride_snapshot, tmp_path_factory) -> HydrideRun:
-    from core.parameters import HYDRIDE_PROFILES
-    from ml.hydride_ensemble import HydrideMLPConfig
+    from ml.hydride.ensemble import HydrideMLPConfig
+    from ml.hydride.parameters import HYDRIDE_PROFILES
     from ml.registry import get
     from ml.training import train
 

@@ -206,7 +206,7 @@ def predict_hydride(
     none could be."""
     _require_format(fmt)
     output = _checked_output(ctx, output)  # before the model's imports: a refusal costs nothing
-    from ml.hydride_screening import predict_formulas
+    from ml.hydride.screening import predict_formulas
     from ml.model_names import HYDRIDE_MLP
     from store.model_runs import locate_run
 
@@ -243,7 +243,7 @@ def _hydride_frame(predicted):
     the reason in 'error'), as CSV and JSON give them."""
     import pandas as pd
 
-    from ml.hydride_screening import COLUMNS
+    from ml.hydride.screening import COLUMNS
 
     done = predicted.frame[list(COLUMNS)].assign(status="predicted", error=None)
     failed = pd.DataFrame(

@@ -36,7 +36,7 @@ def screen_hydrides(
     check flags, and each element's best n in the domain (view hydride_best_per_element;
     --all: over every EH_n, view hydride_best_per_element_all). With --engine ray the grid is
     one resumable job of shards (docs/scaling.md)."""
-    from ml.hydride_screening import screen
+    from ml.hydride.screening import screen
     from ml.model_names import HYDRIDE_MLP
     from store.model_runs import resolve_run
 
@@ -45,7 +45,7 @@ def screen_hydrides(
     with db.reading() as conn:
         verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
     if choice.is_ray:
-        from ml.hydride_screening import HydridePackage, screen_sharded
+        from ml.hydride.screening import HydridePackage, screen_sharded
         from ml.screening_engine import Screening, ray_session
         from store.screening_jobs import jobs_folder
 

@@ -86,7 +86,7 @@ def test_the_hydride_screen_on_ray_stores_what_the_local_screen_stores(
     cluster, hydride_run, tmp_path
 ):
     """Runs before the module's pool exists, so its own actor finds a free CPU."""
-    from ml.hydride_screening import HydridePackage, screen, screen_sharded
+    from ml.hydride.screening import HydridePackage, screen, screen_sharded
     from schema.database import connect
     from store.model_runs import verify_run
 
@@ -119,7 +119,7 @@ def test_the_hydride_screen_on_ray_stores_what_the_local_screen_stores(
 def _forged_frame_is_refused(db, session, run, job, folder) -> None:
     """Issue #26: a forged frame in the finished job's folder (9,999 K at 0 GPa, in the
     domain) topped hydride_best_per_element when the same command ran again."""
-    from ml.hydride_screening import screen_sharded
+    from ml.hydride.screening import screen_sharded
 
     best = "SELECT formula, tc_K FROM hydride_best_per_element ORDER BY formula"
     before = query(db.path, best)

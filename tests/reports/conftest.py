@@ -19,10 +19,10 @@ def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_fa
     """The trained-models database plus a smoke hydride run and screening, predictions of the
     reference and literature structures, every morph family at smoke size, and a smoke
     composition run by time (the newest composition run)."""
-    from core.parameters import HYDRIDE_PROFILES
     from core.structure_files import read_structure_inputs
-    from ml import hydride_screening
-    from ml.hydride_ensemble import HydrideMLPConfig
+    from ml.hydride import screening as hydride_screening
+    from ml.hydride.ensemble import HydrideMLPConfig
+    from ml.hydride.parameters import HYDRIDE_PROFILES
     from ml.morph_runs import run_family
     from ml.morphs import FAMILIES
     from ml.registry import get

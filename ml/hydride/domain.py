@@ -4,7 +4,7 @@ Why: the screen asks the network about every E × n = 1 … 31, and without a do
 hydrides that look closest to ambient are extrapolations (n beyond any trained n, elements
 unlike any trained one, members that disagree). The domain is computed deterministically from
 a loaded run's own training points (``HydrideEnsemble.X_train_``, ``x_std_``), with the rules
-of ``core.parameters.HydrideDomainParameters``; it depends on no screening result, so a new
+of ``ml.hydride.parameters.HydrideDomainParameters``; it depends on no screening result, so a new
 training changes the thresholds and nothing else.
 
 Three checks, each failure written into ``domain_reason``:
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
 from ml import element_data as ed
+from ml.hydride.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
 
 Z_COLUMN = 2  # descriptor columns: n_H, vdw_radius, Z, mass_number, n_s, n_p, n_d, n_f
 ELEMENT_COLUMNS = slice(1, 8)

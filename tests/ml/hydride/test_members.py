@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml import hydride_ensemble as he
-from ml.hydride_members import MemberPlan, train_members
+from ml.hydride import ensemble as he
+from ml.hydride.members import MemberPlan, train_members
+from ml.tensorflow_runtime import seed_everything
 
 
 def problem(n: int = 30, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -31,7 +32,7 @@ def plan(members: int, n: int, epochs, batch: int = 0, seed: int = 0) -> MemberP
 
 
 def trained(p: MemberPlan, x, y) -> tuple[list[np.ndarray], object]:
-    he.seed_everything(0)
+    seed_everything(0)
     model = he.build_model(he.HydrideMLPConfig(), x.shape[1], p.members)
     history = train_members(model, p, x, y, checkpoints=(5,))
     return model.get_weights(), history

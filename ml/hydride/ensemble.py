@@ -3,12 +3,12 @@
 Why: the paper estimates its error by training the same small network 64 times, each time on a
 different random 75 % of the hydrides, and averaging the 64 predictions (the spread is the
 uncertainty). The members are independent, so they are trained together
-(``ml.hydride_members``): ``EnsembleDense`` holds a kernel (members, in, units) and a bias
+(``ml.hydride.members``): ``EnsembleDense`` holds a kernel (members, in, units) and a bias
 (members, units) and applies them with one ``einsum``; three of them are 64 independent copies
 of input → Dense(32, SELU) → Dense(32, SELU) → Dense(2).
 
 How each member trains (learning rate, L2, batch size, epochs) is chosen by an inner
-cross-validation inside the training set (``ml.hydride_search``), not fixed here; the paper's
+cross-validation inside the training set (``ml.hydride.search``), not fixed here; the paper's
 per-member checkpoint on its own 25 % is replaced by that choice, so the 25 % a member holds out
 is never used to pick anything and its error curve is a fair held-out curve.
 
@@ -38,7 +38,7 @@ Choices, fixed a priori (``HydrideMLPConfig``, recorded with ``as_dict()``):
 
 ``oof_predictions`` averages, for each training point, only the members that held it out (the
 paper's estimate). The hyper-parameters were chosen by an inner cross-validation over all the
-points, so the figure is slightly optimistic; ``ml.hydride_evaluation`` gives the nested ones.
+points, so the figure is slightly optimistic; ``ml.hydride.evaluation`` gives the nested ones.
 
 ``fit`` seeds Python, NumPy and TensorFlow and switches on TensorFlow's op determinism, both
 process-wide: the same seed, data and configuration give identical predictions (for a fixed
@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from core.safe_reads import npz_arrays
+from ml.tensorflow_runtime import seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -197,15 +198,6 @@ def _tf() -> Any:
     from ml.tensorflow_runtime import tensorflow
 
     return tensorflow()
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow and make TensorFlow ops deterministic (process-wide)."""
-    tf = _tf()
-    np.random.seed(seed)
-    tf.random.set_seed(seed)
-    tf.keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
 
 
 def _member_initializer(kind: str, seed: int) -> Any:
@@ -418,7 +410,7 @@ class HydrideEnsemble:
     ) -> HydrideEnsemble:
         """Train every member on X (n, d) → y (n, 2) = [T_c K, P GPa] for exactly
         ``hyperparameters.epochs`` epochs (default: the configuration's fixed values)."""
-        from ml.hydride_members import MemberPlan, train_members
+        from ml.hydride.members import MemberPlan, train_members
 
         X, y = _check_xy(X, y)
         cfg = self.config

@@ -5,7 +5,7 @@ Why here and not in the training module: predicting is what a loaded run does, w
 it. Every prediction carries the ensemble mean and the spread over members of T_c and P, the
 distance to ambient D = |P/GPa| + |T_c/K − 293| at the mean with ``distance_std`` (the spread
 of each member's own D) and ``distance_upper`` = D + distance_std, and the verdict of
-``ml.hydride_domain`` (``in_domain``, ``domain_reason``, ``element_distance``,
+``ml.hydride.domain`` (``in_domain``, ``domain_reason``, ``element_distance``,
 ``nearest_trained_element``). The thresholds and the domain parameters go into each stored
 row's ``extra_json``.
 """
@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from core.errors import TcdbError
-from core.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
-from ml.hydride_descriptors import hydride_matrix, missing_descriptors, screening_grid
-from ml.hydride_domain import HydrideDomain, check_counts, domain_of
-from ml.hydride_training import HydridePredictor, distance_to_ambient, load
+from ml.hydride.descriptors import hydride_matrix, missing_descriptors, screening_grid
+from ml.hydride.domain import HydrideDomain, check_counts, domain_of
+from ml.hydride.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
+from ml.hydride.training import HydridePredictor, distance_to_ambient, load
 from ml.screening_engine import JobOutcome, Screening
 from schema.database import Target, storing
 from store.model_runs import VerifiedRun, write_predictions

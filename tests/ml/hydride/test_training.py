@@ -1,5 +1,5 @@
 """The hydride model from a frozen snapshot: a recorded, reproducible run (its screen:
-``test_hydride_screening.py``)."""
+``test_screening.py``)."""
 
 from __future__ import annotations
 

@@ -10,9 +10,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from ml.hydride_descriptors import hydride_matrix, screenable_elements
-from ml.hydride_screening import parse_hydride, predict_formulas, screen
-from ml.hydride_training import load
+from ml.hydride.descriptors import hydride_matrix, screenable_elements
+from ml.hydride.screening import parse_hydride, predict_formulas, screen
+from ml.hydride.training import load
 from schema.database import connect
 from store.model_runs import verify_run
 

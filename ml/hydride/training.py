@@ -1,11 +1,11 @@
 """Training the (T_c, P) model of Hutcheon et al. (2020) on a hydrides snapshot, and loading a
-trained run back (screening and predicting EH_n: ``ml.hydride_screening``).
+trained run back (screening and predicting EH_n: ``ml.hydride.screening``).
 
 The training data are the snapshot's binary hydrides EH_n (one row per material, phase,
-pressure and reference). Inputs are the 8 descriptors of ``ml.hydride_descriptors``,
+pressure and reference). Inputs are the 8 descriptors of ``ml.hydride.descriptors``,
 standardised with the mean and spread of the screening grid (every screenable E × n = 1 … 31),
 which do not depend on any label. How the members train is chosen by an inner cross-validation
-(``ml.hydride_search``); the metrics are the three figures of ``ml.hydride_evaluation``
+(``ml.hydride.search``); the metrics are the three figures of ``ml.hydride.evaluation``
 (in-sample, random folds, grouped by formula) for the network, the linear baseline and a
 forest, plus the paper's member-held-out estimate.
 A loaded run predicts with every member: the mean is the prediction, the spread its
@@ -30,7 +30,7 @@ from ml.evaluation import (
     RepeatedRandomSplits,
     score_targets,
 )
-from ml.hydride_descriptors import (
+from ml.hydride.descriptors import (
     HydrideDescriptorConfig,
     hydride_matrix,
     missing_descriptors,
@@ -105,10 +105,10 @@ PROTOCOL_SLUGS = {
 def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None = None) -> Fitted:
     """Choose how to train by inner cross-validation, train the ensemble that is kept, and
     score it beside the linear and forest baselines in-sample, out of fold and grouped by
-    formula (``ml.hydride_evaluation``), plus the paper's member-held-out estimate."""
-    from ml.hydride_ensemble import HydrideEnsemble, linear_baseline_oof
-    from ml.hydride_evaluation import baseline_predictions, fold_ensembles, in_sample_baselines
-    from ml.hydride_search import search
+    formula (``ml.hydride.evaluation``), plus the paper's member-held-out estimate."""
+    from ml.hydride.ensemble import HydrideEnsemble, linear_baseline_oof
+    from ml.hydride.evaluation import baseline_predictions, fold_ensembles, in_sample_baselines
+    from ml.hydride.search import search
 
     descriptors = descriptors or HydrideDescriptorConfig()
     data = training_data(snapshot, descriptors)
@@ -224,7 +224,7 @@ class HydridePredictor:
     the run was trained with."""
 
     run_id: str
-    ensemble: object  # ml.hydride_ensemble.HydrideEnsemble
+    ensemble: object  # ml.hydride.ensemble.HydrideEnsemble
     linear_coef: np.ndarray
     linear_intercept: np.ndarray
     descriptors: HydrideDescriptorConfig
@@ -251,7 +251,7 @@ class HydridePredictor:
 
 def load(run: VerifiedRun) -> HydridePredictor:
     """The trained ensemble of a checked hydride-mlp run (JSON and ``.npz`` arrays only)."""
-    from ml.hydride_ensemble import HydrideEnsemble
+    from ml.hydride.ensemble import HydrideEnsemble
 
     run.require_model(HYDRIDE_MLP)
     recorded = run.manifest["config"]["descriptors"]

@@ -10,7 +10,7 @@ network, the linear baseline and a random forest on the same rows.
   both trained and tested: the same hydride at another pressure cannot leak its answer.
 
 In the two out-of-fold protocols the network's hyper-parameters are chosen by an inner search
-inside each outer training part (``ml.hydride_search``), and each fold's network is an
+inside each outer training part (``ml.hydride.search``), and each fold's network is an
 ensemble of ``evaluation_members`` members, each on a random (1 − ``validation_fraction``) of
 that part, trained for the chosen epochs: the deployed procedure, repeated per fold. The forest
 (``forest_trees`` trees, ``forest_min_leaf`` points per leaf, fixed a priori) and ordinary least
@@ -25,7 +25,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ml.evaluation import Split
-from ml.hydride_ensemble import HydrideMLPConfig, Hyperparameters, build_model, seed_everything
+from ml.hydride.ensemble import HydrideMLPConfig, Hyperparameters, build_model
+from ml.tensorflow_runtime import seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def fold_ensembles(
 
     The folds' members train together, one model per batch size among the choices.
     """
-    from ml.hydride_members import MemberPlan, train_members
+    from ml.hydride.members import MemberPlan, train_members
 
     n = len(y)
     predicted = np.full((n, 2), np.nan)

@@ -1,13 +1,13 @@
 """The (T_c, P) ensemble of Hutcheon et al. (2020) under the model contract.
 
-Training is ``ml.hydride_training`` over ``ml.hydride_ensemble``; screening every EH_n is
+Training is ``ml.hydride.training`` over ``ml.hydride.ensemble``; screening every EH_n is
 ``tcdb screen hydrides``. Heavy modules are imported by the methods that need them.
 """
 
 from __future__ import annotations
 
-from core.parameters import HYDRIDE_PROFILES
 from ml.contract import FitContext, Fitted, Model, Override
+from ml.hydride.parameters import HYDRIDE_PROFILES
 from ml.model_names import HYDRIDE_MLP
 
 
@@ -28,23 +28,23 @@ class HydrideMLP(Model):
 
     @property
     def config_class(self) -> type:
-        from ml.hydride_ensemble import HydrideMLPConfig
+        from ml.hydride.ensemble import HydrideMLPConfig
 
         return HydrideMLPConfig
 
     def record(self, config) -> dict:
-        from ml.hydride_training import record
+        from ml.hydride.training import record
 
         return record(config)
 
     def fit(self, snapshot, config, context: FitContext) -> Fitted:
-        from ml.hydride_training import fit
+        from ml.hydride.training import fit
 
         return fit(snapshot, config)
 
     def load(self, run):
         """Predicts (T_c K, P GPa) of (element, n_h) pairs."""
-        from ml.hydride_training import load
+        from ml.hydride.training import load
 
         return load(run)
 
@@ -75,5 +75,5 @@ class HydrideMLP(Model):
         return lines
 
 
-# The three figures of ml.hydride_evaluation, then the paper's own estimate.
+# The three figures of ml.hydride.evaluation, then the paper's own estimate.
 PROTOCOLS_SHOWN = ("in-sample", "random-folds", "grouped-by-composition", "random-repeated")

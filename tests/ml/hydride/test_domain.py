@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.parameters import HydrideDomainParameters
-from ml.hydride_descriptors import hydride_matrix, screenable_elements
-from ml.hydride_domain import check_counts, domain_of
-from ml.hydride_training import load
+from ml.hydride.descriptors import hydride_matrix, screenable_elements
+from ml.hydride.domain import check_counts, domain_of
+from ml.hydride.parameters import HydrideDomainParameters
+from ml.hydride.training import load
 from schema.database import connect
 from store.model_runs import verify_run
 
