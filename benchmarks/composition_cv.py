@@ -93,8 +93,8 @@ def linear_baseline(data, splits, protocol) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from core.parameters import STRUCTURAL_BASELINES
     from ml.evaluation import score
+    from ml.structural.parameters import STRUCTURAL_BASELINES
 
     predicted = np.full(len(data.y), np.nan)
     for train, test in splits:

@@ -16,7 +16,7 @@ call, the peak resident memory of the process and the validation metrics, and wr
 with the full configuration as JSON (default ``benchmarks/results/cvcnn_training-<UTC
 time>.json``).
 
-The configuration: the named configuration (``core.parameters.CVCNN_CONFIGURATIONS``), then
+The configuration: the named configuration (``ml.structural.parameters.CVCNN_CONFIGURATIONS``), then
 the profile's settings (the number of epochs), then ``--epochs``, then each ``--set field=value``
 of ``CVCNNConfig``, the later winning.
 
@@ -52,7 +52,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--configuration",
         default=None,
-        help="tcdb | authors (core.parameters.CVCNN_CONFIGURATIONS; default tcdb)",
+        help="tcdb | authors (ml.structural.parameters.CVCNN_CONFIGURATIONS; default tcdb)",
     )
     parser.add_argument(
         "--set",
@@ -72,8 +72,8 @@ def configuration(args: argparse.Namespace):
     """The CVCNNConfig to train: named configuration, profile, --epochs, --set, the later
     winning (a profile sets the run's length, a configuration the network and its training)."""
     from core.overrides import parse_overrides
-    from core.parameters import CVCNN_PROFILES, DEFAULT_CVCNN_CONFIGURATION
-    from ml.cvcnn import CVCNNConfig, configured
+    from ml.structural.cvcnn import CVCNNConfig, configured
+    from ml.structural.parameters import CVCNN_PROFILES, DEFAULT_CVCNN_CONFIGURATION
 
     values = dict(CVCNN_PROFILES[args.profile])
     if args.epochs is not None:

@@ -43,11 +43,11 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
-    from core.parameters import MORPH
     from core.settings import environment_settings
-    from ml.morph_runs import run_family
-    from ml.morphs import FAMILIES
-    from ml.structural_model import StructuralModel
+    from ml.structural.morph_runs import run_family
+    from ml.structural.morphs import FAMILIES
+    from ml.structural.parameters import MORPH
+    from ml.structural.predictor import StructuralModel
     from schema.database import connect
     from store.model_runs import resolve_run
     from tcdb.cli.discovery import read_references

@@ -73,13 +73,13 @@ def _ray_workers() -> dict[int, str]:
 def one(args: argparse.Namespace, engine: str, size: str) -> dict:
     """One engine on one size, in this (fresh) process; the figures as a dict."""
     logging.basicConfig(level=logging.WARNING)
-    from core.parameters import MORPH
     from core.settings import environment_settings
     from ml.element_data import atomic_number
-    from ml.morph_runs import run_family, run_family_sharded
-    from ml.morphs import FAMILIES, elements
     from ml.screening_engine import EngineChoice, Screening, ray_session
-    from ml.structural_model import ModelPackage, StructuralModel
+    from ml.structural.morph_runs import run_family, run_family_sharded
+    from ml.structural.morphs import FAMILIES, elements
+    from ml.structural.parameters import MORPH
+    from ml.structural.predictor import ModelPackage, StructuralModel
     from schema.database import Database
     from store.model_runs import resolve_run
     from tcdb.cli.discovery import read_references

@@ -1,9 +1,9 @@
 """A morph's structure from its reference: sites substituted, a and b scaled by one factor
 and c by another, fractional coordinates kept.
 
-Why here: the morph generator (``ml.morphs``) builds these structures to predict them, and the
-report (``reports.structure_files``) rebuilds the one at a scan's peak to link its CIF; both
-must give the same crystal, and neither layer may import the other.
+Why here: the morph generator (``ml.structural.morphs``) builds these structures to predict
+them, and the report (``reports.structure_files``) rebuilds the one at a scan's peak to link
+its CIF; both must give the same crystal, and neither layer may import the other.
 """
 
 from __future__ import annotations

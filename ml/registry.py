@@ -11,7 +11,7 @@ from core.errors import TcdbError
 from ml.contract import Model, check_model
 from ml.hydride.model import HydrideMLP
 from ml.models.composition import CompositionBaseline
-from ml.models.cvcnn import StructuralCNN
+from ml.structural.model import StructuralCNN
 
 MODELS: dict[str, Model] = {}
 

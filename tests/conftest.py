@@ -209,8 +209,8 @@ def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> T
     from core.parameters import COMPOSITION_PROFILES
     from ml import composition_model
     from ml.contract import FitContext
-    from ml.cvcnn import CVCNNConfig
     from ml.registry import get
+    from ml.structural.cvcnn import CVCNNConfig
     from ml.training import train
     from store.model_runs import verify_run
 

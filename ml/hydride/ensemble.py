@@ -28,8 +28,8 @@ Choices, fixed a priori (``HydrideMLPConfig``, recorded with ``as_dict()``):
   kernels only ("the parameters in the intermediate dense nodes").
 - The search grid (``learning_rates``, ``l2_values``, ``batch_sizes``, up to ``max_epochs``,
   scored every ``checkpoint_every`` epochs) spans Adam's default 1e-3 region upward and L2 from
-  a mild brake to one of the size of the data term; the profiles in ``core/parameters.py`` set
-  its size.
+  a mild brake to one of the size of the data term; the profiles in
+  ``ml/hydride/parameters.py`` set its size.
 - Scaling: inputs are standardised with a mean and standard deviation given by the caller (the
   screening grid's, which do not depend on labels); outputs are divided by fixed scales,
   ``tc_scale_K = pressure_scale_GPa = 100`` (no label statistics, so nothing leaks from held-out

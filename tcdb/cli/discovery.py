@@ -55,7 +55,7 @@ def _composition_run(ctx: typer.Context, conn, ref: str) -> Path | None:
 
 def _structural_model(ctx: typer.Context, conn, ref: str):
     from ml.model_names import CVCNN
-    from ml.structural_model import StructuralModel
+    from ml.structural.predictor import StructuralModel
     from store.model_runs import resolve_run
 
     return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, CVCNN))
@@ -119,7 +119,7 @@ def predict(
     _require_format(fmt)
     output = _checked_output(ctx, output)  # before the model's imports: a refusal costs nothing
     from core.structure_files import read_structure_inputs
-    from ml.structure_predictions import predict_inputs
+    from ml.structural.predictions import predict_inputs
 
     choice = engine_choice(engine, address, job)
     if choice.is_ray:
@@ -150,8 +150,8 @@ def _predict_on_ray(ctx, choice, paths, run, composition_run, output) -> None:
     was predicted."""
     from ml.model_names import CVCNN
     from ml.screening_engine import Screening, ray_session
-    from ml.structural_model import ModelPackage
-    from ml.structure_predictions import predict_paths_sharded
+    from ml.structural.predictions import predict_paths_sharded
+    from ml.structural.predictor import ModelPackage
     from store.model_runs import resolve_run
     from store.screening_jobs import jobs_folder
 
@@ -303,7 +303,7 @@ def _with_spread(tc: float, spread: float) -> str:
 @morph_app.command("families")
 def morph_families() -> None:
     """List the morph families with their reference structures."""
-    from ml.morphs import FAMILIES
+    from ml.structural.morphs import FAMILIES
 
     for family in FAMILIES.values():
         typer.echo(f"{family.name:<16} {family.description}")
@@ -337,9 +337,9 @@ def morph_run(
     morph_top_candidates read them. For dome and ac-grid, say per reference structure whether
     T_c has an interior maximum over the scan and where. With --engine ray each reference
     structure's morphs are one resumable job of shards (docs/scaling.md)."""
-    from core.parameters import MORPH, MORPH_PROFILES
-    from ml.morph_runs import run_family
-    from ml.morphs import FAMILIES, family
+    from ml.structural.morph_runs import run_family
+    from ml.structural.morphs import FAMILIES, family
+    from ml.structural.parameters import MORPH, MORPH_PROFILES
 
     choice = engine_choice(engine, address, job)
     names = list(FAMILIES) if all_families else list(families or [])
@@ -372,9 +372,9 @@ def morph_run(
 def _morph_run_on_ray(ctx, db, choice, run, composition_run, chosen, params, only, top) -> str:
     """The families on Ray: one session (the actors load the networks once) for them all."""
     from ml.model_names import CVCNN
-    from ml.morph_runs import run_family_sharded
     from ml.screening_engine import Screening, ray_session
-    from ml.structural_model import ModelPackage
+    from ml.structural.morph_runs import run_family_sharded
+    from ml.structural.predictor import ModelPackage
     from store.model_runs import resolve_run
     from store.screening_jobs import jobs_folder
 
@@ -408,7 +408,7 @@ def read_references(db, family) -> list:
     """The family's reference structures as ingested (``crystal_structure`` rows
     ``reference:<file stem>``), read here and handed to the model code, which never reads the
     live database."""
-    from ml.morphs import reference_from_json, reference_id
+    from ml.structural.morphs import reference_from_json, reference_id
     from schema.database import reading
     from schema.structures import active_structure_json
 
@@ -439,7 +439,7 @@ def morph_top(
     limit: Annotated[int, typer.Option(help="Morphs per family")] = 10,
 ) -> None:
     """Show the morphs with the highest peak T_c (view morph_top_candidates)."""
-    from ml.morphs import FAMILIES
+    from ml.structural.morphs import FAMILIES
 
     names = [family] if family else list(FAMILIES)
     with reader(ctx) as conn:

@@ -33,10 +33,10 @@ def evaluate(
     database (evaluations/<id>/parity.png), and the result stored (table evaluation; each
     prediction a prediction row with its label). Inputs, rows or items that cannot be used
     are listed with the reason (file and line or item) and the rest are scored."""
-    from ml.external_evaluation import evaluate_run
     from ml.labelled_structures import read_labelled_structures
     from ml.model_names import CVCNN
-    from ml.structural_model import StructuralModel
+    from ml.structural.external_evaluation import evaluate_run
+    from ml.structural.predictor import StructuralModel
     from store.model_runs import resolve_run
 
     if fmt not in FORMATS:

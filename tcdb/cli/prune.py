@@ -20,7 +20,7 @@ def _size(size: int) -> str:
 def _cache_keys_in_use(plan, snapshots) -> set[str] | None:
     """The feature cache keys of the runs that stay; None when one cannot be worked out (its
     snapshot is gone or damaged), in which case every cache stays."""
-    from ml.feature_cache_keys import feature_cache_key
+    from ml.structural.feature_cache_keys import feature_cache_key
     from store.artifacts import ArtifactError
     from store.snapshots import load_snapshot
 

@@ -18,10 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from core.parameters import ENGINE, MORPH
+from core.parameters import ENGINE
 from core.structure_files import read_structure_inputs
-from ml.morph_runs import run_family, run_family_sharded
-from ml.morphs import FAMILIES, load_reference_file
 from ml.screening_engine import (
     EngineChoice,
     EngineError,
@@ -30,8 +28,11 @@ from ml.screening_engine import (
     pool_size,
     ray_session,
 )
-from ml.structural_model import ModelPackage, StructuralModel
-from ml.structure_predictions import predict_inputs, predict_paths_sharded
+from ml.structural.morph_runs import run_family, run_family_sharded
+from ml.structural.morphs import FAMILIES, load_reference_file
+from ml.structural.parameters import MORPH
+from ml.structural.predictions import predict_inputs, predict_paths_sharded
+from ml.structural.predictor import ModelPackage, StructuralModel
 from schema.database import Database
 from store.screening_jobs import ShardIntegrityError
 from tcdb.cli.discovery import read_references
@@ -278,6 +279,9 @@ def test_engine_options_are_checked_before_any_work_and_ray_is_not_imported_loca
     assert wrong.returncode != 0 and "Unknown engine 'spark'" in wrong.stderr
     lonely = invoke_tcdb("--db", str(models_db), "morph", "run", "dome", "--address", "auto")
     assert lonely.returncode != 0 and "needs --engine ray" in lonely.stderr
-    code = "import sys, tcdb.cli, ml.morph_runs, ml.screening_engine; print('ray' in sys.modules)"
+    code = (
+        "import sys, tcdb.cli, ml.structural.morph_runs, ml.screening_engine; "
+        "print('ray' in sys.modules)"
+    )
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert imported.stdout.strip() == "False", imported.stderr

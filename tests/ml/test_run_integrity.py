@@ -262,8 +262,8 @@ def lambda_model():
 def test_an_hdf5_file_named_model_keras_is_refused_before_any_loader(
     tmp_path, marker, lambda_model
 ):
-    from ml.cvcnn import ModelFileError
-    from ml.cvcnn import load_model as load_network
+    from ml.structural.cvcnn import ModelFileError
+    from ml.structural.cvcnn import load_model as load_network
 
     legacy = tmp_path / "legacy.h5"
     lambda_model(marker).save(legacy, save_format="h5")
@@ -278,8 +278,8 @@ def test_an_hdf5_file_named_model_keras_is_refused_before_any_loader(
 
 
 def test_a_keras_archive_with_a_lambda_layer_is_refused(tmp_path, marker, lambda_model):
-    from ml.cvcnn import ModelFileError
-    from ml.cvcnn import load_model as load_network
+    from ml.structural.cvcnn import ModelFileError
+    from ml.structural.cvcnn import load_model as load_network
 
     path = tmp_path / "model.keras"
     lambda_model(marker).save(path)
@@ -291,8 +291,8 @@ def test_a_keras_archive_with_a_lambda_layer_is_refused(tmp_path, marker, lambda
 
 def test_a_keras_archive_naming_an_importable_module_is_refused(tmp_path, marker, monkeypatch):
     """tf-keras's safe mode imports any module a config names; the allow-list stops it first."""
-    from ml.cvcnn import ModelFileError
-    from ml.cvcnn import load_model as load_network
+    from ml.structural.cvcnn import ModelFileError
+    from ml.structural.cvcnn import load_model as load_network
 
     (tmp_path / "tcdb_evil_module.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
     monkeypatch.syspath_prepend(str(tmp_path))

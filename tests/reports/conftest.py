@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from core.parameters import MORPH, MORPH_PROFILES
+from ml.structural.parameters import MORPH, MORPH_PROFILES
 from schema.database import connect
 from tests.conftest import SOURCES
 
@@ -23,11 +23,11 @@ def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_fa
     from ml.hydride import screening as hydride_screening
     from ml.hydride.ensemble import HydrideMLPConfig
     from ml.hydride.parameters import HYDRIDE_PROFILES
-    from ml.morph_runs import run_family
-    from ml.morphs import FAMILIES
     from ml.registry import get
-    from ml.structural_model import StructuralModel
-    from ml.structure_predictions import predict_inputs
+    from ml.structural.morph_runs import run_family
+    from ml.structural.morphs import FAMILIES
+    from ml.structural.predictions import predict_inputs
+    from ml.structural.predictor import StructuralModel
     from ml.training import train
     from store.model_runs import verify_run
     from tcdb.cli.discovery import read_references

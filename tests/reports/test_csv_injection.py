@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from core.csv_exports import FORMULA_TRIGGERS, neutralised, write_csv
-from ml.morphs import load_reference_file
+from ml.structural.morphs import load_reference_file
 from reports import tables
 from reports.build import write_table
 from reports.inputs import ReportInputs

@@ -36,8 +36,8 @@ def store(migrated_db, structures_snapshot, tmp_path):
     """A database folder holding: three composition runs (the oldest with a prediction), a
     cvcnn run on a structures snapshot, a failed run, a crashed and a running training, a
     folder nobody registered, and two feature caches (the cvcnn run's and another)."""
-    from ml.feature_cache_keys import feature_cache_key
-    from ml.structure_features import FeatureConfig
+    from ml.structural.feature_cache_keys import feature_cache_key
+    from ml.structural.features import FeatureConfig
 
     root = tmp_path / "runs"
     snapshots = tmp_path / "snapshots"
@@ -83,8 +83,8 @@ def _status(db: Path, run_id: str) -> str:
 def test_the_feature_cache_key_is_the_one_training_files_features_under(
     structures_snapshot, tmp_path
 ):
-    from ml.feature_cache_keys import feature_cache_key
-    from ml.structure_features import FeatureConfig, structure_features
+    from ml.structural.feature_cache_keys import feature_cache_key
+    from ml.structural.features import FeatureConfig, structure_features
 
     frame = structures_snapshot.structures.head(3)
     computed = structure_features(frame, cache_dir=tmp_path, progress=False)

@@ -20,12 +20,12 @@ from pymatgen.core import Structure
 
 from core.cells import standard_cell
 from core.structures import iter_tar_cifs, parse_structure
-from ml import structure_features as sf
 from ml.composition_descriptors import NUMERICAL_LABELS, numerical_matrix
-from ml.fourier import FourierConfig, batch_coefficients
-from ml.structure_features import FeatureConfig, structure_features
+from ml.structural import features as sf
+from ml.structural.features import FeatureConfig, structure_features
+from ml.structural.fourier import FourierConfig, batch_coefficients
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SOURCES = Path(os.environ.get("TCDB_SOURCES") or REPO.parent / "shared" / "data")
 MP_ARCHIVE = SOURCES / "materials_project" / "mp_structures.tar.gz"
 N_REAL = 10

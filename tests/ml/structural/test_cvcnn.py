@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml import cvcnn
 from ml.evaluation import random_split
+from ml.structural import cvcnn
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 N_NUMERICAL = 6
 
 
@@ -59,7 +59,10 @@ def trained(data) -> tuple:
 
 
 def test_importing_the_module_does_not_import_tensorflow():
-    code = "import ml.cvcnn, sys; print('tensorflow' in sys.modules or 'cvnn' in sys.modules)"
+    code = (
+        "import ml.structural.cvcnn, sys; "
+        "print('tensorflow' in sys.modules or 'cvnn' in sys.modules)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
@@ -212,7 +215,7 @@ def expected_trainable(config: cvcnn.CVCNNConfig, n_numerical: int) -> int:
 
 
 def test_the_default_configuration_is_tcdb_and_is_the_dataclass_default():
-    from core.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
+    from ml.structural.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
 
     assert DEFAULT_CVCNN_CONFIGURATION == "tcdb"
     assert cvcnn.configured() == cvcnn.configured("tcdb") == cvcnn.CVCNNConfig()

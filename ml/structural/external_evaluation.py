@@ -4,8 +4,8 @@ Why: a validation split drawn from the training snapshot shares compositions (po
 sources with the training part, so its r² is optimistic. ``tcdb evaluate`` scores a run on
 structures a user brings, labelled by a CSV or in JSON items (``ml.labelled_structures``), and
 stores the result so it can be cited: r², RMSE and MAE over all items and per T_c band
-(``core.parameters.EVALUATION_BAND_EDGES_K``), with n everywhere, a parity plot, and every
-prediction as a ``prediction`` row (subject kind ``evaluation_item``, the label in
+(``ml.structural.parameters.EVALUATION_BAND_EDGES_K``), with n everywhere, a parity plot,
+and every prediction as a ``prediction`` row (subject kind ``evaluation_item``, the label in
 ``extra_json``). The result is one ``evaluation`` row whose id is a hash of the run and the
 inputs' content hash, so scoring the same run on the same set again adds nothing.
 """
@@ -24,13 +24,13 @@ import pyarrow as pa
 
 from core.errors import TcdbError
 from core.hashing import json_sha256, record_id
-from core.parameters import EVALUATION_BAND_EDGES_K
 from core.structure_files import InputFailure
 from core.timestamps import utcnow
 from ml.labelled_structures import LabelledStructure
 from ml.metrics import regression
-from ml.structural_model import DEFAULT_BATCH, StructuralModel, finite_or_none
-from ml.structure_features import content_hash
+from ml.structural.features import content_hash
+from ml.structural.parameters import EVALUATION_BAND_EDGES_K
+from ml.structural.predictor import DEFAULT_BATCH, StructuralModel, finite_or_none
 from schema.database import Target, insert_new_rows, storing
 from store.model_runs import write_predictions
 

@@ -27,14 +27,14 @@ from core.structure_files import InputFailure, InputStructure, input_files, read
 from core.structure_tables import TableSlice, read_slice, slices
 from ml.composition_model import composition_prediction_rows
 from ml.screening_engine import JobOutcome, Screening
-from ml.structural_model import (
+from ml.structural.features import FeatureConfig, content_hash
+from ml.structural.predictor import (
     DEFAULT_BATCH,
     ModelPackage,
     StructuralModel,
     featurise,
     finite_or_none,
 )
-from ml.structure_features import FeatureConfig, content_hash
 from schema.database import Target, storing
 from store.model_runs import VerifiedRun, prediction_table, write_predictions
 from store.screening_jobs import REJECTIONS, prediction_schema, shard_tables

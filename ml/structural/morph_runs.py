@@ -31,15 +31,16 @@ import numpy as np
 import pyarrow as pa
 
 from core.cells import scaled, standard_cell
-from core.parameters import DOME, INGEST, MORPH, DomeParameters, MorphParameters
+from core.parameters import DOME, INGEST, DomeParameters
 from core.scan_shapes import grid_shape, scan_shape
 from core.structures import space_group
 from core.timestamps import utcnow
 from ml.composition_model import composition_prediction_rows
-from ml.morphs import Builder, Family, Morph, MorphError, Reference, generate
 from ml.screening_engine import JobOutcome, Screening
-from ml.structural_model import ModelPackage, StructuralModel, featurise, finite_or_none
-from ml.structure_features import CellConfig, FeatureConfig
+from ml.structural.features import CellConfig, FeatureConfig
+from ml.structural.morphs import Builder, Family, Morph, MorphError, Reference, generate
+from ml.structural.parameters import MORPH, MorphParameters
+from ml.structural.predictor import ModelPackage, StructuralModel, featurise, finite_or_none
 from schema.database import Target, insert_new_rows, storing
 from store.model_runs import VerifiedRun, prediction_table, write_predictions
 from store.screening_jobs import REJECTIONS, prediction_schema, shard_tables

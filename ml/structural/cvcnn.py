@@ -1,9 +1,9 @@
 """The structural T_c network of Novakovic et al. (2023): complex 3-D convolutions + dense layers.
 
 Why: the paper reads a crystal as the Fourier coefficients of its charge and mass densities
-(δ×δ×δ×2 complex numbers, ``ml.fourier``) plus 175 numerical descriptors, and predicts T_c with a
-two-branch network. The Fourier coefficients keep their phase only as complex numbers, so the
-spatial branch uses cvnn's complex-valued layers:
+(δ×δ×δ×2 complex numbers, ``ml.structural.fourier``) plus 175 numerical descriptors, and
+predicts T_c with a two-branch network. The Fourier coefficients keep their phase only as
+complex numbers, so the spatial branch uses cvnn's complex-valued layers:
 
 - spatial: complex input (δ, δ, δ, 2) → ComplexConv3D(32, 3×3×3, cartesian ReLU) → complex
   average pooling 2×2×2 → ComplexDropout(0.5) → ComplexConv3D(32, 3×3×3) with the absolute
@@ -14,10 +14,10 @@ spatial branch uses cvnn's complex-valued layers:
 With the default configuration this has 1,663,745 trainable parameters (each complex weight
 counts as its real and imaginary parts), the ≈1.66 M of ``docs/STACK.md``.
 
-Two named configurations (``core.parameters.CVCNN_CONFIGURATIONS``, built by ``configured``):
-``tcdb``, the network above, and ``authors``, the network of the authors' public code
-(METHODS.md section 3): a second average pooling and complex dropout after the second
-convolution (``spatial_pools=2``: with δ = 13 the spatial branch ends in 1×1×1×32 values),
+Two named configurations (``CVCNN_CONFIGURATIONS`` of ``ml.structural.parameters``, built by
+``configured``): ``tcdb``, the network above, and ``authors``, the network of the authors'
+public code (METHODS.md section 3): a second average pooling and complex dropout after the
+second convolution (``spatial_pools=2``: with δ = 13 the spatial branch ends in 1×1×1×32 values),
 BatchNormalization after every Dense(ReLU) of both dense parts (``dense_normalisation="batch"``)
 and no dense dropout (``head_dropout=0``), a ReLU output (``output_activation="relu"``), Adam
 2.7e-4 with batches of 500, and the ``authors`` feature preset (``features``). It has 1,243,905
@@ -38,7 +38,7 @@ Choices of the ``tcdb`` configuration, fixed a priori (``CVCNNConfig``, recorded
   end (the paper keeps the best of 300 epochs). ``patience`` (default ``None``: off) stops
   training early after that many epochs without improvement; it is recorded in the config.
 - ``members`` (default 1) is read by the training around ``train_cvcnn``
-  (``ml.cvcnn_ensemble``): that many networks on the split of ``seed``, member k with
+  (``ml.structural.ensemble``): that many networks on the split of ``seed``, member k with
   ``weight_seed = seed + k``; the network built here does not depend on it.
 - Numerical inputs are standardised with a mean and standard deviation given by the caller
   (zero deviations are treated as one); the Fourier input is passed as complex64 unchanged.
@@ -74,13 +74,9 @@ from typing import Any
 import numpy as np
 
 from core.errors import TcdbError
-from core.parameters import (
-    BY_TIME_LAST_TRAINING_YEAR,
-    COMPOSITION_PROFILES,
-    CVCNN_CONFIGURATIONS,
-    DEFAULT_CVCNN_CONFIGURATION,
-)
+from core.parameters import BY_TIME_LAST_TRAINING_YEAR, COMPOSITION_PROFILES
 from ml.evaluation import part_protocol
+from ml.structural.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
 from ml.tensorflow_runtime import seed_everything, tensorflow
 
 logger = logging.getLogger(__name__)
@@ -110,7 +106,7 @@ class CVCNNConfig:
     spatial_pools: int = 1  # 1: pool + dropout after the first convolution; 2: after both
     dense_normalisation: str = "none"  # "batch": BatchNormalization after every Dense(ReLU)
     output_activation: str = "linear"  # "relu": T_c ≥ 0, as the authors' code
-    features: str = "tcdb"  # the feature preset (ml.structure_features.FEATURE_PRESETS)
+    features: str = "tcdb"  # the feature preset (ml.structural.features.FEATURE_PRESETS)
     huber_delta_K: float = 7.0
     learning_rate: float = 1e-3  # Adam; our choice, the paper states none
     batch_size: int = 32
@@ -157,7 +153,7 @@ class CVCNNConfig:
 
 
 class ConfigurationError(TcdbError):
-    """A configuration name that ``core.parameters.CVCNN_CONFIGURATIONS`` does not hold."""
+    """A configuration name that ``ml.structural.parameters.CVCNN_CONFIGURATIONS`` does not hold."""
 
 
 def configured(name: str = DEFAULT_CVCNN_CONFIGURATION, **values: Any) -> CVCNNConfig:

@@ -4,7 +4,7 @@ Why: Novakovic et al. (2023, Sec. V.B) search for hydrides beyond the training d
 known high-T_c structure, replacing the species on chosen sites, and scaling its lattice — a
 crude stand-in for pressure ("superconducting domes"). The structural model predicts each
 morph in milliseconds, so whole element-by-element maps are cheap. This module only generates
-the morphs (pure, no model, no database); ``ml.morph_runs`` predicts and stores them.
+the morphs (pure, no model, no database); ``ml.structural.morph_runs`` predicts and stores them.
 
 The reference structures come from the database (ingest stores ``reference/structures`` as
 ``crystal_structure`` rows ``reference:<file stem>`` with their site labels), so every morph
@@ -43,7 +43,7 @@ from pymatgen.core import Element, Structure
 from core.errors import TcdbError
 from core.hashing import record_id
 from core.morph_geometry import morph_of
-from core.parameters import MORPH, MorphParameters
+from ml.structural.parameters import MORPH, MorphParameters
 
 
 class MorphError(TcdbError):

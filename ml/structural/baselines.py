@@ -19,7 +19,7 @@ predicts exactly the rows the run is scored on (test under ``grouped``, the 20 %
   training structures;
 - ``forest_descriptors``: a random forest on the same descriptors.
 
-Settings: ``core.parameters.StructuralBaselineParameters`` (recorded with the run).
+Settings: ``ml.structural.parameters.StructuralBaselineParameters`` (recorded with the run).
 """
 
 from __future__ import annotations
@@ -33,14 +33,11 @@ import numpy as np
 import pandas as pd
 
 from core.families import chemical_system
-from core.parameters import (
-    COMPOSITION_PROFILES,
-    STRUCTURAL_BASELINES,
-    StructuralBaselineParameters,
-)
+from core.parameters import COMPOSITION_PROFILES
 from ml.composition_descriptors import composition_matrix
 from ml.composition_model import CompositionModelConfig, composition_data
 from ml.evaluation import ByTimeSplit, Parts, years_of
+from ml.structural.parameters import STRUCTURAL_BASELINES, StructuralBaselineParameters
 from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ configuration — applied exactly as in training. Features are computed once and
 every member in batches, so memory stays bounded (a Fourier array is 35 kB per structure)
 however many structures are asked for. A prediction is the mean over members and their spread
 (standard deviation); a one-member run has no spread: NaN, stored as NULL, never 0 (a single
-network says nothing about its own uncertainty, see ``ml.cvcnn_ensemble``).
+network says nothing about its own uncertainty, see ``ml.structural.ensemble``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from ml.model_names import CVCNN
-from ml.structure_features import FeatureConfig, compute_features
+from ml.structural.features import FeatureConfig, compute_features
 from store.model_runs import RunError, VerifiedRun
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class StructuralModel:
         """Load a checked run written by ``tcdb train cvcnn``; refuse other models' runs.
 
         Every file is read through the run's manifest check, and the network only as a
-        ``.keras`` archive in safe mode (``ml.cvcnn.load_model``)."""
+        ``.keras`` archive in safe mode (``ml.structural.cvcnn.load_model``)."""
         return ModelPackage.of(run).load()
 
     def predict(
@@ -89,8 +89,8 @@ class StructuralModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The members' mean and spread for features already computed (``featurise``): what a
         screening's predicting actor does with the shards featurised elsewhere."""
-        from ml.cvcnn import predict
-        from ml.cvcnn_ensemble import mean_and_spread
+        from ml.structural.cvcnn import predict
+        from ml.structural.ensemble import mean_and_spread
 
         per_member = [
             predict(net, fourier, numerical, self.mean, self.std, INFERENCE_BATCH)
@@ -114,7 +114,7 @@ class ModelPackage:
     @classmethod
     def of(cls, run: VerifiedRun) -> ModelPackage:
         """Read through the run's manifest check, as ``StructuralModel.load`` reads it."""
-        from ml.cvcnn_ensemble import member_file
+        from ml.structural.ensemble import member_file
 
         run.require_model(CVCNN)
         features = FeatureConfig.matching(run.manifest["config"].get("features"))
@@ -130,8 +130,8 @@ class ModelPackage:
 
     def load(self) -> StructuralModel:
         """The networks built from their ``.keras`` archives in safe mode."""
-        from ml.cvcnn import ModelFileError, load_model_bytes
-        from ml.cvcnn_ensemble import member_file
+        from ml.structural.cvcnn import ModelFileError, load_model_bytes
+        from ml.structural.ensemble import member_file
 
         networks = []
         for k, data in enumerate(self.networks):

@@ -1,7 +1,7 @@
 """Training the structural model of Novakovic et al. (2023) on a ``structures`` snapshot.
 
 Every labelled structure of the snapshot gets its Fourier coefficients and 175 numerical
-descriptors (``ml.structure_features``, cached by content); structures whose descriptors
+descriptors (``ml.structural.features``, cached by content); structures whose descriptors
 cannot be computed (elements beyond Z = 86, noble gases) are left out and counted.
 
 The split follows ``config.protocol`` (``ml.evaluation``): ``paper`` is the seeded random 80/20
@@ -11,8 +11,8 @@ optimistic figure); ``grouped`` keeps whole reduced formulas in one of training,
 does the same with element sets; ``by-time`` tests the structures first reported after a year
 and reports, per family, how many of them each model puts above 20 K. The numerical
 descriptors are standardised with the training part's statistics only. The baselines of
-``ml.structural_baselines`` are fitted and scored on the same split and the same rows. With
-``members`` > 1 that many networks are trained on the same split (``ml.cvcnn_ensemble``); each
+``ml.structural.baselines`` are fitted and scored on the same split and the same rows. With
+``members`` > 1 that many networks are trained on the same split (``ml.structural.ensemble``); each
 part is scored on the members' mean, beside each member's own score and the mean spread.
 """
 
@@ -48,8 +48,8 @@ ENSEMBLE = (
 def record(config) -> dict:
     """The configuration as the run manifest records it: its name, every field, the feature
     preset it names with every value of that preset, the split and the baselines."""
-    from core.parameters import STRUCTURAL_BASELINES
-    from ml.structure_features import feature_preset
+    from ml.structural.features import feature_preset
+    from ml.structural.parameters import STRUCTURAL_BASELINES
 
     recorded = {
         "configuration": config.configuration,
@@ -74,7 +74,7 @@ def split_structures(
     protocol = config.split_protocol()
     formulas = structures["reduced_formula"].to_numpy()
     if getattr(protocol, "grouped_by", None) == "chemical system":
-        from ml.structural_baselines import formula_compositions
+        from ml.structural.baselines import formula_compositions
 
         groups = np.array([chemical_system(c) for c in formula_compositions(list(formulas))])
         return protocol, protocol.parts(len(structures), groups)
@@ -100,7 +100,7 @@ def _by_time_families(
 ) -> list[dict]:
     """Per family, the later structures of a by-time run: the network's and each baseline's
     count above 20 K and error (``ml.evaluation.family_scores``)."""
-    from ml.structural_baselines import formula_compositions
+    from ml.structural.baselines import formula_compositions
 
     families = [family(c) for c in formula_compositions(list(usable["reduced_formula"]))]
     test = parts.test
@@ -117,10 +117,10 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     """Features, split (``config.protocol``), training of every member with best-validation
     restore, the evaluated parts and the baselines scored on the same split, artefacts and
     predictions, from the snapshot alone."""
-    from ml.cvcnn import predict
-    from ml.cvcnn_ensemble import mean_and_spread, train_members
-    from ml.structural_baselines import baseline_predictions
-    from ml.structure_features import feature_preset, structure_features
+    from ml.structural.baselines import baseline_predictions
+    from ml.structural.cvcnn import predict
+    from ml.structural.ensemble import mean_and_spread, train_members
+    from ml.structural.features import feature_preset, structure_features
 
     frame = snapshot.require_kind("structures").structures
     preset = feature_preset(config.features)
@@ -188,8 +188,8 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
 def _member_artefacts(members: list) -> dict[str, bytes]:
     """Each member's network and history: ``model.keras`` and ``history.json`` for member 0
     (the names of a one-member run), ``model-1.keras`` and ``history-1.json`` … after it."""
-    from ml.cvcnn import save_model
-    from ml.cvcnn_ensemble import member_file
+    from ml.structural.cvcnn import save_model
+    from ml.structural.ensemble import member_file
 
     artefacts: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory() as folder:

@@ -9,8 +9,15 @@ import dataclasses
 import numpy as np
 import pytest
 
-from core.parameters import MORPH
-from ml.morphs import FAMILIES, Builder, MorphError, elements, generate, load_reference_file
+from ml.structural.morphs import (
+    FAMILIES,
+    Builder,
+    MorphError,
+    elements,
+    generate,
+    load_reference_file,
+)
+from ml.structural.parameters import MORPH
 from tests.conftest import SOURCES
 
 REFERENCES = SOURCES / "reference" / "structures"
@@ -92,7 +99,7 @@ def test_the_ac_grid_scales_a_and_c_independently():
 
 
 def test_a_dome_or_grid_run_says_whether_tc_peaks_inside_its_scan():
-    from ml.morph_runs import scan_summary
+    from ml.structural.morph_runs import scan_summary
 
     reference = _reference("Li2MgH16_Fd-3m_250GPa.cif")
     builder = Builder(reference)

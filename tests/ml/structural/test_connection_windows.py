@@ -11,12 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from core.parameters import MORPH
 from core.structure_files import read_structure_inputs
-from ml.morph_runs import run_family
-from ml.morphs import FAMILIES
-from ml.structural_model import StructuralModel
-from ml.structure_predictions import predict_inputs
+from ml.structural.morph_runs import run_family
+from ml.structural.morphs import FAMILIES
+from ml.structural.parameters import MORPH
+from ml.structural.predictions import predict_inputs
+from ml.structural.predictor import StructuralModel
 from schema.database import Database
 from tcdb.cli.discovery import read_references
 from tests.conftest import SOURCES, query

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from ml import metrics
-from ml.structural_baselines import BASELINES
+from ml.structural.baselines import BASELINES
 from schema.database import connect
 from tests.commands import invoke_tcdb
 from tests.conftest import query
@@ -20,8 +20,8 @@ from tests.conftest import query
 
 def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snapshot, tmp_path):
     from ml.contract import FitContext
-    from ml.cvcnn import CVCNNConfig, load_model
     from ml.registry import get
+    from ml.structural.cvcnn import CVCNNConfig, load_model
     from ml.training import train
 
     config = CVCNNConfig(
@@ -60,7 +60,7 @@ def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snap
         left_out == len(structures_snapshot.structures) - validation["n"] - run.metrics["n_train"]
     )
 
-    from ml.structure_features import structure_features
+    from ml.structural.features import structure_features
 
     frame = structures_snapshot.structures
     features = structure_features(frame, cache_dir=tmp_path / "cache", progress=False)
@@ -79,7 +79,7 @@ def test_the_grouped_protocol_from_the_command_line_keeps_the_test_part_out_of_t
 ):
     """`tcdb train cvcnn --protocol grouped` on a smoke run: no formula in two parts, the test
     part is never given to training or checkpointing, baselines scored on the test rows."""
-    from ml import cvcnn
+    from ml.structural import cvcnn
 
     db = tmp_path / "tcdb.duckdb"
     shutil.copy(trained_models.db, db)

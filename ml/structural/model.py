@@ -1,8 +1,8 @@
 """The structural model of Novakovic et al. (2023), a complex-valued CNN on Fourier densities
 and 175 descriptors, under the model contract.
 
-The network is ``ml.cvcnn``, its training ``ml.cvcnn_training``, a run loaded back
-``ml.structural_model`` (which ``tcdb predict`` and ``tcdb morph`` use); heavy modules are
+The network is ``ml.structural.cvcnn``, its training ``ml.structural.training``, a run loaded back
+``ml.structural.predictor`` (which ``tcdb predict`` and ``tcdb morph`` use); heavy modules are
 imported by the methods that need them.
 """
 
@@ -11,16 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.parameters import CVCNN_CONFIGURATIONS, CVCNN_PROFILES, DEFAULT_CVCNN_CONFIGURATION
 from ml.contract import FitContext, Fitted, Model, Override
 from ml.model_names import CVCNN
+from ml.structural.parameters import (
+    CVCNN_CONFIGURATIONS,
+    CVCNN_PROFILES,
+    DEFAULT_CVCNN_CONFIGURATION,
+)
 
 
 @dataclass(frozen=True)
 class StructurePredictor:
     """A cvcnn run loaded back; predicts T_c (K) of (structure, space group number) pairs."""
 
-    model: Any  # ml.structural_model.StructuralModel
+    model: Any  # ml.structural.predictor.StructuralModel
 
     def predict(self, inputs):
         structures = [structure for structure, _ in inputs]
@@ -63,14 +67,14 @@ class StructuralCNN(Model):
 
     @property
     def config_class(self) -> type:
-        from ml.cvcnn import CVCNNConfig
+        from ml.structural.cvcnn import CVCNNConfig
 
         return CVCNNConfig
 
     def configure(self, profile: str = "quick", seed: int = 0, **overrides: Any) -> Any:
         """The named configuration's values, under the profile's (epochs), under the options
         given explicitly."""
-        from ml.cvcnn import configured
+        from ml.structural.cvcnn import configured
 
         super().configure(profile, seed, **overrides)  # checks the profile and option names
         name = overrides.pop("configuration", None) or DEFAULT_CVCNN_CONFIGURATION
@@ -78,22 +82,22 @@ class StructuralCNN(Model):
         return configured(name, seed=seed, **(dict(self.profiles[profile]) | given))
 
     def record(self, config) -> dict:
-        from ml.cvcnn_training import record
+        from ml.structural.training import record
 
         return record(config)
 
     def fit(self, snapshot, config, context: FitContext) -> Fitted:
-        from ml.cvcnn_training import fit
+        from ml.structural.training import fit
 
         return fit(snapshot, config, context.cache_dir, context.progress)
 
     def load(self, run) -> StructurePredictor:
-        from ml.structural_model import StructuralModel
+        from ml.structural.predictor import StructuralModel
 
         return StructurePredictor(StructuralModel.load(run))
 
     def summary(self, run, config, profile) -> list[str]:
-        from ml.cvcnn_training import summary_lines
+        from ml.structural.training import summary_lines
 
         m = run.metrics
         best = ", ".join(str(e + 1) for e in m.get("member_best_epochs", [m["best_epoch"]]))

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from core.parameters import MORPH
 from core.structure_files import read_structure_inputs
-from ml.morph_runs import run_family
-from ml.morphs import FAMILIES, Builder, generate, load_reference_file
-from ml.structural_model import StructuralModel
-from ml.structure_predictions import predict_inputs
+from ml.structural.morph_runs import run_family
+from ml.structural.morphs import FAMILIES, Builder, generate, load_reference_file
+from ml.structural.parameters import MORPH
+from ml.structural.predictions import predict_inputs
+from ml.structural.predictor import StructuralModel
 from schema.database import connect
 from store.model_runs import RunError
 from tcdb.cli.discovery import read_references
@@ -151,7 +151,7 @@ def test_predict_with_no_usable_input_names_every_reason_in_sentences(models_db,
 
 
 def test_reference_structures_are_read_by_the_caller_and_handed_in(models_db, model, tmp_path):
-    from ml.morphs import MorphError, reference_id
+    from ml.structural.morphs import MorphError, reference_id
     from schema import migrate
 
     family = FAMILIES["dome"]
