@@ -142,26 +142,6 @@ class CurationParameters:
 CURATION = CurationParameters()
 
 
-@dataclass(frozen=True)
-class HandEntryParameters:
-    """When ``tcdb curate add-entry`` treats a new point as one already in the database.
-
-    Points are compared on the physics, not on the text: the same composition, a pressure and a
-    T_c within these tolerances, and the same DOI (or, when either point has no DOI, whatever
-    the reference and space-group texts say). Reports of one measurement differ by rounding and
-    by reading a figure: Drozdov's LaH10 is quoted as 250 K and as 252 K at 170 GPa.
-    """
-
-    duplicate_tc_tolerance_K: float = 5.0
-    duplicate_pressure_tolerance_GPa: float = 5.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-HAND_ENTRIES = HandEntryParameters()
-
-
 # The label table(s) of a snapshot unless it names others (tcdb snapshot create --labels).
 DEFAULT_LABEL_TABLES: tuple[str, ...] = ("nims_supercon",)
 
@@ -210,9 +190,6 @@ class SnapshotParameters:
         return asdict(self)
 
 
-# Training profiles: "paper" uses the papers' settings, "quick" what `make run` uses by default
-# (every output says which), "smoke" a tiny run for end-to-end tests of the commands.
-PROFILES = ("paper", "quick", "smoke")
 # Fields of ml.composition_model.CompositionModelConfig. "quick" (the default) searches leaves
 # and minimum leaf size by inner validation on the 81 + fractions + Magpie descriptors, with 3
 # members and a spread; max_leaf_nodes there only caps the structural baselines' fixed trees.
@@ -245,40 +222,6 @@ BY_TIME_LAST_TRAINING_YEAR = 2007
 FAMILY_HIGH_TC_K = 20.0
 
 
-ENGINES = ("local", "ray")
-
-
-@dataclass(frozen=True)
-class EngineParameters:
-    """How ``--engine ray`` cuts a screening and spreads it over a cluster's CPUs.
-
-    A shard is the unit that is featurised in one task, predicted by one actor call, written
-    as one Parquet file and recorded as finished; a crash loses at most the shards in flight.
-    Each predicting actor holds the networks once; the pool has ``actors`` of them, or by
-    default one per ``cpus_per_actor`` CPUs of the cluster. Featurising a shard takes about
-    3.5 times as long as predicting it (measured on MgH13 morphs: 21 s against 6 s for 2,048),
-    so an actor that reserved a whole CPU would leave it mostly idle: an actor asks for
-    ``actor_cpus`` and a featurising task for ``task_cpus``, which on 2 CPUs lets one actor
-    and two featurising tasks run at once (a pool that took every CPU would leave the tasks
-    none and the pipeline would stall).
-    """
-
-    shard_size: int = 2048  # structures per shard (~35 kB of Fourier features each)
-    actor_cpus: float = 0.4
-    task_cpus: float = 0.8
-    actors: int | None = None  # None: max(1, cluster CPUs // cpus_per_actor)
-    cpus_per_actor: int = 2
-    # shards in flight beyond those being featurised, per actor: enough to keep it busy, few
-    # enough that the object store holds a bounded number of feature arrays
-    queued_per_actor: int = 2
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-ENGINE = EngineParameters()
-
-
 @dataclass(frozen=True)
 class DomeParameters:
     """When T_c along a lattice scan counts as a dome (``core.scan_shapes``).
@@ -297,8 +240,3 @@ class DomeParameters:
 
 
 DOME = DomeParameters()
-
-
-# ---- the report site (tcdb report --serve)
-
-REPORT_SERVE_PORT = 8000  # on 127.0.0.1 only; --port changes it, 0 takes any free port

@@ -34,7 +34,7 @@ import duckdb
 from core.errors import TcdbError
 from core.hashing import record_id
 from core.leftovers import owned_prefix, remove_leftovers
-from core.parameters import HAND_ENTRIES, INGEST, HandEntryParameters
+from core.parameters import INGEST
 from core.records import Rejection
 from core.safe_reads import FileRefusedError, read_limited
 from core.space_groups import space_group_number, space_group_problem
@@ -42,6 +42,7 @@ from core.structures import StructureRecord, parse_structure
 from core.text import decode_lenient, text_problem
 from core.timestamps import utcnow
 from ingest.literature import COLUMNS, duplicate_key, parse_literature_row
+from ingest.parameters import HAND_ENTRIES, HandEntryParameters
 from ingest.runs import load_batch
 from ingest.sources import curated_entries, curated_structures
 

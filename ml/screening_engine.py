@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from core.errors import TcdbError
-from core.parameters import ENGINE, ENGINES, EngineParameters
+from ml.parameters import ENGINE, ENGINES, EngineParameters
 from ml.ray_reaper import descendants, start_reaper, stop_reaper
 from schema.database import Target, reading, writing
 from store.screening_jobs import (

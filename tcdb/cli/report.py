@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from core.parameters import REPORT_SERVE_PORT
+from reports.parameters import REPORT_SERVE_PORT
 from tcdb.cli.context import database, settings_of
 
 

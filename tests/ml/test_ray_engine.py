@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from core.parameters import ENGINE
 from core.structure_files import read_structure_inputs
+from ml.parameters import ENGINE
 from ml.screening_engine import (
     EngineChoice,
     EngineError,
