@@ -51,6 +51,25 @@ def test_a_sibling_reaching_into_another_sibling_is_caught(tmp_path):
     assert "ml.shortcut -> curate.groups" in result.stdout
 
 
+def test_a_model_package_reaching_into_another_is_caught(tmp_path):
+    _copy_tree(tmp_path)
+    (tmp_path / "ml" / "hydride" / "shortcut.py").write_text(
+        "from ml.structural import morphs  # noqa: F401\n"
+    )
+    result = _lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "ml.hydride.shortcut -> ml.structural.morphs" in result.stdout
+
+
+def test_a_cycle_inside_a_model_package_is_caught(tmp_path):
+    _copy_tree(tmp_path)
+    with open(tmp_path / "ml" / "hydride" / "members.py", "a") as members:
+        members.write("from ml.hydride import search  # noqa: E402, F401\n")
+    result = _lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "No cycles are allowed in ml.hydride." in result.stdout
+
+
 def _cross_package_private_imports() -> list[str]:
     """``from other_package.module import _name``: a private name used across packages."""
     import ast
