@@ -1,22 +1,38 @@
-"""Gradient-boosted trees stored as plain arrays, so a saved model loads without running code.
+"""Gradient-boosted trees stored in formats that load without running code.
 
 Why: pickle (and joblib, and anything built on them) runs code while it loads, so a crafted
-``model.pkl`` in a run folder would run whatever it names. A fitted scikit-learn
-``HistGradientBoostingRegressor`` is only arrays: per tree, each node's feature, threshold,
-side for missing values, children and leaf value, plus one baseline. ``export`` copies those
-arrays out of the fitted estimator, ``BoostedTrees`` writes them to an ``.npz`` file (read with
-``allow_pickle=False``) and predicts with a short numpy traversal that adds the trees in the
-estimator's own order, so the predictions are the same floats as the estimator's. A LightGBM
-``Booster`` is the same kind of arrays (its leaves already hold the baseline, so ours is 0):
-``export_lightgbm`` reads them from the booster's own JSON dump.
+``model.pkl`` in a run folder would run whatever it names. Two formats instead:
 
-Only what the composition model uses is supported: a regressor with the squared-error loss on
-numerical features. Anything else (categorical splits, other losses) is refused at export.
+- **LightGBM boosters in LightGBM's own text format** (``booster_text``, ``load_booster``): the
+  file LightGBM writes, parsed by LightGBM. LightGBM's parser trusts its input, though: a
+  truncated text aborts the process, an index outside a tree's nodes reads outside its arrays
+  (a segmentation fault or garbage) and a node that is its own child loops forever (measured
+  in docs/models.md). So before LightGBM sees a text, ``checked_booster_text`` checks what
+  prediction relies on: the header of a one-output regression, every tree's keys in
+  LightGBM's order, the number of values of each array, numbers written as LightGBM writes
+  them, finite thresholds and leaf values, numerical splits only, split features inside the
+  model's features and children that form one tree. LightGBM then parses only the checked
+  header and trees, one after another (without ``tree_sizes`` it does not parse them in
+  parallel, where any error it meets aborts instead of raising).
+- **scikit-learn's trees as plain arrays** (``export``, ``BoostedTrees``): scikit-learn has no
+  format of its own that loads without unpickling. A fitted ``HistGradientBoostingRegressor``
+  is only arrays: per tree, each node's feature, threshold, side for missing values, children
+  and leaf value, plus one baseline. ``export`` copies them out of the estimator,
+  ``BoostedTrees`` writes them to an ``.npz`` file (read with ``allow_pickle=False``, every
+  index checked) and predicts with a short numpy traversal that adds the trees in the
+  estimator's own order, so the predictions are the same floats as the estimator's. Runs
+  recorded before LightGBM's text format was used hold their LightGBM boosters in these
+  arrays too (a booster's leaves already hold its baseline, so theirs is 0); they load and
+  predict as before.
+
+Only what the composition model uses is supported: regressors with the squared-error loss on
+numerical features. Anything else (categorical splits, other losses) is refused.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,10 +177,9 @@ def _archive_arrays(data: bytes) -> dict[str, np.ndarray]:
 
 
 def export(estimator) -> BoostedTrees:
-    """The fitted ``HistGradientBoostingRegressor``'s (or LightGBM ``Booster``'s) trees as
-    arrays (squared error only)."""
-    if hasattr(estimator, "dump_model"):
-        return export_lightgbm(estimator)
+    """The fitted ``HistGradientBoostingRegressor``'s trees as arrays (squared error only)."""
+    if is_booster(estimator):
+        raise TreeFormatError("a LightGBM booster is stored in LightGBM's text format")
     loss = type(getattr(estimator, "_loss", None)).__name__
     if loss != "HalfSquaredError" or estimator.n_trees_per_iteration_ != 1:
         raise TreeFormatError(f"only squared-error regression trees are exported, not {loss}")
@@ -201,74 +216,159 @@ def export(estimator) -> BoostedTrees:
     return trees
 
 
-def export_lightgbm(booster) -> BoostedTrees:
-    """A trained LightGBM ``Booster``'s trees up to its best iteration, as arrays.
+# ---------------------------------------------------------------- LightGBM's text format
 
-    LightGBM sends a value left when ``x <= threshold``; a NaN goes to the stored default side
-    when the split learnt one (missing type ``NaN``), and is read as 0 otherwise (``None``).
-    Splits that treat zero as missing, categorical splits and other objectives are refused.
-    """
-    dump = booster.dump_model(num_iteration=booster.best_iteration or None)
-    objective = str(dump.get("objective", ""))
-    if not objective.startswith("regression") or objective.startswith("regression_l1"):
-        raise TreeFormatError(f"only squared-error regression trees are exported, not {objective}")
-    nodes: dict[str, list] = {name: [] for name in ARRAYS if name != "roots"}
-    roots = [_walk_lightgbm(info["tree_structure"], nodes) for info in dump["tree_info"]]
-    if len(nodes["leaf"]) >= 2**31:
-        raise TreeFormatError(f"{len(nodes['leaf']):,} nodes are too many to store")
-    trees = BoostedTrees(
-        baseline=0.0,
-        n_features=int(dump["max_feature_idx"]) + 1,
-        feature=np.asarray(nodes["feature"], dtype=np.int32),
-        threshold=np.asarray(nodes["threshold"], dtype=np.float64),
-        missing_left=np.asarray(nodes["missing_left"], dtype=bool),
-        left=np.asarray(nodes["left"], dtype=np.int32),
-        right=np.asarray(nodes["right"], dtype=np.int32),
-        leaf=np.asarray(nodes["leaf"], dtype=bool),
-        value=np.asarray(nodes["value"], dtype=np.float64),
-        roots=np.asarray(roots, dtype=np.int32),
-    )
-    trees.validate()
-    return trees
+BOOSTER_TEXT_MAX_BYTES = 128 << 20
+"""Largest booster text read (128 MiB). The largest the composition model writes is about
+25 MB (2,000 rounds of 127 leaves: ~12 KB a tree); the quick profile's members are 2-5 MB."""
+MAX_LEAVES = 131072  # LightGBM's own bound on num_leaves
+HEADER_KEYS = ("version", "num_class", "num_tree_per_iteration", "label_index",
+               "max_feature_idx", "objective", "feature_names", "feature_infos",
+               "tree_sizes")  # fmt: skip
+TREE_KEYS = ("num_leaves", "num_cat", "split_feature", "split_gain", "threshold",
+             "decision_type", "left_child", "right_child", "leaf_value", "leaf_weight",
+             "leaf_count", "internal_value", "internal_weight", "internal_count", "is_linear",
+             "shrinkage")  # fmt: skip
+FIXED_VALUES = {"version": "v4", "num_class": "1", "num_tree_per_iteration": "1",
+                "label_index": "0", "objective": "regression", "num_cat": "0",
+                "is_linear": "0"}  # fmt: skip
+# decision_type: bit 0 categorical (refused), bit 1 NaN goes left, bits 2-3 the missing type
+# (0 none: NaN read as 0; 2 NaN; 1 zero, which the model never learns, refused)
+NUMERICAL_DECISIONS = (0, 2, 8, 10)
+_INT = r"-?\d{1,9}"
+_FLOAT = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+_INTS = re.compile(f"(?:{_INT}(?: {_INT})*)?")
+_FLOATS = re.compile(f"(?:{_FLOAT}(?: {_FLOAT})*)?")
 
 
-def _walk_lightgbm(root: dict, nodes: dict[str, list]) -> int:
-    """Append one dumped tree's nodes (depth first, without recursion); the root's index."""
-    first = len(nodes["leaf"])
-    pending: list[tuple[dict, int | None, str]] = [(root, None, "")]
-    while pending:
-        node, parent, side = pending.pop()
-        index = len(nodes["leaf"])
-        if parent is not None:
-            nodes[side][parent] = index
-        is_leaf = "leaf_value" in node
-        if not is_leaf:
-            _check_split(node)
-        threshold = 0.0 if is_leaf else float(node["threshold"])
-        nodes["feature"].append(0 if is_leaf else int(node["split_feature"]))
-        nodes["threshold"].append(threshold)
-        nodes["missing_left"].append(not is_leaf and _nan_goes_left(node, threshold))
-        nodes["left"].append(index)  # a leaf's children point to itself (never followed)
-        nodes["right"].append(index)
-        nodes["leaf"].append(is_leaf)
-        nodes["value"].append(float(node["leaf_value"]) if is_leaf else 0.0)
-        if not is_leaf:
-            pending.append((node["right_child"], index, "right"))
-            pending.append((node["left_child"], index, "left"))
-    return first
+def is_booster(model) -> bool:
+    """True for a LightGBM ``Booster``."""
+    return hasattr(model, "model_to_string")
 
 
-def _nan_goes_left(node: dict, threshold: float) -> bool:
-    """LightGBM's side for NaN: the learnt default, or where 0 goes when none was learnt."""
-    if node["missing_type"] == "NaN":
-        return bool(node["default_left"])
-    return threshold >= 0.0
+def booster_text(booster) -> bytes:
+    """The booster in LightGBM's text format, up to its best iteration when it has one (what
+    ``predict`` uses), so that the loaded booster predicts with all its trees."""
+    best = booster.best_iteration
+    return booster.model_to_string(num_iteration=best if best > 0 else -1).encode("ascii")
 
 
-def _check_split(node: dict) -> None:
-    if node.get("decision_type") != "<=":
-        raise TreeFormatError(f"categorical splits are not supported ({node.get('decision_type')})")
-    if node.get("missing_type") not in ("NaN", "None"):
-        raise TreeFormatError(
-            f"missing values of type {node.get('missing_type')} are not supported"
-        )
+def load_booster(data: bytes):
+    """A LightGBM ``Booster`` from the bytes of a text model, checked first
+    (``checked_booster_text``); any refusal, LightGBM's own included, is a TreeFormatError."""
+    import lightgbm
+
+    text = checked_booster_text(data)
+    try:
+        return lightgbm.Booster(model_str=text)
+    except lightgbm.basic.LightGBMError as exc:
+        raise TreeFormatError(f"LightGBM refused it: {str(exc).splitlines()[0]}") from None
+
+
+def checked_booster_text(data: bytes) -> str:
+    """The header and trees of a LightGBM text model, without ``tree_sizes`` and without what
+    follows the trees (importances, parameters), once every check of the module docstring
+    has passed: the text LightGBM is given to parse."""
+    if len(data) > BOOSTER_TEXT_MAX_BYTES:
+        raise TreeFormatError(f"{len(data):,} bytes is more than a booster text may hold")
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise TreeFormatError("the text is not ASCII") from None
+    trees, end, _ = text.partition("\nend of trees\n")
+    if not end:
+        raise TreeFormatError("the text has no 'end of trees' line (truncated?)")
+    if "\0" in trees:
+        raise TreeFormatError("the text holds a NUL byte")
+    blocks = trees.split("\nTree=")
+    try:
+        header = _key_values(blocks[0], "tree", HEADER_KEYS)
+    except TreeFormatError as exc:
+        raise TreeFormatError(f"the header {exc}") from None
+    n_features = _ints(header["max_feature_idx"], 1, "max_feature_idx")[0] + 1
+    if n_features < 1:
+        raise TreeFormatError("max_feature_idx leaves no feature")
+    for key in ("feature_names", "feature_infos"):
+        if len(header[key].split(" ")) != n_features:
+            raise TreeFormatError(f"{key} does not name {n_features} features")
+    if len(blocks) == 1:
+        raise TreeFormatError("the text holds no tree")
+    for number, block in enumerate(blocks[1:]):
+        try:
+            _check_tree(_key_values(block, str(number), TREE_KEYS), n_features)
+        except TreeFormatError as exc:
+            raise TreeFormatError(f"tree {number}: {exc}") from None
+    kept = [line for line in blocks[0].split("\n") if not line.startswith("tree_sizes=")]
+    return "\n".join(kept).rstrip("\n") + "\n\nTree=" + "\nTree=".join(blocks[1:]) + end
+
+
+def _key_values(block: str, first: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """``key=value`` lines after the line ``first``: exactly ``keys``, in that order, with the
+    values LightGBM always writes where ``FIXED_VALUES`` names one."""
+    lines = block.rstrip("\n").split("\n")
+    if lines[0] != first:
+        raise TreeFormatError(f"does not start with {first!r}")
+    pairs = [line.partition("=") for line in lines[1:]]
+    if tuple(key for key, _, _ in pairs) != keys or not all(eq for _, eq, _ in pairs):
+        raise TreeFormatError("does not hold LightGBM's keys in LightGBM's order")
+    values = {key: value for key, _, value in pairs}
+    for key in (key for key in keys if key in FIXED_VALUES):
+        if values[key] != FIXED_VALUES[key]:
+            wanted = FIXED_VALUES[key]
+            raise TreeFormatError(f"gives {key} {values[key][:40]!r}, not {wanted!r}")
+    return values
+
+
+def _ints(value: str, count: int, key: str) -> np.ndarray:
+    if not _INTS.fullmatch(value):
+        raise TreeFormatError(f"{key} holds something other than integers")
+    numbers = np.array(value.split(" ") if value else [], dtype=np.int64)
+    if len(numbers) != count:
+        raise TreeFormatError(f"{key} holds {len(numbers)} values, not {count}")
+    return numbers
+
+
+def _floats(value: str, count: int, key: str) -> np.ndarray:
+    if not _FLOATS.fullmatch(value):
+        raise TreeFormatError(f"{key} holds something other than numbers")
+    numbers = np.array(value.split(" ") if value else [], dtype=np.float64)
+    if len(numbers) != count:
+        raise TreeFormatError(f"{key} holds {len(numbers)} values, not {count}")
+    if not np.isfinite(numbers).all():
+        raise TreeFormatError(f"{key} holds a number too large for a float")
+    return numbers
+
+
+def _check_tree(values: dict[str, str], n_features: int) -> None:
+    """What LightGBM trusts when it predicts: node and leaf indices, split features and
+    kinds, thresholds and leaf values (the other arrays only as numbers)."""
+    (leaves,) = _ints(values["num_leaves"], 1, "num_leaves")
+    if not 1 <= leaves <= MAX_LEAVES:
+        raise TreeFormatError(f"num_leaves {leaves} is outside 1-{MAX_LEAVES}")
+    splits = leaves - 1
+    feature = _ints(values["split_feature"], splits, "split_feature")
+    decision = _ints(values["decision_type"], splits, "decision_type")
+    children = np.concatenate([_ints(values[key], splits, key)
+                               for key in ("left_child", "right_child")])  # fmt: skip
+    _floats(values["threshold"], splits, "threshold")
+    _floats(values["leaf_value"], leaves, "leaf_value")
+    # never used to predict, but read by LightGBM: numbers, as many as it expects (a tree of
+    # one leaf may leave its weight out)
+    sizes = {"split_gain": {splits}, "internal_value": {splits}, "internal_weight": {splits},
+             "internal_count": {splits}, "leaf_weight": {leaves, 0 if leaves == 1 else leaves},
+             "leaf_count": {leaves}, "shrinkage": {1}}  # fmt: skip
+    for key, allowed in sizes.items():
+        if not _FLOATS.fullmatch(values[key]):
+            raise TreeFormatError(f"{key} holds something other than numbers")
+        if (values[key].count(" ") + 1 if values[key] else 0) not in allowed:
+            raise TreeFormatError(f"{key} holds a number of values other than LightGBM's")
+    if len(feature) and (feature.min() < 0 or feature.max() >= n_features):
+        raise TreeFormatError("a split names a feature that does not exist")
+    if not np.isin(decision, NUMERICAL_DECISIONS).all():
+        raise TreeFormatError("only numerical splits, with NaN or no missing values, are read")
+    # Nodes 1 .. leaves-2 and leaves ~0 .. ~(leaves-1) are each the child of exactly one node
+    # and the root (node 0) of none: every walk from the root ends at a leaf of this tree.
+    inner, leaf = np.sort(children[children >= 0]), np.sort(~children[children < 0])
+    if leaves > 1 and not (np.array_equal(inner, np.arange(1, splits))
+                           and np.array_equal(leaf, np.arange(leaves))):  # fmt: skip
+        raise TreeFormatError("the children do not form one tree")

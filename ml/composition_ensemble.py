@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ml.boosted_trees import BoostedTrees, export
+from ml.boosted_trees import BoostedTrees, is_booster
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,10 @@ class EnsembleFit:
         mean = sum(m.predict(X) for m in self.members) / len(self.members)
         return mean, spread(self.scale.predict(X) if self.scale is not None else None, len(X))
 
-    def trees(self, to_arrays: Callable[[Any], BoostedTrees] = export) -> dict[str, BoostedTrees]:
-        """Every model as arrays (``to_arrays`` of each, once): ``member_i`` and ``scale``."""
-        out = {f"member_{i}": to_arrays(m) for i, m in enumerate(self.members)}
-        if self.scale is not None:
-            out["scale"] = to_arrays(self.scale)
-        return out
+    def models(self) -> dict[str, Any]:
+        """Every fitted model by the name it is stored under: ``member_i`` and ``scale``."""
+        named = {f"member_{i}": m for i, m in enumerate(self.members)}
+        return named | ({"scale": self.scale} if self.scale is not None else {})
 
 
 def spread(scale_output: np.ndarray | None, n: int) -> np.ndarray:
@@ -193,10 +191,16 @@ def _scale_model(seed: int):
 
 @dataclass(frozen=True)
 class StoredEnsemble:
-    """An ensemble loaded back from arrays: members and optional scale model."""
+    """An ensemble loaded back: members (LightGBM boosters read from LightGBM's text format,
+    or trees as arrays) and an optional scale model (arrays: it is scikit-learn's)."""
 
-    members: tuple[BoostedTrees, ...]
+    members: tuple[Any, ...]  # lightgbm.Booster or BoostedTrees
     scale: BoostedTrees | None = None
+
+    def n_features(self) -> set[int]:
+        """The number of columns each model reads (one value when they agree)."""
+        return {m.num_feature() if is_booster(m) else m.n_features
+                for m in (*self.members, *([self.scale] if self.scale else []))}  # fmt: skip
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The members' mean (exactly the member's floats for a one-member run)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -54,7 +55,11 @@ from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.npz"  # the trees as arrays (ml.boosted_trees); never a pickle
+# Stored trees, never a pickle (ml.boosted_trees): scikit-learn's (the scale model, Hamidieh's
+# fixed members) as arrays, LightGBM's boosters (the searched members) in LightGBM's text format.
+# Runs recorded before the text format hold every model, boosters too, in the arrays.
+MODEL_FILE = "model.npz"
+BOOSTER_FILE = re.compile(r"member_\d+\.txt")
 METHODS = ("search", "fixed")
 # The protocols the baseline can be scored under, each with the metrics key it is stored as
 # (the default keeps ``cross_validation``, the key every earlier run has).
@@ -246,7 +251,7 @@ def fit(
     )
     frame = frame[np.isfinite(oof.predicted)]  # by time: only the later compositions
     artefacts = {
-        MODEL_FILE: ensemble_bytes(final, data.X),
+        **ensemble_artefacts(final, data.X),
         "out_of_fold.parquet": frame.to_parquet(index=False),
     }
     notes = {
@@ -279,9 +284,9 @@ def _protocol_text(config: CompositionModelConfig) -> str:
 
 
 def checked_trees(model, X: np.ndarray):
-    """The fitted trees as arrays, after checking they predict exactly as the estimator
-    on (up to 2,000 of) the training rows: a change in scikit-learn's internals fails here,
-    at training, not later as wrong predictions."""
+    """scikit-learn's fitted trees as arrays, after checking they predict exactly as the
+    estimator on (up to 2,000 of) the training rows: a change in scikit-learn's internals
+    fails here, at training, not later as wrong predictions."""
     from ml.boosted_trees import export
 
     trees = export(model)
@@ -295,35 +300,89 @@ def checked_trees(model, X: np.ndarray):
 
 
 def tree_bytes(model, X: np.ndarray) -> bytes:
-    """One fitted model's checked trees (``checked_trees``) as an array archive."""
+    """One fitted scikit-learn model's checked trees (``checked_trees``) as an array archive."""
     return checked_trees(model, X).to_bytes()
 
 
-def ensemble_bytes(ensemble, X: np.ndarray) -> bytes:
-    """Members and scale model as one array archive, each exported once and checked as
-    ``checked_trees`` checks."""
-    from ml.boosted_trees import pack
+def checked_booster(booster, X: np.ndarray) -> bytes:
+    """A LightGBM booster in LightGBM's text format, after checking that the text, read back
+    as a run is read (``load_booster``), predicts the booster's exact floats on (up to 2,000
+    of) the training rows."""
+    from ml.boosted_trees import TreeFormatError, booster_text, load_booster
 
-    return pack(ensemble.trees(lambda model: checked_trees(model, X)))
+    text = booster_text(booster)
+    sample = X[:2000]
+    try:
+        same = np.array_equal(load_booster(text).predict(sample), booster.predict(sample))
+    except TreeFormatError as exc:
+        raise TcdbError(f"The booster's own text is refused when read back ({exc}).") from None
+    if not same:
+        raise TcdbError("The booster read back from its text does not predict as the fitted one.")
+    return text
+
+
+def ensemble_artefacts(ensemble, X: np.ndarray) -> dict[str, bytes]:
+    """Members and scale model, each saved once and checked: LightGBM boosters as
+    ``member_<i>.txt`` (``checked_booster``), scikit-learn's trees together in ``MODEL_FILE``
+    (``checked_trees``)."""
+    from ml.boosted_trees import is_booster, pack
+
+    arrays, texts = {}, {}
+    for name, model in ensemble.models().items():
+        if is_booster(model):
+            texts[f"{name}.txt"] = checked_booster(model, X)
+        else:
+            arrays[name] = checked_trees(model, X)
+    return {MODEL_FILE: pack(arrays), **texts}
 
 
 def load_model(run: VerifiedRun) -> StoredEnsemble:
-    """The fitted trees of a checked composition run (arrays only: nothing runs on load);
-    a run of one model (written before ensembles) loads as an ensemble of one."""
+    """The fitted trees of a checked composition run, each read from the bytes its manifest
+    hashed (nothing runs on load): the arrays of ``MODEL_FILE`` and every ``member_<i>.txt``
+    the manifest lists. A run of one model (written before ensembles) loads as an ensemble of
+    one; a run written before the text format, from its arrays alone."""
     from ml.boosted_trees import TreeFormatError, unpack
 
     run.require_model(COMPOSITION)
     try:
         models = unpack(run.read_bytes(MODEL_FILE))
-        members = sorted((k for k in models if k.startswith("member_")),
-                         key=lambda k: int(k.removeprefix("member_")))  # fmt: skip
-        if not members:
-            raise TreeFormatError("the tree archive holds no member")
-        return StoredEnsemble(tuple(models[k] for k in members), models.get("scale"))
     except (TreeFormatError, ValueError) as exc:
         raise TcdbError(
             f"Run {run.id}: {MODEL_FILE} is not a valid tree archive ({exc})."
         ) from None
+    for name in sorted(n for n in run.manifest["artefacts"] if BOOSTER_FILE.fullmatch(n)):
+        member = name.removesuffix(".txt")
+        if member in models:
+            raise TcdbError(f"Run {run.id}: {member} is stored twice ({MODEL_FILE} and {name}).")
+        models[member] = _read_booster(run, name)
+    count = sum(name.startswith("member_") for name in models)
+    members = [f"member_{i}" for i in range(count)]
+    if not count:
+        raise TcdbError(f"Run {run.id}: its trees hold no member.")
+    if not set(members) <= set(models):
+        raise TcdbError(f"Run {run.id}: its members are not member_0 to member_{count - 1}.")
+    ensemble = StoredEnsemble(tuple(models[k] for k in members), models.get("scale"))
+    if len(ensemble.n_features()) != 1:
+        raise TcdbError(f"Run {run.id}: its models read different numbers of descriptors.")
+    return ensemble
+
+
+def _read_booster(run: VerifiedRun, name: str):
+    """A booster text of the run, no larger than BOOSTER_TEXT_MAX_BYTES (refused by the size
+    its manifest records, before a byte is read), checked, then parsed by LightGBM."""
+    from ml.boosted_trees import BOOSTER_TEXT_MAX_BYTES, TreeFormatError, load_booster
+
+    listed = run.manifest["artefacts"][name]
+    size = listed.get("size") if isinstance(listed, dict) else None  # else refused on reading
+    try:
+        if isinstance(size, int) and size > BOOSTER_TEXT_MAX_BYTES:
+            raise TreeFormatError(
+                f"its manifest gives it {size:,} bytes, more than BOOSTER_TEXT_MAX_BYTES "
+                f"({BOOSTER_TEXT_MAX_BYTES:,})"
+            )
+        return load_booster(run.read_bytes(name))
+    except TreeFormatError as exc:
+        raise TcdbError(f"Run {run.id}: {name} is not a valid LightGBM model ({exc}).") from None
 
 
 def predict_with_spread(
@@ -339,6 +398,11 @@ def predict_with_spread(
     std = np.full(len(compositions), np.nan)
     if batch.valid.any():
         model = load_model(run)
+        if model.n_features() != {batch.X.shape[1]}:
+            raise TcdbError(
+                f"Run {run.id}: its trees read {model.n_features().pop()} descriptors, its "
+                f"descriptor preset gives {batch.X.shape[1]}."
+            )
         predicted[batch.valid] = model.predict(batch.X[batch.valid])
         std[batch.valid] = model.spread(batch.X[batch.valid])
     return predicted, std, batch.errors

@@ -65,7 +65,7 @@ class CompositionBaseline(Model):
     def load(self, run) -> CompositionPredictor:
         from ml.composition_model import load_model
 
-        load_model(run)  # refuses another model's run or an invalid tree archive now
+        load_model(run)  # refuses another model's run or trees that do not load, now
         return CompositionPredictor(run)
 
     def summary(self, run, config, profile) -> list[str]:

@@ -1,5 +1,6 @@
 """The composition ensemble: settings chosen without the outer test rows, a stored form that
-predicts the same floats, and a spread."""
+predicts the same floats (boosters in LightGBM's text format, scikit-learn's trees as arrays;
+runs stored as arrays alone still load), and a spread."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 
 from core.errors import TcdbError
 from core.parameters import COMPOSITION_PROFILES
-from ml.boosted_trees import pack, unpack
-from ml.composition_ensemble import StoredEnsemble, calibration, fit_ensemble
-from ml.composition_model import CompositionModelConfig
+from ml.boosted_trees import BoostedTrees, pack
+from ml.composition_ensemble import calibration, fit_ensemble
+from ml.composition_model import CompositionModelConfig, ensemble_artefacts, load_model
+from store.model_runs import VerifiedRun, sha256_of
 
 SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
 
@@ -56,19 +58,76 @@ def test_the_inner_search_never_sees_the_outer_test_rows(monkeypatch):
     assert len(ensemble.members) == SMOKE.members == len(chosen["iterations"])
 
 
-def test_the_stored_ensemble_predicts_the_same_floats_and_spread():
+def stored_run(folder, files: dict[str, bytes], run_id: str = "composition-x") -> VerifiedRun:
+    """A composition run whose manifest lists ``files`` with their true hashes and sizes, as
+    ``store.model_runs`` hands it to the loader once it matched the database."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    listed = {name: {"sha256": sha256_of(data), "size": len(data)} for name, data in files.items()}
+    manifest = {"id": run_id, "model": "composition", "artefacts": listed, "config": {}}
+    return VerifiedRun(run_id, "composition", folder, manifest, "recorded")
+
+
+def test_the_stored_ensemble_predicts_the_same_floats_and_spread(tmp_path):
     X, y, groups = synthetic()
     ensemble = fit_ensemble(SMOKE, X, y, groups)
-    stored_models = unpack(pack(ensemble.trees()))
-    assert set(stored_models) == {"member_0", "member_1", "scale"}
-    stored = StoredEnsemble((stored_models["member_0"], stored_models["member_1"]),
-                            stored_models["scale"])  # fmt: skip
+    artefacts = ensemble_artefacts(ensemble, X)
+    assert list(artefacts) == ["model.npz", "member_0.txt", "member_1.txt"]
+    stored = load_model(stored_run(tmp_path, artefacts))
+    assert all(isinstance(m, lightgbm.Booster) for m in stored.members)
+    assert isinstance(stored.scale, BoostedTrees)  # scikit-learn's: arrays
     fresh = np.random.default_rng(3).normal(size=(50, 6))
     fresh[::7, 2] = np.nan
     mean, spread = ensemble.predict(fresh)
     assert np.array_equal(stored.predict(fresh), mean)
     assert np.array_equal(stored.spread(fresh), spread)
     assert (spread >= 0.1).all()
+
+
+def test_hamidiehs_fixed_trees_are_scikit_learns_and_stored_as_arrays(tmp_path):
+    X, y, groups = synthetic()
+    fixed = CompositionModelConfig(**{**COMPOSITION_PROFILES["hamidieh-quick"], "max_iter": 5})
+    ensemble = fit_ensemble(fixed, X, y, groups)
+    artefacts = ensemble_artefacts(ensemble, X)
+    assert list(artefacts) == ["model.npz"]  # no booster: no text
+    stored = load_model(stored_run(tmp_path, artefacts))
+    assert isinstance(stored.members[0], BoostedTrees) and stored.scale is None
+    assert np.array_equal(stored.predict(X), ensemble.predict(X)[0])
+
+
+def _stump(feature: int, threshold: float, low: float, high: float) -> BoostedTrees:
+    """One tree of one split, as arrays."""
+    return BoostedTrees(
+        baseline=0.0, n_features=6, feature=np.array([feature, 0, 0]),
+        threshold=np.array([threshold, 0.0, 0.0]), missing_left=np.array([True, False, False]),
+        left=np.array([1, 1, 2]), right=np.array([2, 1, 2]), leaf=np.array([False, True, True]),
+        value=np.array([0.0, low, high]), roots=np.array([0]),
+    )  # fmt: skip
+
+
+def test_a_run_stored_before_the_text_format_loads_from_its_arrays(tmp_path):
+    """Boosters were exported to arrays beside the scale model: the same reader predicts them."""
+    models = {"member_0": _stump(1, 0.0, 1.0, 3.0), "member_1": _stump(2, 0.5, 2.0, 6.0),
+              "scale": _stump(1, 0.0, 0.5, 0.05)}  # fmt: skip
+    stored = load_model(stored_run(tmp_path, {"model.npz": pack(models)}))
+    rows = np.zeros((3, 6))
+    rows[:, 1] = [-1.0, 1.0, np.nan]
+    rows[:, 2] = [1.0, 0.0, 0.0]
+    assert stored.predict(rows).tolist() == [(1 + 6) / 2, (3 + 2) / 2, (1 + 2) / 2]
+    assert stored.spread(rows).tolist() == [0.5, 0.1, 0.5]  # floored at 0.1 K
+
+
+def test_a_member_stored_twice_or_missing_is_refused(tmp_path):
+    X, y, groups = synthetic()
+    artefacts = ensemble_artefacts(fit_ensemble(SMOKE, X, y, groups), X)
+    twice = {**artefacts, "model.npz": pack({"member_0": _stump(1, 0.0, 1.0, 3.0),
+                                             "scale": _stump(1, 0.0, 0.5, 0.05)})}  # fmt: skip
+    with pytest.raises(TcdbError, match=r"^Run composition-x: member_0 is stored twice"):
+        load_model(stored_run(tmp_path / "twice", twice))
+    gap = {k: v for k, v in artefacts.items() if k != "member_0.txt"}
+    with pytest.raises(TcdbError, match=r"its members are not member_0 to member_0\.$"):
+        load_model(stored_run(tmp_path / "gap", gap))
 
 
 def test_a_spread_is_honest_on_rows_the_ensemble_did_not_see():
@@ -102,3 +161,14 @@ def test_fits_trained_two_at_a_time_give_the_same_ensemble_as_one_at_a_time():
     assert one.chosen == two.chosen
     assert all(np.array_equal(a, b) for a, b in zip(one.predict(fresh), two.predict(fresh),
                                                      strict=True))  # fmt: skip
+
+
+def test_a_booster_text_that_does_not_predict_as_the_booster_is_never_saved(monkeypatch):
+    import ml.boosted_trees as boosted_trees
+
+    X, y, groups = synthetic()
+    ensemble = fit_ensemble(SMOKE, X, y, groups)
+    another = boosted_trees.booster_text(ensemble.members[1])
+    monkeypatch.setattr(boosted_trees, "booster_text", lambda booster: another)
+    with pytest.raises(TcdbError, match="does not predict as the fitted one"):
+        ensemble_artefacts(ensemble, X)

@@ -1,15 +1,18 @@
-"""The composition baseline: grouped cross-validation, a recorded run, identical reloads."""
+"""The composition baseline: grouped cross-validation, a recorded run, identical reloads, and
+stored boosters that are loaded only as hashed and only once checked."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from core.errors import TcdbError
 from core.parameters import COMPOSITION_PROFILES, SnapshotParameters
 from curate.snapshots import create_snapshot
 from ml.composition_model import (
@@ -20,7 +23,7 @@ from ml.composition_model import (
     predict_compositions,
 )
 from schema.database import connect
-from store.model_runs import verify_run
+from store.model_runs import RunIntegrityError, sha256_of, verify_run
 from tests.commands import invoke_tcdb
 
 SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
@@ -68,7 +71,9 @@ def test_tcdb_train_composition_records_a_run_with_a_spread_and_reloads_identica
     assert manifest["config"]["descriptors"]["preset"] == "hamidieh81+fractions+magpie"
     inner = manifest["notes"]["inner_search"]
     assert len(inner["outer_folds"]) == 3 and inner["final_model"]["max_leaf_nodes"] in (7, 15)
-    assert list(checked.manifest["artefacts"])[:2] == ["model.npz", "out_of_fold.parquet"]
+    assert {"member_0.txt", "member_1.txt", "model.npz", "out_of_fold.parquet"} == set(
+        checked.manifest["artefacts"]
+    )
     oof = pd.read_parquet(checked.path / "out_of_fold.parquet")
     assert (oof["oof_tc_std_K"] > 0).all()
     data = composition_data(structures_snapshot, preset=SMOKE.descriptors)
@@ -93,3 +98,81 @@ def test_a_hydrides_snapshot_is_refused(curated_db, tmp_path):
         conn.close()
     with pytest.raises(TcdbError, match="not 'structures'"):
         composition_data(hydrides)
+
+
+# ---- the stored boosters: what the manifest hashed, checked before LightGBM parses it
+
+
+@pytest.fixture
+def run_copy(trained_models, tmp_path):
+    """The session's composition run, copied so that its files can be tampered with."""
+    run = trained_models.composition
+    folder = tmp_path / run.id
+    shutil.copytree(run.path, folder)
+    return replace(run, path=folder)
+
+
+def test_the_stored_boosters_are_lightgbm_text_and_predict_as_saved(run_copy):
+    import lightgbm
+
+    model = load_model(run_copy)
+    assert all(isinstance(m, lightgbm.Booster) for m in model.members)
+    text = (run_copy.path / "member_0.txt").read_text()
+    assert text.startswith("tree\nversion=v4\n") and "\nend of trees\n" in text
+    rows = np.random.default_rng(0).normal(size=(40, model.members[0].num_feature()))
+    assert np.array_equal(model.predict(rows), load_model(run_copy).predict(rows))
+
+
+def test_a_tampered_booster_text_is_refused_by_the_manifest_hash(run_copy):
+    path = run_copy.path / "member_1.txt"
+    text = path.read_text()
+    path.write_text(text.replace("\nshrinkage=1\n", "\nshrinkage=2\n", 1))  # same size
+    assert path.read_text() != text
+    with pytest.raises(
+        RunIntegrityError, match=r"artefact member_1\.txt differs from its manifest"
+    ):
+        load_model(run_copy)
+
+
+def _registered(run, name: str, data: bytes):
+    """The run with ``name`` replaced by ``data`` and a manifest hashing it: what an attacker
+    who could also write the database row would hold."""
+    (run.path / name).write_bytes(data)
+    listed = {**run.manifest["artefacts"], name: {"sha256": sha256_of(data), "size": len(data)}}
+    return replace(run, manifest={**run.manifest, "artefacts": listed})
+
+
+TRUNCATED = "the text has no 'end of trees' line (truncated?)"
+
+
+@pytest.mark.parametrize(
+    ("craft", "reason"),
+    [
+        (lambda text: text[: len(text) // 3], TRUNCATED),
+        (lambda text: "garbage\n" * 100, TRUNCATED),
+        (
+            lambda text: re.sub(r"left_child=-?\d+", "left_child=0", text, count=1),
+            "tree 0: the children do not form one tree",
+        ),
+    ],
+    ids=["truncated", "garbage", "the root its own child"],
+)
+def test_a_hostile_booster_text_with_a_matching_hash_is_one_sentence(run_copy, craft, reason):
+    """Handed to LightGBM as they are, the truncated text aborts the process and the root
+    that is its own child loops forever once a row is predicted."""
+    text = (run_copy.path / "member_0.txt").read_text()
+    run = _registered(run_copy, "member_0.txt", craft(text).encode())
+    with pytest.raises(TcdbError) as refused:
+        load_model(run)
+    assert str(refused.value) == (
+        f"Run {run.id}: member_0.txt is not a valid LightGBM model ({reason})."
+    )
+
+
+def test_a_booster_text_larger_than_the_limit_is_refused_before_it_is_read(run_copy):
+    listed = dict(run_copy.manifest["artefacts"])
+    listed["member_0.txt"] = {**listed["member_0.txt"], "size": 1 << 40}
+    run = replace(run_copy, manifest={**run_copy.manifest, "artefacts": listed})
+    limit = r"gives it 1,099,511,627,776 bytes, more than BOOSTER_TEXT_MAX_BYTES \(134,217,728\)\)"
+    with pytest.raises(TcdbError, match=limit):
+        load_model(run)
