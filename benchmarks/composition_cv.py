@@ -49,8 +49,8 @@ def main() -> None:
     settings = Settings()
     # refused before any import or measurement if it would touch the database or a kept folder
     args.output = protected_paths(settings).check_file(args.output, make_folder=True)
-    from ml.composition_ensemble import calibration
-    from ml.composition_model import composition_data, protocol_oof, protocol_splits
+    from ml.composition.ensemble import calibration
+    from ml.composition.training import composition_data, protocol_oof, protocol_splits
     from ml.evaluation import GroupedByComposition, score
     from ml.registry import get
     from store.snapshots import load_snapshot

@@ -190,30 +190,6 @@ class SnapshotParameters:
         return asdict(self)
 
 
-# Fields of ml.composition_model.CompositionModelConfig. "quick" (the default) searches leaves
-# and minimum leaf size by inner validation on the 81 + fractions + Magpie descriptors, with 3
-# members and a spread; max_leaf_nodes there only caps the structural baselines' fixed trees.
-COMPOSITION_PROFILES: dict[str, dict[str, object]] = {
-    # Hamidieh's settings and 81 descriptors: depth-16 trees with as many leaves as they grow
-    "paper": {"descriptors": "hamidieh81", "method": "fixed", "members": 1},
-    "quick": {"max_leaf_nodes": 63, "max_bins": 63},
-    # the former quick model: Hamidieh's trees capped at 63 leaves, ~20x faster than paper
-    "hamidieh-quick": {
-        "max_leaf_nodes": 63,
-        "descriptors": "hamidieh81",
-        "method": "fixed",
-        "members": 1,
-    },
-    "smoke": {
-        "max_leaf_nodes": 15,
-        "max_iter": 30,
-        "folds": 3,
-        "members": 2,
-        "search_leaves": (7, 15),
-        "search_max_iter": 40,
-    },
-}
-
 # The by-time protocol (ml.evaluation.ByTime): train on compositions first reported up to this
 # year, test on the later ones; 2007 keeps the iron-based family (Kamihara et al. 2008) out of
 # training, as Konno et al. (J. Phys. Soc. Jpn. 90, 2021) asked.

@@ -8,9 +8,9 @@ trainer and the run records need no change (docs/architecture.md, "Add a model")
 from __future__ import annotations
 
 from core.errors import TcdbError
+from ml.composition.model import CompositionBaseline
 from ml.contract import Model, check_model
 from ml.hydride.model import HydrideMLP
-from ml.models.composition import CompositionBaseline
 from ml.structural.model import StructuralCNN
 
 MODELS: dict[str, Model] = {}

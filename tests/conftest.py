@@ -206,8 +206,8 @@ class TrainedModels:
 
 @pytest.fixture(scope="session")
 def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> TrainedModels:
-    from core.parameters import COMPOSITION_PROFILES
-    from ml import composition_model
+    from ml.composition import training as composition_model
+    from ml.composition.parameters import COMPOSITION_PROFILES
     from ml.contract import FitContext
     from ml.registry import get
     from ml.structural.cvcnn import CVCNNConfig

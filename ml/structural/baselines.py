@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from core.families import chemical_system
-from core.parameters import COMPOSITION_PROFILES
+from ml.composition.parameters import COMPOSITION_PROFILES
+from ml.composition.training import CompositionModelConfig, composition_data
 from ml.composition_descriptors import composition_matrix
-from ml.composition_model import CompositionModelConfig, composition_data
 from ml.evaluation import ByTimeSplit, Parts, years_of
 from ml.structural.parameters import STRUCTURAL_BASELINES, StructuralBaselineParameters
 from store.snapshots import Snapshot

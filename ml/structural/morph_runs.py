@@ -35,7 +35,7 @@ from core.parameters import DOME, INGEST, DomeParameters
 from core.scan_shapes import grid_shape, scan_shape
 from core.structures import space_group
 from core.timestamps import utcnow
-from ml.composition_model import composition_prediction_rows
+from ml.composition.training import composition_prediction_rows
 from ml.screening_engine import JobOutcome, Screening
 from ml.structural.features import CellConfig, FeatureConfig
 from ml.structural.morphs import Builder, Family, Morph, MorphError, Reference, generate

@@ -25,7 +25,7 @@ import pyarrow as pa
 from core.parameters import INGEST, IngestParameters
 from core.structure_files import InputFailure, InputStructure, input_files, read_structure_inputs
 from core.structure_tables import TableSlice, read_slice, slices
-from ml.composition_model import composition_prediction_rows
+from ml.composition.training import composition_prediction_rows
 from ml.screening_engine import JobOutcome, Screening
 from ml.structural.features import FeatureConfig, content_hash
 from ml.structural.predictor import (

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from core.errors import TcdbError
-from ml.boosted_trees import TreeFormatError, unpack
-from ml.composition_model import MODEL_FILE, load_model
+from ml.composition.boosted_trees import TreeFormatError, unpack
+from ml.composition.training import MODEL_FILE, load_model
 from ml.hydride.training import load as load_hydride_run
 from ml.structural import features as sf
 from store.model_runs import RunIntegrityError, VerifiedRun, sha256_of

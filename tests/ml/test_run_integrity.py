@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.boosted_trees import BoostedTrees
+from ml.composition.boosted_trees import BoostedTrees
+from ml.composition.training import MODEL_FILE, load_model, tree_bytes
 from ml.composition_descriptors import CompositionDescriptorConfig
-from ml.composition_model import MODEL_FILE, load_model, tree_bytes
 from schema.database import connect
 from store.model_runs import (
     MANIFEST,
@@ -159,7 +159,7 @@ def test_the_tree_reader_refuses_pickles_even_past_the_hash_check(marker):
 
 
 def test_tree_arrays_that_would_loop_or_read_outside_are_refused():
-    from ml.boosted_trees import TreeFormatError, export
+    from ml.composition.boosted_trees import TreeFormatError, export
 
     model, _ = _fitted_trees()
 

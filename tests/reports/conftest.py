@@ -61,8 +61,8 @@ def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_fa
                 progress=False,
                 references=read_references(conn, family),
             )
-        from core.parameters import COMPOSITION_PROFILES
-        from ml.composition_model import CompositionModelConfig
+        from ml.composition.parameters import COMPOSITION_PROFILES
+        from ml.composition.training import CompositionModelConfig
 
         by_time = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"], protocol="by-time")
         train(get("composition"), conn, structures_snapshot, folder / "runs", by_time)

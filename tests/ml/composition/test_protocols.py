@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from core.errors import TcdbError
 from core.families import chemical_system
-from core.parameters import COMPOSITION_PROFILES
-from ml.composition_model import CompositionModelConfig, composition_data, protocol_splits
+from ml.composition.parameters import COMPOSITION_PROFILES
+from ml.composition.training import CompositionModelConfig, composition_data, protocol_splits
 from tcdb.cli import app
 from tests.conftest import query
 

@@ -1,6 +1,6 @@
 """The composition-only baseline ("T_c chem", Hamidieh 2018) under the model contract.
 
-Training, the trees and predictions of compositions are ``ml.composition_model``; heavy
+Training, the trees and predictions of compositions are ``ml.composition.training``; heavy
 modules are imported by the methods that need them.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.parameters import COMPOSITION_PROFILES
+from ml.composition.parameters import COMPOSITION_PROFILES
 from ml.contract import FitContext, Fitted, Model, Override
 from ml.model_names import COMPOSITION
 
@@ -21,7 +21,7 @@ class CompositionPredictor:
     run: Any  # store.model_runs.VerifiedRun
 
     def predict(self, inputs):
-        from ml.composition_model import predict_compositions
+        from ml.composition.training import predict_compositions
 
         return predict_compositions(self.run, list(inputs))[0]
 
@@ -48,22 +48,22 @@ class CompositionBaseline(Model):
 
     @property
     def config_class(self) -> type:
-        from ml.composition_model import CompositionModelConfig
+        from ml.composition.training import CompositionModelConfig
 
         return CompositionModelConfig
 
     def record(self, config) -> dict:
-        from ml.composition_model import record
+        from ml.composition.training import record
 
         return record(config)
 
     def fit(self, snapshot, config, context: FitContext) -> Fitted:
-        from ml.composition_model import fit
+        from ml.composition.training import fit
 
         return fit(snapshot, config)
 
     def load(self, run) -> CompositionPredictor:
-        from ml.composition_model import load_model
+        from ml.composition.training import load_model
 
         load_model(run)  # refuses another model's run or trees that do not load, now
         return CompositionPredictor(run)

@@ -3,7 +3,7 @@
 By default (profile ``quick``) gradient-boosted trees on the 81 Hamidieh descriptors plus element
 fractions and Magpie-style statistics (descriptor preset ``hamidieh81+fractions+magpie``), with
 leaves and minimum leaf size chosen and iterations stopped by inner validation inside each
-training fold, k members and a spread per prediction (``ml.composition_ensemble``).
+training fold, k members and a spread per prediction (``ml.composition.ensemble``).
 
 The ``paper`` profile keeps Hamidieh's model (``hamidieh-quick``: capped at 63 leaves):
 Hamidieh (2018) fitted gradient-boosted trees to the 81 composition descriptors of SuperCon
@@ -31,6 +31,7 @@ import pandas as pd
 from core.errors import TcdbError
 from core.families import chemical_system, family
 from core.parameters import BY_TIME_LAST_TRAINING_YEAR
+from ml.composition.ensemble import StoredEnsemble, calibration, fit_ensemble
 from ml.composition_descriptors import (
     HAMIDIEH81,
     PRESET_LABELS,
@@ -38,7 +39,6 @@ from ml.composition_descriptors import (
     CompositionDescriptorConfig,
     preset_matrix,
 )
-from ml.composition_ensemble import StoredEnsemble, calibration, fit_ensemble
 from ml.contract import Fitted
 from ml.evaluation import (
     ByTime,
@@ -55,9 +55,9 @@ from store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
-# Stored trees, never a pickle (ml.boosted_trees): scikit-learn's (the scale model, Hamidieh's
-# fixed members) as arrays, LightGBM's boosters (the searched members) in LightGBM's text format.
-# Runs recorded before the text format hold every model, boosters too, in the arrays.
+# Stored trees, never a pickle (ml.composition.boosted_trees): scikit-learn's (the scale model,
+# Hamidieh's fixed members) as arrays, LightGBM's boosters (the searched members) in LightGBM's
+# text format. Runs recorded before the text format hold every model, boosters too, in the arrays.
 MODEL_FILE = "model.npz"
 BOOSTER_FILE = re.compile(r"member_\d+\.txt")
 METHODS = ("search", "fixed")
@@ -287,14 +287,14 @@ def checked_trees(model, X: np.ndarray):
     """scikit-learn's fitted trees as arrays, after checking they predict exactly as the
     estimator on (up to 2,000 of) the training rows: a change in scikit-learn's internals
     fails here, at training, not later as wrong predictions."""
-    from ml.boosted_trees import export
+    from ml.composition.boosted_trees import export
 
     trees = export(model)
     sample = X[:2000]
     if not np.array_equal(trees.predict(sample), model.predict(sample)):
         raise TcdbError(
             "The exported trees do not predict as the fitted model; this scikit-learn version "
-            "stores its trees differently (see ml/boosted_trees.py)."
+            "stores its trees differently (see ml/composition/boosted_trees.py)."
         )
     return trees
 
@@ -308,7 +308,7 @@ def checked_booster(booster, X: np.ndarray) -> bytes:
     """A LightGBM booster in LightGBM's text format, after checking that the text, read back
     as a run is read (``load_booster``), predicts the booster's exact floats on (up to 2,000
     of) the training rows."""
-    from ml.boosted_trees import TreeFormatError, booster_text, load_booster
+    from ml.composition.boosted_trees import TreeFormatError, booster_text, load_booster
 
     text = booster_text(booster)
     sample = X[:2000]
@@ -325,7 +325,7 @@ def ensemble_artefacts(ensemble, X: np.ndarray) -> dict[str, bytes]:
     """Members and scale model, each saved once and checked: LightGBM boosters as
     ``member_<i>.txt`` (``checked_booster``), scikit-learn's trees together in ``MODEL_FILE``
     (``checked_trees``)."""
-    from ml.boosted_trees import is_booster, pack
+    from ml.composition.boosted_trees import is_booster, pack
 
     arrays, texts = {}, {}
     for name, model in ensemble.models().items():
@@ -341,7 +341,7 @@ def load_model(run: VerifiedRun) -> StoredEnsemble:
     hashed (nothing runs on load): the arrays of ``MODEL_FILE`` and every ``member_<i>.txt``
     the manifest lists. A run of one model (written before ensembles) loads as an ensemble of
     one; a run written before the text format, from its arrays alone."""
-    from ml.boosted_trees import TreeFormatError, unpack
+    from ml.composition.boosted_trees import TreeFormatError, unpack
 
     run.require_model(COMPOSITION)
     try:
@@ -370,7 +370,7 @@ def load_model(run: VerifiedRun) -> StoredEnsemble:
 def _read_booster(run: VerifiedRun, name: str):
     """A booster text of the run, no larger than BOOSTER_TEXT_MAX_BYTES (refused by the size
     its manifest records, before a byte is read), checked, then parsed by LightGBM."""
-    from ml.boosted_trees import BOOSTER_TEXT_MAX_BYTES, TreeFormatError, load_booster
+    from ml.composition.boosted_trees import BOOSTER_TEXT_MAX_BYTES, TreeFormatError, load_booster
 
     listed = run.manifest["artefacts"][name]
     size = listed.get("size") if isinstance(listed, dict) else None  # else refused on reading

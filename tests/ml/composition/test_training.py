@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from core.errors import TcdbError
-from core.parameters import COMPOSITION_PROFILES, SnapshotParameters
+from core.parameters import SnapshotParameters
 from curate.snapshots import create_snapshot
-from ml.composition_model import (
+from ml.composition.parameters import COMPOSITION_PROFILES
+from ml.composition.training import (
     CompositionModelConfig,
     composition_data,
     composition_prediction_rows,
