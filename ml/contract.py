@@ -1,9 +1,9 @@
 """What every model declares and does, so one trainer, one command and one registry serve all.
 
 A model (a subclass of ``Model``) states its ``name``, the snapshot ``kind`` it trains on, a
-one-line ``help``, its configuration class with named ``profiles`` (kept in
-``core/parameters.py``, the one place parameters live) and the ``overrides`` a user may give
-on the command line. It then implements:
+one-line ``help``, its configuration class with named ``profiles`` (kept in its package's
+``parameters.py``) and the ``overrides`` a user may give on the command line. It then
+implements:
 
 - ``record(config)``: the configuration as the run's manifest records it (known before
   fitting, so the run folder exists while it fits);
@@ -15,13 +15,18 @@ on the command line. It then implements:
   ``predict(inputs)`` returns one row per input (NaN where an input is refused);
 - ``summary(run, config, profile)``: the lines ``tcdb train`` prints.
 
+A model never imports another model's package (the ``independence`` contract of
+pyproject.toml). One scored beside another finds it by name in ``FitContext.models``; one whose
+predictions are shown beside another's is handed that model's loaded run (a
+``FormulaPredictor``) by the command.
+
 This module imports nothing heavy, so the command line can list the models quickly.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -55,6 +60,9 @@ class FitContext:
 
     cache_dir: Path | None = None  # where content-keyed feature caches live
     progress: bool = True  # show progress bars and per-epoch lines
+    # The registered models by name (``ml.registry.get``; the trainer fills it in): how a model
+    # scored beside another reaches it without importing its package.
+    models: Callable[[str], Model] | None = None
 
 
 @dataclass
@@ -71,6 +79,14 @@ class Predictor(Protocol):
     """A trained model loaded back from its run."""
 
     def predict(self, inputs: Sequence[Any]) -> Any: ...
+
+
+class FormulaPredictor(Protocol):
+    """A loaded run that predicts reduced formulas as ``prediction`` rows (subject kind
+    ``composition``, with ``model_run_id``, ``tc_K`` and ``tc_std_K``): what a model of
+    structures stores beside its own predictions, handed in by the command that loaded it."""
+
+    def prediction_rows(self, formulas: Sequence[str]) -> list[dict]: ...
 
 
 class Model(ABC):

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from core.timestamps import utcnow
+from ml import registry
 from ml.contract import FitContext, Model
 from schema.database import Target, storing
 from store.model_runs import Run, finish_run, start_run, write_predictions
@@ -34,13 +36,17 @@ def train(
     context: FitContext | None = None,
 ) -> Run:
     """Fit ``model`` on ``snapshot`` with ``config`` (default: the class's defaults), save its
-    artefacts under ``runs_root/<run id>/`` and record the run and its predictions."""
+    artefacts under ``runs_root/<run id>/`` and record the run and its predictions. The fit
+    finds the registered models in ``context.models`` unless the context names others."""
     snapshot.require_kind(model.kind)
+    context = context or FitContext()
+    if context.models is None:
+        context = replace(context, models=registry.get)
     config = config if config is not None else model.config_class()
     run = start_run(model.name, snapshot.id, model.record(config), config.seed, runs_root, profile)
     try:
         started = utcnow()
-        fitted = model.fit(snapshot, config, context or FitContext())
+        fitted = model.fit(snapshot, config, context)
         for name, data in fitted.artefacts.items():
             path = run.path / name
             path.parent.mkdir(parents=True, exist_ok=True)

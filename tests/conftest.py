@@ -203,6 +203,14 @@ class TrainedModels:
     cvcnn: VerifiedRun  # checked against the database, as the commands load runs
     composition: VerifiedRun
 
+    @property
+    def composition_predictor(self):
+        """The composition run loaded through the registry, as the commands hand it to the
+        structural model's predictions."""
+        from ml.registry import get
+
+        return get("composition").load(self.composition)
+
 
 @pytest.fixture(scope="session")
 def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> TrainedModels:

@@ -70,6 +70,17 @@ def test_a_cycle_inside_a_model_package_is_caught(tmp_path):
     assert "No cycles are allowed in ml.hydride." in result.stdout
 
 
+def test_every_model_package_is_named_in_the_independence_contract():
+    """Every folder of ml/ is one model's package; a new one outside the contract could import
+    another model unnoticed."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (independence,) = [c for c in config["contracts"] if c["type"] == "independence"]
+    packages = {f"ml.{p.parent.name}" for p in (ROOT / "ml").glob("*/__init__.py")}
+    assert set(independence["modules"]) == packages
+
+
 def _cross_package_private_imports() -> list[str]:
     """``from other_package.module import _name``: a private name used across packages."""
     import ast

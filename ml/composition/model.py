@@ -16,7 +16,8 @@ from ml.model_names import COMPOSITION
 
 @dataclass(frozen=True)
 class CompositionPredictor:
-    """A composition run loaded back; predicts T_c of compositions (element → amount)."""
+    """A composition run loaded back; predicts T_c of compositions (element → amount), and of
+    reduced formulas as the rows shown beside a structural model's (``FormulaPredictor``)."""
 
     run: Any  # store.model_runs.VerifiedRun
 
@@ -24,6 +25,11 @@ class CompositionPredictor:
         from ml.composition.training import predict_compositions
 
         return predict_compositions(self.run, list(inputs))[0]
+
+    def prediction_rows(self, formulas) -> list[dict]:
+        from ml.composition.training import composition_prediction_rows
+
+        return composition_prediction_rows(self.run, list(formulas))
 
 
 class CompositionBaseline(Model):

@@ -7,10 +7,11 @@ baseline here is fitted without the rows the run's validation and test parts hol
 predicts exactly the rows the run is scored on (test under ``grouped``, the 20 % under
 ``paper``):
 
-- ``composition_structures``: the composition model's estimator
-  (``CompositionModelConfig.estimator()``, Hamidieh's gradient-boosted trees, under the
-  composition profile ``CVCNNConfig.baseline_trees`` names) on the 81
-  composition descriptors of the training structures' reduced formulas;
+- ``composition_structures``: the composition model's estimator (its configuration's
+  ``estimator()``, Hamidieh's gradient-boosted trees, under the composition profile
+  ``CVCNNConfig.baseline_trees`` names) on the 81 composition descriptors of the training
+  structures' reduced formulas. The composition model is found by name among the registered
+  models (``FitContext.models``), never imported: the model packages stay independent;
 - ``composition_supercon``: the same estimator on every SuperCon entry of the snapshot whose
   composition is in neither the validation nor the test part (same reduced formula, or the
   material a held-out structure takes its label from): the composition model as users have
@@ -26,17 +27,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from core.errors import TcdbError
 from core.families import chemical_system
-from ml.composition.parameters import COMPOSITION_PROFILES
-from ml.composition.training import CompositionModelConfig, composition_data
 from ml.composition_descriptors import composition_matrix
+from ml.contract import Model
 from ml.evaluation import ByTimeSplit, Parts, years_of
+from ml.model_names import COMPOSITION
 from ml.structural.parameters import STRUCTURAL_BASELINES, StructuralBaselineParameters
 from store.snapshots import Snapshot
 
@@ -63,6 +66,31 @@ class BaselineResult:
     predicted: np.ndarray
     fitted_on: str
     n_fit: int
+
+
+def baseline_trees(models: Callable[[str], Model] | None, profile: str, seed: int) -> Any:
+    """The composition model's configuration under its profile ``profile`` with ``seed``, found
+    among the registered models; its ``estimator()`` makes the trees of both composition
+    baselines. A profile the composition model does not have is refused in one sentence."""
+    if models is None:
+        raise TypeError("the composition baselines need the registered models (FitContext.models)")
+    composition = models(COMPOSITION)
+    if profile not in composition.profiles:
+        raise TcdbError(
+            f"baseline_trees {profile!r} is not a composition profile "
+            f"({', '.join(composition.profiles)})."
+        )
+    return composition.configure(profile, seed)
+
+
+def supercon_entries(snapshot: Snapshot) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The snapshot's SuperCon labels with their 81 composition descriptors (entries,
+    descriptors, T_c), leaving out the entries whose descriptors cannot be computed."""
+    entries = snapshot.entries
+    entries = entries[entries["origin"] == "supercon"].reset_index(drop=True)
+    batch = composition_matrix([json.loads(c) for c in entries["composition_json"]])
+    entries = entries[batch.valid].reset_index(drop=True)
+    return entries, batch.X[batch.valid], entries["label_tc_K"].to_numpy()
 
 
 def formula_key(amounts: dict[str, float] | str) -> str:
@@ -108,23 +136,23 @@ def _held_out_entries(snapshot: Snapshot, structures: pd.DataFrame, held: np.nda
     entries of a held-out element set are left out too, and under ``by-time`` entries first
     reported after the last training year (or without a year), so the baseline sees no more
     than the network."""
-    data = composition_data(snapshot)
+    entries, X, y = supercon_entries(snapshot)
     held_keys = {formula_key(f) for f in structures["reduced_formula"].iloc[held]}
     held_materials = set(structures["material_id"].iloc[held])
-    compositions = [json.loads(c) for c in data.entries["composition_json"]]
+    compositions = [json.loads(c) for c in entries["composition_json"]]
     keys = [formula_key(c) for c in compositions]
     keep = np.array(
         [k not in held_keys and m not in held_materials
-         for k, m in zip(keys, data.entries["material_id"], strict=True)], dtype=bool
+         for k, m in zip(keys, entries["material_id"], strict=True)], dtype=bool
     )  # fmt: skip
     if getattr(protocol, "grouped_by", None) == "chemical system":
         held_formulas = list(structures["reduced_formula"].iloc[held])
         held_systems = {chemical_system(c) for c in formula_compositions(held_formulas)}
         keep &= np.array([chemical_system(c) not in held_systems for c in compositions])
     if getattr(protocol, "name", None) == ByTimeSplit.name:
-        years = years_of(data.entries, f"snapshot {snapshot.id}'s labels")
+        years = years_of(entries, f"snapshot {snapshot.id}'s labels")
         keep &= years <= protocol.last_training_year  # NaN compares False: left out
-    return data.X[keep], data.y[keep], int((~keep).sum())
+    return X[keep], y[keep], int((~keep).sum())
 
 
 def baseline_predictions(
@@ -134,14 +162,15 @@ def baseline_predictions(
     y: np.ndarray,
     parts: Parts,
     seed: int,
-    tree_profile: str = "paper",
+    trees: Any,
     parameters: StructuralBaselineParameters = STRUCTURAL_BASELINES,
     protocol=None,
 ) -> dict[str, BaselineResult]:
     """Every baseline fitted without the validation and test rows and predicting the scored
     part's rows. ``structures``, ``numerical`` and ``y`` are aligned with the parts' indices;
-    the trees take the composition profile ``tree_profile``'s settings; ``protocol`` (the
-    split's) keeps the SuperCon baseline's entries to what that protocol allows."""
+    ``trees`` is the composition model's configuration (``baseline_trees``) whose
+    ``estimator()`` both composition baselines fit; ``protocol`` (the split's) keeps the
+    SuperCon baseline's entries to what that protocol allows."""
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
@@ -151,7 +180,6 @@ def baseline_predictions(
     y = np.asarray(y, dtype=float)
     scored = parts.rows(parts.scored)
     held = np.concatenate(list(parts.evaluated().values()))
-    trees = CompositionModelConfig(**{**COMPOSITION_PROFILES[tree_profile], "seed": seed})
     batch = composition_matrix(formula_compositions(list(structures["reduced_formula"])))
     results: dict[str, BaselineResult] = {}
 

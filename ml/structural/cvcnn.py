@@ -75,7 +75,6 @@ import numpy as np
 
 from core.errors import TcdbError
 from core.parameters import BY_TIME_LAST_TRAINING_YEAR
-from ml.composition.parameters import COMPOSITION_PROFILES
 from ml.evaluation import part_protocol
 from ml.structural.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
 from ml.tensorflow_runtime import seed_everything, tensorflow
@@ -118,8 +117,9 @@ class CVCNNConfig:
     # ml.evaluation: paper (random 80/20, optimistic) | grouped | grouped-by-system | by-time
     protocol: str = "paper"
     last_training_year: int = BY_TIME_LAST_TRAINING_YEAR  # by-time only
-    # The composition baselines' tree settings: a profile of core.parameters.COMPOSITION_PROFILES
-    # (Hamidieh's unbounded trees under "paper" are slow; "quick" caps the leaves).
+    # The composition baselines' tree settings: a profile of the composition model, checked
+    # through the registry when the run starts (ml.structural.baselines.baseline_trees;
+    # Hamidieh's unbounded trees under "paper" are slow; "quick" caps the leaves).
     baseline_trees: str = "paper"
     seed: int = 0
     members: int = 1  # networks trained on the same split, member k from weight seed seed + k
@@ -136,9 +136,6 @@ class CVCNNConfig:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         self.split_protocol()  # an unknown protocol or a bad fraction is refused here
-        if self.baseline_trees not in COMPOSITION_PROFILES:
-            raise ValueError(f"baseline_trees {self.baseline_trees!r} is not a composition "
-                             f"profile ({', '.join(COMPOSITION_PROFILES)})")  # fmt: skip
 
     def split_protocol(self):
         """The evaluation protocol these settings name (``ml.evaluation``)."""

@@ -89,7 +89,7 @@ class StructuralCNN(Model):
     def fit(self, snapshot, config, context: FitContext) -> Fitted:
         from ml.structural.training import fit
 
-        return fit(snapshot, config, context.cache_dir, context.progress)
+        return fit(snapshot, config, context)
 
     def load(self, run) -> StructurePredictor:
         from ml.structural.predictor import StructuralModel

@@ -3,11 +3,11 @@
 Each morph becomes a ``morph_candidate`` row (reference structure, substitution, scales,
 lattice lengths, formula) and a ``prediction`` of the chosen ``cvcnn`` run (subject kind
 ``morph``, the spread over an ensemble run's members in ``tc_std_K``); each distinct
-composition gets a ``composition`` prediction of the composition baseline when a composition
-run is given (the papers' "T_c chem" column). Every member predicts every morph, so an
-ensemble of n networks costs about n times the forward passes of one; the features, standard
-cells and space groups are computed once. The views
-``morph_prediction``, ``morph_summary`` and ``morph_top_candidates`` read them back.
+composition gets a ``composition`` prediction of the composition baseline when a loaded
+composition run is handed in (the papers' "T_c chem" column; ``ml.contract.FormulaPredictor``).
+Every member predicts every morph, so an ensemble of n networks costs about n times the
+forward passes of one; the features, standard cells and space groups are computed once. The
+views ``morph_prediction``, ``morph_summary`` and ``morph_top_candidates`` read them back.
 
 Morphs are built, featurised and predicted in batches under a progress bar, so the ~100,000
 structures of an X/Y map with its lattice scans never sit in memory at once. The space group
@@ -35,14 +35,14 @@ from core.parameters import DOME, INGEST, DomeParameters
 from core.scan_shapes import grid_shape, scan_shape
 from core.structures import space_group
 from core.timestamps import utcnow
-from ml.composition.training import composition_prediction_rows
+from ml.contract import FormulaPredictor
 from ml.screening_engine import JobOutcome, Screening
 from ml.structural.features import CellConfig, FeatureConfig
 from ml.structural.morphs import Builder, Family, Morph, MorphError, Reference, generate
 from ml.structural.parameters import MORPH, MorphParameters
 from ml.structural.predictor import ModelPackage, StructuralModel, featurise, finite_or_none
 from schema.database import Target, insert_new_rows, storing
-from store.model_runs import VerifiedRun, prediction_table, write_predictions
+from store.model_runs import prediction_table, write_predictions
 from store.screening_jobs import REJECTIONS, prediction_schema, shard_tables
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,7 @@ def run_family(
     db: Target,
     model: StructuralModel,
     family: Family,
-    composition_run: VerifiedRun | None = None,
+    composition: FormulaPredictor | None = None,
     params: MorphParameters = MORPH,
     only: list[str] | None = None,
     progress: bool = True,
@@ -284,11 +284,11 @@ def run_family(
         ids = [m.candidate_id(family.name, reference.id) for m in morphs]
         candidates = _candidate_table(family, reference, morphs, ids, names, predicted.lengths)
         rows = _prediction_rows(model.run_id, family, ids, predicted, errors)
-        composition = composition_prediction_rows(composition_run, names) if composition_run else []
+        beside = composition.prediction_rows(names) if composition is not None else []
         with storing(db, f"the {family.name} morphs of {reference.id}") as conn:
             insert_new_rows(conn, "morph_candidate", candidates)
             write_predictions(conn, rows)
-            stored_compositions = write_predictions(conn, composition)
+            stored_compositions = write_predictions(conn, beside)
         outcome = _outcome(family, reference, len(morphs), len(rows), errors.values(),
                            stored_compositions, predicted.tc, predicted.lengths, start)  # fmt: skip
         outcomes.append(outcome)
@@ -413,7 +413,7 @@ def run_family_sharded(
     screening: Screening,
     package: ModelPackage,
     family: Family,
-    composition_run: VerifiedRun | None = None,
+    composition: FormulaPredictor | None = None,
     params: MorphParameters = MORPH,
     only: list[str] | None = None,
     *,
@@ -449,9 +449,9 @@ def run_family_sharded(
             subjects = predictions.column("subject_id").to_pylist()
             by_id = dict(zip(subjects, predictions.column("tc_K").to_pylist(), strict=True))
         tc = np.array([by_id.get(i, np.nan) for i in candidates.column("id").to_pylist()])
-        composition = composition_prediction_rows(composition_run, names) if composition_run else []
+        beside = composition.prediction_rows(names) if composition is not None else []
         with storing(db, f"the composition predictions of the {family.name} morphs") as conn:
-            stored_compositions = write_predictions(conn, composition)
+            stored_compositions = write_predictions(conn, beside)
         reasons = rejections.column("reason").to_pylist() if rejections is not None else []
         outcome = _outcome(family, reference, len(morphs), predictions.num_rows, reasons,
                            stored_compositions, tc, lengths, start)  # fmt: skip

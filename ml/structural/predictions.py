@@ -3,9 +3,10 @@
 Each readable structure is predicted by a ``cvcnn`` run; its prediction is stored with subject
 kind ``input_structure`` and subject id the content hash of the structure and its space group,
 so predicting the same structure again (under any file name) updates the same subject and the
-view ``structure_prediction`` shows the latest. The composition baseline predicts the reduced
-formula (subject kind ``composition``), with its spread in ``composition_tc_std_K`` (empty for
-a one-model composition run). An ensemble run's spread over its members is ``tc_std_K``
+view ``structure_prediction`` shows the latest. The composition baseline, a loaded run the
+command hands in (``ml.contract.FormulaPredictor``), predicts the reduced formula (subject kind
+``composition``), with its spread in ``composition_tc_std_K`` (empty for a one-model
+composition run). An ensemble run's spread over its members is ``tc_std_K``
 (empty for a one-member run). Inputs that cannot be read or featurised are returned
 with the reason, and the rest are still predicted.
 """
@@ -25,7 +26,7 @@ import pyarrow as pa
 from core.parameters import INGEST, IngestParameters
 from core.structure_files import InputFailure, InputStructure, input_files, read_structure_inputs
 from core.structure_tables import TableSlice, read_slice, slices
-from ml.composition.training import composition_prediction_rows
+from ml.contract import FormulaPredictor
 from ml.screening_engine import JobOutcome, Screening
 from ml.structural.features import FeatureConfig, content_hash
 from ml.structural.predictor import (
@@ -36,7 +37,7 @@ from ml.structural.predictor import (
     finite_or_none,
 )
 from schema.database import Target, storing
-from store.model_runs import VerifiedRun, prediction_table, write_predictions
+from store.model_runs import prediction_table, write_predictions
 from store.screening_jobs import REJECTIONS, prediction_schema, shard_tables
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def predict_inputs(
     model: StructuralModel,
     inputs: list[InputStructure],
     failures: list[InputFailure],
-    composition_run: VerifiedRun | None = None,
+    composition: FormulaPredictor | None = None,
     batch_size: int = DEFAULT_BATCH,
 ) -> pd.DataFrame:
     """One row per input (predicted or failed); with ``db`` the predictions are stored (it is
@@ -105,19 +106,15 @@ def predict_inputs(
         frame.loc[row, ["status", "reason"]] = ["failed", f"{inputs[row].path}: {reason}"]
     predicted = frame[frame.status == "predicted"]
     formulas = predicted.formula.tolist()
-    composition = (
-        composition_prediction_rows(composition_run, formulas)
-        if composition_run and formulas
-        else []
-    )
-    by_formula = {row["subject_id"]: row["tc_K"] for row in composition}
+    beside = composition.prediction_rows(formulas) if composition is not None and formulas else []
+    by_formula = {row["subject_id"]: row["tc_K"] for row in beside}
     frame["composition_tc_K"] = frame.formula.map(by_formula)
-    spread = {row["subject_id"]: row["tc_std_K"] for row in composition}
+    spread = {row["subject_id"]: row["tc_std_K"] for row in beside}
     frame["composition_tc_std_K"] = frame.formula.map(spread).astype(float)
     if db is not None:
         with storing(db, f"the predictions of run {model.run_id}") as conn:
             write_predictions(conn, _prediction_rows(model.run_id, predicted))
-            write_predictions(conn, composition)
+            write_predictions(conn, beside)
     failed = _failure_frame(failures)
     combined = pd.concat([frame, failed], ignore_index=True) if len(failed) else frame
     return combined.reindex(columns=COLUMNS)
@@ -242,7 +239,7 @@ def predict_paths_sharded(
     screening: Screening,
     package: ModelPackage,
     paths: list[Path],
-    composition_run: VerifiedRun | None = None,
+    composition: FormulaPredictor | None = None,
     params: IngestParameters = INGEST,
     on_loaded: Callable[[int], None] | None = None,
 ) -> ShardedPredictions:
@@ -278,12 +275,8 @@ def predict_paths_sharded(
     formulas = (
         sorted(set(predictions.column("formula").to_pylist())) if predictions.num_rows else []
     )
-    composition = (
-        composition_prediction_rows(composition_run, formulas)
-        if composition_run and formulas
-        else []
-    )
+    beside = composition.prediction_rows(formulas) if composition is not None and formulas else []
     with storing(db, f"the composition predictions of job {job.id}") as conn:
-        stored = write_predictions(conn, composition)
+        stored = write_predictions(conn, beside)
     count = predictions.num_rows
     return ShardedPredictions(package.run_id, count, failures, ran, stored, predictions)

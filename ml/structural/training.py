@@ -29,7 +29,7 @@ import pandas as pd
 
 from core.errors import TcdbError
 from core.families import chemical_system, family
-from ml.contract import Fitted
+from ml.contract import FitContext, Fitted
 from ml.evaluation import ByTimeSplit, Parts, family_scores, score_part, years_of
 from ml.metrics import regression
 from store.snapshots import Snapshot
@@ -113,18 +113,21 @@ def _by_time_families(
     return rows
 
 
-def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: bool = True) -> Fitted:
+def fit(snapshot: Snapshot, config, context: FitContext) -> Fitted:
     """Features, split (``config.protocol``), training of every member with best-validation
     restore, the evaluated parts and the baselines scored on the same split, artefacts and
-    predictions, from the snapshot alone."""
-    from ml.structural.baselines import baseline_predictions
+    predictions, from the snapshot alone. The composition baselines' trees are checked first
+    (``baseline_trees``), before any feature is computed."""
+    from ml.structural.baselines import baseline_predictions, baseline_trees
     from ml.structural.cvcnn import predict
     from ml.structural.ensemble import mean_and_spread, train_members
     from ml.structural.features import feature_preset, structure_features
 
+    trees = baseline_trees(context.models, config.baseline_trees, config.seed)
     frame = snapshot.require_kind("structures").structures
     preset = feature_preset(config.features)
-    features = structure_features(frame, preset, cache_dir, progress=progress)
+    progress = context.progress
+    features = structure_features(frame, preset, context.cache_dir, progress=progress)
     labels = frame["label_tc_K"].to_numpy(dtype=float)
     rows = np.flatnonzero(features.valid & np.isfinite(labels))
     if len(rows) < 10:
@@ -147,8 +150,8 @@ def fit(snapshot: Snapshot, config, cache_dir: Path | None = None, progress: boo
     predicted, spread = {}, {}
     for part, values in per_member.items():
         predicted[part], spread[part] = mean_and_spread(values)
-    baselines = baseline_predictions(snapshot, usable, numerical, y, parts, config.seed,
-                                     config.baseline_trees, protocol=protocol)  # fmt: skip
+    baselines = baseline_predictions(snapshot, usable, numerical, y, parts, config.seed, trees,
+                                     protocol=protocol)  # fmt: skip
     parity = _parity_tables(usable, y, parts, predicted, baselines)
     if config.members > 1:
         parity = {p: table.assign(predicted_std_K=spread[p]) for p, table in parity.items()}

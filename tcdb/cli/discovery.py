@@ -38,19 +38,23 @@ CompositionOption = Annotated[
 ]
 
 
-def _composition_run(ctx: typer.Context, conn, ref: str) -> Path | None:
-    """The composition run to predict beside the structural model; None when there is none."""
+def _composition_run(ctx: typer.Context, conn, ref: str):
+    """The composition run to predict beside the structural model, loaded through the registry
+    (an ``ml.contract.FormulaPredictor``); None when there is none."""
+    from ml.model_names import COMPOSITION
+    from ml.registry import get
     from store.model_runs import RunNotFoundError, resolve_run
 
     if ref == "none":
         return None
     try:
-        return resolve_run(settings_of(ctx).runs, conn, ref, "composition")
+        run = resolve_run(settings_of(ctx).runs, conn, ref, COMPOSITION)
     except RunNotFoundError as exc:  # a run that fails its checks is refused, never skipped
         if ref != "latest":
             raise
         typer.echo(f"note: {exc} The composition column stays empty.", err=True)
         return None
+    return get(COMPOSITION).load(run)
 
 
 def _structural_model(ctx: typer.Context, conn, ref: str):

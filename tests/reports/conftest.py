@@ -49,14 +49,14 @@ def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_fa
         inputs, failures = read_structure_inputs(
             [REFERENCE / "structures", SOURCES / "literature" / "structures"]
         )
-        predict_inputs(conn, model, inputs, failures, trained_models.composition)
+        predict_inputs(conn, model, inputs, failures, trained_models.composition_predictor)
         params = dataclasses.replace(MORPH, **MORPH_PROFILES["smoke"])
         for family in FAMILIES.values():
             run_family(
                 conn,
                 model,
                 family,
-                trained_models.composition,
+                trained_models.composition_predictor,
                 params,
                 progress=False,
                 references=read_references(conn, family),

@@ -60,7 +60,7 @@ def test_a_morph_run_holds_no_connection_while_predicting(models_db, trained_mod
     family = FAMILIES["mgh13-xy"]
     references = read_references(Database(models_db), family)
     (outcome,) = run_family(Database(models_db), probe, family,
-                            trained_models.composition, params, only=["H", "Li"],
+                            trained_models.composition_predictor, params, only=["H", "Li"],
                             progress=False, references=references)  # fmt: skip
     assert probe.calls > 0
     assert outcome.predicted == 8
@@ -72,6 +72,6 @@ def test_predicting_inputs_holds_no_connection(models_db, trained_models, model,
     inputs, failures = read_structure_inputs([tmp_path])
     probe = FileFreeWhilePredicting(model, models_db)
     frame = predict_inputs(Database(models_db), probe, inputs, failures,
-                           trained_models.composition)  # fmt: skip
+                           trained_models.composition_predictor)  # fmt: skip
     assert probe.calls == 1 and (frame.status == "predicted").all()
     assert query(models_db, "SELECT count(*) FROM structure_prediction") == [(1,)]

@@ -53,7 +53,7 @@ def test_cif_and_json_inputs_are_predicted_stored_and_bad_ones_explained(
     inputs, failures = read_structure_inputs([tmp_path])
     conn = connect(models_db)
     try:
-        frame = predict_inputs(conn, model, inputs, failures, trained_models.composition)
+        frame = predict_inputs(conn, model, inputs, failures, trained_models.composition_predictor)
     finally:
         conn.close()
 
@@ -92,7 +92,7 @@ def test_a_small_morph_grid_lands_in_the_database_and_matches_direct_predictions
     conn = connect(models_db)
     try:
         for _ in range(2):  # a rerun adds nothing
-            (outcome,) = run_family(conn, model, family, trained_models.composition,
+            (outcome,) = run_family(conn, model, family, trained_models.composition_predictor,
                                     params, only=["H", "Li", "Mg"], progress=False,
                                     references=read_references(conn, family))  # fmt: skip
     finally:

@@ -169,3 +169,17 @@ def test_by_time_tests_only_later_structures_and_tables_each_family_for_every_mo
     for _, rows in table.groupby("model"):
         assert rows.n.sum() == test["n_test"]
         assert (rows.n_found <= rows.n_true_above).all()
+
+
+def test_the_baseline_trees_are_the_composition_models_found_through_the_registry():
+    """The structural package never imports the composition model: its baselines take the
+    composition profile named by ``baseline_trees`` from the registered model, and a profile it
+    does not have is one sentence, not a traceback."""
+    from core.errors import TcdbError
+    from ml.registry import get
+    from ml.structural.baselines import baseline_trees
+
+    trees = baseline_trees(get, "smoke", seed=3)
+    assert trees == get("composition").configure("smoke", 3)
+    with pytest.raises(TcdbError, match=r"baseline_trees 'bogus' is not a composition profile"):
+        baseline_trees(get, "bogus", seed=0)
