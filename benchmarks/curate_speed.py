@@ -23,7 +23,7 @@ def main() -> None:
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from core.parameters import SnapshotParameters
+    from curate.parameters import SnapshotParameters
     from curate.run import run_curation
     from curate.snapshots import create_snapshot
     from ingest import pipeline

@@ -19,11 +19,11 @@ import pyarrow as pa
 
 from core.errors import TcdbError
 from core.hashing import json_sha256, record_id
-from core.parameters import CURATION, CurationParameters
 from core.provenance import provenance_stamp
 from core.timestamps import utcnow
 from curate.groups import group_by_table, label_groups, unlabelled_groups
 from curate.matching import composition_distance, match_structures
+from curate.parameters import CURATION, CurationParameters
 
 log = logging.getLogger(__name__)
 

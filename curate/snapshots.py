@@ -26,10 +26,10 @@ import pandas as pd
 import pyarrow as pa
 
 from core.hashing import record_id
-from core.parameters import SnapshotParameters
 from core.supercon_formula import material_id_of_formula
 from core.timestamps import utcnow
 from curate.groups import groups_by_precedence, label_groups
+from curate.parameters import SnapshotParameters
 from schema.curation_runs import latest_curation_run
 from schema.database import insert_new_rows
 from store.snapshots import Snapshot, SnapshotError, freeze_snapshot

@@ -44,8 +44,8 @@ import numpy as np
 
 from core.errors import TcdbError
 from core.families import FAMILIES
-from core.parameters import BY_TIME_LAST_TRAINING_YEAR, FAMILY_HIGH_TC_K
 from ml import metrics
+from ml.parameters import BY_TIME_LAST_TRAINING_YEAR, FAMILY_HIGH_TC_K
 
 Split = tuple[np.ndarray, np.ndarray]  # (training rows, test rows), sorted indices
 

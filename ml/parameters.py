@@ -1,5 +1,7 @@
 """The parameters every model shares, with their defaults: the names of the common training
-profiles and how a screening is spread over a Ray cluster (``ml.screening_engine``).
+profiles, the by-time protocol's last training year and when a family member counts as found
+(``ml.evaluation``), and how a screening is spread over a Ray cluster
+(``ml.screening_engine``).
 
 Why here: they belong to the models' layer, not to the domain core; each model's own
 parameters are in its package (``ml/<model>/parameters.py``).
@@ -13,6 +15,12 @@ from typing import Any
 # Training profiles: "paper" uses the papers' settings, "quick" what `make run` uses by default
 # (every output says which), "smoke" a tiny run for end-to-end tests of the commands.
 PROFILES = ("paper", "quick", "smoke")
+# The by-time protocol (ml.evaluation.ByTime): train on compositions first reported up to this
+# year, test on the later ones; 2007 keeps the iron-based family (Kamihara et al. 2008) out of
+# training, as Konno et al. (J. Phys. Soc. Jpn. 90, 2021) asked.
+BY_TIME_LAST_TRAINING_YEAR = 2007
+# A family member counts as found when predicted above this T_c (and truly high above it).
+FAMILY_HIGH_TC_K = 20.0
 
 
 ENGINES = ("local", "ray")

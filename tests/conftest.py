@@ -138,7 +138,7 @@ def curated_db(curated_template, tmp_path) -> Path:
 
 
 def _freeze(db: Path, kind: str, folder: Path):
-    from core.parameters import SnapshotParameters
+    from curate.parameters import SnapshotParameters
     from curate.snapshots import create_snapshot
 
     conn = connect(db)

@@ -30,7 +30,6 @@ import pandas as pd
 
 from core.errors import TcdbError
 from core.families import chemical_system, family
-from core.parameters import BY_TIME_LAST_TRAINING_YEAR
 from ml.composition.ensemble import StoredEnsemble, calibration, fit_ensemble
 from ml.composition_descriptors import (
     HAMIDIEH81,
@@ -50,6 +49,7 @@ from ml.evaluation import (
 )
 from ml.metrics import regression
 from ml.model_names import COMPOSITION
+from ml.parameters import BY_TIME_LAST_TRAINING_YEAR
 from store.model_runs import VerifiedRun
 from store.snapshots import Snapshot
 

@@ -74,8 +74,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import TcdbError
-from core.parameters import BY_TIME_LAST_TRAINING_YEAR
 from ml.evaluation import part_protocol
+from ml.parameters import BY_TIME_LAST_TRAINING_YEAR
 from ml.structural.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
 from ml.tensorflow_runtime import seed_everything, tensorflow
 

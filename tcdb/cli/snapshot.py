@@ -42,7 +42,7 @@ def snapshot_create(
     ] = None,
 ) -> None:
     """Freeze a training set from the latest curation run into <db folder>/snapshots/<id>/."""
-    from core.parameters import DEFAULT_LABEL_TABLES, SnapshotParameters, label_tables_of
+    from curate.parameters import DEFAULT_LABEL_TABLES, SnapshotParameters, label_tables_of
     from curate.snapshots import create_snapshot, read_exclude_formulas
 
     try:

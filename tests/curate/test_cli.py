@@ -157,7 +157,7 @@ def test_an_edited_manifest_name_is_refused_by_verify_and_by_training(curated_db
 def test_training_on_an_empty_snapshot_is_one_sentence_and_makes_no_run_folder(
     curated_db, tmp_path
 ):
-    from core.parameters import SnapshotParameters
+    from curate.parameters import SnapshotParameters
     from curate.snapshots import create_snapshot
     from schema.database import connect
 

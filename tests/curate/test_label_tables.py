@@ -9,8 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from core.parameters import SnapshotParameters, label_tables_of
 from curate.groups import group_by_table, groups_by_precedence, label_groups
+from curate.parameters import SnapshotParameters, label_tables_of
 from curate.run import run_curation
 from curate.snapshots import create_snapshot
 from schema import migrate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from core.parameters import SnapshotParameters
+from curate.parameters import SnapshotParameters
 from curate.snapshots import create_snapshot
 from schema.database import connect
 from tests.conftest import query

@@ -7,7 +7,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from core.parameters import SnapshotParameters
+from curate.parameters import SnapshotParameters
 from curate.run import run_curation
 from curate.snapshots import create_snapshot
 from schema.database import connect

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from core.errors import TcdbError
-from core.parameters import SnapshotParameters
+from curate.parameters import SnapshotParameters
 from curate.snapshots import create_snapshot
 from ml.composition.parameters import COMPOSITION_PROFILES
 from ml.composition.training import (
