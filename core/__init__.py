@@ -1,4 +1,4 @@
 """The domain core: what every layer shares (compositions, structures, hashing, errors,
-settings, parameters, provenance). It imports no other tcdb layer."""
+settings, the parameters several layers check, provenance). It imports no other tcdb layer."""
 
 __version__ = "0.1.0"
