@@ -42,18 +42,18 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    from core.output_paths import protected_paths
-    from core.settings import Settings
+    from tcdb.core.output_paths import protected_paths
+    from tcdb.core.settings import Settings
 
     args = parse_args()
     settings = Settings()
     # refused before any import or measurement if it would touch the database or a kept folder
     args.output = protected_paths(settings).check_file(args.output, make_folder=True)
-    from ml.composition.ensemble import calibration
-    from ml.composition.training import composition_data, protocol_oof, protocol_splits
-    from ml.evaluation import GroupedByComposition, score
-    from ml.registry import get
-    from store.snapshots import load_snapshot
+    from tcdb.ml.composition.ensemble import calibration
+    from tcdb.ml.composition.training import composition_data, protocol_oof, protocol_splits
+    from tcdb.ml.evaluation import GroupedByComposition, score
+    from tcdb.ml.registry import get
+    from tcdb.store.snapshots import load_snapshot
 
     snapshot = load_snapshot(settings.snapshots, args.snapshot)
     for profile in args.profiles.split(","):
@@ -93,8 +93,8 @@ def linear_baseline(data, splits, protocol) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from ml.evaluation import score
-    from ml.structural.parameters import STRUCTURAL_BASELINES
+    from tcdb.ml.evaluation import score
+    from tcdb.ml.structural.parameters import STRUCTURAL_BASELINES
 
     predicted = np.full(len(data.y), np.nan)
     for train, test in splits:
@@ -106,7 +106,7 @@ def linear_baseline(data, splits, protocol) -> dict:
 def fold_writer(output: Path, profile: str, protocol, y, start: float):
     """The per-fold callback: one JSON line with the fold's score, the seconds since
     ``start`` and what the inner search chose."""
-    from ml.evaluation import score
+    from tcdb.ml.evaluation import score
 
     def fold_done(number: int, test, predicted, chosen: dict) -> None:
         fold = score(protocol, y[test], predicted)
@@ -124,7 +124,7 @@ def write(path: Path, record: dict) -> None:
 
 
 if __name__ == "__main__":
-    from core.errors import TcdbError
+    from tcdb.core.errors import TcdbError
 
     try:
         main()

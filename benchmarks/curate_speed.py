@@ -17,18 +17,18 @@ from pathlib import Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    from core.settings import environment_settings
+    from tcdb.core.settings import environment_settings
 
     parser.add_argument("--sources", type=Path, default=environment_settings().sources)
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from curate.parameters import SnapshotParameters
-    from curate.run import run_curation
-    from curate.snapshots import create_snapshot
-    from ingest import pipeline
-    from schema import migrate
-    from schema.database import connect
+    from tcdb.curate.parameters import SnapshotParameters
+    from tcdb.curate.run import run_curation
+    from tcdb.curate.snapshots import create_snapshot
+    from tcdb.ingest import pipeline
+    from tcdb.schema import migrate
+    from tcdb.schema.database import connect
 
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "bench.duckdb"

@@ -71,9 +71,9 @@ def parse_args() -> argparse.Namespace:
 def configuration(args: argparse.Namespace):
     """The CVCNNConfig to train: named configuration, profile, --epochs, --set, the later
     winning (a profile sets the run's length, a configuration the network and its training)."""
-    from core.overrides import parse_overrides
-    from ml.structural.cvcnn import CVCNNConfig, configured
-    from ml.structural.parameters import CVCNN_PROFILES, DEFAULT_CVCNN_CONFIGURATION
+    from tcdb.core.overrides import parse_overrides
+    from tcdb.ml.structural.cvcnn import CVCNNConfig, configured
+    from tcdb.ml.structural.parameters import CVCNN_PROFILES, DEFAULT_CVCNN_CONFIGURATION
 
     values = dict(CVCNN_PROFILES[args.profile])
     if args.epochs is not None:
@@ -99,15 +99,15 @@ def epoch_figures(epoch_seconds: list[float]) -> dict[str, Any]:
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
-    from core.atomic_files import write_text_atomically
-    from core.output_paths import protected_paths
-    from core.settings import environment_settings
-    from core.timestamps import utcnow
-    from ml.contract import FitContext
-    from ml.registry import get
-    from ml.training import train
-    from schema.database import connect
-    from store.snapshots import load_snapshot
+    from tcdb.core.atomic_files import write_text_atomically
+    from tcdb.core.output_paths import protected_paths
+    from tcdb.core.settings import environment_settings
+    from tcdb.core.timestamps import utcnow
+    from tcdb.ml.contract import FitContext
+    from tcdb.ml.registry import get
+    from tcdb.ml.training import train
+    from tcdb.schema.database import connect
+    from tcdb.store.snapshots import load_snapshot
 
     settings = environment_settings()
     if args.output is not None:  # refused before any measurement if it would touch the database
@@ -183,7 +183,7 @@ def _cpus() -> int | None:
 
 
 if __name__ == "__main__":
-    from core.errors import TcdbError
+    from tcdb.core.errors import TcdbError
 
     try:
         main()

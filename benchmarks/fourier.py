@@ -36,7 +36,7 @@ from pymatgen.core import Structure  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ml.structural.fourier import (  # noqa: E402
+from tcdb.ml.structural.fourier import (  # noqa: E402
     DEFAULT_CHUNK_SIZE,
     FourierConfig,
     batch_coefficients,
@@ -48,7 +48,7 @@ ARCHIVE = Path("materials_project") / "mp_structures.tar.gz"
 
 def sources_folder() -> Path:
     """The sources folder the settings name (TCDB_SOURCES, else ../shared/data)."""
-    from core.settings import environment_settings
+    from tcdb.core.settings import environment_settings
 
     return environment_settings().sources
 

@@ -64,8 +64,8 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 def checked_output(args: argparse.Namespace) -> Path | None:
     """The --output file, refused before any measurement if it would touch the database
     named by --db, a file named after it or a folder tcdb keeps."""
-    from core.output_paths import protected_paths
-    from core.settings import environment_settings
+    from tcdb.core.output_paths import protected_paths
+    from tcdb.core.settings import environment_settings
 
     if args.output is None:
         return None
@@ -74,7 +74,7 @@ def checked_output(args: argparse.Namespace) -> Path | None:
 
 
 def main() -> None:
-    from core.atomic_files import write_text_atomically
+    from tcdb.core.atomic_files import write_text_atomically
 
     args = parse_args()
     args.output = checked_output(args)
@@ -102,7 +102,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from core.errors import TcdbError
+    from tcdb.core.errors import TcdbError
 
     try:
         main()

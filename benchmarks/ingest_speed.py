@@ -52,7 +52,7 @@ def print_ingest_all(sources: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    from core.settings import environment_settings
+    from tcdb.core.settings import environment_settings
 
     parser.add_argument("--sources", type=Path, default=environment_settings().sources)
     parser.add_argument(
@@ -66,13 +66,13 @@ def main() -> None:
     start = time.perf_counter()
     import pymatgen.core  # noqa: F401
 
-    from core.composition import material_row, normalise
-    from core.supercon_formula import parse_supercon_formula
-    from ingest import pipeline
-    from ingest.sources import mp_mirror, nims_supercon, stanev_supercon
-    from schema import migrate
-    from schema.bulk import rows_table
-    from schema.database import connect
+    from tcdb.core.composition import material_row, normalise
+    from tcdb.core.supercon_formula import parse_supercon_formula
+    from tcdb.ingest import pipeline
+    from tcdb.ingest.sources import mp_mirror, nims_supercon, stanev_supercon
+    from tcdb.schema import migrate
+    from tcdb.schema.bulk import rows_table
+    from tcdb.schema.database import connect
 
     material_row(normalise({"La": 1, "H": 10}))
     parse_supercon_formula("LaH10")

@@ -43,14 +43,14 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
-    from core.settings import environment_settings
-    from ml.structural.morph_runs import run_family
-    from ml.structural.morphs import FAMILIES
-    from ml.structural.parameters import MORPH
-    from ml.structural.predictor import StructuralModel
-    from schema.database import connect
-    from store.model_runs import resolve_run
     from tcdb.cli.discovery import read_references
+    from tcdb.core.settings import environment_settings
+    from tcdb.ml.structural.morph_runs import run_family
+    from tcdb.ml.structural.morphs import FAMILIES
+    from tcdb.ml.structural.parameters import MORPH
+    from tcdb.ml.structural.predictor import StructuralModel
+    from tcdb.schema.database import connect
+    from tcdb.store.model_runs import resolve_run
 
     settings = environment_settings()
     params = dataclasses.replace(MORPH, scan_points=args.scan_points)

@@ -23,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core.records import Rejection  # noqa: E402
-from core.structures import (  # noqa: E402
+from tcdb.core.records import Rejection  # noqa: E402
+from tcdb.core.structures import (  # noqa: E402
     MIN_ITEMS_FOR_POOL,
     iter_tar_cifs,
     parse_many,
@@ -36,7 +36,7 @@ ARCHIVE = Path("materials_project") / "mp_structures.tar.gz"
 
 def sources_folder() -> Path:
     """The sources folder the settings name (TCDB_SOURCES, else ../shared/data)."""
-    from core.settings import environment_settings
+    from tcdb.core.settings import environment_settings
 
     return environment_settings().sources
 

@@ -73,16 +73,16 @@ def _ray_workers() -> dict[int, str]:
 def one(args: argparse.Namespace, engine: str, size: str) -> dict:
     """One engine on one size, in this (fresh) process; the figures as a dict."""
     logging.basicConfig(level=logging.WARNING)
-    from core.settings import environment_settings
-    from ml.element_data import atomic_number
-    from ml.screening_engine import EngineChoice, Screening, ray_session
-    from ml.structural.morph_runs import run_family, run_family_sharded
-    from ml.structural.morphs import FAMILIES, elements
-    from ml.structural.parameters import MORPH
-    from ml.structural.predictor import ModelPackage, StructuralModel
-    from schema.database import Database
-    from store.model_runs import resolve_run
     from tcdb.cli.discovery import read_references
+    from tcdb.core.settings import environment_settings
+    from tcdb.ml.element_data import atomic_number
+    from tcdb.ml.screening_engine import EngineChoice, Screening, ray_session
+    from tcdb.ml.structural.morph_runs import run_family, run_family_sharded
+    from tcdb.ml.structural.morphs import FAMILIES, elements
+    from tcdb.ml.structural.parameters import MORPH
+    from tcdb.ml.structural.predictor import ModelPackage, StructuralModel
+    from tcdb.schema.database import Database
+    from tcdb.store.model_runs import resolve_run
 
     settings = environment_settings()
     params = dataclasses.replace(MORPH, scan_points=16)

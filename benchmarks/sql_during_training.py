@@ -46,7 +46,7 @@ def parse_args() -> argparse.Namespace:
 
 def copy_database(folder: Path) -> Path:
     """The user's database copied into ``folder``, with its snapshots and cache linked."""
-    from core.settings import environment_settings
+    from tcdb.core.settings import environment_settings
 
     settings = environment_settings()
     db = folder / "tcdb.duckdb"

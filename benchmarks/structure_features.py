@@ -44,8 +44,8 @@ from pathlib import Path  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ml.structural.features import StructureFeatures, structure_features  # noqa: E402
-from store.snapshots import load_snapshot  # noqa: E402
+from tcdb.ml.structural.features import StructureFeatures, structure_features  # noqa: E402
+from tcdb.store.snapshots import load_snapshot  # noqa: E402
 
 DEFAULT_ROOT = REPO / "data" / "snapshots"
 DEFAULT_SNAPSHOT = "default-structures"  # the structures snapshot `make run` freezes

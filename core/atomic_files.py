@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from core.errors import OutputPathError
+from tcdb.core.errors import OutputPathError
 
 log = logging.getLogger(__name__)
 

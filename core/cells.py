@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from pymatgen.core import Structure
 
-from core.parameters import INGEST
+from tcdb.core.parameters import INGEST
 
 KEY_DECIMALS = 3
 """Fractional coordinates are compared at this many decimals (about 0.005 Å in a 5 Å cell) when

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
 
-from core.parameters import INGEST, IngestParameters
-from core.records import Rejection
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.records import Rejection
 
 HYDROGEN_ISOTOPES = {"D": "H", "T": "H"}
 

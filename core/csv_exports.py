@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.atomic_files import atomic_open
+from tcdb.core.atomic_files import atomic_open
 
 if TYPE_CHECKING:
     import pandas as pd

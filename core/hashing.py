@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.safe_reads import folder_member_problem, open_regular
+from tcdb.core.safe_reads import folder_member_problem, open_regular
 
 
 def file_sha256(path: Path) -> str:

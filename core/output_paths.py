@@ -16,8 +16,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import OutputPathError
-from core.settings import Settings
+from tcdb.core.errors import OutputPathError
+from tcdb.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

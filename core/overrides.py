@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from core.errors import TcdbError
+from tcdb.core.errors import TcdbError
 
 _NONE = {"none", "null"}
 _TRUE = {"true", "yes", "1"}

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 
-from core import __version__
-from core.settings import project_root
+from tcdb.core import __version__
+from tcdb.core.settings import project_root
 
 RECORDED_LIBRARIES = (
     "duckdb",

@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from core.errors import TcdbError
-from core.records import Rejection
+from tcdb.core.errors import TcdbError
+from tcdb.core.records import Rejection
 
 if TYPE_CHECKING:
     import numpy as np

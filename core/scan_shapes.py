@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import TcdbError
-from core.parameters import DOME, DomeParameters
+from tcdb.core.errors import TcdbError
+from tcdb.core.parameters import DOME, DomeParameters
 
 DOME_SHAPE = "interior maximum"
 RISING = "rising"

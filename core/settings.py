@@ -109,7 +109,7 @@ def environment_settings() -> Settings:
     that is not usable is one sentence naming the variable, not a validation traceback."""
     from pydantic import ValidationError
 
-    from core.errors import TcdbError
+    from tcdb.core.errors import TcdbError
 
     try:
         return Settings()

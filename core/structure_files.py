@@ -29,13 +29,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.errors import TcdbError
-from core.parameters import INGEST, IngestParameters
-from core.records import Rejection
-from core.safe_reads import FileRefusedError, kind_of, read_limited
-from core.structure_inputs import InputFailure, InputStructure
-from core.structure_tables import is_table, read_slice, slices
-from core.structures import StructureRecord, parse_structure, record_from_structure, sites_problem
+from tcdb.core.errors import TcdbError
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.records import Rejection
+from tcdb.core.safe_reads import FileRefusedError, kind_of, read_limited
+from tcdb.core.structure_inputs import InputFailure, InputStructure
+from tcdb.core.structure_tables import is_table, read_slice, slices
+from tcdb.core.structures import (
+    StructureRecord,
+    parse_structure,
+    record_from_structure,
+    sites_problem,
+)
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.structures import StructureRecord
+from tcdb.core.structures import StructureRecord
 
 
 @dataclass(frozen=True)

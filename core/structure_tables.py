@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import TcdbError
-from core.parameters import INGEST, IngestParameters
-from core.records import Rejection
-from core.safe_reads import open_regular, regular_size
-from core.structure_inputs import InputFailure, InputStructure
-from core.structures import record_from_structure, sites_problem
+from tcdb.core.errors import TcdbError
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.records import Rejection
+from tcdb.core.safe_reads import open_regular, regular_size
+from tcdb.core.structure_inputs import InputFailure, InputStructure
+from tcdb.core.structures import record_from_structure, sites_problem
 
 READ_CHUNK = 1 << 20  # bytes a JSON-lines file is scanned by, whatever its lines' lengths
 

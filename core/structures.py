@@ -45,11 +45,11 @@ from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.parameters import INGEST, IngestParameters
-from core.records import Rejection
-from core.safe_reads import FileRefusedError, open_regular
-from core.text import decode_lenient, text_problem
-from core.workers import pool_context, start_worker
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.records import Rejection
+from tcdb.core.safe_reads import FileRefusedError, open_regular
+from tcdb.core.text import decode_lenient, text_problem
+from tcdb.core.workers import pool_context, start_worker
 
 if TYPE_CHECKING:
     from pymatgen.core import Composition, Structure

@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from core.composition import HYDROGEN_ISOTOPES, element_symbols, normalise
-from core.records import ParsedFormula, Rejection
+from tcdb.core.composition import HYDROGEN_ISOTOPES, element_symbols, normalise
+from tcdb.core.records import ParsedFormula, Rejection
 
 __all__ = ["REASON_CODES", "parse_supercon_formula"]
 

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.parameters import INGEST
-from core.records import Rejection
-from core.safe_reads import read_limited
+from tcdb.core.parameters import INGEST
+from tcdb.core.records import Rejection
+from tcdb.core.safe_reads import read_limited
 
 ENCODING = "utf-8"
 MAX_BAD_BYTES = 1000  # offsets located per file; a binary file would have millions

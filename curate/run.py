@@ -17,13 +17,13 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from core.errors import TcdbError
-from core.hashing import json_sha256, record_id
-from core.provenance import provenance_stamp
-from core.timestamps import utcnow
-from curate.groups import group_by_table, label_groups, unlabelled_groups
-from curate.matching import composition_distance, match_structures
-from curate.parameters import CURATION, CurationParameters
+from tcdb.core.errors import TcdbError
+from tcdb.core.hashing import json_sha256, record_id
+from tcdb.core.provenance import provenance_stamp
+from tcdb.core.timestamps import utcnow
+from tcdb.curate.groups import group_by_table, label_groups, unlabelled_groups
+from tcdb.curate.matching import composition_distance, match_structures
+from tcdb.curate.parameters import CURATION, CurationParameters
 
 log = logging.getLogger(__name__)
 

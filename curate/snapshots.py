@@ -25,14 +25,14 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from core.hashing import record_id
-from core.supercon_formula import material_id_of_formula
-from core.timestamps import utcnow
-from curate.groups import groups_by_precedence, label_groups
-from curate.parameters import SnapshotParameters
-from schema.curation_runs import latest_curation_run
-from schema.database import insert_new_rows
-from store.snapshots import Snapshot, SnapshotError, freeze_snapshot
+from tcdb.core.hashing import record_id
+from tcdb.core.supercon_formula import material_id_of_formula
+from tcdb.core.timestamps import utcnow
+from tcdb.curate.groups import groups_by_precedence, label_groups
+from tcdb.curate.parameters import SnapshotParameters
+from tcdb.schema.curation_runs import latest_curation_run
+from tcdb.schema.database import insert_new_rows
+from tcdb.store.snapshots import Snapshot, SnapshotError, freeze_snapshot
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import duckdb
 
-    from core.parameters import IngestParameters
-    from ingest.runs import Batch
-    from ingest.source_info import SourceInfo
+    from tcdb.core.parameters import IngestParameters
+    from tcdb.ingest.runs import Batch
+    from tcdb.ingest.source_info import SourceInfo
 
 
 class Source(Protocol):

@@ -31,20 +31,20 @@ from pathlib import Path
 
 import duckdb
 
-from core.errors import TcdbError
-from core.hashing import record_id
-from core.leftovers import owned_prefix, remove_leftovers
-from core.parameters import INGEST
-from core.records import Rejection
-from core.safe_reads import FileRefusedError, read_limited
-from core.space_groups import space_group_number, space_group_problem
-from core.structures import StructureRecord, parse_structure
-from core.text import decode_lenient, text_problem
-from core.timestamps import utcnow
-from ingest.literature import COLUMNS, duplicate_key, parse_literature_row
-from ingest.parameters import HAND_ENTRIES, HandEntryParameters
-from ingest.runs import load_batch
-from ingest.sources import curated_entries, curated_structures
+from tcdb.core.errors import TcdbError
+from tcdb.core.hashing import record_id
+from tcdb.core.leftovers import owned_prefix, remove_leftovers
+from tcdb.core.parameters import INGEST
+from tcdb.core.records import Rejection
+from tcdb.core.safe_reads import FileRefusedError, read_limited
+from tcdb.core.space_groups import space_group_number, space_group_problem
+from tcdb.core.structures import StructureRecord, parse_structure
+from tcdb.core.text import decode_lenient, text_problem
+from tcdb.core.timestamps import utcnow
+from tcdb.ingest.literature import COLUMNS, duplicate_key, parse_literature_row
+from tcdb.ingest.parameters import HAND_ENTRIES, HandEntryParameters
+from tcdb.ingest.runs import load_batch
+from tcdb.ingest.sources import curated_entries, curated_structures
 
 log = logging.getLogger(__name__)
 ENTRIES_FILE = "literature_entries.csv"
@@ -215,7 +215,7 @@ def _read_text(path: Path, argument: str) -> str:
 
 
 def check_cif(path: Path, material_id: str) -> StructureRecord:
-    from core.composition import normalise
+    from tcdb.core.composition import normalise
 
     text = _read_text(path, "--cif")
     parsed = parse_structure(text, str(path))

@@ -19,16 +19,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from core.composition import NormalisedComposition, normalise
-from core.hashing import record_id
-from core.parameters import INGEST, IngestParameters
-from core.records import Rejection
-from core.supercon_formula import parse_supercon_formula
-from core.text import read_source_text, storable
-from ingest.runs import Batch, MalformedSourceError, RejectedRecord, SourceFileError
-from ingest.source_info import SourceInfo
-from ingest.validation import check_mu_star, check_pressure, check_tc, first_problem
-from schema.bulk import rows_table
+from tcdb.core.composition import NormalisedComposition, normalise
+from tcdb.core.hashing import record_id
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.records import Rejection
+from tcdb.core.supercon_formula import parse_supercon_formula
+from tcdb.core.text import read_source_text, storable
+from tcdb.ingest.runs import Batch, MalformedSourceError, RejectedRecord, SourceFileError
+from tcdb.ingest.source_info import SourceInfo
+from tcdb.ingest.validation import check_mu_star, check_pressure, check_tc, first_problem
+from tcdb.schema.bulk import rows_table
 
 log = logging.getLogger(__name__)
 

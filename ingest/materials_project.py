@@ -13,16 +13,16 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from core.composition import NormalisedComposition, normalise
-from core.parameters import INGEST, IngestParameters
-from core.records import Rejection
-from core.safe_reads import FileRefusedError, folder_member_problem, read_limited
-from core.structures import StructureRecord, literature_cif_pressure, parse_many
-from core.text import decode_lenient, storable
-from ingest.runs import Batch, RejectedRecord
-from ingest.source_info import SourceInfo
-from ingest.validation import check_pressure
-from schema.bulk import rows_table
+from tcdb.core.composition import NormalisedComposition, normalise
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.records import Rejection
+from tcdb.core.safe_reads import FileRefusedError, folder_member_problem, read_limited
+from tcdb.core.structures import StructureRecord, literature_cif_pressure, parse_many
+from tcdb.core.text import decode_lenient, storable
+from tcdb.ingest.runs import Batch, RejectedRecord
+from tcdb.ingest.source_info import SourceInfo
+from tcdb.ingest.validation import check_pressure
+from tcdb.schema.bulk import rows_table
 
 log = logging.getLogger(__name__)
 

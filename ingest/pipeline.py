@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from core.parameters import INGEST, IngestParameters
-from core.safe_reads import FileRefusedError
-from ingest.registry import REGISTRY, Registered, Registry
-from ingest.runs import (
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.safe_reads import FileRefusedError
+from tcdb.ingest.registry import REGISTRY, Registered, Registry
+from tcdb.ingest.runs import (
     IngestOutcome,
     SourceFileError,
     SourceRefusedError,
@@ -30,11 +30,11 @@ from ingest.runs import (
     refused_outcome,
     unchanged_outcome,
 )
-from ingest.source_info import SourceInfo
-from schema.database import Database, Target, reading, results_lock_wait
+from tcdb.ingest.source_info import SourceInfo
+from tcdb.schema.database import Database, Target, reading, results_lock_wait
 
 if TYPE_CHECKING:
-    from ingest.contract import LiveSource, Source
+    from tcdb.ingest.contract import LiveSource, Source
 
 log = logging.getLogger(__name__)
 

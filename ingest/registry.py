@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ingest.sources import (
+from tcdb.ingest.sources import (
     curated_entries,
     curated_structures,
     literature_hydrides,
@@ -26,7 +26,7 @@ from ingest.sources import (
 )
 
 if TYPE_CHECKING:
-    from ingest.contract import LiveSource, Source
+    from tcdb.ingest.contract import LiveSource, Source
 
 ALL = "all"
 

@@ -25,15 +25,15 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from core.composition import NormalisedComposition
-from core.errors import TcdbError
-from core.hashing import json_sha256, record_id
-from core.parameters import INGEST
-from core.provenance import provenance_stamp
-from core.records import Rejection
-from core.timestamps import utcnow
-from ingest.source_info import SourceInfo
-from schema.bulk import existing_ids, insert_new_materials, rows_table, upsert
+from tcdb.core.composition import NormalisedComposition
+from tcdb.core.errors import TcdbError
+from tcdb.core.hashing import json_sha256, record_id
+from tcdb.core.parameters import INGEST
+from tcdb.core.provenance import provenance_stamp
+from tcdb.core.records import Rejection
+from tcdb.core.timestamps import utcnow
+from tcdb.ingest.source_info import SourceInfo
+from tcdb.schema.bulk import existing_ids, insert_new_materials, rows_table, upsert
 
 log = logging.getLogger(__name__)
 

@@ -21,17 +21,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core.composition import NormalisedComposition, normalise
-from core.hashing import record_id
-from core.parameters import INGEST, IngestParameters
-from core.records import ParsedFormula, Rejection
-from core.references import reference_year
-from core.supercon_formula import parse_supercon_formula
-from core.text import SourceText, read_source_text, storable
-from ingest.runs import Batch, MalformedSourceError, RejectedRecord, SourceFileError
-from ingest.source_info import SourceInfo
-from ingest.validation import check_tc
-from schema.bulk import rows_table
+from tcdb.core.composition import NormalisedComposition, normalise
+from tcdb.core.hashing import record_id
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.records import ParsedFormula, Rejection
+from tcdb.core.references import reference_year
+from tcdb.core.supercon_formula import parse_supercon_formula
+from tcdb.core.text import SourceText, read_source_text, storable
+from tcdb.ingest.runs import Batch, MalformedSourceError, RejectedRecord, SourceFileError
+from tcdb.ingest.source_info import SourceInfo
+from tcdb.ingest.validation import check_tc
+from tcdb.schema.bulk import rows_table
 
 log = logging.getLogger(__name__)
 

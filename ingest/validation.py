@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from core.parameters import INGEST, IngestParameters
-from core.records import Rejection
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.records import Rejection
 
 REASON_CODES: dict[str, str] = {
     "non_finite_tc": "T_c is NaN or infinite",

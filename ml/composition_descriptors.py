@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 from pymatgen.core.periodic_table import Element
 
-from ml import element_data as ed
-from ml.magpie_descriptors import (
+from tcdb.ml import element_data as ed
+from tcdb.ml.magpie_descriptors import (
     FRACTION_LABELS,
     MAGPIE_LABELS,
     element_fractions,

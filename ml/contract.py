@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from core.errors import TcdbError
+from tcdb.core.errors import TcdbError
 
 if TYPE_CHECKING:
-    from store.model_runs import Run, VerifiedRun
-    from store.snapshots import Snapshot
+    from tcdb.store.model_runs import Run, VerifiedRun
+    from tcdb.store.snapshots import Snapshot
 
 KINDS = ("hydrides", "structures")
 

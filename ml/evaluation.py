@@ -42,10 +42,10 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from core.errors import TcdbError
-from core.families import FAMILIES
-from ml import metrics
-from ml.parameters import BY_TIME_LAST_TRAINING_YEAR, FAMILY_HIGH_TC_K
+from tcdb.core.errors import TcdbError
+from tcdb.core.families import FAMILIES
+from tcdb.ml import metrics
+from tcdb.ml.parameters import BY_TIME_LAST_TRAINING_YEAR, FAMILY_HIGH_TC_K
 
 Split = tuple[np.ndarray, np.ndarray]  # (training rows, test rows), sorted indices
 

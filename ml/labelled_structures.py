@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import TcdbError
-from core.parameters import INGEST, IngestParameters
-from core.structure_files import InputFailure, InputStructure, read_structure_inputs
+from tcdb.core.errors import TcdbError
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.structure_files import InputFailure, InputStructure, read_structure_inputs
 
 FILE_COLUMNS = ("file", "file_name", "filename", "name", "path")
 LABEL_COLUMN = "tc_K"

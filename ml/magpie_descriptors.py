@@ -27,7 +27,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from ml import element_data as ed
+from tcdb.ml import element_data as ed
 
 WARD_2016 = (
     "L. Ward, A. Agrawal, A. Choudhary, C. Wolverton, A general-purpose machine learning "

@@ -11,7 +11,7 @@ workers and actors the raylet starts later, and when the command ends kills thos
 there. A command that ends normally shuts Ray down and stops its reaper itself.
 
 Linux only (``/proc`` and pidfds); elsewhere no reaper is started and Ray's own clean-up is
-all there is. Run as ``python -m ml.ray_reaper OWNER_PID PID...``.
+all there is. Run as ``python -m tcdb.ml.ray_reaper OWNER_PID PID...``.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def start_reaper(pids: Iterable[int]) -> subprocess.Popen | None:
     pids = sorted(pids)
     if not pids or not supported():
         return None
-    command = [sys.executable, "-m", "ml.ray_reaper", str(os.getpid()), *map(str, pids)]
+    command = [sys.executable, "-m", "tcdb.ml.ray_reaper", str(os.getpid()), *map(str, pids)]
     reaper = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
         cwd=Path(__file__).resolve().parents[1],

@@ -7,11 +7,11 @@ trainer and the run records need no change (docs/architecture.md, "Add a model")
 
 from __future__ import annotations
 
-from core.errors import TcdbError
-from ml.composition.model import CompositionBaseline
-from ml.contract import Model, check_model
-from ml.hydride.model import HydrideMLP
-from ml.structural.model import StructuralCNN
+from tcdb.core.errors import TcdbError
+from tcdb.ml.composition.model import CompositionBaseline
+from tcdb.ml.contract import Model, check_model
+from tcdb.ml.hydride.model import HydrideMLP
+from tcdb.ml.structural.model import StructuralCNN
 
 MODELS: dict[str, Model] = {}
 

@@ -38,11 +38,11 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from core.errors import TcdbError
-from ml.parameters import ENGINE, ENGINES, EngineParameters
-from ml.ray_reaper import descendants, start_reaper, stop_reaper
-from schema.database import Target, reading, writing
-from store.screening_jobs import (
+from tcdb.core.errors import TcdbError
+from tcdb.ml.parameters import ENGINE, ENGINES, EngineParameters
+from tcdb.ml.ray_reaper import descendants, start_reaper, stop_reaper
+from tcdb.schema.database import Target, reading, writing
+from tcdb.store.screening_jobs import (
     Job,
     StagedShard,
     check_job_name,

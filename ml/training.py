@@ -16,12 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.timestamps import utcnow
-from ml import registry
-from ml.contract import FitContext, Model
-from schema.database import Target, storing
-from store.model_runs import Run, finish_run, start_run, write_predictions
-from store.snapshots import Snapshot
+from tcdb.core.timestamps import utcnow
+from tcdb.ml import registry
+from tcdb.ml.contract import FitContext, Model
+from tcdb.schema.database import Target, storing
+from tcdb.store.model_runs import Run, finish_run, start_run, write_predictions
+from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 

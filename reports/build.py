@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.atomic_files import replacing, write_text_atomically
-from core.csv_exports import write_csv
-from reports import figures, interactive, site, tables
-from reports.inputs import MissingInput, ReportInputs
-from schema.database import Target
+from tcdb.core.atomic_files import replacing, write_text_atomically
+from tcdb.core.csv_exports import write_csv
+from tcdb.reports import figures, interactive, site, tables
+from tcdb.reports.inputs import MissingInput, ReportInputs
+from tcdb.schema.database import Target
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import json
 import duckdb
 import pandas as pd
 
-from core.supercon_formula import material_id_of_formula
-from schema.curation_runs import latest_curation_run
+from tcdb.core.supercon_formula import material_id_of_formula
+from tcdb.schema.curation_runs import latest_curation_run
 
 
 def groups_table(

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.scan_shapes import grid_shape, scan_shape
-from reports import hydride_training, scans
-from reports.inputs import MissingInput, ReportInputs
+from tcdb.core.scan_shapes import grid_shape, scan_shape
+from tcdb.reports import hydride_training, scans
+from tcdb.reports.inputs import MissingInput, ReportInputs
 
 
 @dataclass

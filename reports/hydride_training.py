@@ -13,7 +13,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from reports.inputs import MissingInput, ReportInputs
+from tcdb.reports.inputs import MissingInput, ReportInputs
 
 PAPER_IN_SAMPLE_K = 33.7  # Hutcheon et al. 2020, as the 2024 review quotes it
 PROTOCOLS = {

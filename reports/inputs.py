@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from core.errors import TcdbError
-from schema.database import Target, reading
+from tcdb.core.errors import TcdbError
+from tcdb.schema.database import Target, reading
 
 if TYPE_CHECKING:
-    from store.model_runs import VerifiedRun
+    from tcdb.store.model_runs import VerifiedRun
 
 REFERENCE_TABLES = {
     "novakovic_table1": "novakovic2023_table1.csv",
@@ -98,7 +98,7 @@ class ReportInputs:
         composition baseline's headline is its grouped cross-validation, not a by-time run),
         checked against the database; a run that fails the check is left out of the report
         with the reason."""
-        from store.model_runs import RunIntegrityError, RunNotFoundError, resolve_run
+        from tcdb.store.model_runs import RunIntegrityError, RunNotFoundError, resolve_run
 
         try:
             with self.reading() as conn:

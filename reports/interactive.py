@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reports import hydride_training
-from reports.figures import table_position
-from reports.inputs import MissingInput, ReportInputs
+from tcdb.reports import hydride_training
+from tcdb.reports.figures import table_position
+from tcdb.reports.inputs import MissingInput, ReportInputs
 
 
 @dataclass

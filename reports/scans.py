@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.parameters import DOME, DomeParameters
-from core.scan_shapes import GridShape, ScanShape, grid_shape, scan_shape
-from reports.inputs import ReportInputs
+from tcdb.core.parameters import DOME, DomeParameters
+from tcdb.core.scan_shapes import GridShape, ScanShape, grid_shape, scan_shape
+from tcdb.reports.inputs import ReportInputs
 
 UNIFORM_FAMILY = "dome"  # Fig. 5
 GRID_FAMILY = "ac-grid"  # Fig. 6

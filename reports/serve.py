@@ -26,7 +26,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from core.errors import TcdbError
+from tcdb.core.errors import TcdbError
 
 log = logging.getLogger(__name__)
 

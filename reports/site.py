@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.atomic_files import replacing, write_bytes_atomically, write_text_atomically
-from core.timestamps import utcnow
-from reports import structure_files
-from reports.inputs import ReportInputs
+from tcdb.core.atomic_files import replacing, write_bytes_atomically, write_text_atomically
+from tcdb.core.timestamps import utcnow
+from tcdb.reports import structure_files
+from tcdb.reports.inputs import ReportInputs
 
 ASSETS = ("site.js", "site.css")
 PLOTLY_JS = "plotly.min.js"
@@ -161,7 +161,7 @@ def write_site(parts: SiteParts, inputs: ReportInputs, out_dir: Path) -> list[Pa
     """Write every page, the script, the style and (if a page has a plot) plotly.min.js,
     each replaced whole: a link planted in the folder is replaced, never written through."""
     for asset in ASSETS:
-        data = resources.files("reports.assets").joinpath(asset).read_bytes()
+        data = resources.files("tcdb.reports.assets").joinpath(asset).read_bytes()
         write_bytes_atomically(out_dir / asset, data, durable=DURABLE)
     if parts.interactive:
         _copy_plotly(out_dir)

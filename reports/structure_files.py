@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.atomic_files import write_text_atomically
-from reports.inputs import ReportInputs
+from tcdb.core.atomic_files import write_text_atomically
+from tcdb.reports.inputs import ReportInputs
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def morph_structure(parent_json: str, substitution_json: str, scale_ab: float, s
     ``scale_ab`` and c by ``scale_c``, fractional coordinates kept."""
     from pymatgen.core import Structure
 
-    from core.morph_geometry import morph_of
+    from tcdb.core.morph_geometry import morph_of
 
     parent = Structure.from_dict(json.loads(parent_json))
     substitution = json.loads(substitution_json or "{}")

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.parameters import DOME
-from core.structures import literature_cif_pressure
-from reports import hydride_training, scans
-from reports.inputs import MissingInput, ReportInputs
+from tcdb.core.parameters import DOME
+from tcdb.core.structures import literature_cif_pressure
+from tcdb.reports import hydride_training, scans
+from tcdb.reports.inputs import MissingInput, ReportInputs
 
 
 @dataclass
@@ -83,7 +83,7 @@ def rejections_overview(inputs: ReportInputs) -> Table:
 
 
 def matches_overview(inputs: ReportInputs) -> Table:
-    from reports.curation import match_counts
+    from tcdb.reports.curation import match_counts
 
     with inputs.reading() as conn:  # outside the try: a locked file is not a missing input
         try:
@@ -357,7 +357,7 @@ PAPER_GROUPS_TABLE = "nims_supercon"
 
 def novakovic_table1(inputs: ReportInputs) -> Table:
     """Table I: the paper's composition groups, our mean and variance beside theirs."""
-    from reports.curation import groups_table
+    from tcdb.reports.curation import groups_table
 
     paper = inputs.paper_table("novakovic_table1")
     with inputs.reading() as conn:
@@ -396,7 +396,7 @@ def novakovic_table1(inputs: ReportInputs) -> Table:
 
 
 def most_variable_groups(inputs: ReportInputs, limit: int = 20) -> Table:
-    from reports.curation import groups_table
+    from tcdb.reports.curation import groups_table
 
     with inputs.reading() as conn:  # outside the try: a locked file is not a missing input
         try:

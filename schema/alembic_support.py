@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.ddl.impl import DefaultImpl
 from sqlalchemy import text
 
-from schema.views import VIEW_NAMES
+from tcdb.schema.views import VIEW_NAMES
 
 
 class DuckDBImpl(DefaultImpl):

@@ -7,7 +7,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from core.composition import NormalisedComposition, material_row
+from tcdb.core.composition import NormalisedComposition, material_row
 
 # Columns a re-ingest never overwrites: provenance of the first load and curation decisions.
 PRESERVED_COLUMNS = frozenset(

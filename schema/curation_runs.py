@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from core.errors import TcdbError
+from tcdb.core.errors import TcdbError
 
 
 def latest_curation_run(conn: duckdb.DuckDBPyConnection) -> str:

@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 
-from core.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError, DatabasePathError
+from tcdb.core.errors import (
+    DatabaseError,
+    DatabaseLockedError,
+    DatabaseMissingError,
+    DatabasePathError,
+)
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only where an engine is made (it is slow to load)
     from sqlalchemy import Engine
@@ -110,7 +115,7 @@ def check_path(path: Path, *, read_only: bool) -> None:
 
 def lock_wait() -> float:
     """Seconds to retry a locked file (the TCDB_LOCK_WAIT setting)."""
-    from core.settings import environment_settings
+    from tcdb.core.settings import environment_settings
 
     return environment_settings().lock_wait
 
@@ -241,7 +246,7 @@ def writing(target: Target) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def results_lock_wait() -> float:
     """Seconds results of a long computation wait for the write lock (TCDB_RESULTS_LOCK_WAIT)."""
-    from core.settings import environment_settings
+    from tcdb.core.settings import environment_settings
 
     return environment_settings().results_lock_wait
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from schema.references import REFERENCES
+from tcdb.schema.references import REFERENCES
 
 
 @dataclass(frozen=True)

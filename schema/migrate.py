@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.errors import DatabaseError, DataLossError, MigrationError
-from core.leftovers import Temporary, owned_prefix, remove_leftovers, temporaries
-from schema import revisions
-from schema.database import connect, database_url, open_engine
+from tcdb.core.errors import DatabaseError, DataLossError, MigrationError
+from tcdb.core.leftovers import Temporary, owned_prefix, remove_leftovers, temporaries
+from tcdb.schema import revisions
+from tcdb.schema.database import connect, database_url, open_engine
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,8 @@ def drift(path: Path) -> list:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    import schema.models  # noqa: F401  (registers the tables)
-    from schema.alembic_support import MIGRATION_OPTIONS
+    import tcdb.schema.models  # noqa: F401  (registers the tables)
+    from tcdb.schema.alembic_support import MIGRATION_OPTIONS
 
     with open_engine(path, read_only=True) as engine, engine.connect() as connection:
         context = MigrationContext.configure(connection, opts=dict(MIGRATION_OPTIONS))

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import DateTime, Double, Text
 from sqlmodel import Field, SQLModel
 
-from core.timestamps import utcnow  # noqa: F401  (re-exported: the timestamp columns' form)
+from tcdb.core.timestamps import utcnow  # noqa: F401  (re-exported: the timestamp columns' form)
 
 
 def key() -> Any:

@@ -37,8 +37,8 @@ from types import TracebackType
 
 import duckdb
 
-from core.errors import TcdbError
-from schema.database import connect
+from tcdb.core.errors import TcdbError
+from tcdb.schema.database import connect
 
 log = logging.getLogger(__name__)
 

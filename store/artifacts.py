@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import TcdbError
-from core.hashing import file_sha256
-from core.safe_reads import FileRefusedError, read_limited
+from tcdb.core.errors import TcdbError
+from tcdb.core.hashing import file_sha256
+from tcdb.core.safe_reads import FileRefusedError, read_limited
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from core.hashing import json_sha256, record_id
-from core.provenance import provenance_stamp
-from core.safe_reads import ArrayArchiveError, npz_arrays
-from core.timestamps import utcnow
-from schema.database import insert_new_rows
-from store.artifacts import (
+from tcdb.core.hashing import json_sha256, record_id
+from tcdb.core.provenance import provenance_stamp
+from tcdb.core.safe_reads import ArrayArchiveError, npz_arrays
+from tcdb.core.timestamps import utcnow
+from tcdb.schema.database import insert_new_rows
+from tcdb.store.artifacts import (
     MANIFEST,
     ArtifactError,
     ArtifactIntegrityError,
@@ -151,7 +151,7 @@ def write_predictions(
         return 0
     table = prediction_table(rows)
     if refresh:
-        from schema.bulk import upsert
+        from tcdb.schema.bulk import upsert
 
         upsert(conn, "prediction", table, refresh=True)
         return table.num_rows

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 
-from store.artifacts import MANIFEST, filling_process, folder_bytes
+from tcdb.store.artifacts import MANIFEST, filling_process, folder_bytes
 
 log = logging.getLogger(__name__)
 

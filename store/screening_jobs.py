@@ -39,12 +39,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from core.errors import TcdbError
-from core.hashing import record_id
-from core.parameters import INGEST
-from core.timestamps import utcnow
-from schema.database import Target, insert_new_rows, reading, storing
-from store.artifacts import MANIFEST, ArtifactIntegrityError, manifest_bytes, sha256_of
+from tcdb.core.errors import TcdbError
+from tcdb.core.hashing import record_id
+from tcdb.core.parameters import INGEST
+from tcdb.core.timestamps import utcnow
+from tcdb.schema.database import Target, insert_new_rows, reading, storing
+from tcdb.store.artifacts import MANIFEST, ArtifactIntegrityError, manifest_bytes, sha256_of
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.hashing import json_sha256
-from core.provenance import provenance_stamp
-from core.safe_reads import FileRefusedError, read_limited
-from core.timestamps import utcnow
-from store.artifacts import (
+from tcdb.core.hashing import json_sha256
+from tcdb.core.provenance import provenance_stamp
+from tcdb.core.safe_reads import FileRefusedError, read_limited
+from tcdb.core.timestamps import utcnow
+from tcdb.store.artifacts import (
     MANIFEST,
     MANIFEST_MAX_BYTES,
     ArtifactError,
@@ -293,8 +293,8 @@ def verify_snapshot(path: Path, recorded_sha256: str | None = None) -> list[str]
 def recorded_manifest_sha256(db: Path | None, snapshot_id: str) -> str | None:
     """The manifest hash the database recorded for a snapshot; None when there is no database,
     no row, or the database is locked by a writer (the manifest's own hash is still checked)."""
-    from core.errors import DatabaseLockedError
-    from schema.database import connect
+    from tcdb.core.errors import DatabaseLockedError
+    from tcdb.schema.database import connect
 
     if db is None or not Path(db).is_file():
         return None

@@ -85,8 +85,8 @@ def invoke_tcdb(*args: str, env: dict[str, str] | None = None, crash_ok: bool = 
     about the traceback itself."""
     from click.testing import CliRunner
 
-    from core.settings import environment_settings
     from tcdb.cli import main
+    from tcdb.core.settings import environment_settings
 
     logging_state = _LoggingState()
     argv, cwd = sys.argv, Path.cwd()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from schema import migrate
-from schema.database import connect
-from store.model_runs import VerifiedRun
+from tcdb.schema import migrate
+from tcdb.schema.database import connect
+from tcdb.store.model_runs import VerifiedRun
 from tests.commands import REPO
 from tests.ingest.slices import LITERATURE, MP_TAR, NIMS, STANEV, STRUCTURES
 
@@ -78,7 +78,7 @@ def query(db: Path, sql: str, *params) -> list[tuple]:
 
 def ingest_into(db: Path, sources: Path, group: str, **kwargs) -> dict:
     """Ingest a source group into a database file; the outcomes by source id."""
-    from ingest import pipeline
+    from tcdb.ingest import pipeline
 
     conn = connect(db)
     try:
@@ -116,8 +116,8 @@ def curated_sources(real_sources, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def curated_template(curated_sources, tmp_path_factory) -> Path:
     """Ingested and curated once per session; tests copy it."""
-    from curate.run import run_curation
-    from ingest import pipeline
+    from tcdb.curate.run import run_curation
+    from tcdb.ingest import pipeline
 
     db = tmp_path_factory.mktemp("template") / "tcdb.duckdb"
     migrate.upgrade(db)
@@ -138,8 +138,8 @@ def curated_db(curated_template, tmp_path) -> Path:
 
 
 def _freeze(db: Path, kind: str, folder: Path):
-    from curate.parameters import SnapshotParameters
-    from curate.snapshots import create_snapshot
+    from tcdb.curate.parameters import SnapshotParameters
+    from tcdb.curate.snapshots import create_snapshot
 
     conn = connect(db)
     try:
@@ -177,10 +177,10 @@ class HydrideRun:
 
 @pytest.fixture(scope="session")
 def hydride_run(hydride_snapshot, tmp_path_factory) -> HydrideRun:
-    from ml.hydride.ensemble import HydrideMLPConfig
-    from ml.hydride.parameters import HYDRIDE_PROFILES
-    from ml.registry import get
-    from ml.training import train
+    from tcdb.ml.hydride.ensemble import HydrideMLPConfig
+    from tcdb.ml.hydride.parameters import HYDRIDE_PROFILES
+    from tcdb.ml.registry import get
+    from tcdb.ml.training import train
 
     db = tmp_path_factory.mktemp("hydride-run") / "tcdb.duckdb"
     migrate.upgrade(db)
@@ -207,20 +207,20 @@ class TrainedModels:
     def composition_predictor(self):
         """The composition run loaded through the registry, as the commands hand it to the
         structural model's predictions."""
-        from ml.registry import get
+        from tcdb.ml.registry import get
 
         return get("composition").load(self.composition)
 
 
 @pytest.fixture(scope="session")
 def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> TrainedModels:
-    from ml.composition import training as composition_model
-    from ml.composition.parameters import COMPOSITION_PROFILES
-    from ml.contract import FitContext
-    from ml.registry import get
-    from ml.structural.cvcnn import CVCNNConfig
-    from ml.training import train
-    from store.model_runs import verify_run
+    from tcdb.ml.composition import training as composition_model
+    from tcdb.ml.composition.parameters import COMPOSITION_PROFILES
+    from tcdb.ml.contract import FitContext
+    from tcdb.ml.registry import get
+    from tcdb.ml.structural.cvcnn import CVCNNConfig
+    from tcdb.ml.training import train
+    from tcdb.store.model_runs import verify_run
 
     folder = tmp_path_factory.mktemp("models")
     db = folder / "tcdb.duckdb"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from schema.models import TABLES
-from schema.views import view_versions
+from tcdb.schema.models import TABLES
+from tcdb.schema.views import view_versions
 from tests.conftest import REPO
 
 SCHEMA_DOC = (REPO / "docs" / "schema.md").read_text()

@@ -11,7 +11,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PACKAGES = ("tcdb", "reports", "ml", "curate", "ingest", "store", "schema", "core")
+# the repository's folders and the names they install under (pyproject.toml)
+PACKAGES = {"tcdb/cli": "tcdb/cli"} | {
+    layer: f"tcdb/{layer}"
+    for layer in ("reports", "ml", "curate", "ingest", "store", "schema", "core")
+}
 
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess:
@@ -28,46 +32,52 @@ def test_the_import_contracts_hold_on_this_tree():
 
 
 def _copy_tree(target: Path) -> None:
+    """The packages laid out as installed (``tcdb/core`` …), which the copy's PYTHONPATH puts
+    ahead of this checkout's editable install."""
     shutil.copy(ROOT / "pyproject.toml", target)
-    for package in PACKAGES:
-        shutil.copytree(ROOT / package, target / package,
+    for folder, installed in PACKAGES.items():
+        shutil.copytree(ROOT / folder, target / installed,
                         ignore=shutil.ignore_patterns("__pycache__", "out"))  # fmt: skip
 
 
 def test_an_upward_import_from_the_core_is_caught(tmp_path):
     _copy_tree(tmp_path)
-    (tmp_path / "core" / "shortcut.py").write_text("from ingest import runs  # noqa: F401\n")
+    (tmp_path / "tcdb" / "core" / "shortcut.py").write_text(
+        "from tcdb.ingest import runs  # noqa: F401\n"
+    )
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
-    assert "core is not allowed to import ingest" in result.stdout
-    assert "core.shortcut -> ingest.runs" in result.stdout
+    assert "tcdb.core is not allowed to import tcdb.ingest" in result.stdout
+    assert "tcdb.core.shortcut -> tcdb.ingest.runs" in result.stdout
 
 
 def test_a_sibling_reaching_into_another_sibling_is_caught(tmp_path):
     _copy_tree(tmp_path)
-    (tmp_path / "ml" / "shortcut.py").write_text("from curate import groups  # noqa: F401\n")
+    (tmp_path / "tcdb" / "ml" / "shortcut.py").write_text(
+        "from tcdb.curate import groups  # noqa: F401\n"
+    )
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
-    assert "ml.shortcut -> curate.groups" in result.stdout
+    assert "tcdb.ml.shortcut -> tcdb.curate.groups" in result.stdout
 
 
 def test_a_model_package_reaching_into_another_is_caught(tmp_path):
     _copy_tree(tmp_path)
-    (tmp_path / "ml" / "hydride" / "shortcut.py").write_text(
-        "from ml.structural import morphs  # noqa: F401\n"
+    (tmp_path / "tcdb" / "ml" / "hydride" / "shortcut.py").write_text(
+        "from tcdb.ml.structural import morphs  # noqa: F401\n"
     )
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
-    assert "ml.hydride.shortcut -> ml.structural.morphs" in result.stdout
+    assert "tcdb.ml.hydride.shortcut -> tcdb.ml.structural.morphs" in result.stdout
 
 
 def test_a_cycle_inside_a_model_package_is_caught(tmp_path):
     _copy_tree(tmp_path)
-    with open(tmp_path / "ml" / "hydride" / "members.py", "a") as members:
-        members.write("from ml.hydride import search  # noqa: E402, F401\n")
+    with open(tmp_path / "tcdb" / "ml" / "hydride" / "members.py", "a") as members:
+        members.write("from tcdb.ml.hydride import search  # noqa: E402, F401\n")
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
-    assert "No cycles are allowed in ml.hydride." in result.stdout
+    assert "No cycles are allowed in tcdb.ml.hydride." in result.stdout
 
 
 def test_every_model_package_is_named_in_the_independence_contract():
@@ -77,7 +87,7 @@ def test_every_model_package_is_named_in_the_independence_contract():
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     (independence,) = [c for c in config["contracts"] if c["type"] == "independence"]
-    packages = {f"ml.{p.parent.name}" for p in (ROOT / "ml").glob("*/__init__.py")}
+    packages = {f"tcdb.ml.{p.parent.name}" for p in (ROOT / "ml").glob("*/__init__.py")}
     assert set(independence["modules"]) == packages
 
 
@@ -86,12 +96,13 @@ def _cross_package_private_imports() -> list[str]:
     import ast
 
     found = []
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
+    for folder, installed in PACKAGES.items():
+        own = installed.replace("/", ".")
+        for path in sorted((ROOT / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
                 if not isinstance(node, ast.ImportFrom) or not node.module:
                     continue
-                if node.module.split(".")[0] == package:
+                if node.level or node.module == own or node.module.startswith(own + "."):
                     continue
                 found += [
                     f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}.{alias.name}"

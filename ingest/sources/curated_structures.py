@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.hashing import folder_sha256
-from core.parameters import INGEST, IngestParameters
-from ingest.source_info import SourceInfo
+from tcdb.core.hashing import folder_sha256
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.ingest.source_info import SourceInfo
 
 if TYPE_CHECKING:
-    from ingest.runs import Batch
+    from tcdb.ingest.runs import Batch
 
 __all__ = ["build", "fingerprint", "info"]
 
@@ -30,8 +30,8 @@ def fingerprint(path: Path) -> str:
 
 def build(path: Path, params: IngestParameters = INGEST, fingerprint: str = "") -> Batch:
     """Every CIF of the folder, ids ``curated_structures:<file stem>``."""
-    from ingest.literature import LINK_STRUCTURES_SQL
-    from ingest.materials_project import build_cif_folder_batch
+    from tcdb.ingest.literature import LINK_STRUCTURES_SQL
+    from tcdb.ingest.materials_project import build_cif_folder_batch
 
     return build_cif_folder_batch(
         path, info, params, fingerprint, f"{info.id}:", (LINK_STRUCTURES_SQL,)

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from core.parameters import INGEST, IngestParameters
-from ingest.source_info import SourceInfo
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.ingest.source_info import SourceInfo
 
 if TYPE_CHECKING:
     import duckdb
 
-    from ingest.runs import Batch
+    from tcdb.ingest.runs import Batch
 
 __all__ = ["connect", "info"]
 
@@ -113,7 +113,7 @@ class OnlineSource:
         return hashlib.sha256(("\n".join([self.version, *self.formulas])).encode()).hexdigest()
 
     def build(self, _path: Path, params: IngestParameters = INGEST, fingerprint: str = "") -> Batch:
-        from ingest.materials_project import structure_batch
+        from tcdb.ingest.materials_project import structure_batch
 
         items = fetch(self.client, self.formulas, params.mp_chunk_size)
         return structure_batch(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.hashing import file_sha256 as fingerprint
-from core.parameters import INGEST, IngestParameters
-from ingest.source_info import SourceInfo
+from tcdb.core.hashing import file_sha256 as fingerprint
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.ingest.source_info import SourceInfo
 
 if TYPE_CHECKING:
-    from ingest.runs import Batch
+    from tcdb.ingest.runs import Batch
 
 __all__ = ["build", "fingerprint", "info"]
 
@@ -28,8 +28,8 @@ info = SourceInfo(
 
 def build(path: Path, params: IngestParameters = INGEST, fingerprint: str = "") -> Batch:
     """The archive's CIFs as a batch of structures with their Materials Project ids."""
-    from core.structures import iter_tar_cifs
-    from ingest.materials_project import mp_structure_id, structure_batch
+    from tcdb.core.structures import iter_tar_cifs
+    from tcdb.ingest.materials_project import mp_structure_id, structure_batch
 
     return structure_batch(
         iter_tar_cifs(path, params),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.hashing import file_sha256 as fingerprint
-from core.parameters import INGEST, IngestParameters
-from ingest.source_info import SourceInfo
+from tcdb.core.hashing import file_sha256 as fingerprint
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.ingest.source_info import SourceInfo
 
 if TYPE_CHECKING:
-    from ingest.runs import Batch
+    from tcdb.ingest.runs import Batch
 
 __all__ = ["build", "fingerprint", "info"]
 
@@ -29,6 +29,6 @@ info = SourceInfo(
 def build(path: Path, params: IngestParameters = INGEST, fingerprint: str = "") -> Batch:
     """The file as a batch; ``fingerprint`` is its hash from the pipeline (empty when the batch
     is only looked at, never loaded)."""
-    from ingest.supercon import build_nims_batch
+    from tcdb.ingest.supercon import build_nims_batch
 
     return build_nims_batch(path, info, params, fingerprint)

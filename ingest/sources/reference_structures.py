@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.hashing import folder_sha256
-from core.parameters import INGEST, IngestParameters
-from ingest.source_info import SourceInfo
+from tcdb.core.hashing import folder_sha256
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.ingest.source_info import SourceInfo
 
 if TYPE_CHECKING:
-    from ingest.runs import Batch
+    from tcdb.ingest.runs import Batch
 
 __all__ = ["build", "fingerprint", "info"]
 
@@ -32,6 +32,6 @@ def fingerprint(path: Path) -> str:
 
 def build(path: Path, params: IngestParameters = INGEST, fingerprint: str = "") -> Batch:
     """Every CIF of the folder, ids ``reference:<file stem>``, site labels kept."""
-    from ingest.materials_project import build_cif_folder_batch
+    from tcdb.ingest.materials_project import build_cif_folder_batch
 
     return build_cif_folder_batch(path, info, params, fingerprint, "reference:")

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.safe_reads import ArrayArchiveError, npz_arrays
+from tcdb.core.safe_reads import ArrayArchiveError, npz_arrays
 
 FORMAT_VERSION = 1
 ARRAYS = ("feature", "threshold", "missing_left", "left", "right", "leaf", "value", "roots")

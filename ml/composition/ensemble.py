@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ml.composition.boosted_trees import BoostedTrees, is_booster
+from tcdb.ml.composition.boosted_trees import BoostedTrees, is_booster
 
 log = logging.getLogger(__name__)
 

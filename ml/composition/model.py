@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ml.composition.parameters import COMPOSITION_PROFILES
-from ml.contract import FitContext, Fitted, Model, Override
-from ml.model_names import COMPOSITION
+from tcdb.ml.composition.parameters import COMPOSITION_PROFILES
+from tcdb.ml.contract import FitContext, Fitted, Model, Override
+from tcdb.ml.model_names import COMPOSITION
 
 
 @dataclass(frozen=True)
@@ -22,12 +22,12 @@ class CompositionPredictor:
     run: Any  # store.model_runs.VerifiedRun
 
     def predict(self, inputs):
-        from ml.composition.training import predict_compositions
+        from tcdb.ml.composition.training import predict_compositions
 
         return predict_compositions(self.run, list(inputs))[0]
 
     def prediction_rows(self, formulas) -> list[dict]:
-        from ml.composition.training import composition_prediction_rows
+        from tcdb.ml.composition.training import composition_prediction_rows
 
         return composition_prediction_rows(self.run, list(formulas))
 
@@ -54,22 +54,22 @@ class CompositionBaseline(Model):
 
     @property
     def config_class(self) -> type:
-        from ml.composition.training import CompositionModelConfig
+        from tcdb.ml.composition.training import CompositionModelConfig
 
         return CompositionModelConfig
 
     def record(self, config) -> dict:
-        from ml.composition.training import record
+        from tcdb.ml.composition.training import record
 
         return record(config)
 
     def fit(self, snapshot, config, context: FitContext) -> Fitted:
-        from ml.composition.training import fit
+        from tcdb.ml.composition.training import fit
 
         return fit(snapshot, config)
 
     def load(self, run) -> CompositionPredictor:
-        from ml.composition.training import load_model
+        from tcdb.ml.composition.training import load_model
 
         load_model(run)  # refuses another model's run or trees that do not load, now
         return CompositionPredictor(run)

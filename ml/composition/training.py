@@ -28,18 +28,18 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from core.errors import TcdbError
-from core.families import chemical_system, family
-from ml.composition.ensemble import StoredEnsemble, calibration, fit_ensemble
-from ml.composition_descriptors import (
+from tcdb.core.errors import TcdbError
+from tcdb.core.families import chemical_system, family
+from tcdb.ml.composition.ensemble import StoredEnsemble, calibration, fit_ensemble
+from tcdb.ml.composition_descriptors import (
     HAMIDIEH81,
     PRESET_LABELS,
     RICH_PRESET,
     CompositionDescriptorConfig,
     preset_matrix,
 )
-from ml.contract import Fitted
-from ml.evaluation import (
+from tcdb.ml.contract import Fitted
+from tcdb.ml.evaluation import (
     ByTime,
     GroupedByChemicalSystem,
     GroupedByComposition,
@@ -47,11 +47,11 @@ from ml.evaluation import (
     family_scores,
     years_of,
 )
-from ml.metrics import regression
-from ml.model_names import COMPOSITION
-from ml.parameters import BY_TIME_LAST_TRAINING_YEAR
-from store.model_runs import VerifiedRun
-from store.snapshots import Snapshot
+from tcdb.ml.metrics import regression
+from tcdb.ml.model_names import COMPOSITION
+from tcdb.ml.parameters import BY_TIME_LAST_TRAINING_YEAR
+from tcdb.store.model_runs import VerifiedRun
+from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +287,7 @@ def checked_trees(model, X: np.ndarray):
     """scikit-learn's fitted trees as arrays, after checking they predict exactly as the
     estimator on (up to 2,000 of) the training rows: a change in scikit-learn's internals
     fails here, at training, not later as wrong predictions."""
-    from ml.composition.boosted_trees import export
+    from tcdb.ml.composition.boosted_trees import export
 
     trees = export(model)
     sample = X[:2000]
@@ -308,7 +308,7 @@ def checked_booster(booster, X: np.ndarray) -> bytes:
     """A LightGBM booster in LightGBM's text format, after checking that the text, read back
     as a run is read (``load_booster``), predicts the booster's exact floats on (up to 2,000
     of) the training rows."""
-    from ml.composition.boosted_trees import TreeFormatError, booster_text, load_booster
+    from tcdb.ml.composition.boosted_trees import TreeFormatError, booster_text, load_booster
 
     text = booster_text(booster)
     sample = X[:2000]
@@ -325,7 +325,7 @@ def ensemble_artefacts(ensemble, X: np.ndarray) -> dict[str, bytes]:
     """Members and scale model, each saved once and checked: LightGBM boosters as
     ``member_<i>.txt`` (``checked_booster``), scikit-learn's trees together in ``MODEL_FILE``
     (``checked_trees``)."""
-    from ml.composition.boosted_trees import is_booster, pack
+    from tcdb.ml.composition.boosted_trees import is_booster, pack
 
     arrays, texts = {}, {}
     for name, model in ensemble.models().items():
@@ -341,7 +341,7 @@ def load_model(run: VerifiedRun) -> StoredEnsemble:
     hashed (nothing runs on load): the arrays of ``MODEL_FILE`` and every ``member_<i>.txt``
     the manifest lists. A run of one model (written before ensembles) loads as an ensemble of
     one; a run written before the text format, from its arrays alone."""
-    from ml.composition.boosted_trees import TreeFormatError, unpack
+    from tcdb.ml.composition.boosted_trees import TreeFormatError, unpack
 
     run.require_model(COMPOSITION)
     try:
@@ -370,7 +370,11 @@ def load_model(run: VerifiedRun) -> StoredEnsemble:
 def _read_booster(run: VerifiedRun, name: str):
     """A booster text of the run, no larger than BOOSTER_TEXT_MAX_BYTES (refused by the size
     its manifest records, before a byte is read), checked, then parsed by LightGBM."""
-    from ml.composition.boosted_trees import BOOSTER_TEXT_MAX_BYTES, TreeFormatError, load_booster
+    from tcdb.ml.composition.boosted_trees import (
+        BOOSTER_TEXT_MAX_BYTES,
+        TreeFormatError,
+        load_booster,
+    )
 
     listed = run.manifest["artefacts"][name]
     size = listed.get("size") if isinstance(listed, dict) else None  # else refused on reading

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml import element_data as ed
+from tcdb.ml import element_data as ed
 
 FEATURE_LABELS: tuple[str, ...] = (
     "n_H",

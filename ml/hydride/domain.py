@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml import element_data as ed
-from ml.hydride.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
+from tcdb.ml import element_data as ed
+from tcdb.ml.hydride.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
 
 Z_COLUMN = 2  # descriptor columns: n_H, vdw_radius, Z, mass_number, n_s, n_p, n_d, n_f
 ELEMENT_COLUMNS = slice(1, 8)

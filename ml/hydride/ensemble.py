@@ -60,8 +60,8 @@ from typing import Any
 
 import numpy as np
 
-from core.safe_reads import npz_arrays
-from ml.tensorflow_runtime import seed_everything
+from tcdb.core.safe_reads import npz_arrays
+from tcdb.ml.tensorflow_runtime import seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class HydrideMLPConfig:
 
 def _tf() -> Any:
     """TensorFlow with legacy Keras, imported on first use (``ml.tensorflow_runtime``)."""
-    from ml.tensorflow_runtime import tensorflow
+    from tcdb.ml.tensorflow_runtime import tensorflow
 
     return tensorflow()
 
@@ -345,7 +345,7 @@ def build_model(config: HydrideMLPConfig, n_features: int, members: int | None =
 def validation_masks(n: int, members: int, fraction: float, seed: int) -> np.ndarray:
     """(members, n) bool: True where a point is in that member's random validation set (the
     ``random-repeated`` protocol of ``ml.evaluation``)."""
-    from ml.evaluation import random_masks
+    from tcdb.ml.evaluation import random_masks
 
     return random_masks(n, members, fraction, seed)
 
@@ -410,7 +410,7 @@ class HydrideEnsemble:
     ) -> HydrideEnsemble:
         """Train every member on X (n, d) → y (n, 2) = [T_c K, P GPa] for exactly
         ``hyperparameters.epochs`` epochs (default: the configuration's fixed values)."""
-        from ml.hydride.members import MemberPlan, train_members
+        from tcdb.ml.hydride.members import MemberPlan, train_members
 
         X, y = _check_xy(X, y)
         cfg = self.config

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ml.evaluation import Split
-from ml.hydride.ensemble import HydrideMLPConfig, Hyperparameters, build_model
-from ml.tensorflow_runtime import seed_everything
+from tcdb.ml.evaluation import Split
+from tcdb.ml.hydride.ensemble import HydrideMLPConfig, Hyperparameters, build_model
+from tcdb.ml.tensorflow_runtime import seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def fold_ensembles(
 
     The folds' members train together, one model per batch size among the choices.
     """
-    from ml.hydride.members import MemberPlan, train_members
+    from tcdb.ml.hydride.members import MemberPlan, train_members
 
     n = len(y)
     predicted = np.full((n, 2), np.nan)

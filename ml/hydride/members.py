@@ -93,7 +93,7 @@ class _ExpectedRetracing(logging.Filter):
 
 
 def _tf() -> Any:
-    from ml.tensorflow_runtime import tensorflow
+    from tcdb.ml.tensorflow_runtime import tensorflow
 
     tf = tensorflow()
     quiet = tf.get_logger()

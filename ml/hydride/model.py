@@ -6,9 +6,9 @@ Training is ``ml.hydride.training`` over ``ml.hydride.ensemble``; screening ever
 
 from __future__ import annotations
 
-from ml.contract import FitContext, Fitted, Model, Override
-from ml.hydride.parameters import HYDRIDE_PROFILES
-from ml.model_names import HYDRIDE_MLP
+from tcdb.ml.contract import FitContext, Fitted, Model, Override
+from tcdb.ml.hydride.parameters import HYDRIDE_PROFILES
+from tcdb.ml.model_names import HYDRIDE_MLP
 
 
 class HydrideMLP(Model):
@@ -28,23 +28,23 @@ class HydrideMLP(Model):
 
     @property
     def config_class(self) -> type:
-        from ml.hydride.ensemble import HydrideMLPConfig
+        from tcdb.ml.hydride.ensemble import HydrideMLPConfig
 
         return HydrideMLPConfig
 
     def record(self, config) -> dict:
-        from ml.hydride.training import record
+        from tcdb.ml.hydride.training import record
 
         return record(config)
 
     def fit(self, snapshot, config, context: FitContext) -> Fitted:
-        from ml.hydride.training import fit
+        from tcdb.ml.hydride.training import fit
 
         return fit(snapshot, config)
 
     def load(self, run):
         """Predicts (T_c K, P GPa) of (element, n_h) pairs."""
-        from ml.hydride.training import load
+        from tcdb.ml.hydride.training import load
 
         return load(run)
 

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.errors import TcdbError
-from ml.hydride.descriptors import hydride_matrix, missing_descriptors, screening_grid
-from ml.hydride.domain import HydrideDomain, check_counts, domain_of
-from ml.hydride.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
-from ml.hydride.training import HydridePredictor, distance_to_ambient, load
-from ml.screening_engine import JobOutcome, Screening
-from schema.database import Target, storing
-from store.model_runs import VerifiedRun, write_predictions
+from tcdb.core.errors import TcdbError
+from tcdb.ml.hydride.descriptors import hydride_matrix, missing_descriptors, screening_grid
+from tcdb.ml.hydride.domain import HydrideDomain, check_counts, domain_of
+from tcdb.ml.hydride.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
+from tcdb.ml.hydride.training import HydridePredictor, distance_to_ambient, load
+from tcdb.ml.screening_engine import JobOutcome, Screening
+from tcdb.schema.database import Target, storing
+from tcdb.store.model_runs import VerifiedRun, write_predictions
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def parse_hydride(formula: str) -> tuple[str, float]:
 
     from pymatgen.core import Composition
 
-    from core.composition import element_symbols
+    from tcdb.core.composition import element_symbols
 
     try:
         with warnings.catch_warnings():
@@ -161,10 +161,10 @@ def predict_formulas(
 
 def store(db: Target, run_id: str, frame: pd.DataFrame, kind: str, domain: HydrideDomain) -> None:
     """Write the predictions with their domain verdict, and the materials they name."""
-    from core.composition import normalise
-    from core.timestamps import utcnow
-    from ml.element_data import atomic_number
-    from schema.bulk import insert_new_materials
+    from tcdb.core.composition import normalise
+    from tcdb.core.timestamps import utcnow
+    from tcdb.ml.element_data import atomic_number
+    from tcdb.schema.bulk import insert_new_materials
 
     thresholds = domain.thresholds()
     compositions = {}
@@ -264,7 +264,7 @@ def screen_sharded(
 ) -> Predicted:
     """``screen`` on Ray: the grid in shards predicted by the session's actors (which hold a
     ``HydridePackage`` of the same run), stored once every shard is written."""
-    from store.screening_jobs import shard_tables
+    from tcdb.store.screening_jobs import shard_tables
 
     model = load(run)
     domain = domain_of(model.ensemble, parameters)

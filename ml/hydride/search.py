@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.hydride.ensemble import HydrideMLPConfig, Hyperparameters, build_model
-from ml.tensorflow_runtime import seed_everything
+from tcdb.ml.hydride.ensemble import HydrideMLPConfig, Hyperparameters, build_model
+from tcdb.ml.tensorflow_runtime import seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def search(
     config: HydrideMLPConfig,
 ) -> list[SearchResult]:
     """The inner-CV choice for each training set (row indices into scaled ``x``, ``y``)."""
-    from ml.hydride.members import MemberPlan, train_members
+    from tcdb.ml.hydride.members import MemberPlan, train_members
 
     marks = checkpoints(config)
     grid = list(itertools.product(config.learning_rates, config.l2_values))

@@ -21,24 +21,24 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from core.errors import TcdbError
-from ml.contract import Fitted
-from ml.evaluation import (
+from tcdb.core.errors import TcdbError
+from tcdb.ml.contract import Fitted
+from tcdb.ml.evaluation import (
     GroupedByComposition,
     InSample,
     RandomFolds,
     RepeatedRandomSplits,
     score_targets,
 )
-from ml.hydride.descriptors import (
+from tcdb.ml.hydride.descriptors import (
     HydrideDescriptorConfig,
     hydride_matrix,
     missing_descriptors,
     screening_grid,
 )
-from ml.model_names import HYDRIDE_MLP
-from store.model_runs import VerifiedRun
-from store.snapshots import Snapshot
+from tcdb.ml.model_names import HYDRIDE_MLP
+from tcdb.store.model_runs import VerifiedRun
+from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,9 @@ def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None 
     """Choose how to train by inner cross-validation, train the ensemble that is kept, and
     score it beside the linear and forest baselines in-sample, out of fold and grouped by
     formula (``ml.hydride.evaluation``), plus the paper's member-held-out estimate."""
-    from ml.hydride.ensemble import HydrideEnsemble, linear_baseline_oof
-    from ml.hydride.evaluation import baseline_predictions, fold_ensembles, in_sample_baselines
-    from ml.hydride.search import search
+    from tcdb.ml.hydride.ensemble import HydrideEnsemble, linear_baseline_oof
+    from tcdb.ml.hydride.evaluation import baseline_predictions, fold_ensembles, in_sample_baselines
+    from tcdb.ml.hydride.search import search
 
     descriptors = descriptors or HydrideDescriptorConfig()
     data = training_data(snapshot, descriptors)
@@ -251,7 +251,7 @@ class HydridePredictor:
 
 def load(run: VerifiedRun) -> HydridePredictor:
     """The trained ensemble of a checked hydride-mlp run (JSON and ``.npz`` arrays only)."""
-    from ml.hydride.ensemble import HydrideEnsemble
+    from tcdb.ml.hydride.ensemble import HydrideEnsemble
 
     run.require_model(HYDRIDE_MLP)
     recorded = run.manifest["config"]["descriptors"]

@@ -34,14 +34,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import TcdbError
-from core.families import chemical_system
-from ml.composition_descriptors import composition_matrix
-from ml.contract import Model
-from ml.evaluation import ByTimeSplit, Parts, years_of
-from ml.model_names import COMPOSITION
-from ml.structural.parameters import STRUCTURAL_BASELINES, StructuralBaselineParameters
-from store.snapshots import Snapshot
+from tcdb.core.errors import TcdbError
+from tcdb.core.families import chemical_system
+from tcdb.ml.composition_descriptors import composition_matrix
+from tcdb.ml.contract import Model
+from tcdb.ml.evaluation import ByTimeSplit, Parts, years_of
+from tcdb.ml.model_names import COMPOSITION
+from tcdb.ml.structural.parameters import STRUCTURAL_BASELINES, StructuralBaselineParameters
+from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -73,11 +73,11 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import TcdbError
-from ml.evaluation import part_protocol
-from ml.parameters import BY_TIME_LAST_TRAINING_YEAR
-from ml.structural.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
-from ml.tensorflow_runtime import seed_everything, tensorflow
+from tcdb.core.errors import TcdbError
+from tcdb.ml.evaluation import part_protocol
+from tcdb.ml.parameters import BY_TIME_LAST_TRAINING_YEAR
+from tcdb.ml.structural.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
+from tcdb.ml.tensorflow_runtime import seed_everything, tensorflow
 
 logger = logging.getLogger(__name__)
 

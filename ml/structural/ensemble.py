@@ -51,7 +51,7 @@ def train_members(
     split: tuple[np.ndarray, np.ndarray],
 ) -> list[Member]:
     """``config.members`` networks on one ``split`` = (training rows, validation rows)."""
-    from ml.structural.cvcnn import train_cvcnn
+    from tcdb.ml.structural.cvcnn import train_cvcnn
 
     members: list[Member] = []
     for k in range(config.members):

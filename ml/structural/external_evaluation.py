@@ -22,17 +22,17 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from core.errors import TcdbError
-from core.hashing import json_sha256, record_id
-from core.structure_files import InputFailure
-from core.timestamps import utcnow
-from ml.labelled_structures import LabelledStructure
-from ml.metrics import regression
-from ml.structural.features import content_hash
-from ml.structural.parameters import EVALUATION_BAND_EDGES_K
-from ml.structural.predictor import DEFAULT_BATCH, StructuralModel, finite_or_none
-from schema.database import Target, insert_new_rows, storing
-from store.model_runs import write_predictions
+from tcdb.core.errors import TcdbError
+from tcdb.core.hashing import json_sha256, record_id
+from tcdb.core.structure_files import InputFailure
+from tcdb.core.timestamps import utcnow
+from tcdb.ml.labelled_structures import LabelledStructure
+from tcdb.ml.metrics import regression
+from tcdb.ml.structural.features import content_hash
+from tcdb.ml.structural.parameters import EVALUATION_BAND_EDGES_K
+from tcdb.ml.structural.predictor import DEFAULT_BATCH, StructuralModel, finite_or_none
+from tcdb.schema.database import Target, insert_new_rows, storing
+from tcdb.store.model_runs import write_predictions
 
 log = logging.getLogger(__name__)
 

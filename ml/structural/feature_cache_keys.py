@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ml.structural.features import FeatureConfig, cache_key, row_hashes
+from tcdb.ml.structural.features import FeatureConfig, cache_key, row_hashes
 
 
 def feature_cache_key(structures: pd.DataFrame, features: dict | None) -> str | None:

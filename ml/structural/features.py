@@ -48,15 +48,15 @@ import numpy as np
 import pandas as pd
 from pymatgen.core import Structure
 
-from core.errors import TcdbError
-from core.parameters import INGEST
-from core.safe_reads import npz_arrays
-from ml.composition_descriptors import (
+from tcdb.core.errors import TcdbError
+from tcdb.core.parameters import INGEST
+from tcdb.core.safe_reads import npz_arrays
+from tcdb.ml.composition_descriptors import (
     NUMERICAL_LABELS,
     CompositionDescriptorConfig,
     numerical_matrix,
 )
-from ml.structural.fourier import FourierConfig, batch_coefficients
+from tcdb.ml.structural.fourier import FourierConfig, batch_coefficients
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +295,7 @@ def _standard_cells(
 ) -> tuple[list[Structure], dict[int, str]]:
     """The standard cell of each structure; where none is found the structure is kept and a
     reason given (the row is then refused)."""
-    from core.cells import standard_cell
+    from tcdb.core.cells import standard_cell
 
     cells: list[Structure] = []
     errors: dict[int, str] = {}

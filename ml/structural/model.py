@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ml.contract import FitContext, Fitted, Model, Override
-from ml.model_names import CVCNN
-from ml.structural.parameters import (
+from tcdb.ml.contract import FitContext, Fitted, Model, Override
+from tcdb.ml.model_names import CVCNN
+from tcdb.ml.structural.parameters import (
     CVCNN_CONFIGURATIONS,
     CVCNN_PROFILES,
     DEFAULT_CVCNN_CONFIGURATION,
@@ -67,14 +67,14 @@ class StructuralCNN(Model):
 
     @property
     def config_class(self) -> type:
-        from ml.structural.cvcnn import CVCNNConfig
+        from tcdb.ml.structural.cvcnn import CVCNNConfig
 
         return CVCNNConfig
 
     def configure(self, profile: str = "quick", seed: int = 0, **overrides: Any) -> Any:
         """The named configuration's values, under the profile's (epochs), under the options
         given explicitly."""
-        from ml.structural.cvcnn import configured
+        from tcdb.ml.structural.cvcnn import configured
 
         super().configure(profile, seed, **overrides)  # checks the profile and option names
         name = overrides.pop("configuration", None) or DEFAULT_CVCNN_CONFIGURATION
@@ -82,22 +82,22 @@ class StructuralCNN(Model):
         return configured(name, seed=seed, **(dict(self.profiles[profile]) | given))
 
     def record(self, config) -> dict:
-        from ml.structural.training import record
+        from tcdb.ml.structural.training import record
 
         return record(config)
 
     def fit(self, snapshot, config, context: FitContext) -> Fitted:
-        from ml.structural.training import fit
+        from tcdb.ml.structural.training import fit
 
         return fit(snapshot, config, context)
 
     def load(self, run) -> StructurePredictor:
-        from ml.structural.predictor import StructuralModel
+        from tcdb.ml.structural.predictor import StructuralModel
 
         return StructurePredictor(StructuralModel.load(run))
 
     def summary(self, run, config, profile) -> list[str]:
-        from ml.structural.training import summary_lines
+        from tcdb.ml.structural.training import summary_lines
 
         m = run.metrics
         best = ", ".join(str(e + 1) for e in m.get("member_best_epochs", [m["best_epoch"]]))

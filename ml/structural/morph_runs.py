@@ -30,20 +30,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from core.cells import scaled, standard_cell
-from core.parameters import DOME, INGEST, DomeParameters
-from core.scan_shapes import grid_shape, scan_shape
-from core.structures import space_group
-from core.timestamps import utcnow
-from ml.contract import FormulaPredictor
-from ml.screening_engine import JobOutcome, Screening
-from ml.structural.features import CellConfig, FeatureConfig
-from ml.structural.morphs import Builder, Family, Morph, MorphError, Reference, generate
-from ml.structural.parameters import MORPH, MorphParameters
-from ml.structural.predictor import ModelPackage, StructuralModel, featurise, finite_or_none
-from schema.database import Target, insert_new_rows, storing
-from store.model_runs import prediction_table, write_predictions
-from store.screening_jobs import REJECTIONS, prediction_schema, shard_tables
+from tcdb.core.cells import scaled, standard_cell
+from tcdb.core.parameters import DOME, INGEST, DomeParameters
+from tcdb.core.scan_shapes import grid_shape, scan_shape
+from tcdb.core.structures import space_group
+from tcdb.core.timestamps import utcnow
+from tcdb.ml.contract import FormulaPredictor
+from tcdb.ml.screening_engine import JobOutcome, Screening
+from tcdb.ml.structural.features import CellConfig, FeatureConfig
+from tcdb.ml.structural.morphs import Builder, Family, Morph, MorphError, Reference, generate
+from tcdb.ml.structural.parameters import MORPH, MorphParameters
+from tcdb.ml.structural.predictor import ModelPackage, StructuralModel, featurise, finite_or_none
+from tcdb.schema.database import Target, insert_new_rows, storing
+from tcdb.store.model_runs import prediction_table, write_predictions
+from tcdb.store.screening_jobs import REJECTIONS, prediction_schema, shard_tables
 
 log = logging.getLogger(__name__)
 

@@ -40,10 +40,10 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Element, Structure
 
-from core.errors import TcdbError
-from core.hashing import record_id
-from core.morph_geometry import morph_of
-from ml.structural.parameters import MORPH, MorphParameters
+from tcdb.core.errors import TcdbError
+from tcdb.core.hashing import record_id
+from tcdb.core.morph_geometry import morph_of
+from tcdb.ml.structural.parameters import MORPH, MorphParameters
 
 
 class MorphError(TcdbError):

@@ -23,22 +23,27 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from core.parameters import INGEST, IngestParameters
-from core.structure_files import InputFailure, InputStructure, input_files, read_structure_inputs
-from core.structure_tables import TableSlice, read_slice, slices
-from ml.contract import FormulaPredictor
-from ml.screening_engine import JobOutcome, Screening
-from ml.structural.features import FeatureConfig, content_hash
-from ml.structural.predictor import (
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.structure_files import (
+    InputFailure,
+    InputStructure,
+    input_files,
+    read_structure_inputs,
+)
+from tcdb.core.structure_tables import TableSlice, read_slice, slices
+from tcdb.ml.contract import FormulaPredictor
+from tcdb.ml.screening_engine import JobOutcome, Screening
+from tcdb.ml.structural.features import FeatureConfig, content_hash
+from tcdb.ml.structural.predictor import (
     DEFAULT_BATCH,
     ModelPackage,
     StructuralModel,
     featurise,
     finite_or_none,
 )
-from schema.database import Target, storing
-from store.model_runs import prediction_table, write_predictions
-from store.screening_jobs import REJECTIONS, prediction_schema, shard_tables
+from tcdb.schema.database import Target, storing
+from tcdb.store.model_runs import prediction_table, write_predictions
+from tcdb.store.screening_jobs import REJECTIONS, prediction_schema, shard_tables
 
 log = logging.getLogger(__name__)
 

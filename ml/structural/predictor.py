@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 from pymatgen.core import Structure
 
-from ml.model_names import CVCNN
-from ml.structural.features import FeatureConfig, compute_features
-from store.model_runs import RunError, VerifiedRun
+from tcdb.ml.model_names import CVCNN
+from tcdb.ml.structural.features import FeatureConfig, compute_features
+from tcdb.store.model_runs import RunError, VerifiedRun
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ class StructuralModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The members' mean and spread for features already computed (``featurise``): what a
         screening's predicting actor does with the shards featurised elsewhere."""
-        from ml.structural.cvcnn import predict
-        from ml.structural.ensemble import mean_and_spread
+        from tcdb.ml.structural.cvcnn import predict
+        from tcdb.ml.structural.ensemble import mean_and_spread
 
         per_member = [
             predict(net, fourier, numerical, self.mean, self.std, INFERENCE_BATCH)
@@ -114,7 +114,7 @@ class ModelPackage:
     @classmethod
     def of(cls, run: VerifiedRun) -> ModelPackage:
         """Read through the run's manifest check, as ``StructuralModel.load`` reads it."""
-        from ml.structural.ensemble import member_file
+        from tcdb.ml.structural.ensemble import member_file
 
         run.require_model(CVCNN)
         features = FeatureConfig.matching(run.manifest["config"].get("features"))
@@ -130,8 +130,8 @@ class ModelPackage:
 
     def load(self) -> StructuralModel:
         """The networks built from their ``.keras`` archives in safe mode."""
-        from ml.structural.cvcnn import ModelFileError, load_model_bytes
-        from ml.structural.ensemble import member_file
+        from tcdb.ml.structural.cvcnn import ModelFileError, load_model_bytes
+        from tcdb.ml.structural.ensemble import member_file
 
         networks = []
         for k, data in enumerate(self.networks):

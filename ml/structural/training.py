@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.errors import TcdbError
-from core.families import chemical_system, family
-from ml.contract import FitContext, Fitted
-from ml.evaluation import ByTimeSplit, Parts, family_scores, score_part, years_of
-from ml.metrics import regression
-from store.snapshots import Snapshot
+from tcdb.core.errors import TcdbError
+from tcdb.core.families import chemical_system, family
+from tcdb.ml.contract import FitContext, Fitted
+from tcdb.ml.evaluation import ByTimeSplit, Parts, family_scores, score_part, years_of
+from tcdb.ml.metrics import regression
+from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ ENSEMBLE = (
 def record(config) -> dict:
     """The configuration as the run manifest records it: its name, every field, the feature
     preset it names with every value of that preset, the split and the baselines."""
-    from ml.structural.features import feature_preset
-    from ml.structural.parameters import STRUCTURAL_BASELINES
+    from tcdb.ml.structural.features import feature_preset
+    from tcdb.ml.structural.parameters import STRUCTURAL_BASELINES
 
     recorded = {
         "configuration": config.configuration,
@@ -74,7 +74,7 @@ def split_structures(
     protocol = config.split_protocol()
     formulas = structures["reduced_formula"].to_numpy()
     if getattr(protocol, "grouped_by", None) == "chemical system":
-        from ml.structural.baselines import formula_compositions
+        from tcdb.ml.structural.baselines import formula_compositions
 
         groups = np.array([chemical_system(c) for c in formula_compositions(list(formulas))])
         return protocol, protocol.parts(len(structures), groups)
@@ -100,7 +100,7 @@ def _by_time_families(
 ) -> list[dict]:
     """Per family, the later structures of a by-time run: the network's and each baseline's
     count above 20 K and error (``ml.evaluation.family_scores``)."""
-    from ml.structural.baselines import formula_compositions
+    from tcdb.ml.structural.baselines import formula_compositions
 
     families = [family(c) for c in formula_compositions(list(usable["reduced_formula"]))]
     test = parts.test
@@ -118,10 +118,10 @@ def fit(snapshot: Snapshot, config, context: FitContext) -> Fitted:
     restore, the evaluated parts and the baselines scored on the same split, artefacts and
     predictions, from the snapshot alone. The composition baselines' trees are checked first
     (``baseline_trees``), before any feature is computed."""
-    from ml.structural.baselines import baseline_predictions, baseline_trees
-    from ml.structural.cvcnn import predict
-    from ml.structural.ensemble import mean_and_spread, train_members
-    from ml.structural.features import feature_preset, structure_features
+    from tcdb.ml.structural.baselines import baseline_predictions, baseline_trees
+    from tcdb.ml.structural.cvcnn import predict
+    from tcdb.ml.structural.ensemble import mean_and_spread, train_members
+    from tcdb.ml.structural.features import feature_preset, structure_features
 
     trees = baseline_trees(context.models, config.baseline_trees, config.seed)
     frame = snapshot.require_kind("structures").structures
@@ -191,8 +191,8 @@ def fit(snapshot: Snapshot, config, context: FitContext) -> Fitted:
 def _member_artefacts(members: list) -> dict[str, bytes]:
     """Each member's network and history: ``model.keras`` and ``history.json`` for member 0
     (the names of a one-member run), ``model-1.keras`` and ``history-1.json`` … after it."""
-    from ml.structural.cvcnn import save_model
-    from ml.structural.ensemble import member_file
+    from tcdb.ml.structural.cvcnn import save_model
+    from tcdb.ml.structural.ensemble import member_file
 
     artefacts: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory() as folder:

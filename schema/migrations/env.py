@@ -1,4 +1,4 @@
-"""Alembic environment: DuckDB through duckdb-engine, target metadata from schema.models."""
+"""Alembic environment: DuckDB through duckdb-engine, target metadata from tcdb.schema.models."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import schema.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from schema.alembic_support import MIGRATION_OPTIONS
-from schema.database import database_url
+import tcdb.schema.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from tcdb.schema.alembic_support import MIGRATION_OPTIONS
+from tcdb.schema.database import database_url
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -19,7 +19,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from core.settings import environment_settings
+    from tcdb.core.settings import environment_settings
 
     return database_url(environment_settings().db)
 

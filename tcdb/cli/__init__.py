@@ -16,8 +16,6 @@ from typing import Annotated
 
 import typer
 
-from core.errors import TcdbError
-from core.settings import environment_settings
 from tcdb.cli import (
     curate,
     db,
@@ -33,6 +31,8 @@ from tcdb.cli import (
     train,
 )
 from tcdb.cli.context import settings_of
+from tcdb.core.errors import TcdbError
+from tcdb.core.settings import environment_settings
 
 app = typer.Typer(
     name="tcdb",
@@ -88,7 +88,7 @@ def root(
     }
     settings = environment_settings().model_copy(update=overrides)
     ctx.obj = settings
-    from core.logs import configure
+    from tcdb.core.logs import configure
 
     configure(settings.log_level)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from core.errors import TcdbError
-from core.settings import Settings
+from tcdb.core.errors import TcdbError
+from tcdb.core.settings import Settings
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -15,8 +15,8 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 def writer(ctx: typer.Context):
     """A write connection to a migrated database, for a ``with`` block that closes it."""
-    from schema.database import connect
-    from schema.migrate import require_head
+    from tcdb.schema.database import connect
+    from tcdb.schema.migrate import require_head
 
     settings = settings_of(ctx)
     require_head(settings.db)
@@ -26,8 +26,8 @@ def writer(ctx: typer.Context):
 def database(ctx: typer.Context, *, write: bool = False):
     """The database as a handle that long commands open only around their reads and writes
     (``Database.reading()``/``writing()``); one that will be written must be migrated."""
-    from schema.database import Database, check_path
-    from schema.migrate import require_head
+    from tcdb.schema.database import Database, check_path
+    from tcdb.schema.migrate import require_head
 
     settings = settings_of(ctx)
     if write:
@@ -39,7 +39,7 @@ def database(ctx: typer.Context, *, write: bool = False):
 
 def reader(ctx: typer.Context):
     """A read-only connection, for a ``with`` block that closes it."""
-    from schema.database import connect
+    from tcdb.schema.database import connect
 
     return connect(settings_of(ctx).db, read_only=True)
 

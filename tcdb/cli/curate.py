@@ -26,8 +26,8 @@ def curate_run(
     each SuperCon table apart (mean and population variance), flag high-variance groups, match
     structures to the compositions of every table. Skipped when nothing changed since the
     latest pass."""
-    from curate.run import run_curation
-    from ingest.hand_entries import replay_deprecations
+    from tcdb.curate.run import run_curation
+    from tcdb.ingest.hand_entries import replay_deprecations
 
     with writer(ctx) as conn:
         replayed = replay_deprecations(conn, settings_of(ctx).curated)
@@ -50,7 +50,7 @@ def curate_groups(
     formula: Annotated[str | None, typer.Option(help="Only the group of this composition.")] = None,
 ) -> None:
     """Composition groups of the latest curation run, with their T_c values."""
-    from reports.curation import format_groups, groups_table
+    from tcdb.reports.curation import format_groups, groups_table
 
     with reader(ctx) as conn:
         typer.echo(format_groups(groups_table(conn, min_variance, limit, formula)))
@@ -66,7 +66,7 @@ def curate_match(
     ] = 0,
 ) -> None:
     """How many compositions and structures matched, by method (latest curation run)."""
-    from reports.curation import format_matches, match_counts, unmatched_compositions
+    from tcdb.reports.curation import format_matches, match_counts, unmatched_compositions
 
     with reader(ctx) as conn:
         if report:
@@ -114,7 +114,7 @@ def curate_add_entry(
     point with the composition, pressure and T_c of an existing one from the same paper (or
     one without a DOI) is refused as a duplicate unless it names another space group
     (docs/curation.md)."""
-    from ingest.hand_entries import EntryError, add_entries, read_entries_file
+    from tcdb.ingest.hand_entries import EntryError, add_entries, read_entries_file
 
     settings = settings_of(ctx)
     if from_file is not None:
@@ -158,7 +158,7 @@ def curate_deprecate(
 ) -> None:
     """Mark an entry, measurement or structure unusable, with the reason (kept in the ledger and
     in <TCDB_CURATED>/deprecations.csv)."""
-    from ingest.hand_entries import deprecate
+    from tcdb.ingest.hand_entries import deprecate
 
     with writer(ctx) as conn:
         table = deprecate(conn, settings_of(ctx).curated, subject_id, reason)

@@ -22,7 +22,7 @@ YesOption = Annotated[
 def _remove_stale_trial_copies(path) -> None:
     """Delete what killed migrations of ``path`` left, saying what (even with nothing to
     migrate: a trial copy is as large as the database)."""
-    from schema import migrate
+    from tcdb.schema import migrate
 
     for trial in migrate.remove_stale_trial_copies(path):
         typer.echo(f"removed the trial copy a killed migration left: {trial.describe()}")
@@ -36,7 +36,7 @@ def db_upgrade(
 ) -> None:
     """Create the database if needed and apply pending migrations (tried on a copy first,
     refused if they would delete data unless --yes; the file is backed up first)."""
-    from schema import migrate
+    from tcdb.schema import migrate
 
     path = settings_of(ctx).db
     _remove_stale_trial_copies(path)
@@ -57,7 +57,7 @@ def db_downgrade(
 ) -> None:
     """Revert migrations down to REVISION (tried on a copy first, refused if they would delete
     data unless --yes; the file is backed up first)."""
-    from schema import migrate
+    from tcdb.schema import migrate
 
     path = settings_of(ctx).db
     _remove_stale_trial_copies(path)
@@ -71,7 +71,7 @@ def db_downgrade(
 def db_status(ctx: typer.Context) -> None:
     """Current revision, pending migrations, the row count of every table, the backups and any
     trial copy a killed migration left."""
-    from schema import migrate
+    from tcdb.schema import migrate
 
     status = migrate.status(settings_of(ctx).db)
     typer.echo(f"database  {status.path}{'' if status.exists else ' (does not exist yet)'}")
@@ -107,8 +107,8 @@ def db_status(ctx: typer.Context) -> None:
 @app.command("check")
 def db_check(ctx: typer.Context) -> None:
     """Check that the schema matches the models and that keys and references hold."""
-    from schema import integrity, migrate
-    from schema.database import connect
+    from tcdb.schema import integrity, migrate
+    from tcdb.schema.database import connect
 
     path = settings_of(ctx).db
     problems = [f"schema drift: {diff}" for diff in migrate.drift(path)]

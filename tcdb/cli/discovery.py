@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
-from core.csv_exports import write_csv
-from core.errors import TcdbError
 from tcdb.cli.context import database, profile_settings, reader, settings_of
 from tcdb.cli.default_group import DefaultCommandGroup
 from tcdb.cli.engines import AddressOption, EngineOption, JobOption, describe, engine_choice
+from tcdb.core.csv_exports import write_csv
+from tcdb.core.errors import TcdbError
 
 predict_app = typer.Typer(
     cls=DefaultCommandGroup,
@@ -41,9 +41,9 @@ CompositionOption = Annotated[
 def _composition_run(ctx: typer.Context, conn, ref: str):
     """The composition run to predict beside the structural model, loaded through the registry
     (an ``ml.contract.FormulaPredictor``); None when there is none."""
-    from ml.model_names import COMPOSITION
-    from ml.registry import get
-    from store.model_runs import RunNotFoundError, resolve_run
+    from tcdb.ml.model_names import COMPOSITION
+    from tcdb.ml.registry import get
+    from tcdb.store.model_runs import RunNotFoundError, resolve_run
 
     if ref == "none":
         return None
@@ -58,9 +58,9 @@ def _composition_run(ctx: typer.Context, conn, ref: str):
 
 
 def _structural_model(ctx: typer.Context, conn, ref: str):
-    from ml.model_names import CVCNN
-    from ml.structural.predictor import StructuralModel
-    from store.model_runs import resolve_run
+    from tcdb.ml.model_names import CVCNN
+    from tcdb.ml.structural.predictor import StructuralModel
+    from tcdb.store.model_runs import resolve_run
 
     return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, CVCNN))
 
@@ -81,7 +81,7 @@ def _checked_output(ctx: typer.Context, output: Path | None) -> Path | None:
     """The ``-o`` file to write (links followed), checked before any work is done so that a
     refused path costs nothing: never the database, a file named after it or a file in a
     folder tcdb keeps (``core.output_paths``)."""
-    from core.output_paths import protected_paths
+    from tcdb.core.output_paths import protected_paths
 
     return None if output is None else protected_paths(settings_of(ctx)).check_file(output)
 
@@ -122,8 +122,8 @@ def predict(
     whose predictions go to the database and a summary is printed instead of every row."""
     _require_format(fmt)
     output = _checked_output(ctx, output)  # before the model's imports: a refusal costs nothing
-    from core.structure_files import read_structure_inputs
-    from ml.structural.predictions import predict_inputs
+    from tcdb.core.structure_files import read_structure_inputs
+    from tcdb.ml.structural.predictions import predict_inputs
 
     choice = engine_choice(engine, address, job)
     if choice.is_ray:
@@ -152,12 +152,12 @@ def predict(
 def _predict_on_ray(ctx, choice, paths, run, composition_run, output) -> None:
     """The inputs as one job on Ray: a summary, every refusal on stderr, exit 1 if nothing
     was predicted."""
-    from ml.model_names import CVCNN
-    from ml.screening_engine import Screening, ray_session
-    from ml.structural.predictions import predict_paths_sharded
-    from ml.structural.predictor import ModelPackage
-    from store.model_runs import resolve_run
-    from store.screening_jobs import jobs_folder
+    from tcdb.ml.model_names import CVCNN
+    from tcdb.ml.screening_engine import Screening, ray_session
+    from tcdb.ml.structural.predictions import predict_paths_sharded
+    from tcdb.ml.structural.predictor import ModelPackage
+    from tcdb.store.model_runs import resolve_run
+    from tcdb.store.screening_jobs import jobs_folder
 
     db = database(ctx, write=True)
     with db.reading() as conn:
@@ -210,9 +210,9 @@ def predict_hydride(
     none could be."""
     _require_format(fmt)
     output = _checked_output(ctx, output)  # before the model's imports: a refusal costs nothing
-    from ml.hydride.screening import predict_formulas
-    from ml.model_names import HYDRIDE_MLP
-    from store.model_runs import locate_run
+    from tcdb.ml.hydride.screening import predict_formulas
+    from tcdb.ml.model_names import HYDRIDE_MLP
+    from tcdb.store.model_runs import locate_run
 
     db = database(ctx, write=store)
     with db.reading() as conn:  # only to find the run; reading its files holds no connection
@@ -247,7 +247,7 @@ def _hydride_frame(predicted):
     the reason in 'error'), as CSV and JSON give them."""
     import pandas as pd
 
-    from ml.hydride.screening import COLUMNS
+    from tcdb.ml.hydride.screening import COLUMNS
 
     done = predicted.frame[list(COLUMNS)].assign(status="predicted", error=None)
     failed = pd.DataFrame(
@@ -307,7 +307,7 @@ def _with_spread(tc: float, spread: float) -> str:
 @morph_app.command("families")
 def morph_families() -> None:
     """List the morph families with their reference structures."""
-    from ml.structural.morphs import FAMILIES
+    from tcdb.ml.structural.morphs import FAMILIES
 
     for family in FAMILIES.values():
         typer.echo(f"{family.name:<16} {family.description}")
@@ -341,9 +341,9 @@ def morph_run(
     morph_top_candidates read them. For dome and ac-grid, say per reference structure whether
     T_c has an interior maximum over the scan and where. With --engine ray each reference
     structure's morphs are one resumable job of shards (docs/scaling.md)."""
-    from ml.structural.morph_runs import run_family
-    from ml.structural.morphs import FAMILIES, family
-    from ml.structural.parameters import MORPH, MORPH_PROFILES
+    from tcdb.ml.structural.morph_runs import run_family
+    from tcdb.ml.structural.morphs import FAMILIES, family
+    from tcdb.ml.structural.parameters import MORPH, MORPH_PROFILES
 
     choice = engine_choice(engine, address, job)
     names = list(FAMILIES) if all_families else list(families or [])
@@ -375,12 +375,12 @@ def morph_run(
 
 def _morph_run_on_ray(ctx, db, choice, run, composition_run, chosen, params, only, top) -> str:
     """The families on Ray: one session (the actors load the networks once) for them all."""
-    from ml.model_names import CVCNN
-    from ml.screening_engine import Screening, ray_session
-    from ml.structural.morph_runs import run_family_sharded
-    from ml.structural.predictor import ModelPackage
-    from store.model_runs import resolve_run
-    from store.screening_jobs import jobs_folder
+    from tcdb.ml.model_names import CVCNN
+    from tcdb.ml.screening_engine import Screening, ray_session
+    from tcdb.ml.structural.morph_runs import run_family_sharded
+    from tcdb.ml.structural.predictor import ModelPackage
+    from tcdb.store.model_runs import resolve_run
+    from tcdb.store.screening_jobs import jobs_folder
 
     with db.reading() as conn:
         package = ModelPackage.of(resolve_run(settings_of(ctx).runs, conn, run, CVCNN))
@@ -412,9 +412,9 @@ def read_references(db, family) -> list:
     """The family's reference structures as ingested (``crystal_structure`` rows
     ``reference:<file stem>``), read here and handed to the model code, which never reads the
     live database."""
-    from ml.structural.morphs import reference_from_json, reference_id
-    from schema.database import reading
-    from schema.structures import active_structure_json
+    from tcdb.ml.structural.morphs import reference_from_json, reference_id
+    from tcdb.schema.database import reading
+    from tcdb.schema.structures import active_structure_json
 
     with reading(db) as conn:
         stored = [active_structure_json(conn, reference_id(name)) for name in family.references]
@@ -443,7 +443,7 @@ def morph_top(
     limit: Annotated[int, typer.Option(help="Morphs per family")] = 10,
 ) -> None:
     """Show the morphs with the highest peak T_c (view morph_top_candidates)."""
-    from ml.structural.morphs import FAMILIES
+    from tcdb.ml.structural.morphs import FAMILIES
 
     names = [family] if family else list(FAMILIES)
     with reader(ctx) as conn:

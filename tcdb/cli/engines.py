@@ -42,7 +42,7 @@ JobOption = Annotated[
 
 def engine_choice(engine: str, address: str | None, job: str | None):
     """The options checked together (``ml.screening_engine.EngineChoice``)."""
-    from ml.screening_engine import EngineChoice
+    from tcdb.ml.screening_engine import EngineChoice
 
     return EngineChoice(engine, address, job)
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from core.errors import TcdbError
 from tcdb.cli.context import database, settings_of
+from tcdb.core.errors import TcdbError
 
 FORMATS = ("table", "csv", "json")
 
@@ -33,11 +33,11 @@ def evaluate(
     database (evaluations/<id>/parity.png), and the result stored (table evaluation; each
     prediction a prediction row with its label). Inputs, rows or items that cannot be used
     are listed with the reason (file and line or item) and the rest are scored."""
-    from ml.labelled_structures import read_labelled_structures
-    from ml.model_names import CVCNN
-    from ml.structural.external_evaluation import evaluate_run
-    from ml.structural.predictor import StructuralModel
-    from store.model_runs import resolve_run
+    from tcdb.ml.labelled_structures import read_labelled_structures
+    from tcdb.ml.model_names import CVCNN
+    from tcdb.ml.structural.external_evaluation import evaluate_run
+    from tcdb.ml.structural.predictor import StructuralModel
+    from tcdb.store.model_runs import resolve_run
 
     if fmt not in FORMATS:
         raise TcdbError(f"Unknown format {fmt!r}; use {', '.join(FORMATS)}.")

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ingest.registry import REGISTRY
 from tcdb.cli.context import settings_of
+from tcdb.ingest.registry import REGISTRY
 
 app = typer.Typer(
     help="Load the sources (SuperCon, Materials Project, literature) into the database.",
@@ -20,11 +20,11 @@ app = typer.Typer(
 def _ingest(
     ctx: typer.Context, group: str, force: bool, report: bool, accept_retirements: bool = False
 ) -> None:
-    from ingest.pipeline import ingest
-    from ingest.report import format_reports, latest_reports
-    from ingest.runs import SourcesRefusedError
-    from schema.database import Database, connect
-    from schema.migrate import require_head
+    from tcdb.ingest.pipeline import ingest
+    from tcdb.ingest.report import format_reports, latest_reports
+    from tcdb.ingest.runs import SourcesRefusedError
+    from tcdb.schema.database import Database, connect
+    from tcdb.schema.migrate import require_head
 
     settings = settings_of(ctx)
     require_head(settings.db)

@@ -20,9 +20,9 @@ def _size(size: int) -> str:
 def _cache_keys_in_use(plan, snapshots) -> set[str] | None:
     """The feature cache keys of the runs that stay; None when one cannot be worked out (its
     snapshot is gone or damaged), in which case every cache stays."""
-    from ml.structural.feature_cache_keys import feature_cache_key
-    from store.artifacts import ArtifactError
-    from store.snapshots import load_snapshot
+    from tcdb.ml.structural.feature_cache_keys import feature_cache_key
+    from tcdb.store.artifacts import ArtifactError
+    from tcdb.store.snapshots import load_snapshot
 
     keys: set[str] = set()
     for run in plan.kept_runs:
@@ -54,7 +54,7 @@ def prune(
     """Remove model runs that failed or never finished, runs older than the --keep newest of
     their model (never one that predictions refer to, never the newest), and feature caches no
     kept run uses. Snapshots are never removed."""
-    from store.prune import apply, plan_caches, plan_runs
+    from tcdb.store.prune import apply, plan_caches, plan_runs
 
     settings = settings_of(ctx)
     with reader(ctx) if dry_run else writer(ctx) as conn:

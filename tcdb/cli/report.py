@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from reports.parameters import REPORT_SERVE_PORT
 from tcdb.cli.context import database, settings_of
+from tcdb.reports.parameters import REPORT_SERVE_PORT
 
 
 def report(
@@ -31,10 +31,10 @@ def report(
     topic: data and curation, hydride, structural and composition models, morphs, runs and
     snapshots) with sortable tables, interactive figures and a CIF per linked structure.
     Prints where the site is; --serve then serves it on 127.0.0.1."""
-    from core.output_paths import protected_paths
-    from core.settings import project_root
-    from reports.build import build_report
-    from reports.structure_files import FOLDER as STRUCTURES
+    from tcdb.core.output_paths import protected_paths
+    from tcdb.core.settings import project_root
+    from tcdb.reports.build import build_report
+    from tcdb.reports.structure_files import FOLDER as STRUCTURES
 
     settings = settings_of(ctx)
     folder = out or project_root() / "reports" / "out"
@@ -54,7 +54,7 @@ def report(
 
 
 def _serve(folder: Path, port: int) -> None:
-    from reports.serve import site_server, url_of
+    from tcdb.reports.serve import site_server, url_of
 
     server = site_server(folder, port)
     typer.echo(f"serving {folder} at {url_of(server)} (Ctrl-C to stop)")

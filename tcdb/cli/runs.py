@@ -41,7 +41,7 @@ def runs_list(
 
 
 def _verified(ctx: typer.Context, ref: str):
-    from store.model_runs import find_run, verify_run
+    from tcdb.store.model_runs import find_run, verify_run
 
     with reader(ctx) as conn:
         run_id, model = find_run(conn, ref)

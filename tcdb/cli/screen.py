@@ -36,18 +36,18 @@ def screen_hydrides(
     check flags, and each element's best n in the domain (view hydride_best_per_element;
     --all: over every EH_n, view hydride_best_per_element_all). With --engine ray the grid is
     one resumable job of shards (docs/scaling.md)."""
-    from ml.hydride.screening import screen
-    from ml.model_names import HYDRIDE_MLP
-    from store.model_runs import resolve_run
+    from tcdb.ml.hydride.screening import screen
+    from tcdb.ml.model_names import HYDRIDE_MLP
+    from tcdb.store.model_runs import resolve_run
 
     choice = engine_choice(engine, address, job)
     db = database(ctx, write=True)
     with db.reading() as conn:
         verified = resolve_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
     if choice.is_ray:
-        from ml.hydride.screening import HydridePackage, screen_sharded
-        from ml.screening_engine import Screening, ray_session
-        from store.screening_jobs import jobs_folder
+        from tcdb.ml.hydride.screening import HydridePackage, screen_sharded
+        from tcdb.ml.screening_engine import Screening, ray_session
+        from tcdb.store.screening_jobs import jobs_folder
 
         with ray_session(choice, HydridePackage(verified)) as session:
             screened = screen_sharded(db, Screening(session, jobs_folder(db.path), choice.job),

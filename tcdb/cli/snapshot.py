@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from core.errors import TcdbError
 from tcdb.cli.context import settings_of, writer
+from tcdb.core.errors import TcdbError
 
 app = typer.Typer(
     help="Freeze, list, compare and verify the training sets models read.",
@@ -42,8 +42,8 @@ def snapshot_create(
     ] = None,
 ) -> None:
     """Freeze a training set from the latest curation run into <db folder>/snapshots/<id>/."""
-    from curate.parameters import DEFAULT_LABEL_TABLES, SnapshotParameters, label_tables_of
-    from curate.snapshots import create_snapshot, read_exclude_formulas
+    from tcdb.curate.parameters import DEFAULT_LABEL_TABLES, SnapshotParameters, label_tables_of
+    from tcdb.curate.snapshots import create_snapshot, read_exclude_formulas
 
     try:
         label_tables = label_tables_of(labels) if labels else DEFAULT_LABEL_TABLES
@@ -93,7 +93,7 @@ def snapshot_create(
 @app.command("list")
 def snapshot_list(ctx: typer.Context) -> None:
     """Every snapshot on disk, oldest first."""
-    from store.snapshots import list_snapshots
+    from tcdb.store.snapshots import list_snapshots
 
     manifests = list_snapshots(settings_of(ctx).snapshots)
     if not manifests:
@@ -116,7 +116,7 @@ def snapshot_show(
     """A snapshot's manifest (after verifying its files)."""
     import json
 
-    from store.snapshots import load_snapshot
+    from tcdb.store.snapshots import load_snapshot
 
     settings = settings_of(ctx)
     snapshot = load_snapshot(settings.snapshots, ref, db=settings.db)
@@ -129,7 +129,7 @@ def snapshot_verify(
 ):
     """Check that a snapshot's files still match its manifest, its id and the manifest hash
     the database recorded (exit 1 when they do not)."""
-    from store.snapshots import recorded_manifest_sha256, resolve, verify_snapshot
+    from tcdb.store.snapshots import recorded_manifest_sha256, resolve, verify_snapshot
 
     settings = settings_of(ctx)
     path = resolve(settings.snapshots, ref)
@@ -148,7 +148,7 @@ def snapshot_diff(
     b: Annotated[str, typer.Argument(help="Id, id prefix, name or latest")],
 ) -> None:
     """What differs between two snapshots: parameters, counts, entries."""
-    from store.snapshots import diff_snapshots, load_snapshot
+    from tcdb.store.snapshots import diff_snapshots, load_snapshot
 
     root, db = settings_of(ctx).snapshots, settings_of(ctx).db
     diff = diff_snapshots(load_snapshot(root, a, db=db), load_snapshot(root, b, db=db))

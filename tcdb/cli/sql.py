@@ -15,14 +15,14 @@ from typing import Annotated
 
 import typer
 
-from core.errors import TcdbError
 from tcdb.cli.context import settings_of
+from tcdb.core.errors import TcdbError
 
 
 def _confirmed(kind: str, db: Path, yes: bool) -> None:
     """Ask before a statement that can destroy or change data; refuse when nobody can be
     asked. ``kind`` names what makes it so, e.g. DELETE or CREATE OR REPLACE."""
-    from schema.sql_access import SqlRefused
+    from tcdb.schema.sql_access import SqlRefused
 
     if yes:
         return
@@ -79,8 +79,8 @@ def sql(
     change data ask for confirmation (--yes skips it; without a terminal they need it). A
     statement still running after --timeout seconds is cancelled whole, as is one stopped with
     Ctrl-C (exit status 130)."""
-    from schema import sql_access
-    from schema.database import connect
+    from tcdb.schema import sql_access
+    from tcdb.schema.database import connect
 
     if output not in ("table", "csv", "json"):
         raise TcdbError(f"Unknown format {output!r}; use table, csv or json.")

@@ -8,15 +8,15 @@ from typing import Annotated
 
 import typer
 
-from core.errors import TcdbError
 from tcdb.cli.context import database, settings_of
+from tcdb.core.errors import TcdbError
 
 VALUE_KINDS = {int: "a whole number", float: "a number", str: "a word"}
 
 
 def _models_help() -> str:
     """One paragraph per registered model: name, snapshot kind, what it is, its own options."""
-    from ml.registry import MODELS
+    from tcdb.ml.registry import MODELS
 
     paragraphs = ["Train a model on a frozen snapshot (never the live database)."]
     for model in MODELS.values():
@@ -66,10 +66,10 @@ def train(
         str, typer.Option(help="paper | quick | smoke (a tiny test run); cvcnn also ensemble")
     ] = "quick",
 ) -> None:
-    from ml.contract import FitContext
-    from ml.registry import get
-    from ml.training import train as train_model
-    from store.snapshots import load_snapshot
+    from tcdb.ml.contract import FitContext
+    from tcdb.ml.registry import get
+    from tcdb.ml.training import train as train_model
+    from tcdb.store.snapshots import load_snapshot
 
     chosen = get(model)
     config = chosen.configure(profile, seed, **_overrides(chosen, ctx.args))

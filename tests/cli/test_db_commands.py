@@ -80,7 +80,7 @@ def test_downgrade_one_step_does_not_silently_null_lattice_scale_c(migrated_db):
     """The attack: `db downgrade -1` then `db upgrade` emptied morph_candidate.lattice_scale_c."""
     import duckdb
 
-    from schema import revisions
+    from tcdb.schema import revisions
 
     steps = f"-{len(revisions.pending('0004')) + 1}"  # back to before 0004 ("-1" at 0004)
     with duckdb.connect(str(migrated_db)) as conn:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from schema import migrate
+from tcdb.schema import migrate
 from tests.commands import invoke_tcdb
 from tests.conftest import SOURCES
 

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from tests.cli.conftest import SQL_SOURCES
 from tests.commands import REPO, invoke_tcdb
 from tests.conftest import query
 
@@ -26,31 +26,12 @@ ENDLESS_INSERT = (
     "SELECT a.range || '-' || b.range, 'dataset', 't', now() "
     "FROM range(100000000) a, range(100000000) b WHERE (a.range + b.range) % 1000 = 0"
 )
-SOURCES = 6
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    from schema import migrate
-
-    db = tmp_path_factory.mktemp("sql-time") / "tcdb.duckdb"
-    migrate.upgrade(db)
-    with duckdb.connect(str(db)) as conn:
-        conn.execute(
-            "INSERT INTO source (id, kind, title, registered_at) "
-            f"SELECT 's' || range, 'dataset', 't', now() FROM range({SOURCES})"
-        )
-        conn.execute("CHECKPOINT")
-    return db
+SOURCES = SQL_SOURCES
 
 
 @pytest.fixture
-def db(template, tmp_path) -> Path:
-    import shutil
-
-    copy = tmp_path / "tcdb.duckdb"
-    shutil.copy(template, copy)
-    return copy
+def db(sql_db: Path) -> Path:
+    return sql_db
 
 
 def _one_sentence(stderr: str, *words: str) -> str:

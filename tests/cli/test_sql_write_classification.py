@@ -5,44 +5,22 @@ and scanner (`schema/sql_access.py`), never by a pattern over the text."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from schema import migrate
-from schema.sql_access import one_statement
+from tcdb.schema.sql_access import one_statement
+from tests.cli.conftest import SQL_SOURCES
 from tests.commands import invoke_tcdb
 from tests.conftest import query
 
-SOURCES = 6
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    """A migrated database with six sources and one snapshot row to lose (built once)."""
-    db = tmp_path_factory.mktemp("sql-write") / "tcdb.duckdb"
-    migrate.upgrade(db)
-    with duckdb.connect(str(db)) as conn:
-        conn.execute(
-            "INSERT INTO source (id, kind, title, registered_at) "
-            f"SELECT 's' || range, 'dataset', 'title ' || range, now() FROM range({SOURCES})"
-        )
-        conn.execute(
-            "INSERT INTO snapshot (id, name, kind, path, parameters_json, manifest_json, "
-            "n_entries, n_structures, tcdb_version, created_at) "
-            "VALUES ('snap', 'n', 'hydrides', 'p', '{}', '{}', 1, 0, '0', now())"
-        )
-        conn.execute("CHECKPOINT")
-    return db
+SOURCES = SQL_SOURCES
 
 
 @pytest.fixture
-def db(template, tmp_path) -> Path:
-    copy = tmp_path / "tcdb.duckdb"
-    shutil.copy(template, copy)
-    return copy
+def db(sql_db: Path) -> Path:
+    return sql_db
 
 
 def _state(db: Path) -> tuple:
@@ -202,9 +180,9 @@ ADDS_ONLY = [
 
 
 @pytest.fixture(scope="module")
-def parser(template):
+def parser(sql_template):
     """A connection on the real file, only for DuckDB's parser."""
-    with duckdb.connect(str(template), read_only=True) as conn:
+    with duckdb.connect(str(sql_template), read_only=True) as conn:
         yield conn
 
 

@@ -10,7 +10,7 @@ import pytest
 from pymatgen.core import Structure
 from pymatgen.core.operations import SymmOp
 
-from core.cells import standard_cell
+from tcdb.core.cells import standard_cell
 from tests.conftest import SOURCES
 
 LITERATURE = SOURCES / "literature" / "structures"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.families import BORIDE, CUPRATE, HYDRIDE, IRON_BASED, OTHER, chemical_system, family
+from tcdb.core.families import BORIDE, CUPRATE, HYDRIDE, IRON_BASED, OTHER, chemical_system, family
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pymatgen.core import Lattice, Structure
 
-from core.morph_geometry import morph_of
+from tcdb.core.morph_geometry import morph_of
 
 
 def test_a_morph_scales_a_b_and_c_and_keeps_angles_labels_and_fractional_positions():

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from core.atomic_files import atomic_open, replacing, write_text_atomically
-from core.errors import OutputPathError
-from core.output_paths import protected_paths
-from core.settings import Settings
-from store.screening_jobs import jobs_folder
+from tcdb.core.atomic_files import atomic_open, replacing, write_text_atomically
+from tcdb.core.errors import OutputPathError
+from tcdb.core.output_paths import protected_paths
+from tcdb.core.settings import Settings
+from tcdb.store.screening_jobs import jobs_folder
 from tests.cli.test_output_paths import file_size_limit
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.overrides import OverrideError, parse_overrides
+from tcdb.core.overrides import OverrideError, parse_overrides
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.references import reference_year
+from tcdb.core.references import reference_year
 
 
 @pytest.mark.parametrize(

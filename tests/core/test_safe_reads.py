@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 from numpy.lib import format as npy
 
-from core.hashing import file_sha256, folder_sha256
-from core.safe_reads import (
+from tcdb.core.hashing import file_sha256, folder_sha256
+from tcdb.core.safe_reads import (
     ArrayArchiveError,
     FileRefusedError,
     folder_member_problem,
     npz_arrays,
     read_limited,
 )
-from core.text import read_source_text
+from tcdb.core.text import read_source_text
 
 TIB = 1 << 40
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.parameters import DomeParameters
-from core.scan_shapes import (
+from tcdb.core.parameters import DomeParameters
+from tcdb.core.scan_shapes import (
     DOME_SHAPE,
     FALLING,
     FLAT,

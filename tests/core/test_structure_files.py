@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from core.structure_files import read_structure_inputs
+from tcdb.core.structure_files import read_structure_inputs
 from tests.conftest import SOURCES
 
 REFERENCE = SOURCES / "reference"

@@ -11,10 +11,10 @@ import pytest
 from pymatgen.core import Lattice, Structure
 from pymatgen.symmetry.groups import SpaceGroup
 
-from core.parameters import INGEST
-from core.records import Rejection
-from core.structure_files import read_structure_inputs
-from core.structures import StructureRecord, parse_structure, record_from_structure
+from tcdb.core.parameters import INGEST
+from tcdb.core.records import Rejection
+from tcdb.core.structure_files import read_structure_inputs
+from tcdb.core.structures import StructureRecord, parse_structure, record_from_structure
 
 CELL = """data_hostile
 _cell_length_a 100

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pymatgen.core import Lattice, Structure
 
-from core.structure_files import read_structure_inputs
-from core.structure_tables import read_slice, slices
+from tcdb.core.structure_files import read_structure_inputs
+from tcdb.core.structure_tables import read_slice, slices
 
 
 def _salt(a: float) -> Structure:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from core import structures
-from core.parameters import IngestParameters
-from core.records import Rejection
-from core.structures import (
+from tcdb.core import structures
+from tcdb.core.parameters import IngestParameters
+from tcdb.core.records import Rejection
+from tcdb.core.structures import (
     REASON_CODES,
     StructureRecord,
     iter_tar_cifs,

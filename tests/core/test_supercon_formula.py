@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.composition import element_symbols
-from core.records import ParsedFormula, Rejection
-from core.supercon_formula import REASON_CODES, parse_supercon_formula
-from ingest.sources.nims_supercon import info as NIMS_SUPERCON
+from tcdb.core.composition import element_symbols
+from tcdb.core.records import ParsedFormula, Rejection
+from tcdb.core.supercon_formula import REASON_CODES, parse_supercon_formula
+from tcdb.ingest.sources.nims_supercon import info as NIMS_SUPERCON
 
 REPO = Path(__file__).resolve().parents[2]
 NIMS_ROWS = 26_321

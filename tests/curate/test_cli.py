@@ -157,9 +157,9 @@ def test_an_edited_manifest_name_is_refused_by_verify_and_by_training(curated_db
 def test_training_on_an_empty_snapshot_is_one_sentence_and_makes_no_run_folder(
     curated_db, tmp_path
 ):
-    from curate.parameters import SnapshotParameters
-    from curate.snapshots import create_snapshot
-    from schema.database import connect
+    from tcdb.curate.parameters import SnapshotParameters
+    from tcdb.curate.snapshots import create_snapshot
+    from tcdb.schema.database import connect
 
     conn = connect(curated_db)
     try:

@@ -9,8 +9,8 @@ import csv
 
 import pytest
 
-from ingest.hand_entries import EntryError, add_entries
-from schema.database import connect
+from tcdb.ingest.hand_entries import EntryError, add_entries
+from tcdb.schema.database import connect
 from tests.commands import invoke_tcdb
 from tests.conftest import query
 

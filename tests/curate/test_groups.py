@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from curate.groups import group_measurements, label_groups, unlabelled_groups
+from tcdb.curate.groups import group_measurements, label_groups, unlabelled_groups
 
 
 def measurements(*rows):

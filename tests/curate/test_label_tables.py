@@ -9,13 +9,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from curate.groups import group_by_table, groups_by_precedence, label_groups
-from curate.parameters import SnapshotParameters, label_tables_of
-from curate.run import run_curation
-from curate.snapshots import create_snapshot
-from schema import migrate
-from schema.database import connect
-from store.snapshots import SnapshotError
+from tcdb.curate.groups import group_by_table, groups_by_precedence, label_groups
+from tcdb.curate.parameters import SnapshotParameters, label_tables_of
+from tcdb.curate.run import run_curation
+from tcdb.curate.snapshots import create_snapshot
+from tcdb.schema import migrate
+from tcdb.schema.database import connect
+from tcdb.store.snapshots import SnapshotError
 from tests.commands import invoke_tcdb
 from tests.conftest import ingest_into, query
 from tests.ingest.slices import LITERATURE, MP_TAR, NIMS, STANEV, STRUCTURES, head_lines, tar_slice

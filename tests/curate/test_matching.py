@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from core.composition import normalise
-from curate.matching import composition_distance, match_structures
+from tcdb.core.composition import normalise
+from tcdb.curate.matching import composition_distance, match_structures
 
 
 def material(amounts):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from curate.parameters import SnapshotParameters
-from curate.snapshots import create_snapshot
-from schema.database import connect
+from tcdb.curate.parameters import SnapshotParameters
+from tcdb.curate.snapshots import create_snapshot
+from tcdb.schema.database import connect
 from tests.conftest import query
 
 

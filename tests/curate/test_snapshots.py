@@ -7,11 +7,11 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from curate.parameters import SnapshotParameters
-from curate.run import run_curation
-from curate.snapshots import create_snapshot
-from schema.database import connect
-from store.snapshots import (
+from tcdb.curate.parameters import SnapshotParameters
+from tcdb.curate.run import run_curation
+from tcdb.curate.snapshots import create_snapshot
+from tcdb.schema.database import connect
+from tcdb.store.snapshots import (
     SnapshotError,
     diff_snapshots,
     load_snapshot,
@@ -159,7 +159,7 @@ def test_a_manifest_edited_in_any_field_is_refused(hydrides_copy, field):
 
 
 def test_a_manifest_edited_with_a_recomputed_hash_differs_from_the_database(curated_db, tmp_path):
-    from store.snapshots import manifest_sha256
+    from tcdb.store.snapshots import manifest_sha256
 
     snapshot = freeze(curated_db, tmp_path, kind="hydrides")
     assert load_snapshot(tmp_path, snapshot.id, db=curated_db).id == snapshot.id
@@ -188,7 +188,7 @@ def test_a_manifest_that_is_not_one_is_one_sentence_and_listed_as_damaged(
 ):
     import shutil
 
-    from store.snapshots import list_snapshots
+    from tcdb.store.snapshots import list_snapshots
 
     root = hydrides_copy.parent
     shutil.copytree(hydrides_copy, root / "0000intactcopy")  # another folder, left intact
@@ -214,8 +214,8 @@ def test_freezing_again_over_a_damaged_folder_sets_it_aside(curated_db, tmp_path
 
 
 def test_a_snapshot_with_no_entries_refuses_to_train_before_any_run_folder(curated_db, tmp_path):
-    from ml.registry import get
-    from ml.training import train
+    from tcdb.ml.registry import get
+    from tcdb.ml.training import train
 
     empty = freeze(curated_db, tmp_path / "snapshots", kind="hydrides", literature_methods=())
     assert empty.manifest["counts"]["entries"] == 0

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from pymatgen.core import Composition
 
-from core.composition import normalise
+from tcdb.core.composition import normalise
 
 AGREEING = {
     "BaLa19Cu9AgO40": (26.5, 0.25),

@@ -13,7 +13,7 @@ import tarfile
 
 import pytest
 
-from ingest.sources.nims_supercon import build as build_nims_batch
+from tcdb.ingest.sources.nims_supercon import build as build_nims_batch
 from tests.conftest import ingest_into, query
 from tests.ingest.slices import LITERATURE, MP_TAR, NIMS, STANEV, STRUCTURES, head_lines, tar_slice
 
@@ -134,7 +134,7 @@ def test_a_file_with_a_byte_order_mark_is_read_as_without(migrated_db, sources, 
 def test_add_entry_reads_a_bom_file_and_rejects_a_binary_cif(tmp_path):
     """The hand-entry path reads files too: a CSV saved with a BOM gives its columns, and a
     binary --cif is a one-sentence refusal rather than a UnicodeDecodeError."""
-    from ingest.hand_entries import EntryError, check_cif, read_entries_file
+    from tcdb.ingest.hand_entries import EntryError, check_cif, read_entries_file
 
     entries = tmp_path / "entries.csv"
     entries.write_bytes(codecs.BOM_UTF8 + b"formula,tc_K\nLaH10,250\n")

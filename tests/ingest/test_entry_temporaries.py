@@ -11,8 +11,8 @@ import signal
 import subprocess
 import sys
 
-from ingest.hand_entries import add_entries, deprecate
-from schema.database import connect
+from tcdb.ingest.hand_entries import add_entries, deprecate
+from tcdb.schema.database import connect
 from tests.commands import REPO
 from tests.conftest import query
 
@@ -24,7 +24,7 @@ LAH10 = {"formula": "LaH10", "tc_K": "230", "pressure_GPa": "138", "space_group"
 _KILLED_WHILE_STAGING = """
 import os, signal, sys
 from pathlib import Path
-from ingest import hand_entries
+from tcdb.ingest import hand_entries
 
 curated = Path(sys.argv[1])
 entries = curated / hand_entries.ENTRIES_FILE

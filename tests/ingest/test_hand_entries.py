@@ -7,16 +7,17 @@ import csv
 
 import pytest
 
-from ingest import pipeline
-from ingest.hand_entries import (
+from tcdb.ingest import pipeline
+from tcdb.ingest import runs as ingest_runs
+from tcdb.ingest.hand_entries import (
     EntryError,
     add_entries,
     deprecate,
     normalise_units,
     replay_deprecations,
 )
-from schema import migrate
-from schema.database import connect
+from tcdb.schema import migrate
+from tcdb.schema.database import connect
 from tests.conftest import query
 from tests.ingest.slices import STRUCTURES
 
@@ -227,19 +228,18 @@ def test_an_ingest_that_fails_after_the_append_leaves_file_and_database_and_a_re
     curated_db, curated, curated_sources, monkeypatch
 ):
     """The load fails at its last write (the ingest run row), after the entry rows went in."""
-    import ingest.runs
 
     add(curated_db, curated, curated_sources, LAH10)
     entries = curated / "literature_entries.csv"
     before_bytes, before_counts = entries.read_bytes(), _curated_counts(curated_db)
-    upsert = ingest.runs.upsert
+    upsert = ingest_runs.upsert
 
     def failing(conn, table, *args, **kwargs):
         if table == "ingest_run":
             raise RuntimeError("disk full")
         return upsert(conn, table, *args, **kwargs)
 
-    monkeypatch.setattr(ingest.runs, "upsert", failing)
+    monkeypatch.setattr(ingest_runs, "upsert", failing)
     second = LAH10 | {"pressure_GPa": "120"}
     with pytest.raises(RuntimeError, match="disk full"):
         add(curated_db, curated, curated_sources, second)
@@ -247,7 +247,7 @@ def test_an_ingest_that_fails_after_the_append_leaves_file_and_database_and_a_re
     assert _curated_counts(curated_db) == before_counts
     assert sorted(p.name for p in curated.iterdir()) == ["literature_entries.csv"]
 
-    monkeypatch.setattr(ingest.runs, "upsert", upsert)
+    monkeypatch.setattr(ingest_runs, "upsert", upsert)
     [entry] = add(curated_db, curated, curated_sources, second)
     lines = entries.read_text().splitlines()
     assert len(lines) == len(before_bytes.decode().splitlines()) + 1
@@ -258,9 +258,8 @@ def test_an_ingest_that_fails_after_the_append_leaves_file_and_database_and_a_re
 def test_a_failed_entry_with_a_cif_leaves_no_structure_file(
     curated_db, curated, curated_sources, real_sources, monkeypatch
 ):
-    import ingest.runs
 
-    monkeypatch.setattr(ingest.runs, "insert_new_materials", _raise)
+    monkeypatch.setattr(ingest_runs, "insert_new_materials", _raise)
     mgh13 = LAH10 | {"formula": "MgH13", "pressure_GPa": "210", "method": "dft_harmonic",
                      "tc_K": "100"}  # fmt: skip
     cif = real_sources / STRUCTURES / "200GPa_Fm-3m_MgH13.cif"

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from core.records import Rejection
-from core.safe_reads import FileRefusedError
-from core.structures import iter_tar_cifs
-from ingest import pipeline
-from ingest.registry import Group, Registered, Registry
-from ingest.sources import literature_structures
-from schema.database import Database
+from tcdb.core.records import Rejection
+from tcdb.core.safe_reads import FileRefusedError
+from tcdb.core.structures import iter_tar_cifs
+from tcdb.ingest import pipeline
+from tcdb.ingest.registry import Group, Registered, Registry
+from tcdb.ingest.sources import literature_structures
+from tcdb.schema.database import Database
 from tests.commands import invoke_tcdb
 from tests.conftest import query
 from tests.core.test_safe_reads import deadline

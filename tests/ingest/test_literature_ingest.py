@@ -7,10 +7,10 @@ import io
 
 import pytest
 
-from core.records import Rejection
-from ingest import pipeline
-from ingest.literature import COLUMNS, parse_literature_row, parse_quantity
-from schema.database import connect
+from tcdb.core.records import Rejection
+from tcdb.ingest import pipeline
+from tcdb.ingest.literature import COLUMNS, parse_literature_row, parse_quantity
+from tcdb.schema.database import connect
 from tests.conftest import query
 from tests.ingest.slices import LITERATURE, STRUCTURES, make_sources
 
@@ -24,7 +24,7 @@ def row(**values) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def literature_db(real_sources, tmp_path_factory):
-    from schema import migrate
+    from tcdb.schema import migrate
 
     folder = tmp_path_factory.mktemp("lit")
     sources = make_sources(real_sources, folder / "sources", nims_rows=5, stanev_rows=5)

@@ -8,10 +8,10 @@ import tarfile
 import pytest
 from pymatgen.core import Structure
 
-from ingest import pipeline
-from ingest.sources.mp_api import connect as online_job
-from ingest.sources.mp_api import supercon_formulas
-from schema.database import connect
+from tcdb.ingest import pipeline
+from tcdb.ingest.sources.mp_api import connect as online_job
+from tcdb.ingest.sources.mp_api import supercon_formulas
+from tcdb.schema.database import connect
 from tests.conftest import ingest_into, query
 from tests.ingest.slices import MP_TAR, NIMS, head_lines, tar_slice
 

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from core.composition import normalise
-from core.hashing import file_sha256, record_id
-from core.parameters import INGEST, IngestParameters
-from core.records import Rejection
-from core.supercon_formula import parse_supercon_formula
-from ingest import pipeline
-from ingest.registry import REGISTRY, Group, Registered, Registry
-from ingest.runs import Batch, RejectedRecord
-from ingest.source_info import SourceInfo
-from ingest.validation import check_tc
-from schema.bulk import rows_table
-from schema.database import connect
+from tcdb.core.composition import normalise
+from tcdb.core.hashing import file_sha256, record_id
+from tcdb.core.parameters import INGEST, IngestParameters
+from tcdb.core.records import Rejection
+from tcdb.core.supercon_formula import parse_supercon_formula
+from tcdb.ingest import pipeline
+from tcdb.ingest.registry import REGISTRY, Group, Registered, Registry
+from tcdb.ingest.runs import Batch, RejectedRecord
+from tcdb.ingest.source_info import SourceInfo
+from tcdb.ingest.validation import check_tc
+from tcdb.schema.bulk import rows_table
+from tcdb.schema.database import connect
 from tests.conftest import REPO, query
 from tests.ingest.slices import make_sources
 
@@ -195,22 +195,23 @@ def _ingest_imports(path: Path) -> set[str]:
     """The ``ingest`` modules a file imports, at the top or inside functions."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ingest"):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tcdb.ingest"):
             for alias in node.names:
                 submodule = f"{node.module}.{alias.name}"
-                is_module = (REPO / Path(*submodule.split("."))).with_suffix(".py").exists()
+                folder = submodule.removeprefix("tcdb.").split(".")
+                is_module = (REPO / Path(*folder)).with_suffix(".py").exists()
                 found.add(submodule if is_module else node.module)
         elif isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.startswith("ingest.")}
+            found |= {a.name for a in node.names if a.name.startswith("tcdb.ingest.")}
     return found
 
 
 def test_the_ingest_modules_import_each_other_one_way():
     modules = {}
     for path in sorted((REPO / "ingest").rglob("*.py")):
-        name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        name = ".".join(("tcdb", *path.relative_to(REPO).with_suffix("").parts))
         modules[name.removesuffix(".__init__")] = _ingest_imports(path)
-    assert "ingest.pipeline" not in modules["ingest.sources.mp_api"]
+    assert "tcdb.ingest.pipeline" not in modules["tcdb.ingest.sources.mp_api"]
 
     def visit(module: str, path: tuple[str, ...]) -> None:
         for target in modules.get(module, ()):

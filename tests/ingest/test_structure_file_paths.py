@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.hand_entries import EntryError, add_entries
-from schema.database import connect
+from tcdb.ingest.hand_entries import EntryError, add_entries
+from tcdb.schema.database import connect
 from tests.conftest import ingest_into, query
 from tests.ingest.slices import LITERATURE, STRUCTURES
 from tests.ingest.test_validation import LAH10, literature_row, write_csv

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ingest import runs as ingest_runs
-from ingest.runs import SourceFileError
-from ingest.sources.nims_supercon import info as NIMS_SUPERCON
-from ingest.supercon import parse_nims_row, parse_tc, read_nims
+from tcdb.ingest import runs as ingest_runs
+from tcdb.ingest.runs import SourceFileError
+from tcdb.ingest.sources.nims_supercon import info as NIMS_SUPERCON
+from tcdb.ingest.supercon import parse_nims_row, parse_tc, read_nims
 from tests.conftest import ingest_into, query
 from tests.ingest.slices import NIMS, STANEV, head_lines
 
@@ -171,9 +171,9 @@ def test_the_whole_nims_table_adds_up(migrated_db, real_sources):
 def test_each_nims_record_keeps_the_year_of_its_reference_and_a_reingest_keeps_them(
     migrated_db, supercon_slice
 ):
-    from core.references import reference_year
-    from ingest.report import format_reports, latest_reports
-    from schema.database import connect
+    from tcdb.core.references import reference_year
+    from tcdb.ingest.report import format_reports, latest_reports
+    from tcdb.schema.database import connect
 
     ingest_into(migrated_db, supercon_slice, "supercon")
     stored = query(migrated_db, "SELECT journal, reference_year FROM raw_nims_supercon")

@@ -15,12 +15,12 @@ import shutil
 
 import pytest
 
-from core.records import Rejection
-from core.structure_files import read_structure_inputs
-from ingest.hand_entries import EntryError, add_entries
-from ingest.literature import COLUMNS, parse_literature_row
-from ingest.supercon import parse_tc
-from schema.database import connect
+from tcdb.core.records import Rejection
+from tcdb.core.structure_files import read_structure_inputs
+from tcdb.ingest.hand_entries import EntryError, add_entries
+from tcdb.ingest.literature import COLUMNS, parse_literature_row
+from tcdb.ingest.supercon import parse_tc
+from tcdb.schema.database import connect
 from tests.conftest import ingest_into, query
 from tests.ingest.slices import LITERATURE, NIMS, STANEV, STRUCTURES, head_lines
 
@@ -202,7 +202,7 @@ def test_a_row_loaded_before_the_floor_existed_loses_its_measurement_and_gets_it
     """A NIMS row with T_c 1e-300 ingested by the earlier rules (no floor) keeps its raw row,
     but its measurement is deprecated when the rules reject it, and restored if they accept it
     again."""
-    from core.parameters import IngestParameters
+    from tcdb.core.parameters import IngestParameters
 
     folder = tmp_path / "sources"
     head_lines(

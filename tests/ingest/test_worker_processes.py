@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.structures import resolve_workers
+from tcdb.core.structures import resolve_workers
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.skipif(
@@ -100,7 +100,7 @@ def test_kill_9_of_an_ingest_leaves_no_process_behind(real_sources, migrated_db)
 WATCHED = """
 import os, sys, time
 {disable}
-from core import workers
+from tcdb.core import workers
 workers._watch_owner(int(sys.argv[1]))
 print("watching", flush=True)
 time.sleep(120)

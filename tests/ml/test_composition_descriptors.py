@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml import composition_descriptors as cd
-from ml import element_data as ed
+from tcdb.ml import composition_descriptors as cd
+from tcdb.ml import element_data as ed
 
 STATS = {name: i for i, name in enumerate(cd.STATISTICS)}
 

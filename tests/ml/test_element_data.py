@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from ml import element_data as ed
+from tcdb.ml import element_data as ed
 
 
 @pytest.fixture(scope="module")

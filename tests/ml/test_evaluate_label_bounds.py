@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from ml.labelled_structures import read_labelled_structures
+from tcdb.ml.labelled_structures import read_labelled_structures
 from tests.commands import invoke_tcdb
 from tests.conftest import SOURCES, query
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import evaluation, metrics
+from tcdb.ml import evaluation, metrics
 
 
 def test_metrics_agree_with_scikit_learn_and_name_their_unit():

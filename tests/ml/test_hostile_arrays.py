@@ -12,12 +12,12 @@ import shutil
 import numpy as np
 import pytest
 
-from core.errors import TcdbError
-from ml.composition.boosted_trees import TreeFormatError, unpack
-from ml.composition.training import MODEL_FILE, load_model
-from ml.hydride.training import load as load_hydride_run
-from ml.structural import features as sf
-from store.model_runs import RunIntegrityError, VerifiedRun, sha256_of
+from tcdb.core.errors import TcdbError
+from tcdb.ml.composition.boosted_trees import TreeFormatError, unpack
+from tcdb.ml.composition.training import MODEL_FILE, load_model
+from tcdb.ml.hydride.training import load as load_hydride_run
+from tcdb.ml.structural import features as sf
+from tcdb.store.model_runs import RunIntegrityError, VerifiedRun, sha256_of
 from tests.core.test_safe_reads import TIB, npz_claiming
 
 SEVEN_TIB = npz_claiming((7 * TIB // 8,))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.composition_descriptors import (
+from tcdb.ml.composition_descriptors import (
     COMPOSITION_LABELS,
     HAMIDIEH81,
     PRESET_LABELS,
@@ -13,7 +13,7 @@ from ml.composition_descriptors import (
     composition_matrix,
     preset_matrix,
 )
-from ml.magpie_descriptors import FRACTION_LABELS, MAGPIE_LABELS
+from tcdb.ml.magpie_descriptors import FRACTION_LABELS, MAGPIE_LABELS
 
 
 def column(batch, label: str) -> np.ndarray:

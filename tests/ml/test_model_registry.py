@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from ml import evaluation, registry
-from ml.contract import FitContext, Fitted, Model, Override
 from tcdb.cli import app
+from tcdb.ml import evaluation, registry
+from tcdb.ml.contract import FitContext, Fitted, Model, Override
 from tests.conftest import query
 
 # ------------------------------------------------------------------ the model: one module
@@ -163,8 +163,8 @@ def test_a_registered_model_trains_predicts_and_reports_through_the_cli(
     assert 0 < scored["rmse_K"] < supercon["label_tc_K"].std()  # better than the mean
 
     # loaded back through the run checks, as every loader does, it predicts new compositions
-    from schema.database import connect
-    from store.model_runs import resolve_run
+    from tcdb.schema.database import connect
+    from tcdb.store.model_runs import resolve_run
 
     conn = connect(training_db, read_only=True)
     try:

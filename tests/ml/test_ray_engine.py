@@ -18,9 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from core.structure_files import read_structure_inputs
-from ml.parameters import ENGINE
-from ml.screening_engine import (
+from tcdb.cli.discovery import read_references
+from tcdb.core.structure_files import read_structure_inputs
+from tcdb.ml.parameters import ENGINE
+from tcdb.ml.screening_engine import (
     EngineChoice,
     EngineError,
     Screening,
@@ -28,14 +29,13 @@ from ml.screening_engine import (
     pool_size,
     ray_session,
 )
-from ml.structural.morph_runs import run_family, run_family_sharded
-from ml.structural.morphs import FAMILIES, load_reference_file
-from ml.structural.parameters import MORPH
-from ml.structural.predictions import predict_inputs, predict_paths_sharded
-from ml.structural.predictor import ModelPackage, StructuralModel
-from schema.database import Database
-from store.screening_jobs import ShardIntegrityError
-from tcdb.cli.discovery import read_references
+from tcdb.ml.structural.morph_runs import run_family, run_family_sharded
+from tcdb.ml.structural.morphs import FAMILIES, load_reference_file
+from tcdb.ml.structural.parameters import MORPH
+from tcdb.ml.structural.predictions import predict_inputs, predict_paths_sharded
+from tcdb.ml.structural.predictor import ModelPackage, StructuralModel
+from tcdb.schema.database import Database
+from tcdb.store.screening_jobs import ShardIntegrityError
 from tests.commands import invoke_tcdb
 from tests.conftest import SOURCES, query
 
@@ -87,9 +87,9 @@ def test_the_hydride_screen_on_ray_stores_what_the_local_screen_stores(
     cluster, hydride_run, tmp_path
 ):
     """Runs before the module's pool exists, so its own actor finds a free CPU."""
-    from ml.hydride.screening import HydridePackage, screen, screen_sharded
-    from schema.database import connect
-    from store.model_runs import verify_run
+    from tcdb.ml.hydride.screening import HydridePackage, screen, screen_sharded
+    from tcdb.schema.database import connect
+    from tcdb.store.model_runs import verify_run
 
     stored = ("SELECT subject_id, tc_K, pressure_GPa, distance_std, in_domain FROM prediction "
               "WHERE subject_kind = 'hydride' ORDER BY subject_id")  # fmt: skip
@@ -120,7 +120,7 @@ def test_the_hydride_screen_on_ray_stores_what_the_local_screen_stores(
 def _forged_frame_is_refused(db, session, run, job, folder) -> None:
     """Issue #26: a forged frame in the finished job's folder (9,999 K at 0 GPa, in the
     domain) topped hydride_best_per_element when the same command ran again."""
-    from ml.hydride.screening import screen_sharded
+    from tcdb.ml.hydride.screening import screen_sharded
 
     best = "SELECT formula, tc_K FROM hydride_best_per_element ORDER BY formula"
     before = query(db.path, best)
@@ -280,7 +280,7 @@ def test_engine_options_are_checked_before_any_work_and_ray_is_not_imported_loca
     lonely = invoke_tcdb("--db", str(models_db), "morph", "run", "dome", "--address", "auto")
     assert lonely.returncode != 0 and "needs --engine ray" in lonely.stderr
     code = (
-        "import sys, tcdb.cli, ml.structural.morph_runs, ml.screening_engine; "
+        "import sys, tcdb.cli, tcdb.ml.structural.morph_runs, tcdb.ml.screening_engine; "
         "print('ray' in sys.modules)"
     )
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.composition.boosted_trees import BoostedTrees
-from ml.composition.training import MODEL_FILE, load_model, tree_bytes
-from ml.composition_descriptors import CompositionDescriptorConfig
-from schema.database import connect
-from store.model_runs import (
+from tcdb.ml.composition.boosted_trees import BoostedTrees
+from tcdb.ml.composition.training import MODEL_FILE, load_model, tree_bytes
+from tcdb.ml.composition_descriptors import CompositionDescriptorConfig
+from tcdb.schema.database import connect
+from tcdb.store.model_runs import (
     MANIFEST,
     RunError,
     RunIntegrityError,
@@ -159,7 +159,7 @@ def test_the_tree_reader_refuses_pickles_even_past_the_hash_check(marker):
 
 
 def test_tree_arrays_that_would_loop_or_read_outside_are_refused():
-    from ml.composition.boosted_trees import TreeFormatError, export
+    from tcdb.ml.composition.boosted_trees import TreeFormatError, export
 
     model, _ = _fitted_trees()
 
@@ -248,7 +248,7 @@ def lambda_model():
     """A tiny Keras model whose Lambda layer writes the marker named by the test, once run."""
 
     def build(marker: Path):
-        from ml.tensorflow_runtime import tensorflow
+        from tcdb.ml.tensorflow_runtime import tensorflow
 
         tf = tensorflow()
         code = f"lambda x: (__import__('pathlib').Path({str(marker)!r}).write_text('ran'), x)[1]"
@@ -262,8 +262,8 @@ def lambda_model():
 def test_an_hdf5_file_named_model_keras_is_refused_before_any_loader(
     tmp_path, marker, lambda_model
 ):
-    from ml.structural.cvcnn import ModelFileError
-    from ml.structural.cvcnn import load_model as load_network
+    from tcdb.ml.structural.cvcnn import ModelFileError
+    from tcdb.ml.structural.cvcnn import load_model as load_network
 
     legacy = tmp_path / "legacy.h5"
     lambda_model(marker).save(legacy, save_format="h5")
@@ -278,8 +278,8 @@ def test_an_hdf5_file_named_model_keras_is_refused_before_any_loader(
 
 
 def test_a_keras_archive_with_a_lambda_layer_is_refused(tmp_path, marker, lambda_model):
-    from ml.structural.cvcnn import ModelFileError
-    from ml.structural.cvcnn import load_model as load_network
+    from tcdb.ml.structural.cvcnn import ModelFileError
+    from tcdb.ml.structural.cvcnn import load_model as load_network
 
     path = tmp_path / "model.keras"
     lambda_model(marker).save(path)
@@ -291,8 +291,8 @@ def test_a_keras_archive_with_a_lambda_layer_is_refused(tmp_path, marker, lambda
 
 def test_a_keras_archive_naming_an_importable_module_is_refused(tmp_path, marker, monkeypatch):
     """tf-keras's safe mode imports any module a config names; the allow-list stops it first."""
-    from ml.structural.cvcnn import ModelFileError
-    from ml.structural.cvcnn import load_model as load_network
+    from tcdb.ml.structural.cvcnn import ModelFileError
+    from tcdb.ml.structural.cvcnn import load_model as load_network
 
     (tmp_path / "tcdb_evil_module.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from ml.ray_reaper import descendants
-from ml.screening_engine import (
+from tcdb.ml.ray_reaper import descendants
+from tcdb.ml.screening_engine import (
     EngineChoice,
     EngineError,
     EngineUsageError,
@@ -100,7 +100,7 @@ def test_a_call_that_would_wait_for_ever_is_cut_at_its_deadline():
 
 DRIVER = """
 import subprocess, sys, time
-from ml.ray_reaper import descendants, start_reaper
+from tcdb.ml.ray_reaper import descendants, start_reaper
 # an "agent" that ignores its parent's death, as Ray's agents do for 60 s, and starts a
 # "worker" once the reaper runs, as the raylet starts workers and actors
 AGENT = (

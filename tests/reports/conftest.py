@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from ml.structural.parameters import MORPH, MORPH_PROFILES
-from schema.database import connect
+from tcdb.ml.structural.parameters import MORPH, MORPH_PROFILES
+from tcdb.schema.database import connect
 from tests.conftest import SOURCES
 
 REFERENCE = SOURCES / "reference"
@@ -19,18 +19,18 @@ def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_fa
     """The trained-models database plus a smoke hydride run and screening, predictions of the
     reference and literature structures, every morph family at smoke size, and a smoke
     composition run by time (the newest composition run)."""
-    from core.structure_files import read_structure_inputs
-    from ml.hydride import screening as hydride_screening
-    from ml.hydride.ensemble import HydrideMLPConfig
-    from ml.hydride.parameters import HYDRIDE_PROFILES
-    from ml.registry import get
-    from ml.structural.morph_runs import run_family
-    from ml.structural.morphs import FAMILIES
-    from ml.structural.predictions import predict_inputs
-    from ml.structural.predictor import StructuralModel
-    from ml.training import train
-    from store.model_runs import verify_run
     from tcdb.cli.discovery import read_references
+    from tcdb.core.structure_files import read_structure_inputs
+    from tcdb.ml.hydride import screening as hydride_screening
+    from tcdb.ml.hydride.ensemble import HydrideMLPConfig
+    from tcdb.ml.hydride.parameters import HYDRIDE_PROFILES
+    from tcdb.ml.registry import get
+    from tcdb.ml.structural.morph_runs import run_family
+    from tcdb.ml.structural.morphs import FAMILIES
+    from tcdb.ml.structural.predictions import predict_inputs
+    from tcdb.ml.structural.predictor import StructuralModel
+    from tcdb.ml.training import train
+    from tcdb.store.model_runs import verify_run
 
     folder = tmp_path_factory.mktemp("report")
     db = folder / "tcdb.duckdb"
@@ -61,8 +61,8 @@ def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_fa
                 progress=False,
                 references=read_references(conn, family),
             )
-        from ml.composition.parameters import COMPOSITION_PROFILES
-        from ml.composition.training import CompositionModelConfig
+        from tcdb.ml.composition.parameters import COMPOSITION_PROFILES
+        from tcdb.ml.composition.training import CompositionModelConfig
 
         by_time = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"], protocol="by-time")
         train(get("composition"), conn, structures_snapshot, folder / "runs", by_time)
@@ -74,7 +74,7 @@ def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_fa
 @pytest.fixture(scope="session")
 def report_site(report_db, tmp_path_factory):
     """The report and its site, built once from the report database (read-only)."""
-    from reports.build import build_report
+    from tcdb.reports.build import build_report
 
     folder = tmp_path_factory.mktemp("site")
     conn = connect(report_db, read_only=True)

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.csv_exports import FORMULA_TRIGGERS, neutralised, write_csv
-from ml.structural.morphs import load_reference_file
-from reports import tables
-from reports.build import write_table
-from reports.inputs import ReportInputs
-from schema.database import Database
+from tcdb.core.csv_exports import FORMULA_TRIGGERS, neutralised, write_csv
+from tcdb.ml.structural.morphs import load_reference_file
+from tcdb.reports import tables
+from tcdb.reports.build import write_table
+from tcdb.reports.inputs import ReportInputs
+from tcdb.schema.database import Database
 from tests.commands import invoke_tcdb
 from tests.conftest import SOURCES
 

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.scan_shapes import FALLING, FLAT, MIXED, RISING
-from reports import figures, tables
-from reports.build import build_report
-from reports.inputs import MissingInput, ReportInputs
-from schema.database import connect
+from tcdb.core.scan_shapes import FALLING, FLAT, MIXED, RISING
+from tcdb.reports import figures, tables
+from tcdb.reports.build import build_report
+from tcdb.reports.inputs import MissingInput, ReportInputs
+from tcdb.schema.database import connect
 from tests.conftest import SOURCES
 
 REFERENCE = SOURCES / "reference"
@@ -211,7 +211,7 @@ def test_the_domes_table_says_for_each_scan_whether_it_peaks_inside(report_input
 
 
 def test_the_domes_table_finds_a_dome_where_the_scan_has_one():
-    from reports.scans import dome_rows
+    from tcdb.reports.scans import dome_rows
 
     a = np.linspace(3.3, 7.1, 33)
     uniform = pd.DataFrame(

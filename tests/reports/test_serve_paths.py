@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from reports.serve import site_server
+from tcdb.reports.serve import site_server
 
 
 @pytest.fixture

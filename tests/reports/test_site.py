@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports import figures, interactive, site, tables
+from tcdb.reports import figures, interactive, site, tables
 from tests.commands import REPO
 from tests.conftest import SOURCES
 
@@ -97,7 +97,7 @@ def test_a_scaled_morph_cif_has_the_scan_lattice(report_site, report_db):
     """The CIF of a scan's peak is the reference substituted and scaled, not the reference."""
     from pymatgen.core import Structure
 
-    from schema.database import connect
+    from tcdb.schema.database import connect
 
     folder = report_site.out_dir
     domes = next(t for t in report_site.tables if t.name == "top_morphs").frame
@@ -179,7 +179,7 @@ def test_the_server_shrugs_off_a_browser_leaving_mid_file(tmp_path, capfd):
     import socket
     import threading
 
-    from reports.serve import site_server, url_of
+    from tcdb.reports.serve import site_server, url_of
 
     (tmp_path / "index.html").write_text("<!doctype html><title>site</title>")
     (tmp_path / "plotly.min.js").write_bytes(b"x" * 20_000_000)
@@ -205,8 +205,8 @@ def test_the_server_shrugs_off_a_browser_leaving_mid_file(tmp_path, capfd):
 
 
 def test_serving_a_folder_without_a_site_says_what_to_run(tmp_path):
-    from core.errors import TcdbError
-    from reports.serve import site_server
+    from tcdb.core.errors import TcdbError
+    from tcdb.reports.serve import site_server
 
     with pytest.raises(TcdbError, match="run 'tcdb report' first"):
         site_server(tmp_path, 0)

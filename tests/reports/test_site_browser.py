@@ -14,8 +14,8 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
-from reports.serve import site_server, url_of
-from reports.site import PAGES
+from tcdb.reports.serve import site_server, url_of
+from tcdb.reports.site import PAGES
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; `make install` puts it there
 LOAD_TARGET_MS = 1000.0
@@ -195,8 +195,8 @@ def _hover(page, plot: str, x: object, y: object, axes: tuple[str, str] = ("xaxi
 def test_a_hover_shows_the_plotly_tooltip_naming_the_material(watched, report_site, report_db):
     from pymatgen.core import Element
 
-    from reports.figures import table_position
-    from schema.database import connect
+    from tcdb.reports.figures import table_position
+    from tcdb.schema.database import connect
 
     with connect(report_db, read_only=True) as conn:
         element, formula = conn.execute(

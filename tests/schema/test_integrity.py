@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import duckdb
 
-from schema.integrity import find_violations
-from schema.models import TABLES
-from schema.references import REFERENCES
+from tcdb.schema.integrity import find_violations
+from tcdb.schema.models import TABLES
+from tcdb.schema.references import REFERENCES
 
 
 def test_every_reference_names_real_columns():

@@ -11,11 +11,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlmodel import Session, SQLModel, select
 
-from core.errors import DataLossError, MigrationError
-from schema import migrate, revisions
-from schema.database import open_engine
-from schema.models import TABLES, Material, Measurement, Source, utcnow
-from schema.views import view_versions
+from tcdb.core.errors import DataLossError, MigrationError
+from tcdb.schema import migrate, revisions
+from tcdb.schema.database import open_engine
+from tcdb.schema.models import TABLES, Material, Measurement, Source, utcnow
+from tcdb.schema.views import view_versions
 
 
 def tables_in(path: Path) -> set[str]:

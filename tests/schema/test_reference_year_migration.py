@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from schema import migrate
+from tcdb.schema import migrate
 from tests.conftest import query
 
 JOURNALS = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import DatabaseLockedError
-from core.settings import environment_settings
-from schema.database import Database, connect, storing
+from tcdb.core.errors import DatabaseLockedError
+from tcdb.core.settings import environment_settings
+from tcdb.schema.database import Database, connect, storing
 from tests.conftest import hold_lock, query
 
 

@@ -10,13 +10,13 @@ import signal
 import subprocess
 import sys
 
-from schema import migrate
+from tcdb.schema import migrate
 from tests.commands import REPO, invoke_tcdb
 
 # Runs the real downgrade, and is killed with SIGKILL as soon as the trial copy is written.
 _KILLED_IN_THE_TRIAL = """
 import os, shutil, signal, sys
-from schema import migrate
+from tcdb.schema import migrate
 
 def copy_then_die(source, target):
     shutil.copyfile(source, target)

@@ -7,17 +7,23 @@ import shutil
 
 import pytest
 
-from core.provenance import provenance_stamp
-from schema.database import connect
-from store.artifacts import (
+from tcdb.core.provenance import provenance_stamp
+from tcdb.schema.database import connect
+from tcdb.store.artifacts import (
     ArtifactError,
     ArtifactNotFoundError,
     Entry,
     folder_problems,
     resolve_reference,
 )
-from store.model_runs import RunError, RunNotFoundError, finish_run, resolve_run, start_run
-from store.snapshots import SnapshotError, load_snapshot, manifest_sha256, resolve, verify_snapshot
+from tcdb.store.model_runs import RunError, RunNotFoundError, finish_run, resolve_run, start_run
+from tcdb.store.snapshots import (
+    SnapshotError,
+    load_snapshot,
+    manifest_sha256,
+    resolve,
+    verify_snapshot,
+)
 from tests.commands import invoke_tcdb
 from tests.conftest import query
 

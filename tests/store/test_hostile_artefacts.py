@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-from store.artifacts import filling_process, folder_problems
-from store.snapshots import list_snapshots, verify_snapshot
+from tcdb.store.artifacts import filling_process, folder_problems
+from tcdb.store.snapshots import list_snapshots, verify_snapshot
 from tests.core.test_safe_reads import deadline
 
 

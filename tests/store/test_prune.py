@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from schema.database import connect
-from store.artifacts import MANIFEST, UNFINISHED, folder_bytes
-from store.model_runs import finish_run, resolve_run, start_run, verify_run, write_predictions
+from tcdb.schema.database import connect
+from tcdb.store.artifacts import MANIFEST, UNFINISHED, folder_bytes
+from tcdb.store.model_runs import finish_run, resolve_run, start_run, verify_run, write_predictions
 from tests.commands import invoke_tcdb
 from tests.conftest import query
 
@@ -36,8 +36,8 @@ def store(migrated_db, structures_snapshot, tmp_path):
     """A database folder holding: three composition runs (the oldest with a prediction), a
     cvcnn run on a structures snapshot, a failed run, a crashed and a running training, a
     folder nobody registered, and two feature caches (the cvcnn run's and another)."""
-    from ml.structural.feature_cache_keys import feature_cache_key
-    from ml.structural.features import FeatureConfig
+    from tcdb.ml.structural.feature_cache_keys import feature_cache_key
+    from tcdb.ml.structural.features import FeatureConfig
 
     root = tmp_path / "runs"
     snapshots = tmp_path / "snapshots"
@@ -83,8 +83,8 @@ def _status(db: Path, run_id: str) -> str:
 def test_the_feature_cache_key_is_the_one_training_files_features_under(
     structures_snapshot, tmp_path
 ):
-    from ml.structural.feature_cache_keys import feature_cache_key
-    from ml.structural.features import FeatureConfig, structure_features
+    from tcdb.ml.structural.feature_cache_keys import feature_cache_key
+    from tcdb.ml.structural.features import FeatureConfig, structure_features
 
     frame = structures_snapshot.structures.head(3)
     computed = structure_features(frame, cache_dir=tmp_path, progress=False)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from schema.database import connect
-from store.model_runs import finish_run, start_run
-from store.prune import apply, plan_runs
+from tcdb.schema.database import connect
+from tcdb.store.model_runs import finish_run, start_run
+from tcdb.store.prune import apply, plan_runs
 from tests.commands import invoke_tcdb
 from tests.conftest import query
 

@@ -16,11 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ml.screening_engine import resumable_shards
-from schema.database import connect
-from store.artifacts import sha256_of
-from store.model_runs import prediction_table
-from store.screening_jobs import (
+from tcdb.ml.screening_engine import resumable_shards
+from tcdb.schema.database import connect
+from tcdb.store.artifacts import sha256_of
+from tcdb.store.model_runs import prediction_table
+from tcdb.store.screening_jobs import (
     Job,
     JobError,
     JobNameError,
@@ -159,7 +159,7 @@ def test_folders_that_are_not_shards_are_left_alone_and_logged(job_db, caplog):
     db, job = job_db
     shutil.copytree(job.shard_folder(0), job.folder / "shard-backup")
     (job.folder / "notes.txt").write_text("mine")
-    with caplog.at_level(logging.WARNING, logger="store.screening_jobs"):
+    with caplog.at_level(logging.WARNING, logger="tcdb.store.screening_jobs"):
         assert _resume(db, job) == [1]
     assert "shard-backup is not a shard of job job-test" in caplog.text
     assert (job.folder / "shard-backup").is_dir()  # never deleted

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from schema.database import connect
-from store.model_runs import prediction_table
-from store.screening_jobs import (
+from tcdb.schema.database import connect
+from tcdb.store.model_runs import prediction_table
+from tcdb.store.screening_jobs import (
     Job,
     finished_shards,
     load_shard,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from schema.views import create_view_statement, drop_view_statement
+from tcdb.schema.views import create_view_statement, drop_view_statement
 
 revision: str = "0003"
 down_revision: str | None = "0002"

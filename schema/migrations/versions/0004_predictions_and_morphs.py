@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from schema.views import create_view_statement, drop_view_statement
+from tcdb.schema.views import create_view_statement, drop_view_statement
 
 revision: str = "0004"
 down_revision: str | None = "0003"

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from schema.views import create_view_statement
+from tcdb.schema.views import create_view_statement
 
 revision: str = "0007"
 down_revision: str | None = "0006"

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from schema.views import create_view_statement, drop_view_statement
+from tcdb.schema.views import create_view_statement, drop_view_statement
 
 revision: str = "0008"
 down_revision: str | None = "0007"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.references import reference_year
+from tcdb.core.references import reference_year
 
 revision: str = "0009"
 down_revision: str | None = "0008"

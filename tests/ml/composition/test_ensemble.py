@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from core.errors import TcdbError
-from ml.composition.boosted_trees import BoostedTrees, pack
-from ml.composition.ensemble import calibration, fit_ensemble
-from ml.composition.parameters import COMPOSITION_PROFILES
-from ml.composition.training import CompositionModelConfig, ensemble_artefacts, load_model
-from store.model_runs import VerifiedRun, sha256_of
+from tcdb.core.errors import TcdbError
+from tcdb.ml.composition.boosted_trees import BoostedTrees, pack
+from tcdb.ml.composition.ensemble import calibration, fit_ensemble
+from tcdb.ml.composition.parameters import COMPOSITION_PROFILES
+from tcdb.ml.composition.training import CompositionModelConfig, ensemble_artefacts, load_model
+from tcdb.store.model_runs import VerifiedRun, sha256_of
 
 SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
 
@@ -164,7 +164,7 @@ def test_fits_trained_two_at_a_time_give_the_same_ensemble_as_one_at_a_time():
 
 
 def test_a_booster_text_that_does_not_predict_as_the_booster_is_never_saved(monkeypatch):
-    import ml.composition.boosted_trees as boosted_trees
+    import tcdb.ml.composition.boosted_trees as boosted_trees
 
     X, y, groups = synthetic()
     ensemble = fit_ensemble(SMOKE, X, y, groups)

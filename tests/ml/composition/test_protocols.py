@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from core.errors import TcdbError
-from core.families import chemical_system
-from ml.composition.parameters import COMPOSITION_PROFILES
-from ml.composition.training import CompositionModelConfig, composition_data, protocol_splits
 from tcdb.cli import app
+from tcdb.core.errors import TcdbError
+from tcdb.core.families import chemical_system
+from tcdb.ml.composition.parameters import COMPOSITION_PROFILES
+from tcdb.ml.composition.training import CompositionModelConfig, composition_data, protocol_splits
 from tests.conftest import query
 
 SMOKE = COMPOSITION_PROFILES["smoke"]

@@ -12,19 +12,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.errors import TcdbError
-from curate.parameters import SnapshotParameters
-from curate.snapshots import create_snapshot
-from ml.composition.parameters import COMPOSITION_PROFILES
-from ml.composition.training import (
+from tcdb.core.errors import TcdbError
+from tcdb.curate.parameters import SnapshotParameters
+from tcdb.curate.snapshots import create_snapshot
+from tcdb.ml.composition.parameters import COMPOSITION_PROFILES
+from tcdb.ml.composition.training import (
     CompositionModelConfig,
     composition_data,
     composition_prediction_rows,
     load_model,
     predict_compositions,
 )
-from schema.database import connect
-from store.model_runs import RunIntegrityError, sha256_of, verify_run
+from tcdb.schema.database import connect
+from tcdb.store.model_runs import RunIntegrityError, sha256_of, verify_run
 from tests.commands import invoke_tcdb
 
 SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
@@ -90,7 +90,7 @@ def test_tcdb_train_composition_records_a_run_with_a_spread_and_reloads_identica
 
 
 def test_a_hydrides_snapshot_is_refused(curated_db, tmp_path):
-    from core.errors import TcdbError
+    from tcdb.core.errors import TcdbError
 
     conn = connect(curated_db)  # a copy: freezing writes to the database
     try:

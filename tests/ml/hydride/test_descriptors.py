@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml import element_data as ed
-from ml.hydride import descriptors as hd
+from tcdb.ml import element_data as ed
+from tcdb.ml.hydride import descriptors as hd
 
 # Expected descriptors of E H_n, derived by hand from the ground-state configurations
 # (all occupied shells) and the CRC van der Waals radii (mendeleev vdw_radius, pm / 100):

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.hydride.descriptors import hydride_matrix, screenable_elements
-from ml.hydride.domain import check_counts, domain_of
-from ml.hydride.parameters import HydrideDomainParameters
-from ml.hydride.training import load
-from schema.database import connect
-from store.model_runs import verify_run
+from tcdb.ml.hydride.descriptors import hydride_matrix, screenable_elements
+from tcdb.ml.hydride.domain import check_counts, domain_of
+from tcdb.ml.hydride.parameters import HydrideDomainParameters
+from tcdb.ml.hydride.training import load
+from tcdb.schema.database import connect
+from tcdb.store.model_runs import verify_run
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def domain(model):
 
 def trained_point(model):
     """The first training point: its element and n."""
-    from ml.element_data import symbols
+    from tcdb.ml.element_data import symbols
 
     X = model.ensemble.X_train_
     return symbols()[int(X[0, 2]) - 1], float(X[0, 0])

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.hydride import ensemble as he
-from ml.hydride.training import METRIC_PREFIXES as TARGETS
-from ml.metrics import regression_targets
+from tcdb.ml.hydride import ensemble as he
+from tcdb.ml.hydride.training import METRIC_PREFIXES as TARGETS
+from tcdb.ml.metrics import regression_targets
 
 REPO = Path(__file__).resolve().parents[3]
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -54,7 +54,7 @@ def selu(x: np.ndarray) -> np.ndarray:
 
 
 def test_importing_the_module_does_not_import_tensorflow():
-    code = "import sys, ml.hydride.ensemble; print('tensorflow' in sys.modules)"
+    code = "import sys, tcdb.ml.hydride.ensemble; print('tensorflow' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
     )
@@ -261,7 +261,7 @@ def test_a_configuration_recorded_before_constrained_outputs_loads_as_it_was_tra
 
 @pytest.mark.slow
 def test_small_real_run_beats_the_mean_and_the_baseline_is_finite(hydride_snapshot):
-    from ml.hydride.descriptors import hydride_matrix, screening_grid
+    from tcdb.ml.hydride.descriptors import hydride_matrix, screening_grid
 
     frame = hydride_snapshot.entries
     X, _ = hydride_matrix(frame["element"].tolist(), frame["n_h"].to_numpy())

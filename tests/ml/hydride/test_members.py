@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.hydride import ensemble as he
-from ml.hydride.members import MemberPlan, train_members
-from ml.tensorflow_runtime import seed_everything
+from tcdb.ml.hydride import ensemble as he
+from tcdb.ml.hydride.members import MemberPlan, train_members
+from tcdb.ml.tensorflow_runtime import seed_everything
 
 
 def problem(n: int = 30, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -10,11 +10,11 @@ import duckdb
 import numpy as np
 import pytest
 
-from ml.hydride.descriptors import hydride_matrix, screenable_elements
-from ml.hydride.screening import parse_hydride, predict_formulas, screen
-from ml.hydride.training import load
-from schema.database import connect
-from store.model_runs import verify_run
+from tcdb.ml.hydride.descriptors import hydride_matrix, screenable_elements
+from tcdb.ml.hydride.screening import parse_hydride, predict_formulas, screen
+from tcdb.ml.hydride.training import load
+from tcdb.schema.database import connect
+from tcdb.store.model_runs import verify_run
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_a_binary_hydride_formula_gives_its_element_and_n(formula, element, n):
      ("LaYH6", "it has H, La, Y"), ("", "not a formula")],
 )  # fmt: skip
 def test_anything_else_is_refused_with_the_formula_named(formula, says):
-    from core.errors import TcdbError
+    from tcdb.core.errors import TcdbError
 
     with pytest.raises(TcdbError) as refused:
         parse_hydride(formula)

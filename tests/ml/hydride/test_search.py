@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.hydride import ensemble as he
-from ml.hydride.evaluation import baseline_predictions, fold_ensembles
-from ml.hydride.search import checkpoints, inner_layout, search
+from tcdb.ml.hydride import ensemble as he
+from tcdb.ml.hydride.evaluation import baseline_predictions, fold_ensembles
+from tcdb.ml.hydride.search import checkpoints, inner_layout, search
 
 
 def problem(n: int = 36, seed: int = 4) -> tuple[np.ndarray, np.ndarray]:

@@ -9,10 +9,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from ml.registry import get
-from ml.training import train
-from schema import migrate
-from schema.database import connect
+from tcdb.ml.registry import get
+from tcdb.ml.training import train
+from tcdb.schema import migrate
+from tcdb.schema.database import connect
 
 
 def small_config(seed=0):

@@ -15,19 +15,19 @@ import numpy as np
 import pytest
 from pymatgen.core import Structure
 
-from ml.registry import get
-from ml.structural.cvcnn import ConfigurationError, configured
-from ml.structural.features import (
+from tcdb.ml.registry import get
+from tcdb.ml.structural.cvcnn import ConfigurationError, configured
+from tcdb.ml.structural.features import (
     FEATURE_PRESETS,
     CellConfig,
     FeatureConfig,
     FeaturePresetError,
     feature_preset,
 )
-from ml.structural.parameters import CVCNN_CONFIGURATIONS, CVCNN_PROFILES
-from ml.structural.predictor import StructuralModel
-from schema.database import connect
-from store.model_runs import resolve_run
+from tcdb.ml.structural.parameters import CVCNN_CONFIGURATIONS, CVCNN_PROFILES
+from tcdb.ml.structural.predictor import StructuralModel
+from tcdb.schema.database import connect
+from tcdb.store.model_runs import resolve_run
 from tests.commands import REPO, invoke_tcdb
 from tests.conftest import SOURCES, query
 
@@ -98,7 +98,7 @@ def test_the_authors_configuration_trains_through_the_cli_and_loads_back(
     assert recorded["cvcnn"] == configured("authors", **CVCNN_PROFILES["smoke"], seed=0).as_dict()
     assert recorded["features"] == json.loads(json.dumps(FEATURE_PRESETS["authors"].as_dict()))
     # the features it trained on are the authors' preset's, filed under that preset's key
-    from ml.structural.feature_cache_keys import feature_cache_key
+    from tcdb.ml.structural.feature_cache_keys import feature_cache_key
 
     frame = structures_snapshot.structures
     cached = [path.name for path in (training_db.parent / "cache").iterdir()]

@@ -11,14 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from core.structure_files import read_structure_inputs
-from ml.structural.morph_runs import run_family
-from ml.structural.morphs import FAMILIES
-from ml.structural.parameters import MORPH
-from ml.structural.predictions import predict_inputs
-from ml.structural.predictor import StructuralModel
-from schema.database import Database
 from tcdb.cli.discovery import read_references
+from tcdb.core.structure_files import read_structure_inputs
+from tcdb.ml.structural.morph_runs import run_family
+from tcdb.ml.structural.morphs import FAMILIES
+from tcdb.ml.structural.parameters import MORPH
+from tcdb.ml.structural.predictions import predict_inputs
+from tcdb.ml.structural.predictor import StructuralModel
+from tcdb.schema.database import Database
 from tests.conftest import SOURCES, query
 
 

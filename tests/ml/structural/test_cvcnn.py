@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.evaluation import random_split
-from ml.structural import cvcnn
+from tcdb.ml.evaluation import random_split
+from tcdb.ml.structural import cvcnn
 
 REPO = Path(__file__).resolve().parents[3]
 N_NUMERICAL = 6
@@ -60,7 +60,7 @@ def trained(data) -> tuple:
 
 def test_importing_the_module_does_not_import_tensorflow():
     code = (
-        "import ml.structural.cvcnn, sys; "
+        "import tcdb.ml.structural.cvcnn, sys; "
         "print('tensorflow' in sys.modules or 'cvnn' in sys.modules)"
     )
     out = subprocess.run(
@@ -215,7 +215,7 @@ def expected_trainable(config: cvcnn.CVCNNConfig, n_numerical: int) -> int:
 
 
 def test_the_default_configuration_is_tcdb_and_is_the_dataclass_default():
-    from ml.structural.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
+    from tcdb.ml.structural.parameters import CVCNN_CONFIGURATIONS, DEFAULT_CVCNN_CONFIGURATION
 
     assert DEFAULT_CVCNN_CONFIGURATION == "tcdb"
     assert cvcnn.configured() == cvcnn.configured("tcdb") == cvcnn.CVCNNConfig()

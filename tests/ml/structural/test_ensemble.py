@@ -11,10 +11,10 @@ import shutil
 import numpy as np
 import pytest
 
-from ml.structural.ensemble import mean_and_spread, member_file
-from ml.structural.parameters import CVCNN_PROFILES, MORPH
-from ml.structural.predictor import StructuralModel
-from schema.database import connect
+from tcdb.ml.structural.ensemble import mean_and_spread, member_file
+from tcdb.ml.structural.parameters import CVCNN_PROFILES, MORPH
+from tcdb.ml.structural.predictor import StructuralModel
+from tcdb.schema.database import connect
 from tests.commands import invoke_tcdb
 from tests.conftest import SOURCES, query
 
@@ -42,11 +42,11 @@ def test_member_zero_keeps_the_one_network_names_and_the_profile_asks_for_five()
 @pytest.fixture(scope="module")
 def ensemble(trained_models, structures_snapshot, tmp_path_factory):
     """A tiny two-member run beside the session's one-member run of the same configuration."""
-    from ml.contract import FitContext
-    from ml.registry import get
-    from ml.structural.cvcnn import CVCNNConfig
-    from ml.training import train
-    from store.model_runs import verify_run
+    from tcdb.ml.contract import FitContext
+    from tcdb.ml.registry import get
+    from tcdb.ml.structural.cvcnn import CVCNNConfig
+    from tcdb.ml.training import train
+    from tcdb.store.model_runs import verify_run
 
     folder = tmp_path_factory.mktemp("ensemble")
     db = folder / "tcdb.duckdb"
@@ -81,7 +81,7 @@ def test_two_members_give_two_archives_member_scores_and_a_stored_spread(ensembl
 def test_member_zero_is_the_one_member_run_and_one_member_runs_store_no_spread(
     ensemble, trained_models
 ):
-    from ml.structural.cvcnn import load_model_bytes
+    from tcdb.ml.structural.cvcnn import load_model_bytes
 
     db, run = ensemble
     single = trained_models.cvcnn
@@ -97,7 +97,7 @@ def test_member_zero_is_the_one_member_run_and_one_member_runs_store_no_spread(
 
 
 def test_a_loaded_ensemble_predicts_the_members_mean_and_their_spread(ensemble):
-    from ml.structural.morphs import load_reference_file
+    from tcdb.ml.structural.morphs import load_reference_file
 
     _, run = ensemble
     model = StructuralModel.load(run)
@@ -113,9 +113,9 @@ def test_a_loaded_ensemble_predicts_the_members_mean_and_their_spread(ensemble):
 
 
 def test_predict_and_morph_runs_store_the_spread_and_the_views_show_it(ensemble, tmp_path):
-    from ml.structural.morph_runs import run_family
-    from ml.structural.morphs import FAMILIES
     from tcdb.cli.discovery import read_references
+    from tcdb.ml.structural.morph_runs import run_family
+    from tcdb.ml.structural.morphs import FAMILIES
 
     db = tmp_path / "tcdb.duckdb"
     shutil.copy(ensemble[0], db)

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.labelled_structures import LabelTableError, read_labelled_structures
-from ml.metrics import regression
-from ml.structural.external_evaluation import band_of, bands, score_external
-from ml.structural.parameters import EVALUATION_BAND_EDGES_K
+from tcdb.ml.labelled_structures import LabelTableError, read_labelled_structures
+from tcdb.ml.metrics import regression
+from tcdb.ml.structural.external_evaluation import band_of, bands, score_external
+from tcdb.ml.structural.parameters import EVALUATION_BAND_EDGES_K
 from tests.commands import invoke_tcdb
 from tests.conftest import SOURCES, query
 

@@ -18,12 +18,12 @@ import pandas as pd
 import pytest
 from pymatgen.core import Structure
 
-from core.cells import standard_cell
-from core.structures import iter_tar_cifs, parse_structure
-from ml.composition_descriptors import NUMERICAL_LABELS, numerical_matrix
-from ml.structural import features as sf
-from ml.structural.features import FeatureConfig, structure_features
-from ml.structural.fourier import FourierConfig, batch_coefficients
+from tcdb.core.cells import standard_cell
+from tcdb.core.structures import iter_tar_cifs, parse_structure
+from tcdb.ml.composition_descriptors import NUMERICAL_LABELS, numerical_matrix
+from tcdb.ml.structural import features as sf
+from tcdb.ml.structural.features import FeatureConfig, structure_features
+from tcdb.ml.structural.fourier import FourierConfig, batch_coefficients
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCES = Path(os.environ.get("TCDB_SOURCES") or REPO.parent / "shared" / "data")
@@ -174,7 +174,7 @@ def test_features_equal_the_direct_calls(frame: pd.DataFrame) -> None:
 def test_the_known_space_group_is_used_without_a_symmetry_search(
     frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ml.composition_descriptors as cd
+    import tcdb.ml.composition_descriptors as cd
 
     def no_search(*args, **kwargs):
         raise AssertionError("SpacegroupAnalyzer was called")

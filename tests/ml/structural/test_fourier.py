@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from pymatgen.core import DummySpecies, Lattice, Structure
 
-from ml.structural import fourier
-from ml.structural.fourier import FourierConfig
+from tcdb.ml.structural import fourier
+from tcdb.ml.structural.fourier import FourierConfig
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCES = Path(os.environ.get("TCDB_SOURCES") or REPO.parent / "shared" / "data")

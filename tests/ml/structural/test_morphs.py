@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ml.structural.morphs import (
+from tcdb.ml.structural.morphs import (
     FAMILIES,
     Builder,
     MorphError,
@@ -17,7 +17,7 @@ from ml.structural.morphs import (
     generate,
     load_reference_file,
 )
-from ml.structural.parameters import MORPH
+from tcdb.ml.structural.parameters import MORPH
 from tests.conftest import SOURCES
 
 REFERENCES = SOURCES / "reference" / "structures"
@@ -99,7 +99,7 @@ def test_the_ac_grid_scales_a_and_c_independently():
 
 
 def test_a_dome_or_grid_run_says_whether_tc_peaks_inside_its_scan():
-    from ml.structural.morph_runs import scan_summary
+    from tcdb.ml.structural.morph_runs import scan_summary
 
     reference = _reference("Li2MgH16_Fd-3m_250GPa.cif")
     builder = Builder(reference)

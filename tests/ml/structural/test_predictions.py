@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from core.structure_files import read_structure_inputs
-from ml.structural.morph_runs import run_family
-from ml.structural.morphs import FAMILIES, Builder, generate, load_reference_file
-from ml.structural.parameters import MORPH
-from ml.structural.predictions import predict_inputs
-from ml.structural.predictor import StructuralModel
-from schema.database import connect
-from store.model_runs import RunError
 from tcdb.cli.discovery import read_references
+from tcdb.core.structure_files import read_structure_inputs
+from tcdb.ml.structural.morph_runs import run_family
+from tcdb.ml.structural.morphs import FAMILIES, Builder, generate, load_reference_file
+from tcdb.ml.structural.parameters import MORPH
+from tcdb.ml.structural.predictions import predict_inputs
+from tcdb.ml.structural.predictor import StructuralModel
+from tcdb.schema.database import connect
+from tcdb.store.model_runs import RunError
 from tests.commands import invoke_tcdb
 from tests.conftest import SOURCES, query
 
@@ -151,8 +151,8 @@ def test_predict_with_no_usable_input_names_every_reason_in_sentences(models_db,
 
 
 def test_reference_structures_are_read_by_the_caller_and_handed_in(models_db, model, tmp_path):
-    from ml.structural.morphs import MorphError, reference_id
-    from schema import migrate
+    from tcdb.ml.structural.morphs import MorphError, reference_id
+    from tcdb.schema import migrate
 
     family = FAMILIES["dome"]
     conn = connect(models_db)

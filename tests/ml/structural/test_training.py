@@ -11,18 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import metrics
-from ml.structural.baselines import BASELINES
-from schema.database import connect
+from tcdb.ml import metrics
+from tcdb.ml.structural.baselines import BASELINES
+from tcdb.schema.database import connect
 from tests.commands import invoke_tcdb
 from tests.conftest import query
 
 
 def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snapshot, tmp_path):
-    from ml.contract import FitContext
-    from ml.registry import get
-    from ml.structural.cvcnn import CVCNNConfig, load_model
-    from ml.training import train
+    from tcdb.ml.contract import FitContext
+    from tcdb.ml.registry import get
+    from tcdb.ml.structural.cvcnn import CVCNNConfig, load_model
+    from tcdb.ml.training import train
 
     config = CVCNNConfig(
         epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,), baseline_trees="smoke"
@@ -60,7 +60,7 @@ def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snap
         left_out == len(structures_snapshot.structures) - validation["n"] - run.metrics["n_train"]
     )
 
-    from ml.structural.features import structure_features
+    from tcdb.ml.structural.features import structure_features
 
     frame = structures_snapshot.structures
     features = structure_features(frame, cache_dir=tmp_path / "cache", progress=False)
@@ -79,7 +79,7 @@ def test_the_grouped_protocol_from_the_command_line_keeps_the_test_part_out_of_t
 ):
     """`tcdb train cvcnn --protocol grouped` on a smoke run: no formula in two parts, the test
     part is never given to training or checkpointing, baselines scored on the test rows."""
-    from ml.structural import cvcnn
+    from tcdb.ml.structural import cvcnn
 
     db = tmp_path / "tcdb.duckdb"
     shutil.copy(trained_models.db, db)
@@ -175,9 +175,9 @@ def test_the_baseline_trees_are_the_composition_models_found_through_the_registr
     """The structural package never imports the composition model: its baselines take the
     composition profile named by ``baseline_trees`` from the registered model, and a profile it
     does not have is one sentence, not a traceback."""
-    from core.errors import TcdbError
-    from ml.registry import get
-    from ml.structural.baselines import baseline_trees
+    from tcdb.core.errors import TcdbError
+    from tcdb.ml.registry import get
+    from tcdb.ml.structural.baselines import baseline_trees
 
     trees = baseline_trees(get, "smoke", seed=3)
     assert trees == get("composition").configure("smoke", 3)
