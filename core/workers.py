@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable, Sequence
 from multiprocessing.context import BaseContext
 
+from tcdb.core.leftovers import process_alive
+
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
@@ -95,21 +97,11 @@ def _watch_owner(owner_pid: int) -> None:
         if handle is not None:
             select.select([handle], [], [])  # readable once the process has ended
         else:
-            while _exists(owner_pid):
+            while process_alive(owner_pid):
                 time.sleep(WATCHDOG_INTERVAL_S)
         os._exit(1)
 
     threading.Thread(target=watch, name="owner-watchdog", daemon=True).start()
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _one_blas_thread() -> None:

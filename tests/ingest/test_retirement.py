@@ -9,19 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ingest_into, query
+from tests.ingest.conftest import NIMS_HEADER as HEADER
+from tests.ingest.conftest import SUPERCON_ROWS as ROWS
 from tests.ingest.slices import LITERATURE, MP_TAR, NIMS, STANEV, head_lines, tar_slice
-
-HEADER = 3
-ROWS = 200
-
-
-@pytest.fixture
-def supercon(real_sources, tmp_path):
-    """The first 200 rows of both SuperCon files."""
-    folder = tmp_path / "sources"
-    head_lines(real_sources / NIMS, folder / NIMS, HEADER + ROWS)
-    head_lines(real_sources / STANEV, folder / STANEV, 1 + ROWS)
-    return folder
 
 
 @pytest.fixture

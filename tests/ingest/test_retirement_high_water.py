@@ -4,22 +4,9 @@ source has had active since retirements were last accepted (its high-water mark)
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import ingest_into, query
-from tests.ingest.slices import NIMS, STANEV, head_lines
-
-HEADER = 3
-ROWS = 200
-
-
-@pytest.fixture
-def supercon(real_sources, tmp_path):
-    """The first 200 rows of both SuperCon files."""
-    folder = tmp_path / "sources"
-    head_lines(real_sources / NIMS, folder / NIMS, HEADER + ROWS)
-    head_lines(real_sources / STANEV, folder / STANEV, 1 + ROWS)
-    return folder
+from tests.ingest.conftest import NIMS_HEADER as HEADER
+from tests.ingest.slices import NIMS, head_lines
 
 
 def _keep_rows(supercon, rows: int) -> None:
