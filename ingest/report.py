@@ -54,7 +54,10 @@ def latest_reports(conn: duckdb.DuckDBPyConnection) -> list[SourceReport]:
     for run_id, source_id, path, finished, n, loaded, unchanged, rejected, retired in runs:
         reasons = conn.execute(
             """
-            SELECT reason_code, count(*) AS n, first(record_ref || ': ' || reason ORDER BY id)
+            SELECT reason_code, count(*) AS n,
+                   first(record_ref || ': ' || reason ORDER BY
+                         try_cast(regexp_extract(record_ref, '[0-9]+') AS BIGINT) NULLS LAST,
+                         record_ref)
             FROM ingest_rejection WHERE ingest_run_id = ?
             GROUP BY reason_code ORDER BY n DESC, reason_code
             """,
