@@ -55,8 +55,16 @@ def test_the_wheel_installs_beside_the_schema_library_and_both_import(tmp_path):
                  "--quiet", "-w", str(tmp_path / "dist"), str(sources))  # fmt: skip
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("tcdb-*.whl")
-    top_level = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names}
     assert top_level == {"tcdb", wheel.name.split("-py3")[0] + ".dist-info"}, top_level
+    packages = {
+        f"tcdb/{init.parent.relative_to(REPO)}/__init__.py".replace("tcdb/tcdb/", "tcdb/")
+        for folder in FOLDERS
+        for init in (REPO / folder).rglob("__init__.py")
+        if "out" not in init.parts
+    }
+    assert packages <= set(names), f"not in the wheel: {sorted(packages - set(names))}"
 
     venv = tmp_path / "venv"
     assert _run(sys.executable, "-m", "venv", "--without-pip", str(venv)).returncode == 0
