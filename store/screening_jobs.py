@@ -29,7 +29,6 @@ import math
 import os
 import re
 import shutil
-import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ import pyarrow.parquet as pq
 from tcdb.core.errors import TcdbError
 from tcdb.core.hashing import record_id
 from tcdb.core.parameters import INGEST
+from tcdb.core.safe_reads import FileRefusedError, open_regular
 from tcdb.core.timestamps import utcnow
 from tcdb.schema.database import Target, insert_new_rows, reading, storing
 from tcdb.store.artifacts import MANIFEST, ArtifactIntegrityError, manifest_bytes, sha256_of
@@ -449,19 +449,16 @@ def _require_no_other_files(folder: Path, listed: dict) -> None:
 def _read_regular(path: Path, limit: int) -> bytes:
     """A regular file's bytes, at most ``limit`` + 1 of them (more means it is not the file
     that was recorded): a FIFO or a device put in a shard folder is refused, never waited on,
-    and a link is not followed."""
+    and a link is not followed (``core.safe_reads.open_regular``)."""
     try:
-        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with open_regular(path, follow_links=False) as (handle, _):
+            return handle.read(limit + 1)
+    except FileRefusedError as exc:
+        if exc.reason_code == "not_a_regular_file":
+            raise ShardIntegrityError(f"{path} is not a regular file; it is never read.") from None
+        raise ShardIntegrityError(f"{exc}.") from None
     except OSError as exc:
         raise ShardIntegrityError(f"{path} cannot be read ({exc.strerror}).") from None
-    try:
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
-            raise ShardIntegrityError(f"{path} is not a regular file; it is never read.")
-        with os.fdopen(os.dup(handle), "rb") as stream:
-            data = stream.read(limit + 1)
-    finally:
-        os.close(handle)
-    return data
 
 
 def _check_schema(job: Job, path: Path, name: str, table: pa.Table, rows: int) -> None:
