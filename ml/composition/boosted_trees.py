@@ -319,21 +319,22 @@ def _key_values(block: str, first: str, keys: tuple[str, ...]) -> dict[str, str]
     return values
 
 
-def _ints(value: str, count: int, key: str) -> np.ndarray:
-    if not _INTS.fullmatch(value):
-        raise TreeFormatError(f"{key} holds something other than integers")
-    numbers = np.array(value.split(" ") if value else [], dtype=np.int64)
+def _values(value: str, count: int, key: str, pattern: re.Pattern, dtype, what: str):
+    """``count`` space-separated values written as ``pattern`` allows, as an array."""
+    if not pattern.fullmatch(value):
+        raise TreeFormatError(f"{key} holds something other than {what}")
+    numbers = np.array(value.split(" ") if value else [], dtype=dtype)
     if len(numbers) != count:
         raise TreeFormatError(f"{key} holds {len(numbers)} values, not {count}")
     return numbers
 
 
+def _ints(value: str, count: int, key: str) -> np.ndarray:
+    return _values(value, count, key, _INTS, np.int64, "integers")
+
+
 def _floats(value: str, count: int, key: str) -> np.ndarray:
-    if not _FLOATS.fullmatch(value):
-        raise TreeFormatError(f"{key} holds something other than numbers")
-    numbers = np.array(value.split(" ") if value else [], dtype=np.float64)
-    if len(numbers) != count:
-        raise TreeFormatError(f"{key} holds {len(numbers)} values, not {count}")
+    numbers = _values(value, count, key, _FLOATS, np.float64, "numbers")
     if not np.isfinite(numbers).all():
         raise TreeFormatError(f"{key} holds a number too large for a float")
     return numbers
