@@ -20,16 +20,17 @@ class CompositionPredictor:
     reduced formulas as the rows shown beside a structural model's (``FormulaPredictor``)."""
 
     run: Any  # store.model_runs.VerifiedRun
+    model: Any  # its trees, loaded once (training.StoredEnsemble)
 
     def predict(self, inputs):
         from tcdb.ml.composition.training import predict_compositions
 
-        return predict_compositions(self.run, list(inputs))[0]
+        return predict_compositions(self.run, list(inputs), self.model)[0]
 
     def prediction_rows(self, formulas) -> list[dict]:
         from tcdb.ml.composition.training import composition_prediction_rows
 
-        return composition_prediction_rows(self.run, list(formulas))
+        return composition_prediction_rows(self.run, list(formulas), self.model)
 
 
 class CompositionBaseline(Model):
@@ -71,8 +72,8 @@ class CompositionBaseline(Model):
     def load(self, run) -> CompositionPredictor:
         from tcdb.ml.composition.training import load_model
 
-        load_model(run)  # refuses another model's run or trees that do not load, now
-        return CompositionPredictor(run)
+        # refuses another model's run or trees that do not load, now; predictions reuse them
+        return CompositionPredictor(run, load_model(run))
 
     def summary(self, run, config, profile) -> list[str]:
         cv = run.metrics[run.metrics.get("evaluated", "cross_validation")]

@@ -390,18 +390,18 @@ def _read_booster(run: VerifiedRun, name: str):
 
 
 def predict_with_spread(
-    run: VerifiedRun, compositions: list[dict]
+    run: VerifiedRun, compositions: list[dict], model: StoredEnsemble | None = None
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """T_c and its standard deviation (NaN without a spread) of compositions (element →
     amount) with a composition run, under the run's recorded descriptor preset; errors per
-    row."""
+    row. ``model`` is the run's trees if already loaded (``load_model``), else they are."""
     recorded = run.manifest["config"]["descriptors"]
     descriptors = CompositionDescriptorConfig(**{k: recorded[k] for k in ("impute", "nonpositive")})
     batch = preset_matrix(compositions, recorded.get("preset", HAMIDIEH81), descriptors)
     predicted = np.full(len(compositions), np.nan)
     std = np.full(len(compositions), np.nan)
     if batch.valid.any():
-        model = load_model(run)
+        model = model or load_model(run)
         if model.n_features() != {batch.X.shape[1]}:
             raise TcdbError(
                 f"Run {run.id}: its trees read {model.n_features().pop()} descriptors, its "
@@ -412,13 +412,17 @@ def predict_with_spread(
     return predicted, std, batch.errors
 
 
-def predict_compositions(run: VerifiedRun, compositions: list[dict]) -> tuple[np.ndarray, dict]:
+def predict_compositions(
+    run: VerifiedRun, compositions: list[dict], model: StoredEnsemble | None = None
+) -> tuple[np.ndarray, dict]:
     """T_c of compositions (element → amount) with a composition run; errors per row."""
-    predicted, _, errors = predict_with_spread(run, compositions)
+    predicted, _, errors = predict_with_spread(run, compositions, model)
     return predicted, errors
 
 
-def composition_prediction_rows(composition_run: VerifiedRun, formulas: list[str]) -> list[dict]:
+def composition_prediction_rows(
+    composition_run: VerifiedRun, formulas: list[str], model: StoredEnsemble | None = None
+) -> list[dict]:
     """Composition-baseline predictions of distinct reduced formulas (subject 'composition')."""
     from pymatgen.core import Composition
 
@@ -427,7 +431,7 @@ def composition_prediction_rows(composition_run: VerifiedRun, formulas: list[str
         {el.symbol: float(n) for el, n in Composition(f).element_composition.items()}
         for f in distinct
     ]
-    predicted, std, errors = predict_with_spread(composition_run, amounts)
+    predicted, std, errors = predict_with_spread(composition_run, amounts, model)
     run_id = composition_run.id
     return [
         {
