@@ -9,6 +9,7 @@ crystal given as a 7×1×1 supercell was a different input; see docs/models.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from pymatgen.core import Structure
@@ -18,6 +19,9 @@ from tcdb.core.parameters import INGEST
 KEY_DECIMALS = 3
 """Fractional coordinates are compared at this many decimals (about 0.005 Å in a 5 Å cell) when
 the order of sites and the placement of the cell are chosen, so float noise cannot decide."""
+
+SPGLIB_CACHE_SIZE = 512
+"""How many of spglib's standard cells are remembered by their exact input (a few kB each)."""
 
 
 @dataclass(frozen=True)
@@ -86,19 +90,44 @@ def _spglib_primitive(structure: Structure, symprec: float, angle: float) -> Str
     ``no_idealize``: spglib would otherwise symmetrise the positions, and how it averages them
     depends on the cell and the site order it is given (up to 0.005 in fractional coordinates
     for a monoclinic hydride), which is exactly the dependence this module removes."""
-    import spglib
-
     kinds = sorted({str(site.species) for site in structure})
-    numbers = [kinds.index(str(site.species)) for site in structure]
-    cell = (structure.lattice.matrix, structure.frac_coords, numbers)
-    found = spglib.standardize_cell(
-        cell, to_primitive=True, no_idealize=True, symprec=symprec, angle_tolerance=angle
-    )
+    numbers = tuple(kinds.index(str(site.species)) for site in structure)
+    lattice = np.ascontiguousarray(structure.lattice.matrix, dtype=float)
+    frac = np.ascontiguousarray(structure.frac_coords, dtype=float)
+    found = _standardized(lattice.tobytes(), frac.tobytes(), numbers, symprec, angle)
     if found is None:
         return None
     lattice, positions, found_numbers = found
     species = {kinds.index(str(site.species)): site.species for site in structure}
     return Structure(lattice, [species[n] for n in found_numbers], positions)
+
+
+@lru_cache(maxsize=SPGLIB_CACHE_SIZE)
+def _standardized(
+    lattice: bytes, frac: bytes, numbers: tuple[int, ...], symprec: float, angle: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """spglib's standard primitive cell of one exact input (lattice and coordinates as float64
+    bytes, site kinds as numbers), remembered.
+
+    Why: spglib sees only numbers, so the morphs of one reference that differ only in which
+    elements stand on its sites (every X, Y of a map whose names sort alike) are one input to
+    it; the search took 19 ms each, two minutes over an X/Y map. An identical input gives an
+    identical answer, so nothing but the time changes."""
+    import spglib
+
+    cell = (
+        np.frombuffer(lattice).reshape(3, 3),
+        np.frombuffer(frac).reshape(-1, 3),
+        list(numbers),
+    )
+    found = spglib.standardize_cell(
+        cell, to_primitive=True, no_idealize=True, symprec=symprec, angle_tolerance=angle
+    )
+    if found is None:
+        return None
+    for array in found:
+        array.setflags(write=False)  # shared between callers
+    return found
 
 
 def standard_cell(

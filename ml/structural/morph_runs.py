@@ -14,7 +14,9 @@ structures of an X/Y map with its lattice scans never sit in memory at once. The
 (a numerical descriptor) is searched once per substitution for uniform scans, which keep the
 symmetry, and once per structure on the (a, c) grid, which changes it. The standard cell the
 model reads is found the same way: once per substitution and scaled for uniform scans, once per
-structure on the grid. For the Fig. 5 and Fig. 6 families the outcome also says whether T_c
+structure on the grid; a uniformly scaled morph of a substitution already seen is not even
+built, since its standard cell, space group, formula and lattice lengths all follow from the
+substitution and the scale. For the Fig. 5 and Fig. 6 families the outcome also says whether T_c
 has an interior maximum over the scan (``core.scan_shapes``) and where.
 """
 
@@ -31,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from tcdb.core.cells import scaled, standard_cell
+from tcdb.core.morph_geometry import scaled_lattice
 from tcdb.core.parameters import DOME, INGEST, DomeParameters
 from tcdb.core.scan_shapes import grid_shape, scan_shape
 from tcdb.core.structures import space_group
@@ -81,9 +84,17 @@ class _SpaceGroups:
         self.per_structure = per_structure
         self.cache: dict[tuple, int | None] = {}
 
+    def _key(self, morph: Morph) -> tuple:
+        if self.per_structure:
+            return (morph.substitution, morph.scale_ab, morph.scale_c)
+        return (morph.substitution, morph.scale_c / morph.scale_ab)
+
+    def known(self, morph: Morph) -> bool:
+        """Whether this morph's space group was already searched (then no structure is needed)."""
+        return self._key(morph) in self.cache
+
     def __call__(self, morph: Morph, structure) -> int | None:
-        key = (morph.substitution, morph.scale_ab, morph.scale_c) if self.per_structure else (
-            morph.substitution, morph.scale_c / morph.scale_ab)  # fmt: skip
+        key = self._key(morph)
         if key not in self.cache:
             self.cache[key] = space_group(structure, INGEST, [])[0]
         return self.cache[key]
@@ -103,8 +114,13 @@ class _StandardCells:
     def _search(self, structure):
         return standard_cell(structure, self.config.symprec, self.config.angle_tolerance_deg)
 
+    @staticmethod
+    def derived(morph: Morph) -> bool:
+        """Whether the morph's standard cell is its substitution's, scaled (no search)."""
+        return morph.scale_ab == morph.scale_c
+
     def __call__(self, morph: Morph, structure):
-        if morph.scale_ab != morph.scale_c:
+        if not self.derived(morph):
             return self._search(structure).structure
         if morph.substitution not in self.cache:
             unit = Morph(morph.substitution, morph.x, morph.y, 1.0, 1.0)
@@ -163,17 +179,31 @@ class MorphBuilder:
         self.groups = _SpaceGroups(per_structure_space_group)
         self.cells = _StandardCells(self.builder, cell) if cell.standardise else None
         self.formulas: dict[tuple, str] = {}
+        self.matrix = reference.structure.lattice.matrix
+
+    def _needs_structure(self, morph: Morph) -> bool:
+        """Whether the morph's own structure must be built: the model reads it (no standard
+        cells, or a cell searched per structure), or its space group or formula is not known
+        yet. Otherwise everything comes from its substitution, found once (a uniform scan)."""
+        if self.cells is None or not self.cells.derived(morph):
+            return True
+        return not self.groups.known(morph) or morph.substitution not in self.formulas
+
+    def _lengths(self, morph: Morph) -> tuple[float, float]:
+        """(a, c) in Å of the morph's lattice, as its built structure has them."""
+        a, _, c = scaled_lattice(self.matrix, morph.scale_ab, morph.scale_c).abc
+        return float(a), float(c)
 
     def build(self, morphs: Sequence[Morph]) -> MorphBatch:
         batch = MorphBatch()
         for offset, morph in enumerate(morphs):
-            structure = self.builder.build(morph)
+            structure = self.builder.build(morph) if self._needs_structure(morph) else None
             number = self.groups(morph, structure)
             if morph.substitution not in self.formulas:
                 self.formulas[morph.substitution] = structure.composition.reduced_formula
             batch.names.append(self.formulas[morph.substitution])
             batch.numbers.append(number)
-            batch.lengths.append((float(structure.lattice.a), float(structure.lattice.c)))
+            batch.lengths.append(self._lengths(morph))
             if number is None:
                 batch.errors[offset] = "space group: the symmetry search failed"
                 continue
