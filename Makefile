@@ -19,8 +19,11 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --compile-bytecode: every library is compiled once here. Without it a Python that may not write
+# bytecode (PYTHONDONTWRITEBYTECODE, a read-only tree) compiles TensorFlow, pymatgen and the rest
+# again in every process: 7 s of each command that loads the structural model.
 install: $(BIN)/uv browser openmp  ## create .venv from the lock file (uv.lock), with the dev tools
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --python $(BIN)/python
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --compile-bytecode --python $(BIN)/python
 
 # $(call apt_install,PACKAGE,WHO NEEDS IT): Debian's PACKAGE when run as root, else how to get it.
 apt_install = if [ "$$(id -u)" = 0 ]; then \
