@@ -1,11 +1,29 @@
-"""Logging to stderr with rich formatting; results go to stdout, messages to stderr."""
+"""Logging to stderr with rich formatting; results go to stdout, messages to stderr.
+
+Libraries that talk a lot are held above the command's level: SQLAlchemy and Alembic to
+warnings; TensorFlow's, tf-keras's and absl's Python loggers to errors (their warnings are
+about tracing and deprecations, nothing a user acts on) unless the command logs at DEBUG. What
+TensorFlow's C++ side writes is handled where it is imported (``tcdb.ml.tensorflow_runtime``).
+"""
 
 from __future__ import annotations
 
 import logging
 
+QUIET_TO_WARNINGS = ("alembic", "sqlalchemy")
+QUIET_TO_ERRORS = ("tensorflow", "tf_keras", "absl")
+
+
+def quiet_levels(level: int) -> dict[str, int]:
+    """The level of each chatty library's logger when the command logs at ``level``."""
+    errors_only = level if level <= logging.DEBUG else max(logging.ERROR, level)
+    return {name: max(logging.WARNING, level) for name in QUIET_TO_WARNINGS} | {
+        name: errors_only for name in QUIET_TO_ERRORS
+    }
+
 
 def configure(level: str = "INFO") -> None:
+    """Rich log lines on stderr at ``level``, the chatty libraries held above it."""
     from rich.console import Console
     from rich.logging import RichHandler
 
@@ -16,6 +34,5 @@ def configure(level: str = "INFO") -> None:
         rich_tracebacks=False,
     )
     logging.basicConfig(level=level.upper(), format="%(message)s", handlers=[handler], force=True)
-    quiet = max(logging.WARNING, logging.getLogger().level)
-    for noisy in ("alembic", "sqlalchemy"):
-        logging.getLogger(noisy).setLevel(quiet)
+    for name, quiet in quiet_levels(logging.getLogger().level).items():
+        logging.getLogger(name).setLevel(quiet)

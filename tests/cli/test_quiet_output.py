@@ -16,6 +16,7 @@ import sys
 
 import pytest
 
+from tcdb.core.logs import quiet_levels
 from tcdb.ml import tensorflow_runtime
 from tests.commands import REPO
 
@@ -47,13 +48,16 @@ from tcdb.ml.tensorflow_runtime import tensorflow
 
 tf = tensorflow()
 print("sum", float(tf.reduce_sum(tf.constant([1.0, 2.0]) * 2.0)))
+tf.get_logger().warning("5 out of the last 5 calls triggered tf.function retracing")
+logging.getLogger("tcdb.ml").warning("a warning of tcdb's own")
 print(json.dumps(kept))
 """
 
 
 def test_loading_tensorflow_prints_nothing_and_logs_its_lines_at_debug():
     """One fresh process (TensorFlow is imported once per process): nothing of TensorFlow's on
-    stdout or stderr, and what it wrote at import reached the log at DEBUG."""
+    stdout or stderr, its Python logger's warnings included, while tcdb's own warning is
+    there; and what TensorFlow wrote at import reached the log at DEBUG."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "CUDA_", "TCDB_"))}
     done = subprocess.run(
         [sys.executable, "-c", LOAD_AND_COMPUTE],
@@ -67,7 +71,9 @@ def test_loading_tensorflow_prints_nothing_and_logs_its_lines_at_debug():
     assert "Traceback" not in done.stderr
     result, kept = done.stdout.splitlines()[-2:]
     assert result == "sum 6.0"
+    assert "a warning of tcdb's own" in done.stderr
     assert not TENSORFLOW_NOISE.search(done.stderr), done.stderr
+    assert "retracing" not in done.stderr
     assert not TENSORFLOW_NOISE.search("\n".join(done.stdout.splitlines()[:-1]))
     records = json.loads(kept)
     caught = [message for level, message in records if level == "DEBUG"]
@@ -134,3 +140,11 @@ def test_the_users_own_variables_are_kept(monkeypatch, given, debug, expected):
     for name, value in given.items():
         monkeypatch.setenv(name, value)
     assert tensorflow_runtime.quiet_environment(debug) == {"TF_USE_LEGACY_KERAS": "1", **expected}
+
+
+def test_tensorflow_python_loggers_show_errors_only_unless_debug():
+    assert quiet_levels(logging.INFO)["tensorflow"] == logging.ERROR
+    assert quiet_levels(logging.INFO)["absl"] == logging.ERROR
+    assert quiet_levels(logging.INFO)["sqlalchemy"] == logging.WARNING
+    assert quiet_levels(logging.DEBUG)["tf_keras"] == logging.DEBUG
+    assert quiet_levels(logging.CRITICAL)["tensorflow"] == logging.CRITICAL
