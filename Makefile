@@ -44,18 +44,8 @@ openmp:  ## install the OpenMP runtime (libgomp1) LightGBM needs, where missing 
 test:  ## run the test suite (real DuckDB files in temporary folders)
 	$(BIN)/pytest
 
-run:  ## the main job: ingest, curate, freeze, train, screen, predict, morph and report
-	$(TCDB) db upgrade
-	$(TCDB) ingest all --report
-	$(TCDB) curate run
-	$(TCDB) snapshot create --name default-structures --kind structures
-	$(TCDB) snapshot create --name default-hydrides --kind hydrides
-	$(TCDB) train hydride-mlp --snapshot default-hydrides --profile $(PROFILE)
-	$(TCDB) screen hydrides --run latest
-	$(TCDB) train composition --snapshot default-structures --profile $(PROFILE)
-	$(TCDB) train cvcnn --snapshot default-structures --profile $(PROFILE) --protocol grouped
-	$(TCDB) train cvcnn --snapshot default-structures --profile $(PROFILE)
-	$(MAKE) --no-print-directory predict morph report
+run:  ## the main job: ingest, curate, freeze, train, screen, predict, morph and report, then a table of each step's time and figure
+	$(TCDB) --sources $(SOURCES) pipeline --profile $(PROFILE)
 
 train:  ## train MODEL (hydride-mlp | composition | cvcnn) on SNAPSHOT, PROFILE quick|paper, ARGS the model's own options
 	$(TCDB) train $(MODEL) --snapshot $(SNAPSHOT) --profile $(PROFILE) $(ARGS)

@@ -3,8 +3,9 @@
 A ``make`` command runs the lines its recipe gives for the README's arguments (``make -n``
 prints them, expanding the recursive ``$(MAKE)`` too); a ``tcdb`` line, the README's or a
 recipe's, runs through the entry point in this process, which saves a new Python and its
-imports per command. A command line that has already run is not run again: ``make run`` runs
-the same ``tcdb train``, ``predict`` and ``report`` lines the README then shows one by one, and
+imports per command. A command line that has already run is not run again: ``make run``
+(``tcdb pipeline``, whose ``--dry-run`` lists its steps) runs the same ``tcdb train``,
+``predict`` and ``report`` lines the README then shows one by one, and
 running them twice only repeats the trainings (what a rerun does, skipping unchanged files or
 migrations, is guarded by the ingest and db tests).
 """
@@ -38,6 +39,22 @@ def recipe_lines(command: list[str], env: dict[str, str]) -> list[list[str]]:
     )  # fmt: skip
     lines = [shlex.split(line) for line in printed.stdout.splitlines() if line.strip()]
     return [argv for argv in lines if Path(argv[0]).name != "make"]
+
+
+def pipeline_steps(
+    args: tuple[str, ...], settings: dict[str, str], printed: str
+) -> list[tuple[str, ...]]:
+    """The commands ``tcdb pipeline`` (``make run``) ran, as its ``--dry-run`` lists them; each
+    has its line in the table the job ended with."""
+    if "pipeline" not in args:
+        return []
+    listed = invoke_tcdb(*args, "--dry-run", env=settings)
+    assert listed.returncode == 0, listed.stderr
+    steps = [tuple(shlex.split(line)[1:]) for line in listed.stdout.splitlines() if line]
+    table = printed[printed.rindex("\nstep ") :].splitlines()
+    assert len(table) == 1 + len(steps) + 1 and table[-1].startswith("total "), printed
+    assert all(re.match(r"\S.* +\d+\.\d  \S", row) for row in table[1:-1]), printed
+    return steps
 
 
 def test_ci_runs_the_install_and_test_commands():
@@ -79,6 +96,9 @@ def test_every_readme_command_runs_in_order(real_sources, tmp_path: Path):
                     continue
                 result = invoke_tcdb(*args, env=settings)
                 ran.append(args)
+                steps = pipeline_steps(args, settings, result.stdout)
+                ran += steps
+                trainings_asked += [step for step in steps if step[:1] == ("train",)]
             else:
                 result = subprocess.run(argv, cwd=REPO, env=env, capture_output=True,
                                         text=True, timeout=300)  # fmt: skip

@@ -10,6 +10,7 @@ that need them, so ``tcdb --help`` starts quickly.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,7 @@ from tcdb.cli import (
     discovery,
     evaluate,
     ingest,
+    pipeline,
     prune,
     report,
     runs,
@@ -32,7 +34,6 @@ from tcdb.cli import (
 )
 from tcdb.cli.context import settings_of
 from tcdb.core.errors import TcdbError
-from tcdb.core.settings import environment_settings
 
 app = typer.Typer(
     name="tcdb",
@@ -66,6 +67,10 @@ app.command("prune", short_help="Remove failed and old model runs and unused fea
     prune.prune
 )
 app.add_typer(runs.app, name="runs")
+app.command(
+    "pipeline",
+    short_help="The main job (make run), step by step, with a table of times and figures.",
+)(pipeline.pipeline)
 
 
 @app.callback()
@@ -83,14 +88,12 @@ def root(
     ] = None,
 ) -> None:
     """Command-line flags override the environment (TCDB_DB, TCDB_SOURCES, MP_API_KEY)."""
-    overrides = {
-        k: v for k, v in {"db": db, "sources": sources, "log_level": log_level}.items() if v
-    }
-    settings = environment_settings().model_copy(update=overrides)
-    ctx.obj = settings
+    # the flags; tcdb.cli.context.settings_of puts them over the environment's settings when a
+    # command first asks, so that a --help never loads pydantic-settings
+    ctx.obj = {k: v for k, v in {"db": db, "sources": sources, "log_level": log_level}.items() if v}
     from tcdb.core.logs import configure
 
-    configure(settings.log_level)
+    configure(log_level or os.environ.get("TCDB_LOG_LEVEL") or "INFO")
 
 
 @app.command("config")
@@ -98,6 +101,23 @@ def show_config(ctx: typer.Context) -> None:
     """Show the settings in effect (the API key only as set / not set)."""
     for name, value in settings_of(ctx).describe().items():
         typer.echo(f"{name:<11} {value}")
+
+
+def run_command(args: list[str]) -> int:
+    """One command in this process, as the command line runs it: its exit status, a refusal
+    printed as one sentence (``tcdb pipeline`` runs its steps so). An interrupt goes on to the
+    caller."""
+    try:
+        app(args=args, prog_name="tcdb")
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        typer.echo(exc.code, err=True)
+        return 1
+    except TcdbError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    return 0
 
 
 def main() -> None:

@@ -1,0 +1,58 @@
+"""``tcdb pipeline`` (``make run``): a failing step stops the job with its status after the table
+of what ran, and each headline figure is read from what the step stored. (The whole job runs in
+the README test, on small slices of every source.)"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from tcdb.cli.pipeline import DatabaseState, _state, _training, main_job
+from tests.commands import invoke_tcdb
+
+
+def test_a_failing_step_stops_the_job_with_its_exit_status_after_the_table(tmp_path):
+    not_a_database = tmp_path / "tcdb.duckdb"
+    not_a_database.write_text("these bytes are not a DuckDB file\n")
+    record = tmp_path / "steps.json"
+
+    failed = invoke_tcdb("--db", str(not_a_database), "pipeline", "--record", str(record))
+
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    table = failed.stdout[failed.stdout.index("step ") :].splitlines()
+    assert table[1].startswith("db upgrade") and f"failed (exit {failed.returncode})" in table[1]
+    assert table[2].startswith("total") and len(table) == 3  # nothing after the failed step
+    recorded = json.loads(record.read_text())
+    assert [s["name"] for s in recorded["steps"]] == ["db upgrade"]
+    assert recorded["steps"][0]["status"] == failed.returncode
+
+
+def test_the_record_may_not_overwrite_the_database(tmp_path):
+    db = tmp_path / "tcdb.duckdb"
+    refused = invoke_tcdb("--db", str(db), "pipeline", "--record", str(db))
+    assert refused.returncode == 1 and "Refusing to write" in refused.stderr
+    assert not db.exists() and "Traceback" not in refused.stderr
+
+
+def test_a_training_step_is_summed_up_by_its_run_grouped_scores(hydride_run):
+    after = _state(hydride_run.db)
+    with duckdb.connect(str(hydride_run.db), read_only=True) as conn:
+        headline = _training(conn, DatabaseState(), after)
+        metrics = json.loads(
+            conn.execute(
+                "SELECT metrics_json FROM model_run WHERE id = ?", [hydride_run.run_id]
+            ).fetchone()[0]
+        )
+    grouped = metrics["network grouped-by-composition"]
+    assert headline.startswith(hydride_run.run_id)
+    assert f"grouped by formula (n={grouped['n']:,})" in headline
+    assert f"network {grouped['tc_rmse']:.1f} K" in headline
+
+
+def test_the_job_is_the_commands_the_readme_describes_in_order(tmp_path):
+    names = [step.name for step in main_job("quick", tmp_path)]
+    assert names[:3] == ["db upgrade", "ingest", "curate"] and names[-1] == "report"
+    trainings = [step.args for step in main_job("paper", tmp_path) if step.args[0] == "train"]
+    assert all(args[args.index("--profile") + 1] == "paper" for args in trainings)
+    assert [args[1] for args in trainings] == ["hydride-mlp", "composition", "cvcnn", "cvcnn"]
