@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,6 +217,47 @@ class MorphBuilder:
         return batch
 
 
+def featurise_batch(
+    builder: MorphBuilder, features: FeatureConfig, morphs: Sequence[Morph]
+) -> tuple[MorphBatch, np.ndarray, np.ndarray, dict[int, str]]:
+    """One batch of morphs built and featurised: the batch (without its structures, which
+    only the features needed), the Fourier and numerical arrays of its usable structures, and
+    the featurisation's refusals by position among them."""
+    batch = builder.build(morphs)
+    fourier, numerical, failed = featurise(
+        features, batch.structures, batch.space_groups, builder.cells is not None
+    )
+    batch.structures = []
+    return batch, fourier, numerical, failed
+
+
+def _featurised_ahead(
+    model: StructuralModel, builder: MorphBuilder, morphs: list[Morph], batch_size: int
+) -> Iterator[tuple[int, MorphBatch, np.ndarray, np.ndarray, dict[int, str]]]:
+    """Each batch (first position, batch, features, refusals) built and featurised one batch
+    ahead, in a thread.
+
+    Why: building and featurising is Python and numpy on one core, while the network's
+    forward pass runs in TensorFlow's own threads, which release the interpreter; so the next
+    batch is prepared while this one is predicted. Each batch is featurised exactly as
+    without the thread, so the predictions are the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    starts = list(range(0, len(morphs), batch_size))
+
+    def prepare(start: int):
+        chunk = morphs[start : start + batch_size]
+        return (start, *featurise_batch(builder, model.features, chunk))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="morph-features") as pool:
+        ahead = pool.submit(prepare, starts[0]) if starts else None
+        for k in range(len(starts)):
+            current = ahead.result()
+            if k + 1 < len(starts):
+                ahead = pool.submit(prepare, starts[k + 1])
+            yield current
+
+
 def predict_morphs(
     model: StructuralModel,
     reference: Reference,
@@ -239,21 +280,21 @@ def predict_morphs(
     bar = tqdm(total=len(morphs), desc=f"morphs of {reference.name}", unit="structure",
                disable=None if progress else True)  # fmt: skip
     with bar:
-        for start in range(0, len(morphs), batch_size):
-            chunk = morphs[start : start + batch_size]
-            batch = builder.build(chunk)
+        for start, batch, fourier, numerical, failed in _featurised_ahead(
+            model, builder, morphs, batch_size
+        ):
             numbers += batch.numbers
             names += batch.names
             lengths += batch.lengths
             errors.update({start + i: reason for i, reason in batch.errors.items()})
             usable = [start + i for i in batch.usable]
-            values, spreads, failed = model.predict(
-                batch.structures, batch.space_groups, batch_size,
-                standard_cells=builder.cells is not None,
-            )  # fmt: skip
-            tc[usable], spread[usable] = values, spreads
             errors.update({usable[i]: reason for i, reason in failed.items()})
-            bar.update(len(chunk))
+            ok = [i for i in range(len(usable)) if i not in failed]
+            if ok:
+                values, spreads = model.predict_features(fourier[ok], numerical[ok])
+                positions = [usable[i] for i in ok]
+                tc[positions], spread[positions] = values, spreads
+            bar.update(len(batch.names))
     return MorphPredictions(tc, spread, numbers, names, lengths), errors
 
 
@@ -371,11 +412,7 @@ class MorphShards:
     def featurise(self, payload: tuple[int, list[Morph]]) -> dict:
         start, morphs = payload
         builder = MorphBuilder(self.reference, self.features.cell, self.family.kind == "grid")
-        batch = builder.build(morphs)
-        fourier, numerical, failed = featurise(
-            self.features, batch.structures, batch.space_groups, builder.cells is not None
-        )
-        batch.structures = []  # what the actor needs is the features
+        batch, fourier, numerical, failed = featurise_batch(builder, self.features, morphs)
         return {"start": start, "morphs": morphs, "batch": batch, "fourier": fourier,
                 "numerical": numerical, "failed": failed}  # fmt: skip
 
