@@ -40,12 +40,11 @@ def group_measurements(measurements: pd.DataFrame) -> pd.DataFrame:
     data = measurements[["material_id", "tc_kind", "tc_K"]].copy()
     has_value = data["tc_kind"].isin(["value", "range"]) & data["tc_K"].notna()
     values = data[has_value]
+    # counted at once, not by a function per group: 30,000 groups took 10-20 s that way
+    data["not_superconducting"] = data["tc_kind"].eq("not_superconducting").astype(int)
     counts = data.groupby("material_id", sort=True).agg(
         n_measurements=("tc_kind", "size"),
-        n_not_superconducting=(
-            "tc_kind",
-            lambda kinds: int((kinds == "not_superconducting").sum()),
-        ),
+        n_not_superconducting=("not_superconducting", "sum"),
     )
     stats = values.groupby("material_id", sort=True)["tc_K"].agg(
         n_values="size",
