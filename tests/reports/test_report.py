@@ -137,12 +137,21 @@ def test_composition_runs_are_listed_by_protocol_and_the_by_time_run_by_family(r
     assert by_time.run not in " ".join(headline["ours"].astype(str))
 
 
-def test_every_figure_is_drawn(report_inputs, tmp_path):
-    for draw in figures.BUILDERS:
-        path = tmp_path / f"{draw.__name__}.png"
+@pytest.mark.parametrize("draw", figures.BUILDERS, ids=lambda draw: draw.__name__)
+def test_every_figure_is_drawn_from_the_stored_numbers(
+    draw, report_inputs, report_db, tmp_path, monkeypatch
+):
+    """The numbers each figure shows, read back off it, are those of the stored predictions
+    and run files (tests/reports/figure_values.py), not only a PNG of some size."""
+    from tests.reports.figure_values import CHECKS, saved_figures
+
+    path = tmp_path / f"{draw.__name__}.png"
+    with saved_figures(monkeypatch) as saved:
         figure = draw(report_inputs, path)
-        assert path.stat().st_size > 10_000, draw.__name__
-        assert figure.inputs, draw.__name__  # every figure names the runs it came from
+    assert path.stat().st_size > 10_000, draw.__name__
+    assert figure.inputs, draw.__name__  # every figure names the runs it came from
+    (drawn,) = saved
+    CHECKS[draw.__name__](drawn, report_db)
 
 
 def test_the_report_writes_every_file_and_names_its_inputs(report_site, report_db):
