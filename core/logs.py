@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 
+from tcdb.core.errors import TcdbError
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")  # those the help names; CRITICAL is taken too
 QUIET_TO_WARNINGS = ("alembic", "sqlalchemy")
 QUIET_TO_ERRORS = ("tensorflow", "tf_keras", "absl")
 
@@ -23,7 +26,13 @@ def quiet_levels(level: int) -> dict[str, int]:
 
 
 def configure(level: str = "INFO") -> None:
-    """Rich log lines on stderr at ``level``, the chatty libraries held above it."""
+    """Rich log lines on stderr at ``level``, the chatty libraries held above it. A level
+    logging does not know is one sentence, not the ``ValueError`` traceback of ``logging``."""
+    if level.upper() not in logging.getLevelNamesMapping():
+        raise TcdbError(
+            f"The log level {level!r} (--log-level or TCDB_LOG_LEVEL) is not one of "
+            f"{', '.join(LEVELS)}; nothing was run."
+        )
     from rich.console import Console
     from rich.logging import RichHandler
 

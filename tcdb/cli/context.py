@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from tcdb.core.errors import TcdbError
-from tcdb.core.settings import Settings
+
+if TYPE_CHECKING:
+    from tcdb.core.settings import Settings
 
 
 def settings_of(ctx: typer.Context) -> Settings:
-    """The settings the root command built from the flags and the environment."""
-    return ctx.find_root().obj
+    """The settings of the command: the environment's with the root command's flags on top.
+
+    The root command leaves its flags in ``obj``; they become the settings here, on first use,
+    so that a ``--help`` (and a command that needs none) never imports pydantic-settings nor
+    reads the environment. An unusable ``TCDB_`` variable is refused here, before the command
+    does anything with the settings."""
+    root = ctx.find_root()
+    if root.obj is None or isinstance(root.obj, dict):
+        from tcdb.core.settings import environment_settings
+
+        root.obj = environment_settings().model_copy(update=root.obj or {})
+    return root.obj
 
 
 def writer(ctx: typer.Context):

@@ -6,8 +6,12 @@ and the Makefile still call it that way, so ``predict`` falls back to ``structur
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING
+
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:  # the annotation only: importing click costs every command's start
+    import click
 
 
 class DefaultCommandGroup(TyperGroup):

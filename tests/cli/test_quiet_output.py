@@ -18,7 +18,7 @@ import pytest
 
 from tcdb.core.logs import quiet_levels
 from tcdb.ml import tensorflow_runtime
-from tests.commands import REPO
+from tests.commands import REPO, invoke_tcdb
 
 # what TensorFlow, absl and CUDA write, as a user saw it before: absl's prefix (I0000 00:00:…
 # port.cc:153]), its notice before initialisation, oneDNN, the CUDA stubs and cuInit
@@ -148,3 +148,16 @@ def test_tensorflow_python_loggers_show_errors_only_unless_debug():
     assert quiet_levels(logging.INFO)["sqlalchemy"] == logging.WARNING
     assert quiet_levels(logging.DEBUG)["tf_keras"] == logging.DEBUG
     assert quiet_levels(logging.CRITICAL)["tensorflow"] == logging.CRITICAL
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(("--log-level", "LOUD", "config"), {}), (("config",), {"TCDB_LOG_LEVEL": "LOUD"})],
+)
+def test_an_unknown_log_level_is_one_sentence(args, env):
+    result = invoke_tcdb(*args, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: The log level 'LOUD'")
+    assert result.stderr.count("\n") == 1 and "TCDB_LOG_LEVEL" in result.stderr
+    assert result.stdout == ""
