@@ -84,7 +84,11 @@ def root(
         typer.Option(help="Folder of the raw source files (env TCDB_SOURCES).", show_default=False),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR (env TCDB_LOG_LEVEL).")
+        str | None,
+        typer.Option(
+            help="DEBUG, INFO, WARNING or ERROR (env TCDB_LOG_LEVEL); only DEBUG shows what "
+            "TensorFlow, absl and CUDA say when TensorFlow loads."
+        ),
     ] = None,
 ) -> None:
     """Command-line flags override the environment (TCDB_DB, TCDB_SOURCES, MP_API_KEY)."""
