@@ -8,8 +8,8 @@ way.
 
 Quiet: TensorFlow's C++ side writes straight to file descriptor 2, past Python's logging. Before
 absl's logging is initialised it ignores ``TF_CPP_MIN_LOG_LEVEL`` and writes its oneDNN and
-``cudart_stub`` notices (twice per import), and after it a machine
-without a GPU gets ``failed call to cuInit`` at error level. So, before the first import:
+``cudart_stub`` notices (twice per import), and after it a machine without a GPU gets
+``failed call to cuInit`` at error level. So, before the first import:
 
 - ``TF_CPP_MIN_LOG_LEVEL=3`` (errors too: the cuInit line is one), unless the user set it or
   the command logs at DEBUG (``--log-level DEBUG``: then TensorFlow writes all it has to say);
@@ -32,11 +32,13 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 LOG = logging.getLogger(__name__)
+FIRST_IMPORT = threading.Lock()
 
 # absl's and TensorFlow's native line prefix (severity and month-day, time, thread, file:line]:
 # "I0000 00:00:1796663409.922902    4126 port.cc:153] ...") and the notice absl writes before its
@@ -127,15 +129,19 @@ def tensorflow() -> Any:
     loaded = sys.modules.get("tensorflow")
     if loaded is not None:
         return loaded
-    shown_on_terminal = logging.getLogger().getEffectiveLevel()
-    os.environ.update(quiet_environment(debug=shown_on_terminal <= logging.DEBUG))
-    lines: list[str] = []
-    try:
-        with native_stderr_captured(lines):
-            import tensorflow as tf
-    finally:
-        log_native_lines(lines)
-    return tf
+    with FIRST_IMPORT:  # two threads swapping descriptor 2 at once could leave it swapped
+        loaded = sys.modules.get("tensorflow")
+        if loaded is not None:
+            return loaded
+        shown_on_terminal = logging.getLogger().getEffectiveLevel()
+        os.environ.update(quiet_environment(debug=shown_on_terminal <= logging.DEBUG))
+        lines: list[str] = []
+        try:
+            with native_stderr_captured(lines):
+                import tensorflow as tf
+        finally:
+            log_native_lines(lines)
+        return tf
 
 
 def seed_everything(seed: int) -> None:
