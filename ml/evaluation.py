@@ -164,6 +164,15 @@ class InSample:
         return {"protocol": self.name}
 
 
+def group_codes(groups: np.ndarray) -> np.ndarray:
+    """Each row's group as an integer, numbered in the groups' sorted order, for
+    scikit-learn's ``GroupKFold``: it shuffles the sorted distinct groups, so the folds are
+    those of the groups themselves, but it finds each fold's rows with numpy's ``isin``, which
+    compares an array of Python strings pair by pair (2.8 s for 14,838 compositions in 10
+    folds on two busy cores; 0.007 s for their codes)."""
+    return np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+
+
 @dataclass(frozen=True)
 class GroupedByComposition:
     """k shuffled folds grouped by composition (scikit-learn's ``GroupKFold``)."""
@@ -183,7 +192,8 @@ class GroupedByComposition:
                 f"{distinct} compositions cannot fill {self.folds} folds grouped by composition."
             )
         folds = GroupKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
-        return [(train, test) for train, test in folds.split(np.zeros((n, 1)), groups=groups)]
+        split = folds.split(np.zeros((n, 1)), groups=group_codes(groups))
+        return [(train, test) for train, test in split]
 
     def describe(self) -> dict[str, Any]:
         return {"protocol": self.name, "folds": self.folds, "seed": self.seed}
@@ -209,7 +219,8 @@ class GroupedByChemicalSystem:
                 f"{distinct} chemical systems cannot fill {self.folds} folds grouped by system."
             )
         folds = GroupKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
-        return [(train, test) for train, test in folds.split(np.zeros((n, 1)), groups=groups)]
+        split = folds.split(np.zeros((n, 1)), groups=group_codes(groups))
+        return [(train, test) for train, test in split]
 
     def describe(self, groups: np.ndarray | None = None) -> dict[str, Any]:
         counted = {} if groups is None else {"n_systems": len(set(groups))}

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from tcdb.ml.composition.boosted_trees import BoostedTrees, is_booster
+from tcdb.ml.evaluation import group_codes
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def _inner_folds(n_members: int, groups: np.ndarray, seed: int) -> list[np.ndarr
     from sklearn.model_selection import GroupKFold
 
     folds = GroupKFold(n_splits=n_members, shuffle=True, random_state=seed)
-    return [test for _, test in folds.split(np.zeros(len(groups)), groups=groups)]
+    return [test for _, test in folds.split(np.zeros(len(groups)), groups=group_codes(groups))]
 
 
 def fit_ensemble(config, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> EnsembleFit:
