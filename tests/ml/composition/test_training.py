@@ -30,17 +30,37 @@ from tests.commands import invoke_tcdb
 SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
 
 
-def test_folds_never_share_a_composition(structures_snapshot):
-    from sklearn.model_selection import GroupKFold
+def test_the_models_own_folds_never_share_a_composition_and_test_every_row_once(
+    structures_snapshot,
+):
+    """The split training uses (``protocol_splits`` under the default protocol): no
+    composition on both sides of a fold, every row tested in exactly one fold and trained on
+    in the others, the same folds for the same seed and other folds for another."""
+    from tcdb.ml.composition.training import CompositionData, protocol_splits
 
-    data = composition_data(structures_snapshot)
+    # the snapshot's SuperCon labels, the rows the model splits; this protocol reads their
+    # compositions only, so their descriptors (16 s on two busy cores) are not computed
+    entries = structures_snapshot.entries
+    entries = entries[entries["origin"] == "supercon"].reset_index(drop=True)
+    data = CompositionData(
+        entries, np.empty((len(entries), 0)), entries["label_tc_K"].to_numpy(), {}
+    )
+    config = replace(SMOKE, folds=10)
+    splits, described = protocol_splits(config, data, "snapshot")
     groups = data.entries["material_id"].to_numpy()
-    folds = GroupKFold(n_splits=10, shuffle=True, random_state=0)
-    seen_in_test = []
-    for train_rows, test_rows in folds.split(data.X, data.y, groups):
-        assert not set(groups[train_rows]) & set(groups[test_rows])
-        seen_in_test += list(test_rows)
-    assert sorted(seen_in_test) == list(range(len(groups)))
+    rows = np.arange(len(groups))
+    assert described == {"protocol": "grouped-by-composition", "folds": 10, "seed": config.seed}
+    assert len(splits) == 10
+    for train, test in splits:
+        assert len(test) and not set(groups[train]) & set(groups[test])
+        assert np.array_equal(np.sort(np.concatenate([train, test])), rows)
+    assert np.array_equal(np.sort(np.concatenate([test for _, test in splits])), rows)
+
+    again, _ = protocol_splits(config, data, "snapshot")
+    assert all(np.array_equal(a, b) for split, same in zip(splits, again, strict=True)
+               for a, b in zip(split, same, strict=True))  # fmt: skip
+    other, _ = protocol_splits(replace(config, seed=config.seed + 1), data, "snapshot")
+    assert any(not np.array_equal(s[1], o[1]) for s, o in zip(splits, other, strict=True))
 
 
 def test_tcdb_train_composition_records_a_run_with_a_spread_and_reloads_identically(
