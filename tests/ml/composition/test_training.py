@@ -36,15 +36,9 @@ def test_the_models_own_folds_never_share_a_composition_and_test_every_row_once(
     """The split training uses (``protocol_splits`` under the default protocol): no
     composition on both sides of a fold, every row tested in exactly one fold and trained on
     in the others, the same folds for the same seed and other folds for another."""
-    from tcdb.ml.composition.training import CompositionData, protocol_splits
+    from tcdb.ml.composition.training import protocol_splits
 
-    # the snapshot's SuperCon labels, the rows the model splits; this protocol reads their
-    # compositions only, so their descriptors (16 s on two busy cores) are not computed
-    entries = structures_snapshot.entries
-    entries = entries[entries["origin"] == "supercon"].reset_index(drop=True)
-    data = CompositionData(
-        entries, np.empty((len(entries), 0)), entries["label_tc_K"].to_numpy(), {}
-    )
+    data = composition_data(structures_snapshot)
     config = replace(SMOKE, folds=10)
     splits, described = protocol_splits(config, data, "snapshot")
     groups = data.entries["material_id"].to_numpy()
