@@ -9,6 +9,7 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,16 +19,21 @@ from tcdb.store.model_runs import VerifiedRun
 from tests.commands import REPO
 from tests.ingest.slices import LITERATURE, MP_TAR, NIMS, STANEV, STRUCTURES
 
+if TYPE_CHECKING:
+    from tcdb.ingest.runs import IngestOutcome
+    from tcdb.store.snapshots import Snapshot
+
 SOURCES = Path(os.environ.get("TCDB_SOURCES") or REPO.parent / "shared" / "data").resolve()
 
-# OpenMP threads (scikit-learn's boosted trees) that wait for work by spinning take the CPU from
-# the TensorFlow, DuckDB and worker threads of the same run: a 30-tree fit took 5-12 s instead
-# of 0.4 s on two busy cores. Passive waiting changes no result, only how idle threads wait; set
-# before any test imports scikit-learn, and inherited by the commands' processes. Only here:
-# on an idle machine a quick composition training takes 211 s with it against 35 s without,
-# so the command itself keeps OpenMP's default.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
+# OpenMP threads (LightGBM's and scikit-learn's trees) that wait for work spin by default for
+# up to 300,000 rounds, and on busy cores they take the CPU from the thread they wait for: a
+# smoke composition training took 67-110 s that way against 20-24 s with OMP_WAIT_POLICY=PASSIVE
+# (no spinning) on two cores shared with other work. Passive waiting costs a wake-up at every
+# parallel region, which made one quick composition training 6x slower on an idle machine. A
+# short spin keeps most of both (24-37 s on the busy cores). It changes no result, only how idle
+# threads wait; set before any test imports LightGBM or scikit-learn, and inherited by the
+# commands' processes. Only here: a user's command keeps OpenMP's default.
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 # Without the real sources a third of the suite could not run; a suite that skipped it and
 # exited 0 would pass by accident. So missing sources stop the run, unless this variable says
@@ -61,11 +67,26 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "tcdb.duckdb"
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """A database file upgraded to the head revision once per session: a migration costs
+    0.2-0.5 s and some 200 tests start from one, so they copy this file instead."""
+    db = tmp_path_factory.mktemp("migrated") / "tcdb.duckdb"
+    migrate.upgrade(db)
+    return db
+
+
+def migrated_copy(template: Path, db: Path) -> Path:
+    """A copy of the migrated template at ``db`` (the same bytes a fresh upgrade writes)."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, db)
+    return db
+
+
 @pytest.fixture
-def migrated_db(db_path: Path) -> Path:
+def migrated_db(migrated_template: Path, db_path: Path) -> Path:
     """A database file upgraded to the head revision."""
-    migrate.upgrade(db_path)
-    return db_path
+    return migrated_copy(migrated_template, db_path)
 
 
 def query(db: Path, sql: str, *params) -> list[tuple]:
@@ -87,14 +108,17 @@ def ingest_into(db: Path, sources: Path, group: str, **kwargs) -> dict:
         conn.close()
 
 
-# ---- a database curated from real data: the whole NIMS table, a slice of the Materials
+# ---- a database curated from real data: both whole SuperCon tables, a slice of the Materials
 # Project mirror, and the literature files (ingested and curated once per session)
 
 
 def build_sources(real: Path, folder: Path, n_structures: int = 80) -> Path:
+    """The session's sources: the real NIMS and Stanev tables whole (so that trainings and the
+    report see them as a user's run does), the first ``n_structures`` CIFs of the Materials
+    Project mirror, and every literature and reference file."""
     (folder / NIMS).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(real / NIMS, folder / NIMS)
-    (folder / STANEV).write_text("name,Tc\nNb3Sn,18\n")
+    shutil.copy(real / STANEV, folder / STANEV)
     (folder / MP_TAR).parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(real / MP_TAR, "r:gz") as src, tarfile.open(folder / MP_TAR, "w:gz") as dst:
         for i, member in enumerate(m for m in src if m.name.endswith(".cif")):
@@ -113,21 +137,42 @@ def curated_sources(real_sources, tmp_path_factory) -> Path:
     return build_sources(real_sources, tmp_path_factory.mktemp("curated") / "sources")
 
 
+@dataclass(frozen=True)
+class SessionIngest:
+    """The session's one ingest of the curated sources, curated and with both kinds of
+    snapshot frozen from it: its database, what the ingest returned for each source (so that
+    no test ingests the whole tables again to count them) and the snapshots by kind. Both are
+    frozen here, so that every copy of the database holds both snapshot rows whichever test
+    asked for a snapshot first."""
+
+    db: Path
+    outcomes: dict[str, IngestOutcome]
+    snapshots: dict[str, Snapshot]
+
+
 @pytest.fixture(scope="session")
-def curated_template(curated_sources, tmp_path_factory) -> Path:
-    """Ingested and curated once per session; tests copy it."""
+def session_ingest(curated_sources, migrated_template, tmp_path_factory) -> SessionIngest:
     from tcdb.curate.run import run_curation
     from tcdb.ingest import pipeline
 
-    db = tmp_path_factory.mktemp("template") / "tcdb.duckdb"
-    migrate.upgrade(db)
+    db = migrated_copy(migrated_template, tmp_path_factory.mktemp("template") / "tcdb.duckdb")
     conn = connect(db)
     try:
-        pipeline.ingest(conn, "all", curated_sources)
+        outcomes = {o.source_id: o for o in pipeline.ingest(conn, "all", curated_sources)}
         run_curation(conn)
     finally:
         conn.close()
-    return db
+    snapshots = {
+        kind: _freeze(db, kind, tmp_path_factory.mktemp(folder))
+        for kind, folder in (("hydrides", "hydride"), ("structures", "structures"))
+    }
+    return SessionIngest(db, outcomes, snapshots)
+
+
+@pytest.fixture(scope="session")
+def curated_template(session_ingest: SessionIngest) -> Path:
+    """Ingested, curated and frozen once per session; tests copy it."""
+    return session_ingest.db
 
 
 @pytest.fixture
@@ -149,15 +194,15 @@ def _freeze(db: Path, kind: str, folder: Path):
 
 
 @pytest.fixture(scope="session")
-def hydride_snapshot(curated_template, tmp_path_factory):
+def hydride_snapshot(session_ingest: SessionIngest) -> Snapshot:
     """A hydrides snapshot frozen from the curated real data."""
-    return _freeze(curated_template, "hydrides", tmp_path_factory.mktemp("hydride"))
+    return session_ingest.snapshots["hydrides"]
 
 
 @pytest.fixture(scope="session")
-def structures_snapshot(curated_template, tmp_path_factory):
+def structures_snapshot(session_ingest: SessionIngest) -> Snapshot:
     """A structures snapshot frozen from the curated real data."""
-    return _freeze(curated_template, "structures", tmp_path_factory.mktemp("structures"))
+    return session_ingest.snapshots["structures"]
 
 
 @dataclass(frozen=True)
@@ -176,14 +221,13 @@ class HydrideRun:
 
 
 @pytest.fixture(scope="session")
-def hydride_run(hydride_snapshot, tmp_path_factory) -> HydrideRun:
+def hydride_run(hydride_snapshot, migrated_template, tmp_path_factory) -> HydrideRun:
     from tcdb.ml.hydride.ensemble import HydrideMLPConfig
     from tcdb.ml.hydride.parameters import HYDRIDE_PROFILES
     from tcdb.ml.registry import get
     from tcdb.ml.training import train
 
-    db = tmp_path_factory.mktemp("hydride-run") / "tcdb.duckdb"
-    migrate.upgrade(db)
+    db = migrated_copy(migrated_template, tmp_path_factory.mktemp("hydride-run") / "tcdb.duckdb")
     conn = connect(db)
     try:
         smoke = HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"])
@@ -194,7 +238,36 @@ def hydride_run(hydride_snapshot, tmp_path_factory) -> HydrideRun:
 
 
 # ---- small trained models on that database: a tiny structural network and a smoke-sized
-# composition baseline (trained once per session; tests copy the database)
+# composition model (trained once per session; tests copy the database)
+
+SMOKE_TRAINING = ("--profile", "smoke")
+
+
+@dataclass(frozen=True)
+class CommandTraining:
+    """A model trained once per session through ``tcdb train``, as a user trains one: the
+    database holding it (its snapshots and runs beside it), the run and what the command
+    printed, so that the tests of the command read it instead of training again."""
+
+    db: Path
+    run_id: str
+    stdout: str
+
+
+def train_through_the_command(db: Path, model: str, snapshot, *options: str) -> CommandTraining:
+    """``tcdb --db DB train MODEL --snapshot ID OPTIONS`` in this process, the snapshot copied
+    where the command looks for it; a failure stops the session with what it printed."""
+    import re
+
+    from tests.commands import invoke_tcdb
+
+    frozen = db.parent / "snapshots" / snapshot.id
+    if not frozen.exists():
+        shutil.copytree(snapshot.path, frozen)
+    result = invoke_tcdb("--db", str(db), "train", model, "--snapshot", snapshot.id, *options)
+    assert result.returncode == 0, f"tcdb train {model} failed:\n{result.stdout}{result.stderr}"
+    run_id = re.search(r"model run (\S+) on snapshot", result.stdout).group(1)
+    return CommandTraining(db, run_id, result.stdout)
 
 
 @dataclass(frozen=True)
@@ -202,6 +275,7 @@ class TrainedModels:
     db: Path
     cvcnn: VerifiedRun  # checked against the database, as the commands load runs
     composition: VerifiedRun
+    composition_stdout: str  # what `tcdb train composition --profile smoke` printed
 
     @property
     def composition_predictor(self):
@@ -212,36 +286,83 @@ class TrainedModels:
         return get("composition").load(self.composition)
 
 
-@pytest.fixture(scope="session")
-def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> TrainedModels:
-    from tcdb.ml.composition import training as composition_model
-    from tcdb.ml.composition.parameters import COMPOSITION_PROFILES
+def train_tiny_cvcnn(db: Path, snapshot) -> str:
+    """A two-epoch structural network a few filters wide (no profile is this small, so it is
+    trained through the trainer rather than the command); its features cached beside ``db``."""
     from tcdb.ml.contract import FitContext
     from tcdb.ml.registry import get
     from tcdb.ml.structural.cvcnn import CVCNNConfig
     from tcdb.ml.training import train
-    from tcdb.store.model_runs import verify_run
 
-    folder = tmp_path_factory.mktemp("models")
-    db = folder / "tcdb.duckdb"
-    shutil.copy(curated_template, db)
     tiny = CVCNNConfig(
         epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,), baseline_trees="smoke"
     )
-    smoke = composition_model.CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
     conn = connect(db)
     try:
-        runs = folder / "runs"
-        quiet = FitContext(folder / "cache", progress=False)
-        structural = train(get("cvcnn"), conn, structures_snapshot, runs, tiny, context=quiet)
-        composition = train(get("composition"), conn, structures_snapshot, runs, smoke)
+        quiet = FitContext(db.parent / "cache", progress=False)
+        return train(get("cvcnn"), conn, snapshot, db.parent / "runs", tiny, context=quiet).id
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> TrainedModels:
+    """The composition model is trained by ``tcdb train composition --profile smoke``, whose
+    test reads its output here rather than training the same model a second time."""
+    from tcdb.store.model_runs import verify_run
+
+    db = tmp_path_factory.mktemp("models") / "tcdb.duckdb"
+    shutil.copy(curated_template, db)
+    cvcnn_id = train_tiny_cvcnn(db, structures_snapshot)
+    composition = train_through_the_command(db, "composition", structures_snapshot, *SMOKE_TRAINING)
+    conn = connect(db, read_only=True)
+    try:
         checked = (
-            verify_run(conn, structural.id, "cvcnn"),
-            verify_run(conn, composition.id, "composition"),
+            verify_run(conn, cvcnn_id, "cvcnn"),
+            verify_run(conn, composition.run_id, "composition"),
         )
     finally:
         conn.close()
-    return TrainedModels(db, *checked)
+    return TrainedModels(db, *checked, composition.stdout)
+
+
+@pytest.fixture(scope="session")
+def composition_by_time(trained_models, structures_snapshot, tmp_path_factory) -> CommandTraining:
+    """``tcdb train composition --profile smoke --protocol by-time --last-training-year 2007``
+    on a copy of the trained models' database, once per session: the protocol's test reads it
+    and the report's database starts from it."""
+    db = tmp_path_factory.mktemp("by-time") / "tcdb.duckdb"
+    shutil.copy(trained_models.db, db)
+    by_time = ("--protocol", "by-time", "--last-training-year", "2007")
+    return train_through_the_command(
+        db, "composition", structures_snapshot, *SMOKE_TRAINING, *by_time
+    )
+
+
+def copy_model_run(source: Path, target: Path, run_id: str) -> None:
+    """Copy one model run's rows (``model_run`` and every table keyed by ``model_run_id``) from
+    the database ``source`` into ``target``; its files stay where its row says they are."""
+    import duckdb
+
+    conn = duckdb.connect(str(target))
+    try:
+        conn.execute(f"ATTACH '{source}' AS source_db (READ_ONLY)")
+        conn.execute(
+            "INSERT INTO model_run SELECT * FROM source_db.model_run WHERE id = ?", [run_id]
+        )
+        keyed = conn.execute(
+            "SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables"
+            " t USING (table_catalog, table_schema, table_name) WHERE c.table_catalog = 'source_db'"
+            " AND c.column_name = 'model_run_id' AND t.table_type = 'BASE TABLE'"
+        ).fetchall()
+        for (table,) in keyed:
+            conn.execute(
+                f"INSERT INTO {table} SELECT * FROM source_db.{table} WHERE model_run_id = ?",
+                [run_id],
+            )
+        conn.execute("DETACH source_db")
+    finally:
+        conn.close()
 
 
 @pytest.fixture

@@ -12,12 +12,11 @@ SQL_SOURCES = 6
 
 
 @pytest.fixture(scope="session")
-def sql_template(tmp_path_factory) -> Path:
+def sql_template(migrated_template, tmp_path_factory) -> Path:
     """Built once per session; tests get a copy (``sql_db``)."""
-    from tcdb.schema import migrate
+    from tests.conftest import migrated_copy
 
-    db = tmp_path_factory.mktemp("sql") / "tcdb.duckdb"
-    migrate.upgrade(db)
+    db = migrated_copy(migrated_template, tmp_path_factory.mktemp("sql") / "tcdb.duckdb")
     with duckdb.connect(str(db)) as conn:
         conn.execute(
             "INSERT INTO source (id, kind, title, registered_at) "

@@ -26,14 +26,6 @@ CIF = SOURCES / "reference" / "structures" / "MgH13_Fm-3m_200GPa.cif"
 HYPERLINK = '=HYPERLINK("http://x","y")'
 
 
-@pytest.fixture(scope="module")
-def migrated_template(tmp_path_factory) -> Path:
-    """One migrated database for the module; each test works on its own copy."""
-    db = tmp_path_factory.mktemp("outputs") / "tcdb.duckdb"
-    migrate.upgrade(db)
-    return db
-
-
 @pytest.fixture
 def db(migrated_template, tmp_path) -> Path:
     """A migrated database with the folders tcdb keeps beside it, each holding a file."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -17,7 +18,7 @@ from tcdb.schema import migrate
 from tcdb.schema.database import connect
 from tcdb.store.snapshots import SnapshotError
 from tests.commands import invoke_tcdb
-from tests.conftest import ingest_into, query
+from tests.conftest import ingest_into, migrated_copy, query
 from tests.ingest.slices import LITERATURE, MP_TAR, NIMS, STANEV, STRUCTURES, head_lines, tar_slice
 
 NIMS_ID, STANEV_ID = "nims_supercon", "stanev_supercon"
@@ -129,7 +130,7 @@ STANEV_ROWS = ["Ag1B2,9", "Ag11Hg9,0", "Be2Ag1,3", "Ba2Ag1Si3,6"]
 
 
 @pytest.fixture(scope="module")
-def labelled_template(real_sources, tmp_path_factory) -> duckdb.DuckDBPyConnection:
+def labelled_template(real_sources, migrated_template, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("labels") / "sources"
     head_lines(real_sources / NIMS, folder / NIMS, 3 + 60, NIMS_ROWS)
     head_lines(real_sources / STANEV, folder / STANEV, 1 + 60, STANEV_ROWS)
@@ -138,8 +139,7 @@ def labelled_template(real_sources, tmp_path_factory) -> duckdb.DuckDBPyConnecti
     shutil.copy(real_sources / LITERATURE, folder / LITERATURE)
     shutil.copytree(real_sources / STRUCTURES, folder / STRUCTURES)
     shutil.copytree(real_sources / "reference", folder / "reference")
-    db = folder.parent / "tcdb.duckdb"
-    migrate.upgrade(db)
+    db = migrated_copy(migrated_template, folder.parent / "tcdb.duckdb")
     ingest_into(db, folder, "all")
     conn = connect(db)
     try:

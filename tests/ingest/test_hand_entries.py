@@ -16,9 +16,8 @@ from tcdb.ingest.hand_entries import (
     normalise_units,
     replay_deprecations,
 )
-from tcdb.schema import migrate
 from tcdb.schema.database import connect
-from tests.conftest import query
+from tests.conftest import migrated_copy, query
 from tests.ingest.slices import STRUCTURES
 
 # A point the literature file does not hold (its LaH10 experiments are at 150 GPa and above).
@@ -117,7 +116,9 @@ def test_a_cif_is_checked_copied_and_linked(curated_db, curated, curated_sources
     assert linked == [("curated_structures", 210.0)]
 
 
-def test_entries_and_deprecations_survive_a_rebuild(curated_db, curated, curated_sources, tmp_path):
+def test_entries_and_deprecations_survive_a_rebuild(
+    curated_db, curated, curated_sources, migrated_template, tmp_path
+):
     [entry] = add(curated_db, curated, curated_sources, LAH10)
     conn = connect(curated_db)
     try:
@@ -133,7 +134,7 @@ def test_entries_and_deprecations_survive_a_rebuild(curated_db, curated, curated
     assert ledger == [("deprecate", "double-counted with the source file")]
 
     rebuilt = tmp_path / "rebuilt.duckdb"
-    migrate.upgrade(rebuilt)
+    migrated_copy(migrated_template, rebuilt)
     conn = connect(rebuilt)
     try:
         pipeline.ingest(conn, "literature", curated_sources, curated_root=curated)

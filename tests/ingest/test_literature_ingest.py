@@ -11,7 +11,7 @@ from tcdb.core.records import Rejection
 from tcdb.ingest import pipeline
 from tcdb.ingest.literature import COLUMNS, parse_literature_row, parse_quantity
 from tcdb.schema.database import connect
-from tests.conftest import query
+from tests.conftest import migrated_copy, query
 from tests.ingest.slices import LITERATURE, STRUCTURES, make_sources
 
 
@@ -23,13 +23,10 @@ def row(**values) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def literature_db(real_sources, tmp_path_factory):
-    from tcdb.schema import migrate
-
+def literature_db(real_sources, migrated_template, tmp_path_factory):
     folder = tmp_path_factory.mktemp("lit")
     sources = make_sources(real_sources, folder / "sources", nims_rows=5, stanev_rows=5)
-    db = folder / "tcdb.duckdb"
-    migrate.upgrade(db)
+    db = migrated_copy(migrated_template, folder / "tcdb.duckdb")
     conn = connect(db)
     try:
         outcomes = {o.source_id: o for o in pipeline.ingest(conn, "literature", sources)}

@@ -155,17 +155,40 @@ def test_parse_keeps_the_tc_and_flags_cleaned_formulas():
     assert parse_tc("0") == ("not_superconducting", None)
 
 
-def test_the_whole_nims_table_adds_up(migrated_db, real_sources):
-    outcome = ingest_into(migrated_db, real_sources, group="supercon")[NIMS_SUPERCON.id]
+def test_the_whole_nims_table_adds_up(session_ingest, real_sources):
+    """Counted on the session's ingest of the whole table (curation keeps raw rows and
+    rejections as they were loaded)."""
+    outcome = session_ingest.outcomes[NIMS_SUPERCON.id]
+    db = session_ingest.db
     total = sum(1 for line in (real_sources / NIMS).read_text().splitlines()[HEADER:] if line)
+    assert outcome.status == "succeeded"
     assert outcome.n_records == total == 26_321
     assert outcome.n_loaded + outcome.n_rejected == total
-    assert query(migrated_db, "SELECT count(*) FROM raw_nims_supercon")[0][0] == total
+    assert query(db, "SELECT count(*) FROM raw_nims_supercon")[0][0] == total
     rejected = query(
-        migrated_db,
+        db,
         "SELECT count(*) FROM ingest_rejection WHERE source_id = 'nims_supercon'",
     )[0][0]
     assert rejected == outcome.n_rejected > 0
+    stored = query(
+        db,
+        "SELECT n_records, n_loaded, n_rejected FROM ingest_run WHERE id = ?",
+        outcome.run_id,
+    )
+    assert stored == [(outcome.n_records, outcome.n_loaded, outcome.n_rejected)]
+
+
+def test_the_whole_stanev_table_adds_up(session_ingest, real_sources):
+    """The session ingests Stanev's table whole too: every line is a stored row, loaded or
+    rejected."""
+    outcome = session_ingest.outcomes["stanev_supercon"]
+    total = sum(1 for line in (real_sources / STANEV).read_text().splitlines()[1:] if line)
+    assert outcome.status == "succeeded" and outcome.n_records == total > 16_000
+    assert outcome.n_loaded + outcome.n_rejected == total
+    db = session_ingest.db
+    assert query(db, "SELECT count(*) FROM raw_stanev_supercon")[0][0] == total
+    rejected = "SELECT count(*) FROM ingest_rejection WHERE source_id = 'stanev_supercon'"
+    assert query(db, rejected)[0][0] == outcome.n_rejected
 
 
 def test_each_nims_record_keeps_the_year_of_its_reference_and_a_reingest_keeps_them(

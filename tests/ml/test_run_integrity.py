@@ -6,6 +6,7 @@ appears and that a one-sentence error is raised instead."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import pickle
@@ -55,7 +56,10 @@ def marker(tmp_path) -> Path:
     return tmp_path / "code-ran.txt"
 
 
+@functools.cache
 def _fitted_trees(seed: int = 0):
+    """Tiny trees and their inputs, fitted once per session (no test changes them): a fit per
+    test cost 0.5-10 s, as the cores were idle or busy."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     rng = np.random.default_rng(seed)

@@ -4,47 +4,45 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tcdb.ml.structural.parameters import MORPH, MORPH_PROFILES
 from tcdb.schema.database import connect
-from tests.conftest import SOURCES
+from tests.conftest import SOURCES, copy_model_run
+
+if TYPE_CHECKING:
+    import matplotlib.figure
+
+    from tcdb.reports.build import ReportOutcome
 
 REFERENCE = SOURCES / "reference"
 
 
 @pytest.fixture(scope="session")
-def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_factory):
-    """The trained-models database plus a smoke hydride run and screening, predictions of the
-    reference and literature structures, every morph family at smoke size, and a smoke
-    composition run by time (the newest composition run)."""
+def report_db(composition_by_time, trained_models, hydride_run, tmp_path_factory):
+    """The trained-models database with the session's smoke composition run by time (the
+    newest composition run), plus the session's smoke hydride run and its screening,
+    predictions of the reference and literature structures and every morph family at smoke
+    size. Every model comes from a session fixture: none is trained again here."""
     from tcdb.cli.discovery import read_references
     from tcdb.core.structure_files import read_structure_inputs
     from tcdb.ml.hydride import screening as hydride_screening
-    from tcdb.ml.hydride.ensemble import HydrideMLPConfig
-    from tcdb.ml.hydride.parameters import HYDRIDE_PROFILES
-    from tcdb.ml.registry import get
     from tcdb.ml.structural.morph_runs import run_family
     from tcdb.ml.structural.morphs import FAMILIES
     from tcdb.ml.structural.predictions import predict_inputs
     from tcdb.ml.structural.predictor import StructuralModel
-    from tcdb.ml.training import train
     from tcdb.store.model_runs import verify_run
 
     folder = tmp_path_factory.mktemp("report")
     db = folder / "tcdb.duckdb"
-    shutil.copy(trained_models.db, db)
+    shutil.copy(composition_by_time.db, db)
+    copy_model_run(hydride_run.db, db, hydride_run.run_id)
     conn = connect(db)
     try:
-        run = train(
-            get("hydride-mlp"),
-            conn,
-            hydride_snapshot,
-            folder / "runs",
-            HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"]),
-        )
-        hydride_screening.screen(conn, verify_run(conn, run.id, "hydride-mlp"))
+        hydride_screening.screen(conn, verify_run(conn, hydride_run.run_id, "hydride-mlp"))
         model = StructuralModel.load(trained_models.cvcnn)
         inputs, failures = read_structure_inputs(
             [REFERENCE / "structures", SOURCES / "literature" / "structures"]
@@ -61,25 +59,39 @@ def report_db(trained_models, hydride_snapshot, structures_snapshot, tmp_path_fa
                 progress=False,
                 references=read_references(conn, family),
             )
-        from tcdb.ml.composition.parameters import COMPOSITION_PROFILES
-        from tcdb.ml.composition.training import CompositionModelConfig
-
-        by_time = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"], protocol="by-time")
-        train(get("composition"), conn, structures_snapshot, folder / "runs", by_time)
     finally:
         conn.close()
     return db
 
 
+@dataclass(frozen=True)
+class BuiltReport:
+    """The session's one build of the report: what ``build_report`` returned and each
+    matplotlib figure as it was saved, by name, so that no test draws a figure again."""
+
+    outcome: ReportOutcome
+    drawings: dict[str, matplotlib.figure.Figure]
+
+
 @pytest.fixture(scope="session")
-def report_site(report_db, tmp_path_factory):
-    """The report and its site, built once from the report database (read-only)."""
+def built_report(report_db, tmp_path_factory) -> BuiltReport:
     from tcdb.reports.build import build_report
+    from tests.reports.figure_values import saved_figures
 
     folder = tmp_path_factory.mktemp("site")
     conn = connect(report_db, read_only=True)
     try:
-        outcome = build_report(conn, REFERENCE, folder)
+        with saved_figures(pytest.MonkeyPatch()) as saved:
+            outcome = build_report(conn, REFERENCE, folder)
     finally:
         conn.close()
-    return outcome
+    # one save per figure, in the order the report drew them
+    assert len(saved) == len(outcome.figures), [f.name for f in outcome.figures]
+    drawings = {figure.name: drawn for figure, drawn in zip(outcome.figures, saved, strict=True)}
+    return BuiltReport(outcome, drawings)
+
+
+@pytest.fixture(scope="session")
+def report_site(built_report: BuiltReport) -> ReportOutcome:
+    """The report and its site, built once from the report database (read-only)."""
+    return built_report.outcome

@@ -137,21 +137,23 @@ def test_composition_runs_are_listed_by_protocol_and_the_by_time_run_by_family(r
     assert by_time.run not in " ".join(headline["ours"].astype(str))
 
 
-@pytest.mark.parametrize("draw", figures.BUILDERS, ids=lambda draw: draw.__name__)
-def test_every_figure_is_drawn_from_the_stored_numbers(
-    draw, report_inputs, report_db, tmp_path, monkeypatch
-):
-    """The numbers each figure shows, read back off it, are those of the stored predictions
-    and run files (tests/reports/figure_values.py), not only a PNG of some size."""
-    from tests.reports.figure_values import CHECKS, saved_figures
+def drawn_figures(report_site) -> dict[str, figures.Figure]:
+    """The figures the session's report drew, by name: none is drawn again to be checked."""
+    return {figure.name: figure for figure in report_site.figures}
 
-    path = tmp_path / f"{draw.__name__}.png"
-    with saved_figures(monkeypatch) as saved:
-        figure = draw(report_inputs, path)
-    assert path.stat().st_size > 10_000, draw.__name__
-    assert figure.inputs, draw.__name__  # every figure names the runs it came from
-    (drawn,) = saved
-    CHECKS[draw.__name__](drawn, report_db)
+
+@pytest.mark.parametrize("draw", figures.BUILDERS, ids=lambda draw: draw.__name__)
+def test_every_figure_is_drawn_from_the_stored_numbers(draw, built_report, report_db):
+    """The numbers each figure shows, read back off it as the report saved it, are those of
+    the stored predictions and run files (tests/reports/figure_values.py), not only a PNG of
+    some size."""
+    from tests.reports.figure_values import CHECKS
+
+    name, site = draw.__name__, built_report.outcome
+    figure = drawn_figures(site)[name]
+    assert (site.out_dir / f"{name}.png").stat().st_size > 10_000, name
+    assert figure.inputs, name  # every figure names the runs it came from
+    CHECKS[name](built_report.drawings[name], report_db)
 
 
 def test_the_report_writes_every_file_and_names_its_inputs(report_site, report_db):
@@ -184,13 +186,13 @@ def test_missing_models_become_notes_not_crashes(curated_db, tmp_path):
     assert "Not in this report" in outcome.index.read_text()
 
 
-def test_fig5_and_fig6_panels_are_named_after_their_structures(report_inputs, tmp_path):
-    for draw in (figures.novakovic_fig5, figures.novakovic_fig6):
-        figure = draw(report_inputs, tmp_path / f"{draw.__name__}.png")
-        assert figure.panels == ("Li2MgH16 Fd-3m", "Li2MgH16 P-3m1"), draw.__name__
-    for draw in figures.BUILDERS:
-        figure = draw(report_inputs, tmp_path / f"{draw.__name__}.png")
-        assert not any(p.startswith("reference") for p in figure.panels), draw.__name__
+def test_fig5_and_fig6_panels_are_named_after_their_structures(report_site):
+    drawn = drawn_figures(report_site)
+    for name in ("novakovic_fig5", "novakovic_fig6"):
+        assert drawn[name].panels == ("Li2MgH16 Fd-3m", "Li2MgH16 P-3m1"), name
+    assert list(drawn) == [draw.__name__ for draw in figures.BUILDERS]
+    for name, figure in drawn.items():
+        assert not any(p.startswith("reference") for p in figure.panels), name
 
 
 def test_the_domes_table_says_for_each_scan_whether_it_peaks_inside(report_inputs):
@@ -270,8 +272,10 @@ def test_the_decile_share_counts_heavy_alkali_and_alkaline_earth_in_domain_and_o
     assert tables.hutcheon_decile_share in tables.BUILDERS
 
 
-def test_fig4_draws_the_in_domain_decile_and_says_how_many_rows_were_out(report_inputs, tmp_path):
-    figure = figures.hutcheon_fig4(report_inputs, tmp_path / "fig4.png")
+def test_fig4_draws_the_in_domain_decile_and_says_how_many_rows_were_out(
+    report_inputs, report_site
+):
+    figure = drawn_figures(report_site)["hutcheon_fig4"]
     outside = report_inputs.frame(
         "SELECT count(*) AS n FROM hydride_screening WHERE NOT in_domain"
     ).n[0]

@@ -5,13 +5,10 @@ sides; the command records the protocol and the family table."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from tcdb.cli import app
 from tcdb.core.errors import TcdbError
 from tcdb.core.families import chemical_system
 from tcdb.ml.composition.parameters import COMPOSITION_PROFILES
@@ -67,26 +64,21 @@ def test_an_unknown_protocol_is_refused_before_training():
         CompositionModelConfig(protocol="by-year")
 
 
-@pytest.fixture
-def training_db(structures_snapshot, curated_db):
-    shutil.copytree(
-        structures_snapshot.path, curated_db.parent / "snapshots" / structures_snapshot.id
-    )
-    return curated_db
-
-
 def test_train_composition_by_time_records_the_protocol_and_the_family_table(
-    training_db, structures_snapshot
+    composition_by_time,
 ):
-    result = CliRunner().invoke(app, [
-        "--db", str(training_db), "train", "composition", "--snapshot", structures_snapshot.id,
-        "--profile", "smoke", "--protocol", "by-time", "--last-training-year", "2007",
-    ])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "trained on the compositions first reported up to 2007" in result.output
-    config_json, metrics_json, run_id = query(
-        training_db, "SELECT config_json, metrics_json, id FROM model_run "
-        "WHERE model = 'composition'")[0]  # fmt: skip
+    """The session's `tcdb train composition --profile smoke --protocol by-time
+    --last-training-year 2007` (``composition_by_time``, which the report's database holds too):
+    what it printed, recorded and stored."""
+    output, run_id, db = (
+        composition_by_time.stdout,
+        composition_by_time.run_id,
+        composition_by_time.db,
+    )
+    assert "trained on the compositions first reported up to 2007" in output
+    ((config_json, metrics_json),) = query(
+        db, "SELECT config_json, metrics_json FROM model_run WHERE id = ?", run_id
+    )
     model = json.loads(config_json)["model"]
     assert (model["protocol"], model["last_training_year"]) == ("by-time", 2007)
     metrics = json.loads(metrics_json)
@@ -96,6 +88,6 @@ def test_train_composition_by_time_records_the_protocol_and_the_family_table(
     assert sum(row["n"] for row in families.values()) == scored["n_test"]
     iron = families["iron-based"]
     assert iron["n"] > 0 and 0 <= iron["n_found"] <= iron["n_true_above"]
-    assert f"iron-based: {iron['n']:,} later" in result.output
-    stored = query(training_db, "SELECT count(*) FROM prediction WHERE model_run_id = ?", run_id)
+    assert f"iron-based: {iron['n']:,} later" in output
+    stored = query(db, "SELECT count(*) FROM prediction WHERE model_run_id = ?", run_id)
     assert stored[0][0] == scored["n_test"]  # only the later compositions are predicted

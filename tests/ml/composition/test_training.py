@@ -25,7 +25,6 @@ from tcdb.ml.composition.training import (
 )
 from tcdb.schema.database import connect
 from tcdb.store.model_runs import RunIntegrityError, sha256_of, verify_run
-from tests.commands import invoke_tcdb
 
 SMOKE = CompositionModelConfig(**COMPOSITION_PROFILES["smoke"])
 
@@ -58,16 +57,16 @@ def test_the_models_own_folds_never_share_a_composition_and_test_every_row_once(
 
 
 def test_tcdb_train_composition_records_a_run_with_a_spread_and_reloads_identically(
-    migrated_db, structures_snapshot, tmp_path
+    trained_models, structures_snapshot
 ):
-    shutil.copytree(structures_snapshot.path, tmp_path / "snapshots" / structures_snapshot.id)
-    result = invoke_tcdb("--db", str(migrated_db), "train", "composition", "--snapshot",
-                         structures_snapshot.id, "--profile", "smoke")  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "descriptors hamidieh81+fractions+magpie, method search" in result.stdout
-    assert "within ±1σ" in result.stdout
-    run_id = re.search(r"model run (\S+) on snapshot", result.stdout).group(1)
-    conn = connect(migrated_db)
+    """The session's `tcdb train composition --profile smoke` (``trained_models``): what it
+    printed, recorded and stored."""
+    stdout = trained_models.composition_stdout
+    assert "descriptors hamidieh81+fractions+magpie, method search" in stdout
+    assert "within ±1σ" in stdout
+    run_id = re.search(r"model run (\S+) on snapshot", stdout).group(1)
+    assert run_id == trained_models.composition.id
+    conn = connect(trained_models.db, read_only=True)
     try:
         checked = verify_run(conn, run_id, "composition")
         n_predictions, n_spread = conn.execute(

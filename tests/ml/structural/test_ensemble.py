@@ -51,6 +51,7 @@ def ensemble(trained_models, structures_snapshot, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ensemble")
     db = folder / "tcdb.duckdb"
     shutil.copy(trained_models.db, db)
+    shutil.copytree(trained_models.db.parent / "cache", folder / "cache")  # features cached
     config = CVCNNConfig(**TINY, members=2)
     conn = connect(db)
     try:
@@ -143,11 +144,13 @@ def test_predict_and_morph_runs_store_the_spread_and_the_views_show_it(ensemble,
 
 
 @pytest.fixture
-def training_db(structures_snapshot, curated_db):
-    """A curated database with the structures snapshot where the commands look for it."""
+def training_db(structures_snapshot, curated_db, trained_models):
+    """A curated database with the structures snapshot where the commands look for it, and
+    the session's features of it in the cache beside it."""
     shutil.copytree(
         structures_snapshot.path, curated_db.parent / "snapshots" / structures_snapshot.id
     )
+    shutil.copytree(trained_models.db.parent / "cache", curated_db.parent / "cache")
     return curated_db
 
 

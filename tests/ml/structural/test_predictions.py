@@ -22,7 +22,7 @@ from tcdb.ml.structural.predictor import StructuralModel
 from tcdb.schema.database import connect
 from tcdb.store.model_runs import RunError
 from tests.commands import invoke_tcdb
-from tests.conftest import SOURCES, query
+from tests.conftest import SOURCES, migrated_copy, query
 
 REFERENCES = SOURCES / "reference" / "structures"
 
@@ -150,9 +150,10 @@ def test_predict_with_no_usable_input_names_every_reason_in_sentences(models_db,
     assert result.stderr.strip().splitlines()[-1].startswith("error: None of the 3 input(s)")
 
 
-def test_reference_structures_are_read_by_the_caller_and_handed_in(models_db, model, tmp_path):
+def test_reference_structures_are_read_by_the_caller_and_handed_in(
+    models_db, model, migrated_template, tmp_path
+):
     from tcdb.ml.structural.morphs import MorphError, reference_id
-    from tcdb.schema import migrate
 
     family = FAMILIES["dome"]
     conn = connect(models_db)
@@ -163,8 +164,8 @@ def test_reference_structures_are_read_by_the_caller_and_handed_in(models_db, mo
             run_family(conn, model, family, progress=False, references=references[:1])
     finally:
         conn.close()
-    migrate.upgrade(tmp_path / "empty.duckdb")
-    empty = connect(tmp_path / "empty.duckdb")  # a database where nothing was ingested
+    # a database where nothing was ingested
+    empty = connect(migrated_copy(migrated_template, tmp_path / "empty.duckdb"))
     try:
         with pytest.raises(MorphError, match="Li2MgH16_Fd-3m_250GPa is not in the database"):
             read_references(empty, family)

@@ -13,57 +13,50 @@ import pytest
 
 from tcdb.ml import metrics
 from tcdb.ml.structural.baselines import BASELINES
-from tcdb.schema.database import connect
 from tests.commands import invoke_tcdb
 from tests.conftest import query
 
 
-def test_a_small_seeded_run_is_recorded_and_reloads(migrated_db, structures_snapshot, tmp_path):
-    from tcdb.ml.contract import FitContext
-    from tcdb.ml.registry import get
-    from tcdb.ml.structural.cvcnn import CVCNNConfig, load_model
-    from tcdb.ml.training import train
+def test_a_small_seeded_run_is_recorded_and_reloads(trained_models, structures_snapshot):
+    """The session's tiny two-epoch network (``trained_models``): its record, its validation
+    predictions in the database, its features cached and its archive reloading identically."""
+    from tcdb.ml.structural.cvcnn import load_model
 
-    config = CVCNNConfig(
-        epochs=2, conv_filters=4, numerical_units=(16,), head_units=(16,), baseline_trees="smoke"
-    )
-    conn = connect(migrated_db)
-    try:
-        run = train(get("cvcnn"), conn, structures_snapshot, tmp_path / "runs", config,
-                    context=FitContext(tmp_path / "cache", progress=False))  # fmt: skip
-    finally:
-        conn.close()
+    run = trained_models.cvcnn
     manifest = json.loads((run.path / "manifest.json").read_text())
+    recorded_metrics, notes = manifest["metrics"], manifest["notes"]
     assert manifest["snapshot_id"] == structures_snapshot.id
     assert manifest["config"]["cvcnn"]["epochs"] == 2
-    validation = run.metrics["validation"]
+    validation = recorded_metrics["validation"]
     assert np.isfinite(validation["rmse_K"]) and validation["n"] >= 2
     assert (validation["protocol"], validation["validation_fraction"]) == ("paper", 0.2)
     assert validation["optimistic"] and validation["part"] == "validation"
-    assert "test" not in run.metrics
+    assert "test" not in recorded_metrics
     # every baseline predicts the same rows the model is scored on, under the same protocol
     parity = pd.read_parquet(run.path / "validation_parity.parquet")
-    assert set(run.metrics["baselines"]) == set(BASELINES)
-    for name, scored in run.metrics["baselines"].items():
+    assert set(recorded_metrics["baselines"]) == set(BASELINES)
+    for name, scored in recorded_metrics["baselines"].items():
         assert (scored["protocol"], scored["part"], scored["n_validation"]) == (
             "paper", "validation", validation["n_validation"])  # fmt: skip
         assert scored["n"] == parity[f"{name}_tc_K"].notna().sum() <= validation["n"]
         assert scored["r2"] == pytest.approx(
             metrics.regression(parity.label_tc_K, parity[f"{name}_tc_K"])["r2"])  # fmt: skip
-    stored = query(migrated_db, "SELECT count(*) FROM prediction WHERE model_run_id = ?", run.id)[
-        0
-    ][0]
+    stored = query(
+        trained_models.db, "SELECT count(*) FROM prediction WHERE model_run_id = ?", run.id
+    )[0][0]
     assert stored == validation["n"]
     # structures holding elements beyond Z = 86 (Th, U ...) have no descriptors: counted, not lost
-    left_out = run.notes["structures_left_out"]
+    left_out = notes["structures_left_out"]
     assert (
-        left_out == len(structures_snapshot.structures) - validation["n"] - run.metrics["n_train"]
+        left_out
+        == len(structures_snapshot.structures) - validation["n"] - recorded_metrics["n_train"]
     )
 
     from tcdb.ml.structural.features import structure_features
 
     frame = structures_snapshot.structures
-    features = structure_features(frame, cache_dir=tmp_path / "cache", progress=False)
+    cache = trained_models.db.parent / "cache"
+    features = structure_features(frame, cache_dir=cache, progress=False)
     assert features.cache_hit  # computed once, by the training run
     rows = np.flatnonzero(features.valid)[:8]
     scaling = np.load(run.path / "scaling.npz")
