@@ -41,8 +41,9 @@ openmp:  ## install the OpenMP runtime (libgomp1) LightGBM needs, where missing 
 	@if ldconfig -p | grep -q 'libgomp\.so\.1'; then :; \
 	else $(call apt_install,libgomp1,the composition model (LightGBM)); fi
 
-test:  ## run the test suite (real DuckDB files in temporary folders)
-	$(BIN)/pytest
+# --durations: every run ends with its 20 slowest steps, so a test that grew slow shows at once
+test:  ## run the test suite (real DuckDB files in temporary folders); lists the 20 slowest steps
+	$(BIN)/pytest --durations=20
 
 run:  ## the main job: ingest, curate, freeze, train, screen, predict, morph and report, then a table of each step's time and figure
 	$(TCDB) --sources $(SOURCES) pipeline --profile $(PROFILE)
