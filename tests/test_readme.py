@@ -51,7 +51,7 @@ def pipeline_steps(
     listed = invoke_tcdb(*args, "--dry-run", env=settings)
     assert listed.returncode == 0, listed.stderr
     steps = [tuple(shlex.split(line)[1:]) for line in listed.stdout.splitlines() if line]
-    table = printed[printed.rindex("\nstep ") :].splitlines()
+    table = printed[printed.rindex("\nstep ") + 1 :].splitlines()
     assert len(table) == 1 + len(steps) + 1 and table[-1].startswith("total "), printed
     assert all(re.match(r"\S.* +\d+\.\d  \S", row) for row in table[1:-1]), printed
     return steps
