@@ -24,6 +24,7 @@ within ``RayLimits.head_connect_s``) before Ray is started, and ``ray.init`` its
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import socket
@@ -168,6 +169,14 @@ def pool_size(params: EngineParameters, cpus: int) -> int:
 def featurise_slots(params: EngineParameters, cpus: int, actors: int) -> int:
     """Featurising tasks that fit beside the actors (at least one)."""
     return max(1, int((cpus - actors * params.actor_cpus) / params.task_cpus + 1e-9))
+
+
+def featurise_cpus(params: EngineParameters, cpus: int, actors: int) -> float:
+    """The CPUs a featurising task asks for: ``task_cpus``, or what the actors leave when that
+    is less. On a 1-CPU cluster an actor holds 0.4, and a task asking 0.8 would never be
+    scheduled: the screening waited for ever."""
+    left = math.floor((cpus - actors * params.actor_cpus) * 1e4) / 1e4  # Ray's granularity
+    return max(0.0, min(params.task_cpus, left))
 
 
 def _featurise(work: ShardWork, payload: Any) -> Any:
@@ -325,7 +334,7 @@ class RaySession:
         remote = ray.remote(num_cpus=params.actor_cpus, max_restarts=0)(_Predictor)
         package = ray.put(self.package)
         self.actors = [remote.remote(package) for _ in range(count)]
-        self.featurise = ray.remote(num_cpus=params.task_cpus)(_featurise)
+        self.featurise = ray.remote(num_cpus=featurise_cpus(params, cpus, count))(_featurise)
         self.featurising = featurise_slots(params, cpus, count)
         log.info("ray: %d CPUs, %d predicting actors, %d featurising tasks at once", cpus, count,
                  self.featurising)  # fmt: skip
