@@ -25,15 +25,16 @@ if TYPE_CHECKING:
 
 SOURCES = Path(os.environ.get("TCDB_SOURCES") or REPO.parent / "shared" / "data").resolve()
 
-# OpenMP threads (LightGBM's and scikit-learn's trees) that wait for work spin by default for
-# up to 300,000 rounds, and on busy cores they take the CPU from the thread they wait for: a
-# smoke composition training took 67-110 s that way against 20-24 s with OMP_WAIT_POLICY=PASSIVE
-# (no spinning) on two cores shared with other work. Passive waiting costs a wake-up at every
-# parallel region, which made one quick composition training 6x slower on an idle machine. A
-# short spin keeps most of both (24-37 s on the busy cores). It changes no result, only how idle
-# threads wait; set before any test imports LightGBM or scikit-learn, and inherited by the
-# commands' processes. Only here: a user's command keeps OpenMP's default.
-os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+# One OpenMP thread for scikit-learn's trees (LightGBM's fits set their own thread counts). The
+# composition model runs scikit-learn's and LightGBM's OpenMP side by side, and on two cores
+# waiting threads of one take the CPU from the other: a smoke composition training took 69 s
+# with OpenMP's default (spinning) waits, 13 s with passive waits and 13 s with one thread
+# (by time: 8-23, 8-9 and 6.5 s). Passive waits cost a wake-up at every parallel region, which
+# made one quick composition training 6x slower on an idle machine; one thread never waits.
+# The trees are the same whatever the thread count (each histogram is summed by one thread).
+# Set before any test imports scikit-learn, and inherited by the commands' processes. Only
+# here: a user's command keeps OpenMP's default.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # Without the real sources a third of the suite could not run; a suite that skipped it and
 # exited 0 would pass by accident. So missing sources stop the run, unless this variable says

@@ -143,27 +143,19 @@ def test_predict_and_morph_runs_store_the_spread_and_the_views_show_it(ensemble,
     assert peaks and all(s > 0 for (s,) in peaks)
 
 
-@pytest.fixture
-def training_db(structures_snapshot, curated_db, trained_models):
-    """A curated database with the structures snapshot where the commands look for it, and
-    the session's features of it in the cache beside it."""
-    shutil.copytree(
-        structures_snapshot.path, curated_db.parent / "snapshots" / structures_snapshot.id
+def test_a_two_member_smoke_run_through_the_command_line(grouped_ensemble):
+    """`tcdb train cvcnn --profile smoke --members 2` (under the grouped protocol: the
+    session's ``grouped_ensemble``)."""
+    trained = grouped_ensemble.training
+    ((config_json,),) = query(
+        trained.db, "SELECT config_json FROM model_run WHERE id = ?", trained.run_id
     )
-    shutil.copytree(trained_models.db.parent / "cache", curated_db.parent / "cache")
-    return curated_db
-
-
-def test_a_two_member_smoke_run_through_the_command_line(training_db, structures_snapshot):
-    snapshot = structures_snapshot.id
-    trained = invoke_tcdb("--db", str(training_db), "train", "cvcnn", "--snapshot", snapshot,
-                          "--profile", "smoke", "--members", "2")  # fmt: skip
-    assert trained.returncode == 0, trained.stderr
-    ((run_id, config_json),) = query(training_db, "SELECT id, config_json FROM model_run")
     assert json.loads(config_json)["cvcnn"]["members"] == 2
     assert "ensemble mean of 2 networks" in trained.stdout
     assert "members' own validation r²" in trained.stdout
-    folder = training_db.parent / "runs" / run_id
+    folder = trained.db.parent / "runs" / trained.run_id
     assert (folder / "model.keras").is_file() and (folder / "model-1.keras").is_file()
-    spreads = query(training_db, "SELECT tc_std_K FROM prediction WHERE model_run_id = ?", run_id)
+    spreads = query(
+        trained.db, "SELECT tc_std_K FROM prediction WHERE model_run_id = ?", trained.run_id
+    )
     assert spreads and all(s > 0 for (s,) in spreads)

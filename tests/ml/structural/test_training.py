@@ -68,44 +68,32 @@ def test_a_small_seeded_run_is_recorded_and_reloads(trained_models, structures_s
 
 
 def test_the_grouped_protocol_from_the_command_line_keeps_the_test_part_out_of_training(
-    trained_models, structures_snapshot, tmp_path, monkeypatch
+    grouped_ensemble,
 ):
-    """`tcdb train cvcnn --protocol grouped` on a smoke run: no formula in two parts, the test
-    part is never given to training or checkpointing, baselines scored on the test rows."""
-    from tcdb.ml.structural import cvcnn
-
-    db = tmp_path / "tcdb.duckdb"
-    shutil.copy(trained_models.db, db)
-    shutil.copytree(trained_models.db.parent / "cache", tmp_path / "cache")  # features cached
-    shutil.copytree(structures_snapshot.path, tmp_path / "snapshots" / structures_snapshot.id)
-    given = []
-    real = cvcnn.train_cvcnn
-
-    def recording(*args, split, **kwargs):
-        given.append(split)
-        return real(*args, split=split, **kwargs)
-
-    monkeypatch.setattr(cvcnn, "train_cvcnn", recording)
-    result = invoke_tcdb("--db", str(db), "train", "cvcnn", "--snapshot", structures_snapshot.id,
-                         "--profile", "smoke", "--protocol", "grouped")  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "protocol grouped" in result.stdout and "wins: r²" in result.stdout
+    """`tcdb train cvcnn --protocol grouped` on a smoke run (of two networks: the session's
+    ``grouped_ensemble``): no formula in two parts, the test part is never given to training or
+    checkpointing, baselines scored on the test rows."""
+    trained = grouped_ensemble.training
+    stdout, db = trained.stdout, trained.db
+    assert "protocol grouped" in stdout and "wins: r²" in stdout
     for name in BASELINES:
-        assert f"baseline {name} on test (protocol grouped)" in result.stdout
+        assert f"baseline {name} on test (protocol grouped)" in stdout
 
-    run_id = re.search(r"model run (\S+) on snapshot", result.stdout).group(1)
-    run = json.loads((tmp_path / "runs" / run_id / "manifest.json").read_text())
+    run_id = trained.run_id
+    folder = db.parent / "runs" / run_id
+    run = json.loads((folder / "manifest.json").read_text())
     test, validation = run["metrics"]["test"], run["metrics"]["validation"]
     assert test["protocol"] == validation["protocol"] == "grouped" and not test["optimistic"]
     assert run["config"]["cvcnn"]["protocol"] == "grouped"
 
-    ((train_rows, validation_rows),) = given
+    # each network is handed the one split
+    (train_rows, validation_rows), other = grouped_ensemble.splits
+    assert np.array_equal(other[0], train_rows) and np.array_equal(other[1], validation_rows)
     assert (len(train_rows), len(validation_rows)) == (test["n_train"], test["n_validation"])
     assert not set(train_rows) & set(validation_rows)
     usable = test["n_train"] + test["n_validation"] + test["n_test"]
     assert len(set(train_rows) | set(validation_rows)) == usable - test["n_test"]
 
-    folder = tmp_path / "runs" / run_id
     tested = pd.read_parquet(folder / "test_parity.parquet")
     validated = pd.read_parquet(folder / "validation_parity.parquet")
     assert len(tested) == test["n_test"] and len(validated) == test["n_validation"]
