@@ -119,9 +119,14 @@ def _fit_predict(
     predict_rows: np.ndarray,
     usable: np.ndarray,
 ) -> tuple[np.ndarray, int]:
-    """Fit on the usable ``fit_rows``, predict the usable ``predict_rows`` (NaN for the rest)."""
+    """Fit on the usable ``fit_rows``, predict the usable ``predict_rows`` (NaN for the rest).
+    A forest is grown on every core but predicts on one: summing its trees' answers across
+    threads changes the last digit from run to run, and the same seed must give the same
+    figures."""
     fit_rows = fit_rows[usable[fit_rows]]
     estimator.fit(X[fit_rows], y[fit_rows])
+    if "n_jobs" in estimator.get_params():
+        estimator.set_params(n_jobs=1)
     predicted = np.full(len(predict_rows), np.nan)
     keep = usable[predict_rows]
     if keep.any():
@@ -209,7 +214,7 @@ def baseline_predictions(
         max_features=parameters.forest_max_features,
         min_samples_leaf=parameters.forest_min_samples_leaf,
         random_state=seed,
-        n_jobs=-1,  # every tree's seed is drawn before they are built: the same forest, sooner
+        n_jobs=-1,  # every tree's seed is drawn before they are built: the same trees
     )
     predicted, n_fit = _fit_predict(forest, numerical, y, parts.train, scored, every)
     results["forest_descriptors"] = BaselineResult(predicted, "training structures", n_fit)

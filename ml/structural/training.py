@@ -22,6 +22,7 @@ import io
 import json
 import logging
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -139,8 +140,17 @@ def fit(snapshot: Snapshot, config, context: FitContext) -> Fitted:
     protocol, parts = split_structures(usable, config, years)
     mean = numerical[parts.train].mean(axis=0)
     std = numerical[parts.train].std(axis=0)
-    members = train_members(config, fourier, numerical, y, mean, std, progress,
-                            split=(parts.train, parts.validation))  # fmt: skip
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baselines") as pool:
+        # The baselines need only the split and are fitted while the network trains: the
+        # trees are compiled code outside the interpreter, and a network of small batches
+        # leaves the cores idle between its steps. Neither reads what the other computes.
+        fitting = pool.submit(
+            baseline_predictions, snapshot, usable, numerical, y, parts, config.seed, trees,
+            protocol=protocol,
+        )  # fmt: skip
+        members = train_members(config, fourier, numerical, y, mean, std, progress,
+                                split=(parts.train, parts.validation))  # fmt: skip
+        baselines = fitting.result()
     # Only now, with every checkpoint fixed, are the evaluated parts (the test part too) read.
     per_member = {
         part: np.stack([predict(m.model, fourier[index], numerical[index], mean, std)
@@ -150,8 +160,6 @@ def fit(snapshot: Snapshot, config, context: FitContext) -> Fitted:
     predicted, spread = {}, {}
     for part, values in per_member.items():
         predicted[part], spread[part] = mean_and_spread(values)
-    baselines = baseline_predictions(snapshot, usable, numerical, y, parts, config.seed, trees,
-                                     protocol=protocol)  # fmt: skip
     parity = _parity_tables(usable, y, parts, predicted, baselines)
     if config.members > 1:
         parity = {p: table.assign(predicted_std_K=spread[p]) for p, table in parity.items()}
