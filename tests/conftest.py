@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,6 +67,42 @@ def real_sources() -> Path:
     return SOURCES
 
 
+@contextmanager
+def built_once(tmp_path_factory, name: str) -> Iterator[tuple[Path, bool]]:
+    """The folder of a session fixture's files and whether this process is to build them.
+
+    Run alone, pytest builds each session fixture once, in a new folder. Under pytest-xdist
+    every worker process asks for it: the first to take the lock builds it in a folder the
+    workers share, the others wait and then read what it left, so that an expensive fixture is
+    still built once per run. A build that failed is started again by the next worker."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        yield tmp_path_factory.mktemp(name), True
+        return
+    shared = tmp_path_factory.getbasetemp().parent / "shared"
+    shared.mkdir(exist_ok=True)
+    folder, built = shared / name, shared / f"{name}.built"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if built.exists():
+                yield folder, False
+                return
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            yield folder, True
+            built.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def write_record(path: Path, record: dict) -> None:
+    path.write_text(json.dumps(record, indent=1))
+
+
+def read_record(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A database path that does not exist yet."""
@@ -72,9 +113,10 @@ def db_path(tmp_path: Path) -> Path:
 def migrated_template(tmp_path_factory) -> Path:
     """A database file upgraded to the head revision once per session: a migration costs
     0.2-0.5 s and some 200 tests start from one, so they copy this file instead."""
-    db = tmp_path_factory.mktemp("migrated") / "tcdb.duckdb"
-    migrate.upgrade(db)
-    return db
+    with built_once(tmp_path_factory, "migrated") as (folder, build):
+        if build:
+            migrate.upgrade(folder / "tcdb.duckdb")
+    return folder / "tcdb.duckdb"
 
 
 def migrated_copy(template: Path, db: Path) -> Path:
@@ -135,7 +177,10 @@ def build_sources(real: Path, folder: Path, n_structures: int = 80) -> Path:
 
 @pytest.fixture(scope="session")
 def curated_sources(real_sources, tmp_path_factory) -> Path:
-    return build_sources(real_sources, tmp_path_factory.mktemp("curated") / "sources")
+    with built_once(tmp_path_factory, "curated") as (folder, build):
+        if build:
+            build_sources(real_sources, folder / "sources")
+    return folder / "sources"
 
 
 @dataclass(frozen=True)
@@ -151,23 +196,49 @@ class SessionIngest:
     snapshots: dict[str, Snapshot]
 
 
-@pytest.fixture(scope="session")
-def session_ingest(curated_sources, migrated_template, tmp_path_factory) -> SessionIngest:
+SESSION_SNAPSHOTS = ("hydrides", "structures")
+
+
+def ingest_curate_and_freeze(sources: Path, migrated: Path, folder: Path) -> None:
+    """The session's database in ``folder``: the sources ingested and curated, both kinds of
+    snapshot frozen (under ``snapshots-<kind>/``), and what the ingest returned kept in
+    ``outcomes.json``."""
     from tcdb.curate.run import run_curation
     from tcdb.ingest import pipeline
 
-    db = migrated_copy(migrated_template, tmp_path_factory.mktemp("template") / "tcdb.duckdb")
+    db = migrated_copy(migrated, folder / "tcdb.duckdb")
     conn = connect(db)
     try:
-        outcomes = {o.source_id: o for o in pipeline.ingest(conn, "all", curated_sources)}
+        outcomes = [dataclasses.asdict(o) for o in pipeline.ingest(conn, "all", sources)]
         run_curation(conn)
     finally:
         conn.close()
+    frozen = {
+        kind: _freeze(db, kind, folder / f"snapshots-{kind}").id for kind in SESSION_SNAPSHOTS
+    }
+    write_record(folder / "outcomes.json", {"outcomes": outcomes, "snapshots": frozen})
+
+
+def read_session_ingest(folder: Path) -> SessionIngest:
+    """What ``ingest_curate_and_freeze`` left in ``folder``, each snapshot verified."""
+    from tcdb.ingest.runs import IngestOutcome
+    from tcdb.store.snapshots import load_snapshot
+
+    db, record = folder / "tcdb.duckdb", read_record(folder / "outcomes.json")
+    outcomes = {o["source_id"]: IngestOutcome(**o) for o in record["outcomes"]}
     snapshots = {
-        kind: _freeze(db, kind, tmp_path_factory.mktemp(folder))
-        for kind, folder in (("hydrides", "hydride"), ("structures", "structures"))
+        kind: load_snapshot(folder / f"snapshots-{kind}", snapshot_id, db=db)
+        for kind, snapshot_id in record["snapshots"].items()
     }
     return SessionIngest(db, outcomes, snapshots)
+
+
+@pytest.fixture(scope="session")
+def session_ingest(curated_sources, migrated_template, tmp_path_factory) -> SessionIngest:
+    with built_once(tmp_path_factory, "template") as (folder, build):
+        if build:
+            ingest_curate_and_freeze(curated_sources, migrated_template, folder)
+        return read_session_ingest(folder)
 
 
 @pytest.fixture(scope="session")
@@ -228,14 +299,18 @@ def hydride_run(hydride_snapshot, migrated_template, tmp_path_factory) -> Hydrid
     from tcdb.ml.registry import get
     from tcdb.ml.training import train
 
-    db = migrated_copy(migrated_template, tmp_path_factory.mktemp("hydride-run") / "tcdb.duckdb")
-    conn = connect(db)
-    try:
-        smoke = HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"])
-        run = train(get("hydride-mlp"), conn, hydride_snapshot, db.parent / "runs", smoke)
-    finally:
-        conn.close()
-    return HydrideRun(db, run.id)
+    with built_once(tmp_path_factory, "hydride-run") as (folder, build):
+        db = folder / "tcdb.duckdb"
+        if build:
+            migrated_copy(migrated_template, db)
+            conn = connect(db)
+            try:
+                smoke = HydrideMLPConfig(**HYDRIDE_PROFILES["smoke"])
+                run = train(get("hydride-mlp"), conn, hydride_snapshot, folder / "runs", smoke)
+            finally:
+                conn.close()
+            write_record(folder / "run.json", {"run_id": run.id})
+        return HydrideRun(db, read_record(folder / "run.json")["run_id"])
 
 
 # ---- small trained models on that database: a tiny structural network and a smoke-sized
@@ -253,6 +328,13 @@ class CommandTraining:
     db: Path
     run_id: str
     stdout: str
+
+    def save(self, path: Path) -> None:
+        write_record(path, {"run_id": self.run_id, "stdout": self.stdout})
+
+    @classmethod
+    def read(cls, db: Path, path: Path) -> CommandTraining:
+        return cls(db, **read_record(path))
 
 
 def train_through_the_command(db: Path, model: str, snapshot, *options: str) -> CommandTraining:
@@ -312,10 +394,18 @@ def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> T
     test reads its output here rather than training the same model a second time."""
     from tcdb.store.model_runs import verify_run
 
-    db = tmp_path_factory.mktemp("models") / "tcdb.duckdb"
-    shutil.copy(curated_template, db)
-    cvcnn_id = train_tiny_cvcnn(db, structures_snapshot)
-    composition = train_through_the_command(db, "composition", structures_snapshot, *SMOKE_TRAINING)
+    with built_once(tmp_path_factory, "models") as (folder, build):
+        db = folder / "tcdb.duckdb"
+        if build:
+            shutil.copy(curated_template, db)
+            write_record(
+                folder / "cvcnn.json", {"run_id": train_tiny_cvcnn(db, structures_snapshot)}
+            )
+            train_through_the_command(db, "composition", structures_snapshot, *SMOKE_TRAINING).save(
+                folder / "composition.json"
+            )
+        cvcnn_id = read_record(folder / "cvcnn.json")["run_id"]
+        composition = CommandTraining.read(db, folder / "composition.json")
     conn = connect(db, read_only=True)
     try:
         checked = (
@@ -332,12 +422,15 @@ def composition_by_time(trained_models, structures_snapshot, tmp_path_factory) -
     """``tcdb train composition --profile smoke --protocol by-time --last-training-year 2007``
     on a copy of the trained models' database, once per session: the protocol's test reads it
     and the report's database starts from it."""
-    db = tmp_path_factory.mktemp("by-time") / "tcdb.duckdb"
-    shutil.copy(trained_models.db, db)
-    by_time = ("--protocol", "by-time", "--last-training-year", "2007")
-    return train_through_the_command(
-        db, "composition", structures_snapshot, *SMOKE_TRAINING, *by_time
-    )
+    with built_once(tmp_path_factory, "by-time") as (folder, build):
+        db = folder / "tcdb.duckdb"
+        if build:
+            shutil.copy(trained_models.db, db)
+            by_time = ("--protocol", "by-time", "--last-training-year", "2007")
+            train_through_the_command(
+                db, "composition", structures_snapshot, *SMOKE_TRAINING, *by_time
+            ).save(folder / "training.json")
+        return CommandTraining.read(db, folder / "training.json")
 
 
 def copy_model_run(source: Path, target: Path, run_id: str) -> None:

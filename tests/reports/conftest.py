@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tcdb.ml.structural.parameters import MORPH, MORPH_PROFILES
 from tcdb.schema.database import connect
-from tests.conftest import SOURCES, copy_model_run
+from tests.conftest import SOURCES, built_once, copy_model_run
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -27,6 +28,18 @@ def report_db(composition_by_time, trained_models, hydride_run, tmp_path_factory
     newest composition run), plus the session's smoke hydride run and its screening,
     predictions of the reference and literature structures and every morph family at smoke
     size. Every model comes from a session fixture: none is trained again here."""
+    with built_once(tmp_path_factory, "report") as (folder, build):
+        db = folder / "tcdb.duckdb"
+        if build:
+            shutil.copy(composition_by_time.db, db)
+            copy_model_run(hydride_run.db, db, hydride_run.run_id)
+            predict_everything(db, trained_models, hydride_run)
+    return db
+
+
+def predict_everything(db: Path, trained_models, hydride_run) -> None:
+    """The hydride run's screening, the reference and literature structures predicted and every
+    morph family at smoke size, stored in ``db``."""
     from tcdb.cli.discovery import read_references
     from tcdb.core.structure_files import read_structure_inputs
     from tcdb.ml.hydride import screening as hydride_screening
@@ -36,10 +49,6 @@ def report_db(composition_by_time, trained_models, hydride_run, tmp_path_factory
     from tcdb.ml.structural.predictor import StructuralModel
     from tcdb.store.model_runs import verify_run
 
-    folder = tmp_path_factory.mktemp("report")
-    db = folder / "tcdb.duckdb"
-    shutil.copy(composition_by_time.db, db)
-    copy_model_run(hydride_run.db, db, hydride_run.run_id)
     conn = connect(db)
     try:
         hydride_screening.screen(conn, verify_run(conn, hydride_run.run_id, "hydride-mlp"))
@@ -61,7 +70,6 @@ def report_db(composition_by_time, trained_models, hydride_run, tmp_path_factory
             )
     finally:
         conn.close()
-    return db
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from tcdb.store.model_runs import verify_run
 
 @pytest.fixture(scope="module")
 def model(hydride_run):
-    conn = connect(hydride_run.db)
+    conn = connect(hydride_run.db, read_only=True)
     try:
         return load(verify_run(conn, hydride_run.run_id, "hydride-mlp"))
     finally:

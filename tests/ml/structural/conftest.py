@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from tests.conftest import CommandTraining, train_through_the_command
+from tests.conftest import CommandTraining, built_once, train_through_the_command
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,24 @@ def grouped_ensemble(trained_models, structures_snapshot, tmp_path_factory) -> R
     trained models' database (their features cached), recording the split given to each
     network: what the grouped protocol's test and the ensemble's command-line test read, one
     full-size training for both instead of one each."""
+    with built_once(tmp_path_factory, "grouped-ensemble") as (folder, build):
+        db = folder / "tcdb.duckdb"
+        if build:
+            shutil.copy(trained_models.db, db)
+            shutil.copytree(trained_models.db.parent / "cache", folder / "cache")
+            training, splits = _train_recording_splits(db, structures_snapshot)
+            training.save(folder / "training.json")
+            np.savez(folder / "splits.npz", *(rows for split in splits for rows in split))
+        training = CommandTraining.read(db, folder / "training.json")
+        with np.load(folder / "splits.npz") as saved:
+            rows = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    return RecordedTraining(training, list(zip(rows[::2], rows[1::2], strict=True)))
+
+
+def _train_recording_splits(db, snapshot) -> tuple[CommandTraining, list[tuple]]:
+    """The command's training, with the split each network was handed."""
     from tcdb.ml.structural import cvcnn
 
-    db = tmp_path_factory.mktemp("grouped-ensemble") / "tcdb.duckdb"
-    shutil.copy(trained_models.db, db)
-    shutil.copytree(trained_models.db.parent / "cache", db.parent / "cache")
     given: list[tuple[np.ndarray, np.ndarray]] = []
     real = cvcnn.train_cvcnn
 
@@ -42,5 +55,5 @@ def grouped_ensemble(trained_models, structures_snapshot, tmp_path_factory) -> R
     options = ("--profile", "smoke", "--protocol", "grouped", "--members", "2")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cvcnn, "train_cvcnn", recording)
-        training = train_through_the_command(db, "cvcnn", structures_snapshot, *options)
-    return RecordedTraining(training, given)
+        training = train_through_the_command(db, "cvcnn", snapshot, *options)
+    return training, given
