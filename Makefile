@@ -42,11 +42,12 @@ openmp:  ## install the OpenMP runtime (libgomp1) LightGBM needs, where missing 
 	else $(call apt_install,libgomp1,the composition model (LightGBM)); fi
 
 # Two worker processes (pytest-xdist), each test file kept on one so its module fixtures are
-# built once; the session's expensive fixtures are built once for both (tests/conftest.py).
+# built once; the session's expensive fixtures are built once for both, and the files that run
+# longest alone start first (tests/conftest.py) rather than in order of their number of tests.
 # --durations: every run ends with its 20 slowest steps, so a test that grew slow shows at once.
 TEST_WORKERS ?= 2
 test:  ## run the test suite in TEST_WORKERS processes (2; 0: in this one); lists the 20 slowest
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 run:  ## the main job: ingest, curate, freeze, train, screen, predict, morph and report, then a table of each step's time and figure
 	$(TCDB) --sources $(SOURCES) pipeline --profile $(PROFILE)

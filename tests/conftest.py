@@ -59,6 +59,23 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+# Under pytest-xdist (make test: --dist loadfile --no-loadscope-reorder) each worker takes whole
+# files in the order they were collected, and these come last alphabetically although one runs
+# a minute alone (the README's commands) and the other builds a wheel and a virtual environment:
+# started first, they no longer leave one worker running them after the other has finished.
+# They need no session fixture, so the other worker builds those meanwhile.
+STARTED_FIRST = ("tests/test_readme.py", "tests/test_packaging.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the files of ``STARTED_FIRST`` first; every file keeps its own order
+    of tests, and a run in one process keeps the collected order."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return
+    first = {REPO / name for name in STARTED_FIRST}
+    items.sort(key=lambda item: item.path not in first)  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def real_sources() -> Path:
     """The real source files (TCDB_SOURCES, else ../shared/data next to the repository)."""
