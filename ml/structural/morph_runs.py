@@ -231,6 +231,27 @@ def featurise_batch(
     return batch, fourier, numerical, failed
 
 
+def predict_batch(
+    model: StructuralModel,
+    batch: MorphBatch,
+    fourier: np.ndarray,
+    numerical: np.ndarray,
+    failed: dict[int, str],
+) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """T_c and spread of each morph of a featurised batch (NaN where refused) and every
+    refusal, building or featurising, by position in the batch: what both engines store."""
+    tc = np.full(len(batch.names), np.nan)
+    spread = np.full(len(batch.names), np.nan)
+    errors = dict(batch.errors)
+    errors.update({batch.usable[i]: reason for i, reason in failed.items()})
+    ok = [i for i in range(len(batch.usable)) if i not in failed]
+    if ok:
+        values, spreads = model.predict_features(fourier[ok], numerical[ok])
+        positions = [batch.usable[i] for i in ok]
+        tc[positions], spread[positions] = values, spreads
+    return tc, spread, errors
+
+
 def _featurised_ahead(
     model: StructuralModel, builder: MorphBuilder, morphs: list[Morph], batch_size: int
 ) -> Iterator[tuple[int, MorphBatch, np.ndarray, np.ndarray, dict[int, str]]]:
@@ -286,14 +307,11 @@ def predict_morphs(
             numbers += batch.numbers
             names += batch.names
             lengths += batch.lengths
-            errors.update({start + i: reason for i, reason in batch.errors.items()})
-            usable = [start + i for i in batch.usable]
-            errors.update({usable[i]: reason for i, reason in failed.items()})
-            ok = [i for i in range(len(usable)) if i not in failed]
-            if ok:
-                values, spreads = model.predict_features(fourier[ok], numerical[ok])
-                positions = [usable[i] for i in ok]
-                tc[positions], spread[positions] = values, spreads
+            stop = start + len(batch.names)
+            tc[start:stop], spread[start:stop], refused = predict_batch(
+                model, batch, fourier, numerical, failed
+            )
+            errors.update({start + i: reason for i, reason in refused.items()})
             bar.update(len(batch.names))
     return MorphPredictions(tc, spread, numbers, names, lengths), errors
 
@@ -418,18 +436,9 @@ class MorphShards:
 
     def predict(self, model: StructuralModel, featurised: dict) -> dict[str, pa.Table]:
         morphs, batch = featurised["morphs"], featurised["batch"]
-        failed = featurised["failed"]
-        errors = dict(batch.errors)
-        errors.update({batch.usable[i]: reason for i, reason in failed.items()})
-        ok = [i for i in range(len(batch.usable)) if i not in failed]
-        tc = np.full(len(morphs), np.nan)
-        spread = np.full(len(morphs), np.nan)
-        if ok:
-            values, spreads = model.predict_features(
-                featurised["fourier"][ok], featurised["numerical"][ok]
-            )
-            positions = [batch.usable[i] for i in ok]
-            tc[positions], spread[positions] = values, spreads
+        tc, spread, errors = predict_batch(
+            model, batch, featurised["fourier"], featurised["numerical"], featurised["failed"]
+        )
         ids = [m.candidate_id(self.family.name, self.reference.id) for m in morphs]
         predicted = MorphPredictions(tc, spread, batch.numbers, batch.names, batch.lengths)
         start = featurised["start"]
