@@ -164,6 +164,16 @@ class InSample:
         return {"protocol": self.name}
 
 
+def fitted_reproducibly(model, X: np.ndarray, y: np.ndarray):
+    """``model`` fitted on every core it was given, then set to predict on one: summing a
+    forest's trees across threads changes the last digit from run to run, and the same seed
+    must give the same figures (the trees themselves are the same whatever the threads)."""
+    model.fit(X, y)
+    if "n_jobs" in model.get_params():
+        model.set_params(n_jobs=1)
+    return model
+
+
 def group_codes(groups: np.ndarray) -> np.ndarray:
     """Each row's group as an integer, numbered in the groups' sorted order, for
     scikit-learn's ``GroupKFold``: it shuffles the sorted distinct groups, so the folds are

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tcdb.ml.evaluation import Split
+from tcdb.ml.evaluation import Split, fitted_reproducibly
 from tcdb.ml.hydride.ensemble import HydrideMLPConfig, Hyperparameters, build_model
 from tcdb.ml.tensorflow_runtime import seed_everything
 
@@ -100,15 +100,6 @@ def linear():
     return LinearRegression()
 
 
-def _fitted(model, X: np.ndarray, y: np.ndarray):
-    """Fit on both cores, then predict on one: summing the trees' answers across threads
-    changes the last digit from run to run, and the same seed must give the same figures."""
-    model.fit(X, y)
-    if hasattr(model, "n_jobs"):
-        model.set_params(n_jobs=1)
-    return model
-
-
 def baseline_predictions(
     X: np.ndarray, y: np.ndarray, splits: Sequence[Split], config: HydrideMLPConfig
 ) -> dict[str, np.ndarray]:
@@ -117,12 +108,15 @@ def baseline_predictions(
     for name, make in (("linear", linear), ("forest", lambda: forest(config))):
         predicted = np.full(y.shape, np.nan)
         for train, test in splits:
-            predicted[test] = _fitted(make(), X[train], y[train]).predict(X[test])
+            predicted[test] = fitted_reproducibly(make(), X[train], y[train]).predict(X[test])
         found[name] = predicted
     return found
 
 
 def in_sample_baselines(X: np.ndarray, y: np.ndarray, config: HydrideMLPConfig) -> dict:
     """The baselines fitted on every point: their predictions of those points, and the fits."""
-    fits = {"linear": _fitted(linear(), X, y), "forest": _fitted(forest(config), X, y)}
+    fits = {
+        "linear": fitted_reproducibly(linear(), X, y),
+        "forest": fitted_reproducibly(forest(config), X, y),
+    }
     return {name: (model.predict(X), model) for name, model in fits.items()}

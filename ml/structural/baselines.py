@@ -38,7 +38,7 @@ from tcdb.core.errors import TcdbError
 from tcdb.core.families import chemical_system
 from tcdb.ml.composition_descriptors import composition_matrix
 from tcdb.ml.contract import Model
-from tcdb.ml.evaluation import ByTimeSplit, Parts, years_of
+from tcdb.ml.evaluation import ByTimeSplit, Parts, fitted_reproducibly, years_of
 from tcdb.ml.model_names import COMPOSITION
 from tcdb.ml.structural.parameters import STRUCTURAL_BASELINES, StructuralBaselineParameters
 from tcdb.store.snapshots import Snapshot
@@ -119,14 +119,10 @@ def _fit_predict(
     predict_rows: np.ndarray,
     usable: np.ndarray,
 ) -> tuple[np.ndarray, int]:
-    """Fit on the usable ``fit_rows``, predict the usable ``predict_rows`` (NaN for the rest).
-    A forest is grown on every core but predicts on one: summing its trees' answers across
-    threads changes the last digit from run to run, and the same seed must give the same
-    figures."""
+    """Fit on the usable ``fit_rows`` (on every core, ``fitted_reproducibly``), predict the
+    usable ``predict_rows`` (NaN for the rest)."""
     fit_rows = fit_rows[usable[fit_rows]]
-    estimator.fit(X[fit_rows], y[fit_rows])
-    if "n_jobs" in estimator.get_params():
-        estimator.set_params(n_jobs=1)
+    fitted_reproducibly(estimator, X[fit_rows], y[fit_rows])
     predicted = np.full(len(predict_rows), np.nan)
     keep = usable[predict_rows]
     if keep.any():
