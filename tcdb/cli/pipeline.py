@@ -347,30 +347,32 @@ def pipeline(
 
 def _run(steps: list[Step], root: list[str], db: Path) -> list[StepOutcome]:
     outcomes = []
+    before = _state(db)
     for step in steps:
         log.info("step %s: tcdb %s", step.name, " ".join(step.args))
-        before = _state(db)
         start = time.perf_counter()
         status = _run_step([*root, *step.args])
         seconds = time.perf_counter() - start
         headline = ""
         if status == 0:
-            headline = _headline(step, before, db)
+            before, headline = _after(step, before, db)  # the next step starts from it
         outcomes.append(StepOutcome(step.name, " ".join(step.args), seconds, status, headline))
         if status != 0:
             break
     return outcomes
 
 
-def _headline(step: Step, before: DatabaseState, db: Path) -> str:
+def _after(step: Step, before: DatabaseState, db: Path) -> tuple[DatabaseState, str]:
+    """The database's state after a step and the step's headline figure, read in one
+    connection."""
     import duckdb
 
-    after = _state(db)
     try:
         with duckdb.connect(str(db), read_only=True) as conn:
-            return step.headline(conn, before, after)
+            after = _read_state(conn)
+            return after, step.headline(conn, before, after)
     except duckdb.Error as exc:  # the figure is a summary: the step itself succeeded
-        return f"(figure not read: {exc})"
+        return _state(db), f"(figure not read: {exc})"
 
 
 def _record(path: Path, profile: str, outcomes: list[StepOutcome]) -> None:
