@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from tcdb.ml.composition.boosted_trees import BoostedTrees, is_booster
+from tcdb.ml.boosted_trees import BoostedTrees, is_booster
 from tcdb.ml.evaluation import group_codes
 
 log = logging.getLogger(__name__)

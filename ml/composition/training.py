@@ -55,7 +55,7 @@ from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
-# Stored trees, never a pickle (ml.composition.boosted_trees): scikit-learn's (the scale model,
+# Stored trees, never a pickle (ml.boosted_trees): scikit-learn's (the scale model,
 # Hamidieh's fixed members) as arrays, LightGBM's boosters (the searched members) in LightGBM's
 # text format. Runs recorded before the text format hold every model, boosters too, in the arrays.
 MODEL_FILE = "model.npz"
@@ -287,14 +287,14 @@ def checked_trees(model, X: np.ndarray):
     """scikit-learn's fitted trees as arrays, after checking they predict exactly as the
     estimator on (up to 2,000 of) the training rows: a change in scikit-learn's internals
     fails here, at training, not later as wrong predictions."""
-    from tcdb.ml.composition.boosted_trees import export
+    from tcdb.ml.boosted_trees import export
 
     trees = export(model)
     sample = X[:2000]
     if not np.array_equal(trees.predict(sample), model.predict(sample)):
         raise TcdbError(
             "The exported trees do not predict as the fitted model; this scikit-learn version "
-            "stores its trees differently (see ml/composition/boosted_trees.py)."
+            "stores its trees differently (see ml/boosted_trees.py)."
         )
     return trees
 
@@ -308,7 +308,7 @@ def checked_booster(booster, X: np.ndarray) -> bytes:
     """A LightGBM booster in LightGBM's text format, after checking that the text, read back
     as a run is read (``load_booster``), predicts the booster's exact floats on (up to 2,000
     of) the training rows."""
-    from tcdb.ml.composition.boosted_trees import TreeFormatError, booster_text, load_booster
+    from tcdb.ml.boosted_trees import TreeFormatError, booster_text, load_booster
 
     text = booster_text(booster)
     sample = X[:2000]
@@ -325,7 +325,7 @@ def ensemble_artefacts(ensemble, X: np.ndarray) -> dict[str, bytes]:
     """Members and scale model, each saved once and checked: LightGBM boosters as
     ``member_<i>.txt`` (``checked_booster``), scikit-learn's trees together in ``MODEL_FILE``
     (``checked_trees``)."""
-    from tcdb.ml.composition.boosted_trees import is_booster, pack
+    from tcdb.ml.boosted_trees import is_booster, pack
 
     arrays, texts = {}, {}
     for name, model in ensemble.models().items():
@@ -341,7 +341,7 @@ def load_model(run: VerifiedRun) -> StoredEnsemble:
     hashed (nothing runs on load): the arrays of ``MODEL_FILE`` and every ``member_<i>.txt``
     the manifest lists. A run of one model (written before ensembles) loads as an ensemble of
     one; a run written before the text format, from its arrays alone."""
-    from tcdb.ml.composition.boosted_trees import TreeFormatError, unpack
+    from tcdb.ml.boosted_trees import TreeFormatError, unpack
 
     run.require_model(COMPOSITION)
     try:
@@ -370,7 +370,7 @@ def load_model(run: VerifiedRun) -> StoredEnsemble:
 def _read_booster(run: VerifiedRun, name: str):
     """A booster text of the run, no larger than BOOSTER_TEXT_MAX_BYTES (refused by the size
     its manifest records, before a byte is read), checked, then parsed by LightGBM."""
-    from tcdb.ml.composition.boosted_trees import (
+    from tcdb.ml.boosted_trees import (
         BOOSTER_TEXT_MAX_BYTES,
         TreeFormatError,
         load_booster,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tcdb.core.errors import TcdbError
-from tcdb.ml.composition.boosted_trees import TreeFormatError, unpack
+from tcdb.ml.boosted_trees import TreeFormatError, unpack
 from tcdb.ml.composition.training import MODEL_FILE, load_model
 from tcdb.ml.hydride.training import load as load_hydride_run
 from tcdb.ml.structural import features as sf

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tcdb.ml.composition.boosted_trees import BoostedTrees
+from tcdb.ml.boosted_trees import BoostedTrees
 from tcdb.ml.composition.training import MODEL_FILE, load_model, tree_bytes
 from tcdb.ml.composition_descriptors import CompositionDescriptorConfig
 from tcdb.schema.database import connect
@@ -163,7 +163,7 @@ def test_the_tree_reader_refuses_pickles_even_past_the_hash_check(marker):
 
 
 def test_tree_arrays_that_would_loop_or_read_outside_are_refused():
-    from tcdb.ml.composition.boosted_trees import TreeFormatError, export
+    from tcdb.ml.boosted_trees import TreeFormatError, export
 
     model, _ = _fitted_trees()
 

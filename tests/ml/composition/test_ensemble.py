@@ -10,7 +10,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from tcdb.core.errors import TcdbError
-from tcdb.ml.composition.boosted_trees import BoostedTrees, pack
+from tcdb.ml.boosted_trees import BoostedTrees, pack
 from tcdb.ml.composition.ensemble import calibration, fit_ensemble
 from tcdb.ml.composition.parameters import COMPOSITION_PROFILES
 from tcdb.ml.composition.training import CompositionModelConfig, ensemble_artefacts, load_model
@@ -164,7 +164,7 @@ def test_fits_trained_two_at_a_time_give_the_same_ensemble_as_one_at_a_time():
 
 
 def test_a_booster_text_that_does_not_predict_as_the_booster_is_never_saved(monkeypatch):
-    import tcdb.ml.composition.boosted_trees as boosted_trees
+    import tcdb.ml.boosted_trees as boosted_trees
 
     X, y, groups = synthetic()
     ensemble = fit_ensemble(SMOKE, X, y, groups)

@@ -10,8 +10,8 @@ import lightgbm
 import numpy as np
 import pytest
 
-import tcdb.ml.composition.boosted_trees as boosted_trees
-from tcdb.ml.composition.boosted_trees import (
+import tcdb.ml.boosted_trees as boosted_trees
+from tcdb.ml.boosted_trees import (
     BoostedTrees,
     TreeFormatError,
     booster_text,

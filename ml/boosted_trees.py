@@ -25,7 +25,8 @@ Why: pickle (and joblib, and anything built on them) runs code while it loads, s
   arrays too (a booster's leaves already hold its baseline, so theirs is 0); they load and
   predict as before.
 
-Only what the composition model uses is supported: regressors with the squared-error loss on
+Shared by every model that stores trees (``ml`` itself, not one model's package). Only what
+the composition model uses is supported: regressors with the squared-error loss on
 numerical features. Anything else (categorical splits, other losses) is refused.
 """
 
