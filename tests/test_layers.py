@@ -14,7 +14,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # the repository's folders and the names they install under (pyproject.toml)
 PACKAGES = {"tcdb/cli": "tcdb/cli"} | {
     layer: f"tcdb/{layer}"
-    for layer in ("reports", "ml", "curate", "ingest", "store", "schema", "core")
+    for layer in ("api", "reports", "ml", "curate", "ingest", "store", "schema", "core")
 }
 
 

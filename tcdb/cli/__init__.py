@@ -28,6 +28,7 @@ from tcdb.cli import (
     report,
     runs,
     screen,
+    serve,
     snapshot,
     sql,
     train,
@@ -65,6 +66,9 @@ app.command(
 )(report.report)
 app.command("prune", short_help="Remove failed and old model runs and unused feature caches.")(
     prune.prune
+)
+app.command("serve", short_help="Serve structures, T_c labels and predictions as an OPTIMADE API.")(
+    serve.serve
 )
 app.add_typer(runs.app, name="runs")
 app.command(
