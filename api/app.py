@@ -174,7 +174,7 @@ class Api:
                 for k, v in request.query_params.multi_items()
                 if k not in ("page_offset", "page_number")
             ]
-            kept.append(("page_offset", str(asked.offset + len(page.documents))))
+            kept.append(("page_offset", str(asked.offset + len(page.ids))))
             links["next"] = f"{self.base_url(request)}{request.url.path}?{urlencode(kept)}"
         meta = self.meta(
             request,
@@ -183,14 +183,24 @@ class Api:
             data_available=page.available,
             warnings=list(asked.warnings),
         )
-        if page.documents:
-            meta["last_id"] = page.documents[-1]["id"]
-        document = {"data": page.documents, "meta": meta, "links": links}
-        if page.included:
-            document["included"] = page.included
-        content = orjson.dumps(document)
+        if page.ids:
+            meta["last_id"] = page.ids[-1]
+        documents = [table.documents[i] for i in page.ids]
+        included = queries.related(self.catalogue, documents, asked.include)
+        parts = [b'{"data":', self.encode(table, page.ids, asked.fields)]
+        parts += [b',"meta":', orjson.dumps(meta), b',"links":', orjson.dumps(links)]
+        if included:
+            parts += [b',"included":', self.encode(self.catalogue.references, included, None)]
+        parts.append(b"}")
         deadline.check()
-        return Response(content, media_type=MEDIA_TYPE)
+        return Response(b"".join(parts), media_type=MEDIA_TYPE)
+
+    @staticmethod
+    def encode(table: EntryTable, ids: list[str], fields: frozenset[str] | None) -> bytes:
+        """A JSON list of the entries: their stored JSON, or their projection on ``fields``."""
+        if fields is None:
+            return b"[" + b",".join(table.encoded[i] for i in ids) + b"]"
+        return orjson.dumps([queries.project(table.documents[i], fields) for i in ids])
 
     def entry(self, request: Request, table: EntryTable, entry_id: str) -> Response:
         fields, include, warnings = queries.single(request.query_params, table)
@@ -210,7 +220,7 @@ class Api:
         }
         included = queries.related(self.catalogue, [document], include)
         if included:
-            content["included"] = included
+            content["included"] = [self.catalogue.references.documents[i] for i in included]
         return _json(content)
 
     # --------------------------------------------------------------------------- dispatch

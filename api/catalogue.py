@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 
 from tcdb.api.documents import formulas, geometry
 from tcdb.api.fields import (
@@ -180,6 +181,11 @@ class EntryTable:
     name: str
     fields: dict[str, Field]
     documents: dict[str, dict] = field(default_factory=dict)
+    encoded: dict[str, bytes] = field(default_factory=dict)  # each document as JSON
+
+    def __post_init__(self) -> None:
+        if not self.encoded:
+            self.encoded = {i: orjson.dumps(d) for i, d in self.documents.items()}
 
     @property
     def count(self) -> int:
@@ -501,7 +507,7 @@ def load_catalogue(database: Path) -> Catalogue:
             ) from None
     finally:
         conn.close()
-    mem = duckdb.connect(":memory:", config={"python_enable_replacements": False})
+    mem = duckdb.connect(":memory:", config={"python_enable_replacements": False, "threads": 1})
     try:
         s_fields, r_fields = structure_fields(models), reference_fields()
         _create_table(mem, "structures", s_fields, [r for _, r in structures])
