@@ -5,7 +5,7 @@ Run: .venv/bin/python benchmarks/fourier.py [--limit N] [--chunk-size N] [--swee
 
 Reads ``materials_project/mp_structures.tar.gz`` from the sources folder (TCDB_SOURCES, else
 ``../shared/data`` next to the repository) and parses the CIFs with pymatgen (timed apart, not
-part of the figure). Then times ``ml.structural.fourier.batch_coefficients`` on all of them (δ = 13,
+part of the figure). Then times ``ml.fourier.batch_coefficients`` on all of them (δ = 13,
 complex64, best and median of --repeat runs) with BLAS and OpenMP limited to one thread, and
 prints structures per second, the chunk size, the size of the result and the peak resident
 memory of the process before and after. For comparison it times the plain per-structure
@@ -36,7 +36,7 @@ from pymatgen.core import Structure  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tcdb.ml.structural.fourier import (  # noqa: E402
+from tcdb.ml.fourier import (  # noqa: E402
     DEFAULT_CHUNK_SIZE,
     FourierConfig,
     batch_coefficients,

@@ -3,7 +3,7 @@
 Run: .venv/bin/python benchmarks/structure_features.py [--root data/snapshots]
      [--snapshot default-structures] [--cache-dir DIR] [--warm-runs N]
 
-Measures ``ml.structural.features.structure_features`` on every row of a ``structures``
+Measures ``ml.structure_features.structure_features`` on every row of a ``structures``
 snapshot with the default ``FeatureConfig`` (δ = 13, complex64), BLAS and OpenMP limited to one
 thread:
 
@@ -44,7 +44,7 @@ from pathlib import Path  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tcdb.ml.structural.features import StructureFeatures, structure_features  # noqa: E402
+from tcdb.ml.structure_features import StructureFeatures, structure_features  # noqa: E402
 from tcdb.store.snapshots import load_snapshot  # noqa: E402
 
 DEFAULT_ROOT = REPO / "data" / "snapshots"

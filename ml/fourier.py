@@ -38,7 +38,7 @@ their σ is our σ² (a variance in Å²), so their σ = 0.25·r(Z) for charge a
 for mass are ``width_assignment="authors"`` with γ_charge = 0.25 and γ_mass = 0.0025
 (σ²_charge = γ_charge·r(Z), σ²_mass = γ_mass·m(Z), m the atomic mass in amu), together with
 ``metric="per_axis"`` and ``normalisation="abc"``. The ``authors`` feature preset of
-``ml.structural.features`` is that configuration.
+``ml.structure_features`` is that configuration.
 
 Element data come from pymatgen: the atomic mass and the empirical atomic radius
 (``Element.atomic_radius``), falling back to the calculated radius

@@ -1,7 +1,7 @@
 """Inputs of the structural T_c model for every structure of a snapshot, cached by content.
 
 Why: the structural model of Novakovic et al. (2023) reads two inputs per structure, the Fourier
-coefficients of its charge and mass densities (``ml.structural.fourier``) and the 175 numerical
+coefficients of its charge and mass densities (``ml.fourier``) and the 175 numerical
 descriptors (``ml.composition_descriptors``). Training, evaluating and predicting all need them
 for the same snapshot; computing them parses every structure and takes seconds, reading them
 back takes tens of milliseconds, so they are computed once and kept on disk under a key that
@@ -56,7 +56,7 @@ from tcdb.ml.composition_descriptors import (
     CompositionDescriptorConfig,
     numerical_matrix,
 )
-from tcdb.ml.structural.fourier import FourierConfig, batch_coefficients
+from tcdb.ml.fourier import FourierConfig, batch_coefficients
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class FeatureConfig:
 # "tcdb": the paper's equations as this platform reads them (Eq. 4 widths, the reciprocal
 # metric, the sum over the cell volume). "authors": what the authors' public code computes
 # (METHODS.md, "What the authors' public code does"): σ²_charge = 0.25·r(Z), σ²_mass =
-# 0.0025·m(Z), per-axis h/a, k/b, l/c, the sum over a·b·c (see ``ml.structural.fourier``).
+# 0.0025·m(Z), per-axis h/a, k/b, l/c, the sum over a·b·c (see ``ml.fourier``).
 FEATURE_PRESETS: dict[str, FeatureConfig] = {
     "tcdb": FeatureConfig(),
     "authors": FeatureConfig(

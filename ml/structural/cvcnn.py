@@ -1,7 +1,7 @@
 """The structural T_c network of Novakovic et al. (2023): complex 3-D convolutions + dense layers.
 
 Why: the paper reads a crystal as the Fourier coefficients of its charge and mass densities
-(δ×δ×δ×2 complex numbers, ``ml.structural.fourier``) plus 175 numerical descriptors, and
+(δ×δ×δ×2 complex numbers, ``ml.fourier``) plus 175 numerical descriptors, and
 predicts T_c with a two-branch network. The Fourier coefficients keep their phase only as
 complex numbers, so the spatial branch uses cvnn's complex-valued layers:
 
@@ -106,7 +106,7 @@ class CVCNNConfig:
     spatial_pools: int = 1  # 1: pool + dropout after the first convolution; 2: after both
     dense_normalisation: str = "none"  # "batch": BatchNormalization after every Dense(ReLU)
     output_activation: str = "linear"  # "relu": T_c ≥ 0, as the authors' code
-    features: str = "tcdb"  # the feature preset (ml.structural.features.FEATURE_PRESETS)
+    features: str = "tcdb"  # the feature preset (ml.structure_features.FEATURE_PRESETS)
     huber_delta_K: float = 7.0
     learning_rate: float = 1e-3  # Adam; our choice, the paper states none
     batch_size: int = 32

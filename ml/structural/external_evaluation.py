@@ -28,9 +28,9 @@ from tcdb.core.structure_files import InputFailure
 from tcdb.core.timestamps import utcnow
 from tcdb.ml.labelled_structures import LabelledStructure
 from tcdb.ml.metrics import regression
-from tcdb.ml.structural.features import content_hash
 from tcdb.ml.structural.parameters import EVALUATION_BAND_EDGES_K
 from tcdb.ml.structural.predictor import DEFAULT_BATCH, StructuralModel, finite_or_none
+from tcdb.ml.structure_features import content_hash
 from tcdb.schema.database import Target, insert_new_rows, storing
 from tcdb.store.model_runs import write_predictions
 

@@ -1,4 +1,4 @@
-"""Which feature cache a trained run reads: the key ``ml.structural.features`` files it under.
+"""Which feature cache a trained run reads: the key ``ml.structure_features`` files it under.
 
 Why: ``tcdb prune`` keeps the caches of the runs it keeps and removes the rest, and the key is
 made from content (the snapshot's structures and the feature configuration), not recorded
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tcdb.ml.structural.features import FeatureConfig, cache_key, row_hashes
+from tcdb.ml.structure_features import FeatureConfig, cache_key, row_hashes
 
 
 def feature_cache_key(structures: pd.DataFrame, features: dict | None) -> str | None:

@@ -40,10 +40,10 @@ from tcdb.core.structures import space_group
 from tcdb.core.timestamps import utcnow
 from tcdb.ml.contract import FormulaPredictor
 from tcdb.ml.screening_engine import JobOutcome, Screening
-from tcdb.ml.structural.features import CellConfig, FeatureConfig
 from tcdb.ml.structural.morphs import Builder, Family, Morph, MorphError, Reference, generate
 from tcdb.ml.structural.parameters import MORPH, MorphParameters
 from tcdb.ml.structural.predictor import ModelPackage, StructuralModel, featurise, finite_or_none
+from tcdb.ml.structure_features import CellConfig, FeatureConfig
 from tcdb.schema.database import Target, insert_new_rows, storing
 from tcdb.store.model_runs import prediction_table, write_predictions
 from tcdb.store.screening_jobs import REJECTIONS, prediction_schema, shard_tables

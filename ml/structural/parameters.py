@@ -28,7 +28,7 @@ CVCNN_PROFILES: dict[str, dict[str, object]] = {
 # section 3, "What the authors' public code does"): two poolings each followed by dropout,
 # batch normalisation after every dense layer and no dense dropout, a ReLU output, Adam 2.7e-4
 # with batches of 500, and their Fourier widths, metric and normalisation (feature preset
-# "authors" of ml.structural.features).
+# "authors" of ml.structure_features).
 CVCNN_CONFIGURATIONS: dict[str, dict[str, object]] = {
     "tcdb": {
         "configuration": "tcdb",

@@ -33,7 +33,6 @@ from tcdb.core.structure_files import (
 from tcdb.core.structure_tables import TableSlice, read_slice, slices
 from tcdb.ml.contract import FormulaPredictor
 from tcdb.ml.screening_engine import JobOutcome, Screening
-from tcdb.ml.structural.features import FeatureConfig, content_hash
 from tcdb.ml.structural.predictor import (
     DEFAULT_BATCH,
     ModelPackage,
@@ -41,6 +40,7 @@ from tcdb.ml.structural.predictor import (
     featurise,
     finite_or_none,
 )
+from tcdb.ml.structure_features import FeatureConfig, content_hash
 from tcdb.schema.database import Target, storing
 from tcdb.store.model_runs import prediction_table, write_predictions
 from tcdb.store.screening_jobs import REJECTIONS, prediction_schema, shard_tables

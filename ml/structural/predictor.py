@@ -22,7 +22,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from tcdb.ml.model_names import CVCNN
-from tcdb.ml.structural.features import FeatureConfig, compute_features
+from tcdb.ml.structure_features import FeatureConfig, compute_features
 from tcdb.store.model_runs import RunError, VerifiedRun
 
 log = logging.getLogger(__name__)

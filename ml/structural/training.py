@@ -1,7 +1,7 @@
 """Training the structural model of Novakovic et al. (2023) on a ``structures`` snapshot.
 
 Every labelled structure of the snapshot gets its Fourier coefficients and 175 numerical
-descriptors (``ml.structural.features``, cached by content); structures whose descriptors
+descriptors (``ml.structure_features``, cached by content); structures whose descriptors
 cannot be computed (elements beyond Z = 86, noble gases) are left out and counted.
 
 The split follows ``config.protocol`` (``ml.evaluation``): ``paper`` is the seeded random 80/20
@@ -49,8 +49,8 @@ ENSEMBLE = (
 def record(config) -> dict:
     """The configuration as the run manifest records it: its name, every field, the feature
     preset it names with every value of that preset, the split and the baselines."""
-    from tcdb.ml.structural.features import feature_preset
     from tcdb.ml.structural.parameters import STRUCTURAL_BASELINES
+    from tcdb.ml.structure_features import feature_preset
 
     recorded = {
         "configuration": config.configuration,
@@ -122,7 +122,7 @@ def fit(snapshot: Snapshot, config, context: FitContext) -> Fitted:
     from tcdb.ml.structural.baselines import baseline_predictions, baseline_trees
     from tcdb.ml.structural.cvcnn import predict
     from tcdb.ml.structural.ensemble import mean_and_spread, train_members
-    from tcdb.ml.structural.features import feature_preset, structure_features
+    from tcdb.ml.structure_features import feature_preset, structure_features
 
     trees = baseline_trees(context.models, config.baseline_trees, config.seed)
     frame = snapshot.require_kind("structures").structures

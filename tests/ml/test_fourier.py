@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from pymatgen.core import DummySpecies, Lattice, Structure
 
-from tcdb.ml.structural import fourier
-from tcdb.ml.structural.fourier import FourierConfig
+from tcdb.ml import fourier
+from tcdb.ml.fourier import FourierConfig
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 SOURCES = Path(os.environ.get("TCDB_SOURCES") or REPO.parent / "shared" / "data")
 MP_ARCHIVE = SOURCES / "materials_project" / "mp_structures.tar.gz"
 RTOL = 1e-5

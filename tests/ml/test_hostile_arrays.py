@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from tcdb.core.errors import TcdbError
+from tcdb.ml import structure_features as sf
 from tcdb.ml.boosted_trees import TreeFormatError, unpack
 from tcdb.ml.composition.training import MODEL_FILE, load_model
 from tcdb.ml.hydride.training import load as load_hydride_run
-from tcdb.ml.structural import features as sf
 from tcdb.store.model_runs import RunIntegrityError, VerifiedRun, sha256_of
 from tests.core.test_safe_reads import TIB, npz_claiming
 

@@ -20,12 +20,12 @@ from pymatgen.core import Structure
 
 from tcdb.core.cells import standard_cell
 from tcdb.core.structures import iter_tar_cifs, parse_structure
+from tcdb.ml import structure_features as sf
 from tcdb.ml.composition_descriptors import NUMERICAL_LABELS, numerical_matrix
-from tcdb.ml.structural import features as sf
-from tcdb.ml.structural.features import FeatureConfig, structure_features
-from tcdb.ml.structural.fourier import FourierConfig, batch_coefficients
+from tcdb.ml.fourier import FourierConfig, batch_coefficients
+from tcdb.ml.structure_features import FeatureConfig, structure_features
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 SOURCES = Path(os.environ.get("TCDB_SOURCES") or REPO.parent / "shared" / "data")
 MP_ARCHIVE = SOURCES / "materials_project" / "mp_structures.tar.gz"
 N_REAL = 10

@@ -37,7 +37,7 @@ def store(migrated_db, structures_snapshot, tmp_path):
     cvcnn run on a structures snapshot, a failed run, a crashed and a running training, a
     folder nobody registered, and two feature caches (the cvcnn run's and another)."""
     from tcdb.ml.structural.feature_cache_keys import feature_cache_key
-    from tcdb.ml.structural.features import FeatureConfig
+    from tcdb.ml.structure_features import FeatureConfig
 
     root = tmp_path / "runs"
     snapshots = tmp_path / "snapshots"
@@ -84,7 +84,7 @@ def test_the_feature_cache_key_is_the_one_training_files_features_under(
     structures_snapshot, tmp_path
 ):
     from tcdb.ml.structural.feature_cache_keys import feature_cache_key
-    from tcdb.ml.structural.features import FeatureConfig, structure_features
+    from tcdb.ml.structure_features import FeatureConfig, structure_features
 
     frame = structures_snapshot.structures.head(3)
     computed = structure_features(frame, cache_dir=tmp_path, progress=False)

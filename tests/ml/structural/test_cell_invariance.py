@@ -10,8 +10,8 @@ import pytest
 from pymatgen.core import Structure
 from pymatgen.core.operations import SymmOp
 
-from tcdb.ml.structural.features import CellConfig, FeatureConfig
 from tcdb.ml.structural.predictor import StructuralModel
+from tcdb.ml.structure_features import CellConfig, FeatureConfig
 from tests.conftest import SOURCES
 
 CAH6 = SOURCES / "literature" / "structures" / "100GPa_Im-3m_CaH6.cif"

@@ -17,15 +17,15 @@ from pymatgen.core import Structure
 
 from tcdb.ml.registry import get
 from tcdb.ml.structural.cvcnn import ConfigurationError, configured
-from tcdb.ml.structural.features import (
+from tcdb.ml.structural.parameters import CVCNN_CONFIGURATIONS, CVCNN_PROFILES
+from tcdb.ml.structural.predictor import StructuralModel
+from tcdb.ml.structure_features import (
     FEATURE_PRESETS,
     CellConfig,
     FeatureConfig,
     FeaturePresetError,
     feature_preset,
 )
-from tcdb.ml.structural.parameters import CVCNN_CONFIGURATIONS, CVCNN_PROFILES
-from tcdb.ml.structural.predictor import StructuralModel
 from tcdb.schema.database import connect
 from tcdb.store.model_runs import resolve_run
 from tests.commands import REPO, invoke_tcdb

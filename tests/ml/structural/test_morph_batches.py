@@ -10,10 +10,10 @@ import numpy as np
 from tcdb.core import cells
 from tcdb.core.parameters import INGEST
 from tcdb.core.structures import space_group
-from tcdb.ml.structural.features import CellConfig
 from tcdb.ml.structural.morph_runs import MorphBuilder
 from tcdb.ml.structural.morphs import FAMILIES, Builder, Morph, generate, load_reference_file
 from tcdb.ml.structural.parameters import MORPH
+from tcdb.ml.structure_features import CellConfig
 from tests.conftest import SOURCES
 
 REFERENCES = SOURCES / "reference" / "structures"

@@ -52,7 +52,7 @@ def test_a_small_seeded_run_is_recorded_and_reloads(trained_models, structures_s
         == len(structures_snapshot.structures) - validation["n"] - recorded_metrics["n_train"]
     )
 
-    from tcdb.ml.structural.features import structure_features
+    from tcdb.ml.structure_features import structure_features
 
     frame = structures_snapshot.structures
     cache = trained_models.db.parent / "cache"
