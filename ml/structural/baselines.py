@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from tcdb.ml.contract import Model
 from tcdb.ml.evaluation import ByTimeSplit, Parts, fitted_reproducibly, years_of
 from tcdb.ml.model_names import COMPOSITION
 from tcdb.ml.structural.parameters import STRUCTURAL_BASELINES, StructuralBaselineParameters
+from tcdb.ml.structure_splits import formula_compositions, formula_key
 from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -91,24 +92,6 @@ def supercon_entries(snapshot: Snapshot) -> tuple[pd.DataFrame, np.ndarray, np.n
     batch = composition_matrix([json.loads(c) for c in entries["composition_json"]])
     entries = entries[batch.valid].reset_index(drop=True)
     return entries, batch.X[batch.valid], entries["label_tc_K"].to_numpy()
-
-
-def formula_key(amounts: dict[str, float] | str) -> str:
-    """A composition as a comparable key: pymatgen's reduced formula of the amounts."""
-    from pymatgen.core import Composition
-
-    return Composition(amounts).reduced_formula
-
-
-def formula_compositions(formulas: Sequence[str]) -> list[dict[str, float]]:
-    """Element amounts of each reduced formula (parsed once per distinct formula)."""
-    from pymatgen.core import Composition
-
-    parsed = {
-        f: {el.symbol: float(n) for el, n in Composition(f).element_composition.items()}
-        for f in set(formulas)
-    }
-    return [parsed[f] for f in formulas]
 
 
 def _fit_predict(

@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 
 from tcdb.core.errors import TcdbError
-from tcdb.core.families import chemical_system, family
+from tcdb.core.families import family
 from tcdb.ml.contract import FitContext, Fitted
-from tcdb.ml.evaluation import ByTimeSplit, Parts, family_scores, score_part, years_of
+from tcdb.ml.evaluation import ByTimeSplit, Parts, family_scores, score_part
 from tcdb.ml.metrics import regression
+from tcdb.ml.structure_splits import formula_compositions, split_structures, structure_years
 from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -66,43 +67,11 @@ def record(config) -> dict:
     return recorded
 
 
-def split_structures(
-    structures: pd.DataFrame, config, years: np.ndarray | None = None
-) -> tuple[object, Parts]:
-    """The protocol the configuration names and its parts over these (usable) structures,
-    grouped by their reduced formulas, or by their element sets under ``grouped-by-system``;
-    ``by-time`` also needs each structure's year (NaN where none)."""
-    protocol = config.split_protocol()
-    formulas = structures["reduced_formula"].to_numpy()
-    if getattr(protocol, "grouped_by", None) == "chemical system":
-        from tcdb.ml.structural.baselines import formula_compositions
-
-        groups = np.array([chemical_system(c) for c in formula_compositions(list(formulas))])
-        return protocol, protocol.parts(len(structures), groups)
-    if protocol.name == ByTimeSplit.name:
-        return protocol, protocol.parts(len(structures), formulas, years=years)
-    return protocol, protocol.parts(len(structures), formulas)
-
-
-def structure_years(snapshot: Snapshot, structures: pd.DataFrame) -> np.ndarray:
-    """Each structure's label year: the earliest SuperCon record of its composition (NaN for
-    literature labels, which carry no year, and SuperCon labels without one)."""
-    entries = snapshot.entries
-    years = years_of(entries, f"snapshot {snapshot.id}'s labels")
-    supercon = (entries["origin"] == "supercon").to_numpy()
-    year = pd.Series(years[supercon], index=entries["material_id"].to_numpy()[supercon])
-    year = year[~year.index.duplicated()]
-    mapped = structures["material_id"].map(year).to_numpy(dtype=float)
-    return np.where(structures["origin"].to_numpy() == "supercon", mapped, np.nan)
-
-
 def _by_time_families(
     usable: pd.DataFrame, parts: Parts, y: np.ndarray, predicted: dict, baselines: dict
 ) -> list[dict]:
     """Per family, the later structures of a by-time run: the network's and each baseline's
     count above 20 K and error (``ml.evaluation.family_scores``)."""
-    from tcdb.ml.structural.baselines import formula_compositions
-
     families = [family(c) for c in formula_compositions(list(usable["reduced_formula"]))]
     test = parts.test
     rows = []
