@@ -9,12 +9,14 @@ composition was first reported (``by-time``) or at random (``paper``), each prot
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from tcdb.core.families import chemical_system
+from tcdb.ml.composition_descriptors import composition_matrix
 from tcdb.ml.evaluation import ByTimeSplit, Parts, years_of
 from tcdb.store.snapshots import Snapshot
 
@@ -63,3 +65,39 @@ def structure_years(snapshot: Snapshot, structures: pd.DataFrame) -> np.ndarray:
     year = year[~year.index.duplicated()]
     mapped = structures["material_id"].map(year).to_numpy(dtype=float)
     return np.where(structures["origin"].to_numpy() == "supercon", mapped, np.nan)
+
+
+def supercon_entries(snapshot: Snapshot) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The snapshot's SuperCon labels with their 81 composition descriptors (entries,
+    descriptors, T_c), leaving out the entries whose descriptors cannot be computed."""
+    entries = snapshot.entries
+    entries = entries[entries["origin"] == "supercon"].reset_index(drop=True)
+    batch = composition_matrix([json.loads(c) for c in entries["composition_json"]])
+    entries = entries[batch.valid].reset_index(drop=True)
+    return entries, batch.X[batch.valid], entries["label_tc_K"].to_numpy()
+
+
+def held_out_entries(snapshot: Snapshot, structures: pd.DataFrame, held: np.ndarray,
+                      protocol=None):  # fmt: skip
+    """The snapshot's SuperCon entries (81 descriptors, labels) whose composition no
+    held-out structure has, and how many were left out for that. Under ``grouped-by-system``
+    entries of a held-out element set are left out too, and under ``by-time`` entries first
+    reported after the last training year (or without a year), so a model trained on them
+    sees no more than the structures' own training part allows."""
+    entries, X, y = supercon_entries(snapshot)
+    held_keys = {formula_key(f) for f in structures["reduced_formula"].iloc[held]}
+    held_materials = set(structures["material_id"].iloc[held])
+    compositions = [json.loads(c) for c in entries["composition_json"]]
+    keys = [formula_key(c) for c in compositions]
+    keep = np.array(
+        [k not in held_keys and m not in held_materials
+         for k, m in zip(keys, entries["material_id"], strict=True)], dtype=bool
+    )  # fmt: skip
+    if getattr(protocol, "grouped_by", None) == "chemical system":
+        held_formulas = list(structures["reduced_formula"].iloc[held])
+        held_systems = {chemical_system(c) for c in formula_compositions(held_formulas)}
+        keep &= np.array([chemical_system(c) not in held_systems for c in compositions])
+    if getattr(protocol, "name", None) == ByTimeSplit.name:
+        years = years_of(entries, f"snapshot {snapshot.id}'s labels")
+        keep &= years <= protocol.last_training_year  # NaN compares False: left out
+    return X[keep], y[keep], int((~keep).sum())

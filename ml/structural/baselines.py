@@ -25,7 +25,6 @@ Settings: ``ml.structural.parameters.StructuralBaselineParameters`` (recorded wi
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,13 +34,12 @@ import numpy as np
 import pandas as pd
 
 from tcdb.core.errors import TcdbError
-from tcdb.core.families import chemical_system
 from tcdb.ml.composition_descriptors import composition_matrix
 from tcdb.ml.contract import Model
-from tcdb.ml.evaluation import ByTimeSplit, Parts, fitted_reproducibly, years_of
+from tcdb.ml.evaluation import Parts, fitted_reproducibly
 from tcdb.ml.model_names import COMPOSITION
 from tcdb.ml.structural.parameters import STRUCTURAL_BASELINES, StructuralBaselineParameters
-from tcdb.ml.structure_splits import formula_compositions, formula_key
+from tcdb.ml.structure_splits import formula_compositions, held_out_entries
 from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -84,16 +82,6 @@ def baseline_trees(models: Callable[[str], Model] | None, profile: str, seed: in
     return composition.configure(profile, seed)
 
 
-def supercon_entries(snapshot: Snapshot) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """The snapshot's SuperCon labels with their 81 composition descriptors (entries,
-    descriptors, T_c), leaving out the entries whose descriptors cannot be computed."""
-    entries = snapshot.entries
-    entries = entries[entries["origin"] == "supercon"].reset_index(drop=True)
-    batch = composition_matrix([json.loads(c) for c in entries["composition_json"]])
-    entries = entries[batch.valid].reset_index(drop=True)
-    return entries, batch.X[batch.valid], entries["label_tc_K"].to_numpy()
-
-
 def _fit_predict(
     estimator,
     X: np.ndarray,
@@ -111,32 +99,6 @@ def _fit_predict(
     if keep.any():
         predicted[keep] = estimator.predict(X[predict_rows[keep]])
     return predicted, len(fit_rows)
-
-
-def _held_out_entries(snapshot: Snapshot, structures: pd.DataFrame, held: np.ndarray,
-                      protocol=None):  # fmt: skip
-    """The snapshot's SuperCon entries (81 descriptors, labels) whose composition no
-    held-out structure has, and how many were left out for that. Under ``grouped-by-system``
-    entries of a held-out element set are left out too, and under ``by-time`` entries first
-    reported after the last training year (or without a year), so the baseline sees no more
-    than the network."""
-    entries, X, y = supercon_entries(snapshot)
-    held_keys = {formula_key(f) for f in structures["reduced_formula"].iloc[held]}
-    held_materials = set(structures["material_id"].iloc[held])
-    compositions = [json.loads(c) for c in entries["composition_json"]]
-    keys = [formula_key(c) for c in compositions]
-    keep = np.array(
-        [k not in held_keys and m not in held_materials
-         for k, m in zip(keys, entries["material_id"], strict=True)], dtype=bool
-    )  # fmt: skip
-    if getattr(protocol, "grouped_by", None) == "chemical system":
-        held_formulas = list(structures["reduced_formula"].iloc[held])
-        held_systems = {chemical_system(c) for c in formula_compositions(held_formulas)}
-        keep &= np.array([chemical_system(c) not in held_systems for c in compositions])
-    if getattr(protocol, "name", None) == ByTimeSplit.name:
-        years = years_of(entries, f"snapshot {snapshot.id}'s labels")
-        keep &= years <= protocol.last_training_year  # NaN compares False: left out
-    return X[keep], y[keep], int((~keep).sum())
 
 
 def baseline_predictions(
@@ -172,7 +134,7 @@ def baseline_predictions(
     results["composition_structures"] = BaselineResult(
         predicted, "training structures' reduced formulas", n_fit
     )
-    X_entries, y_entries, n_left_out = _held_out_entries(snapshot, structures, held, protocol)
+    X_entries, y_entries, n_left_out = held_out_entries(snapshot, structures, held, protocol)
     model = trees.estimator().fit(X_entries, y_entries)
     predicted = np.full(len(scored), np.nan)
     valid = batch.valid[scored]
