@@ -26,8 +26,10 @@ Why: pickle (and joblib, and anything built on them) runs code while it loads, s
   predict as before.
 
 Shared by every model that stores trees (``ml`` itself, not one model's package). Only what
-the composition model uses is supported: regressors with the squared-error loss on
-numerical features. Anything else (categorical splits, other losses) is refused.
+the models use is supported: regressors with the squared-error loss on numerical features
+(the composition model's boosted trees; the hydride model's random forest, whose trees the
+same arrays hold, one archive member per target, averaged through ``tree_leaves`` by
+``ml.hydride.forest``). Anything else (categorical splits, other losses) is refused.
 """
 
 from __future__ import annotations
@@ -65,22 +67,40 @@ class BoostedTrees:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Baseline plus every tree's leaf value, summed tree by tree as scikit-learn does."""
+        X = self._checked(X)
+        total = np.full(len(X), self.baseline, dtype=np.float64)
+        for root in self.roots:
+            total += self.value[self._leaves(root, X)]
+        return total
+
+    def tree_leaves(self, X: np.ndarray) -> np.ndarray:
+        """(trees, n): the node index of the leaf each row reaches in each tree, in the trees'
+        order, for models whose trees are averaged rather than added (a random forest reads
+        ``value`` at them, one array per target over the same nodes)."""
+        X = self._checked(X)
+        leaves = np.empty((len(self.roots), len(X)), dtype=np.int64)
+        for i, root in enumerate(self.roots):
+            leaves[i] = self._leaves(root, X)
+        return leaves
+
+    def _checked(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"expected X of shape (n, {self.n_features}), got {X.shape}")
+        return X
+
+    def _leaves(self, root: int, X: np.ndarray) -> np.ndarray:
+        """The leaf each row of ``X`` reaches from ``root``."""
         rows = np.arange(len(X))
-        total = np.full(len(X), self.baseline, dtype=np.float64)
-        for root in self.roots:
-            node = np.full(len(X), root, dtype=np.int64)
+        node = np.full(len(X), root, dtype=np.int64)
+        active = ~self.leaf[node]
+        while active.any():
+            at = node[active]
+            x = X[rows[active], self.feature[at]]
+            go_left = np.where(np.isnan(x), self.missing_left[at], x <= self.threshold[at])
+            node[active] = np.where(go_left, self.left[at], self.right[at])
             active = ~self.leaf[node]
-            while active.any():
-                at = node[active]
-                x = X[rows[active], self.feature[at]]
-                go_left = np.where(np.isnan(x), self.missing_left[at], x <= self.threshold[at])
-                node[active] = np.where(go_left, self.left[at], self.right[at])
-                active = ~self.leaf[node]
-            total += self.value[node]
-        return total
+        return node
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array of the model, as ``to_bytes`` writes them."""

@@ -13,3 +13,4 @@ from __future__ import annotations
 HYDRIDE_MLP = "hydride-mlp"
 COMPOSITION = "composition"
 CVCNN = "cvcnn"
+STRUCTURE_EXPERTS = "structure-experts"

@@ -12,6 +12,7 @@ from tcdb.ml.composition.model import CompositionBaseline
 from tcdb.ml.contract import Model, check_model
 from tcdb.ml.hydride.model import HydrideMLP
 from tcdb.ml.structural.model import StructuralCNN
+from tcdb.ml.structure_experts.model import StructureExperts
 
 MODELS: dict[str, Model] = {}
 
@@ -40,3 +41,4 @@ def get(name: str) -> Model:
 register(HydrideMLP())
 register(CompositionBaseline())
 register(StructuralCNN())
+register(StructureExperts())

@@ -376,6 +376,7 @@ class TrainedModels:
     cvcnn: VerifiedRun  # checked against the database, as the commands load runs
     composition: VerifiedRun
     composition_stdout: str  # what `tcdb train composition --profile smoke` printed
+    experts: CommandTraining  # `tcdb train structure-experts --profile smoke`, on the same db
 
     @property
     def composition_predictor(self):
@@ -408,7 +409,9 @@ def train_tiny_cvcnn(db: Path, snapshot) -> str:
 @pytest.fixture(scope="session")
 def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> TrainedModels:
     """The composition model is trained by ``tcdb train composition --profile smoke``, whose
-    test reads its output here rather than training the same model a second time."""
+    test reads its output here rather than training the same model a second time; the
+    structure experts by ``tcdb train structure-experts --profile smoke`` after the tiny
+    network, so they read the features it cached."""
     from tcdb.store.model_runs import verify_run
 
     with built_once(tmp_path_factory, "models") as (folder, build):
@@ -421,8 +424,12 @@ def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> T
             train_through_the_command(db, "composition", structures_snapshot, *SMOKE_TRAINING).save(
                 folder / "composition.json"
             )
+            train_through_the_command(
+                db, "structure-experts", structures_snapshot, *SMOKE_TRAINING
+            ).save(folder / "experts.json")
         cvcnn_id = read_record(folder / "cvcnn.json")["run_id"]
         composition = CommandTraining.read(db, folder / "composition.json")
+        experts = CommandTraining.read(db, folder / "experts.json")
     conn = connect(db, read_only=True)
     try:
         checked = (
@@ -431,7 +438,7 @@ def trained_models(curated_template, structures_snapshot, tmp_path_factory) -> T
         )
     finally:
         conn.close()
-    return TrainedModels(db, *checked, composition.stdout)
+    return TrainedModels(db, *checked, composition.stdout, experts)
 
 
 @pytest.fixture(scope="session")

@@ -213,8 +213,9 @@ def test_options_are_checked_against_the_model(ridge, training_db, structures_sn
     typed = tcdb(training_db, "train", "ridge-2", "--snapshot", snapshot, "--alpha", "much")
     assert "--alpha takes a number, not 'much'" in str(typed.exception)
     unknown = tcdb(training_db, "train", "ridge-3", "--snapshot", snapshot)
-    assert "Unknown model 'ridge-3'; choose hydride-mlp, composition, cvcnn, ridge-2" in str(
-        unknown.exception
+    assert (
+        "Unknown model 'ridge-3'; choose hydride-mlp, composition, cvcnn, structure-experts, "
+        "ridge-2" in str(unknown.exception)
     )
     wrong_kind = tcdb(training_db, "train", "hydride-mlp", "--snapshot", snapshot,
                       "--profile", "smoke")  # fmt: skip

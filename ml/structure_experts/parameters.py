@@ -1,0 +1,37 @@
+"""The structure experts' parameters, with their defaults: the profiles, the gate between the
+experts, each expert's trees, the spread's calibration and the applicability domain.
+
+Why here: they are this model's alone. A run records every value (``ExpertsConfig`` in its
+manifest), so a result can still be traced to them.
+
+The design was chosen on the validation part of the grouped split of the default snapshot
+(336 structures; the test part was not read), 2026-12-07, docs/models.md "Structure experts":
+the composition trees alone reach r² 0.88 on its 330 SuperCon structures but miss its 6
+literature hydrides by 140 K RMSE, a forest on the 175 descriptors of every training
+structure reaches r² 0.73 on the SuperCon structures and misses the hydrides by 84 K; sending
+the hydrides to a forest trained on the hydrides and the rest to the composition trees gave
+r² 0.87 overall (gates at H fractions of 0.3 to 0.7 alike), where a forest with the
+composition trees' out-of-fold prediction as an input gave 0.86, the same on log T_c 0.82,
+gradient-boosted trees on the descriptors 0.87 (SuperCon 0.78) and the composition
+prediction plus a forest of its residual 0.80.
+"""
+
+from __future__ import annotations
+
+# Fields of ml.structure_experts.training.ExpertsConfig. "quick" is what `make run` trains.
+EXPERTS_PROFILES: dict[str, dict[str, object]] = {
+    "quick": {},
+    "paper": {"hydride_trees": 1000, "composition_members": 5},
+    "smoke": {"hydride_trees": 20, "composition_rounds": 20, "composition_members": 2},
+}
+
+# A structure whose atoms are more than half hydrogen goes to the hydride expert: the
+# superhydrides, whose T_c follows the hydrogen sublattice and its compression, not the
+# composition statistics of SuperCon (which holds one such structure among 2,320).
+HYDRIDE_H_FRACTION = 0.5
+# No spread is claimed smaller than this (K).
+MIN_SPREAD_K = 0.1
+# An expert's spread is scaled so that this share of its validation labels lie within ±1σ
+# (the normal share); with fewer validation rows than CALIBRATION_MIN_ROWS it stays unscaled.
+CALIBRATION_COVERAGE = 0.683
+CALIBRATION_MIN_ROWS = 5

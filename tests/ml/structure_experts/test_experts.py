@@ -1,0 +1,115 @@
+"""The structure experts: trained through the command on the session's snapshot, scored beside
+baselines on the network's split, loaded back to the same floats, and judged by their domain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestRegressor
+
+from tcdb.ml.boosted_trees import TreeFormatError
+from tcdb.ml.forest_trees import ForestTrees, checked_forest
+from tcdb.ml.structural.cvcnn import CVCNNConfig
+from tcdb.ml.structure_experts.domain import VOLUME_COLUMN
+from tcdb.ml.structure_experts.predictor import load_experts
+from tcdb.ml.structure_experts.training import ExpertsConfig
+from tcdb.ml.structure_features import feature_preset, structure_features
+from tcdb.schema.database import connect
+from tcdb.store.model_runs import verify_run
+from tcdb.store.snapshots import load_snapshot
+from tests.conftest import query
+
+
+@pytest.fixture(scope="module")
+def experts(trained_models):
+    """The run, loaded as the commands load it, with the snapshot's features (read from the
+    cache the run filled) by structure id."""
+    training = trained_models.experts
+    conn = connect(training.db, read_only=True)
+    try:
+        run = verify_run(conn, training.run_id, "structure-experts")
+    finally:
+        conn.close()
+    model = load_experts(run)
+    snapshot = load_snapshot(training.db.parent / "snapshots", run.manifest["snapshot_id"])
+    frame = snapshot.structures
+    features = structure_features(
+        frame, feature_preset("tcdb"), training.db.parent / "cache", progress=False
+    )
+    by_id = {sid: i for i, sid in enumerate(frame["structure_id"]) if features.valid[i]}
+    return training, run, model, features.numerical, by_id
+
+
+def test_the_command_scores_each_part_beside_the_baselines_and_says_which_wins(trained_models):
+    printed = trained_models.experts.stdout
+    assert "protocol grouped" in printed
+    assert "experts on validation" in printed and "experts on test" in printed
+    assert "baseline forest_descriptors on test" in printed
+    assert "baseline composition_expert on test" in printed
+    assert " wins: r² " in printed
+    assert "within ±1σ" in printed and "in the domain" in printed
+
+
+def test_the_default_split_is_the_networks_grouped_split():
+    ours = ExpertsConfig().split_protocol().describe()
+    network = CVCNNConfig(protocol="grouped").split_protocol().describe()
+    assert ours == network
+
+
+def test_a_loaded_run_predicts_the_stored_predictions_to_the_float(experts):
+    training, run, model, numerical, by_id = experts
+    stored = query(
+        training.db,
+        "SELECT structure_id, tc_K, tc_std_K, in_domain FROM prediction "
+        "WHERE model_run_id = ? ORDER BY subject_id",
+        run.id,
+    )
+    assert stored, "the run stored no prediction"
+    rows = np.array([by_id[s] for s, *_ in stored])
+    tc, spread = model.predict_features(None, numerical[rows])
+    assert np.array_equal(tc, np.array([t for _, t, _, _ in stored]))
+    assert np.array_equal(spread, np.array([s for _, _, s, _ in stored]))
+    inside, _, _ = model.judge(numerical[rows])
+    assert inside.tolist() == [bool(d) for *_, d in stored]
+
+
+def test_a_compressed_cell_leaves_the_domain_and_says_why(experts):
+    _, _, model, numerical, by_id = experts
+    rows = numerical[sorted(by_id.values())]
+    inside, _, _ = model.judge(rows)
+    assert inside.mean() > 0.8  # the snapshot's own structures are mostly inside
+    squeezed = rows[inside][:20].copy()
+    squeezed[:, VOLUME_COLUMN] *= 0.3  # the same atoms in under a third of the volume
+    inside, reasons, _ = model.judge(squeezed)
+    assert not inside.any()
+    assert all("volume per atom" in reason for reason in reasons)
+
+
+def test_the_spread_is_scaled_on_validation_and_its_coverage_stated_per_part(experts):
+    import json
+
+    training, run, *_ = experts
+    ((metrics,),) = query(training.db, "SELECT metrics_json FROM model_run WHERE id = ?", run.id)
+    metrics = json.loads(metrics)
+    for expert, c in metrics["calibration"].items():
+        assert c["factor"] > 0, expert
+        assert c["calibrated"] == (c["n"] >= 5), expert
+    for part in ("validation", "test"):
+        assert {"within_1_sigma", "within_2_sigma", "n"} <= set(metrics[part]["coverage"])
+
+
+def test_forest_arrays_predict_the_estimators_floats_and_refuse_other_outputs():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 7))
+    y = X[:, 0] * 3 + rng.normal(size=60)
+    forest = RandomForestRegressor(25, random_state=0).fit(X, y)
+    stored = checked_forest(forest, ("tc_K",), X)
+    loaded = ForestTrees.from_bytes(stored.to_bytes(), ("tc_K",), 7)
+    mean, spread = loaded.predict(X)
+    assert np.array_equal(mean[:, 0], forest.predict(X.astype(np.float32)))
+    each = np.stack([t.predict(X.astype(np.float32)) for t in forest.estimators_])
+    assert np.allclose(spread[:, 0], each.std(axis=0))
+    with pytest.raises(TreeFormatError, match="not pressure_GPa"):
+        ForestTrees.from_bytes(stored.to_bytes(), ("pressure_GPa",), 7)
+    with pytest.raises(TreeFormatError, match="do not read 8"):
+        ForestTrees.from_bytes(stored.to_bytes(), ("tc_K",), 8)
