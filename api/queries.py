@@ -133,16 +133,19 @@ class Page:
     more: bool
 
 
+_LARGEST = 2**62  # what a page number or offset may be: far above any count of entries
+
+
 def _integer(params, name: str, minimum: int) -> int | None:
     text = params.get(name)
     if text is None or text == "":
         return None
     try:
-        value = int(text)
+        value = int(text[:40])
     except ValueError:
         raise bad_request(f"{name} must be a whole number, not {text[:40]!r}.") from None
-    if value < minimum:
-        raise bad_request(f"{name} must be {minimum} or more, not {value}.")
+    if not minimum <= value <= _LARGEST:
+        raise bad_request(f"{name} must be from {minimum} to {_LARGEST}, not {text[:40]}.")
     return value
 
 
