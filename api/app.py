@@ -28,7 +28,7 @@ from tcdb.api import queries
 from tcdb.api.catalogue import Catalogue, EntryTable
 from tcdb.api.errors import ApiError
 from tcdb.api.fields import HIDDEN
-from tcdb.api.filters import FilterTranslator
+from tcdb.api.filters import FilterTranslator, parser
 from tcdb.api.parameters import API_MAJOR, PROVIDER_PREFIX, SCHEMA_URL, ApiParameters
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class Api:
         self.runner = queries.Runner(catalogue)
         self.api_version = _api_version()
         self.implementation = _implementation()
+        parser()  # the LALR tables, built once here rather than on the first filtered request
         self.translators = {
             name: FilterTranslator(
                 name,

@@ -250,12 +250,12 @@ PREDICTION_PARTS = (
         "the spread of T_c over the run's ensemble members (null for a run of one member)",
         "K",
     ),
-    ("pressure_gpa", "float", "the pressure predicted (hydride models; null otherwise)", "GPa"),
+    ("pressure_gpa", "float", "the pressure predicted (null for a model of T_c only)", "GPa"),
     (
         "in_domain",
         "boolean",
         "whether the prediction lies in the run's applicability domain "
-        "(hydride models; null for models that have none)",
+        "(null for a model without one)",
         None,
     ),
     (
@@ -270,7 +270,8 @@ PREDICTION_PARTS = (
         "string",
         "what was predicted: structure (this structure), input_structure "
         "(this CIF given to tcdb predict), literature_entry (the literature entry of this "
-        "structure), material or composition (its composition), hydride (its EH_n)",
+        "structure), material or composition (its composition), hydride or hydride_query "
+        "(its EH_n)",
         None,
     ),
     ("created_at", "timestamp", "when the prediction was stored", None),
