@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tests.commands import REPO
 
-FOLDERS = ("tcdb", "core", "schema", "store", "ingest", "curate", "ml", "reports")
+FOLDERS = ("tcdb", "core", "schema", "store", "ingest", "curate", "ml", "reports", "api")
 UV = Path(sys.executable).with_name("uv")
 
 CHECK = """
