@@ -27,9 +27,9 @@ Why: pickle (and joblib, and anything built on them) runs code while it loads, s
 
 Shared by every model that stores trees (``ml`` itself, not one model's package). Only what
 the models use is supported: regressors with the squared-error loss on numerical features
-(the composition model's boosted trees; the hydride model's random forest, whose trees the
-same arrays hold, one archive member per target, averaged through ``tree_leaves`` by
-``ml.hydride.forest``). Anything else (categorical splits, other losses) is refused.
+(boosted trees, and random forests, whose trees the same arrays hold, one archive member per
+output, averaged through ``tree_leaves`` by ``ml.forest_trees``). Anything else (categorical
+splits, other losses) is refused.
 """
 
 from __future__ import annotations

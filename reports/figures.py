@@ -291,7 +291,7 @@ def hutcheon_training(inputs: ReportInputs, path: Path) -> Figure:
 def hutcheon_fig4(inputs: ReportInputs, path: Path) -> Figure:
     """n and Z of the 10 % of in-domain screened EH_n closest to ambient."""
     decile = inputs.require_rows(
-        inputs.frame("SELECT element, Z, n_h, model_run_id FROM hydride_closest_decile"),
+        inputs.frame("SELECT element, Z, n_h, model_run_id, model FROM hydride_closest_decile"),
         "in-domain hydride screening",
         "tcdb screen hydrides",
     )
@@ -316,7 +316,8 @@ def hutcheon_fig4(inputs: ReportInputs, path: Path) -> Figure:
         "hutcheon_fig4",
         "Hutcheon et al. Fig. 4: n and Z near ambient",
         "Distributions of n and of Z over the decile with the lowest D = |P/GPa| + "
-        f"|T_c/K − 293| among the screened hydrides inside the run's applicability domain; "
+        f"|T_c/K − 293| among the screened hydrides inside the run's applicability domain, "
+        f"ranked by the {_models(decile)} (the model the run's rule chose); "
         f"{int(counts.outside):,} of {int(counts.screened):,} screened EH_n were out of the "
         "domain and are left out (the paper ranks every EH_n; table hutcheon_decile_share "
         "compares both).",
@@ -330,7 +331,7 @@ def hutcheon_fig5(inputs: ReportInputs, path: Path) -> Figure:
     from pymatgen.core import Element
 
     best = inputs.frame(
-        "SELECT element, n_h, tc_K, pressure_GPa, distance_to_ambient, model_run_id "
+        "SELECT element, n_h, tc_K, pressure_GPa, distance_to_ambient, model_run_id, model "
         "FROM hydride_best_per_element"
     )
     outside = inputs.frame(
@@ -374,12 +375,18 @@ def hutcheon_fig5(inputs: ReportInputs, path: Path) -> Figure:
         "hutcheon_fig5",
         "Hutcheon et al. Fig. 5: best hydride per element",
         "Each element's n with the lowest D among its EH_n inside the run's applicability "
-        f"domain, its predicted T_c, P and D; {len(outside)} elements with no n in the domain "
+        f"domain, its T_c, P and D as the {_models(best)} predicts them (the model the run's "
+        f"rule chose); {len(outside)} elements with no n in the domain "
         "are grey, with the reason (far: the element is far from every trained element, named "
         "its nearest; spread / n: the members disagree or n lies outside the trained range). "
         "Lanthanides and actinides in the two rows below.",
         {"hydride run": ", ".join(sorted(runs))},
     )
+
+
+def _models(frame) -> str:
+    """The model (or models) that predicted a frame of screened hydrides."""
+    return " and ".join(sorted(set(frame.model))) or "network"
 
 
 def _cell(ax, plt, row: int, group: int, colour, lines: tuple[str, ...]) -> None:

@@ -3,7 +3,8 @@
 Why apart from ``reports.figures`` and ``reports.tables``: both read the same run artefacts
 (the inner search's curves, the kept members' per-epoch errors, the metrics named by protocol)
 and say the same thing: how the network was trained, how closely it fits, how well it
-predicts, and whether the simple models beat it.
+predicts, whether the simple models beat it, how often the spreads cover the labels, and which
+model ranks the screen.
 """
 
 from __future__ import annotations
@@ -47,8 +48,24 @@ def error_frame(metrics: dict) -> pd.DataFrame:
             rows.append({"protocol": label, "model": model, "n": m["n"],
                          "tc_rmse_K": m["tc_rmse"], "tc_mae_K": m["tc_mae"], "tc_r2": m["tc_r2"],
                          "pressure_rmse_GPa": m["pressure_rmse"],
-                         "pressure_r2": m["pressure_r2"], "paper_tc_rmse_K": paper})  # fmt: skip
+                         "pressure_r2": m["pressure_r2"],
+                         **{key: m.get(key, np.nan) for key in COVERAGE},
+                         "paper_tc_rmse_K": paper})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+# The share of labels within ±1σ and ±2σ of the prediction (models with a spread).
+COVERAGE = ("tc_within_1sd", "tc_within_2sd", "pressure_within_1sd", "pressure_within_2sd")
+
+
+def ranking_text(metrics: dict) -> str:
+    """Which model ranks the screen, by which rule and on which scores, in words."""
+    chosen = metrics.get("screening_model")
+    if chosen is None:
+        return "The screen ranks with the network (the run predates the choice of a model)."
+    scores = ", ".join(f"{model} {value:.1f} K" for model, value in chosen["scores"].items())
+    return (f"The screen ranks with the {chosen['model']}: {chosen['rule']} ({scores}); the "
+            "network's rows are kept as the paper's reproduction.")  # fmt: skip
 
 
 def verdict(metrics: dict) -> str:
@@ -65,6 +82,7 @@ def verdict(metrics: dict) -> str:
         else:
             said.append(f"{PROTOCOLS[protocol]}: the {best} beats the paper's network on T_c "
                         f"({scores[best]:.1f} K against {network:.1f} K RMSE).")  # fmt: skip
+    said.append(ranking_text(metrics))
     fit = metrics["network in-sample"]["tc_rmse"]
     said.append(
         f"In-sample the network's mean misses its own points by {fit:.1f} K (the paper: "

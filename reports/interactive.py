@@ -64,7 +64,7 @@ def hydride_periodic_table(inputs: ReportInputs) -> Interactive:
 
     columns = (
         "element, n_h, formula, tc_K, tc_std_K, pressure_GPa, pressure_std_GPa, "
-        "distance_to_ambient, distance_std, in_domain, domain_reason, model_run_id"
+        "distance_to_ambient, distance_std, in_domain, domain_reason, model_run_id, model"
     )
     best = inputs.frame(f"SELECT {columns} FROM hydride_best_per_element")
     every = inputs.frame(f"SELECT {columns} FROM hydride_best_per_element_all")
@@ -115,14 +115,16 @@ def hydride_periodic_table(inputs: ReportInputs) -> Interactive:
         "hydride_periodic_table",
         "Best hydride per element (hover for T_c, P and D)",
         "Each element's EH_n with the lowest D = |P/GPa| + |T_c/K − 293| among its n inside "
-        "the run's applicability domain, coloured by D; hover shows T_c, P and D, each ± the "
-        f"members' spread, and the domain flag. {len(outside)} elements with no n in the domain "
-        "are grey; hover names their best n over all and why it is out.",
+        f"the run's applicability domain as the {' and '.join(sorted(set(every.model)))} "
+        "predicts them (the model the run's rule chose), coloured by D; hover shows T_c, P and "
+        f"D, each ± the spread over members or trees, and the domain flag. {len(outside)} "
+        "elements with no n in the domain are grey; hover names their best n over all and why "
+        "it is out.",
         _html(fig, "hydride_periodic_table"),
         "hutcheon_fig5",
         "Hutcheon et al. 2020, Fig. 5 (best hydride per element)",
-        "the best n among those inside the applicability domain, the paper ranks every n; "
-        "the spreads come from our ensemble's members",
+        "the best n among those inside the applicability domain, the paper ranks every n, with "
+        "its network; the spreads come from our members or trees",
         {"hydride run": ", ".join(runs)},
     )
 

@@ -7,14 +7,16 @@ a loaded run's own training points (``HydrideEnsemble.X_train_``, ``x_std_``), w
 of ``ml.hydride.parameters.HydrideDomainParameters``; it depends on no screening result, so a new
 training changes the thresholds and nothing else.
 
-Three checks, each failure written into ``domain_reason``:
+Four checks, each failure written into ``domain_reason``:
 
+- E a noble gas when no training point is a noble-gas hydride (``noble_gases``);
 - n outside [min, max] of the trained n;
 - the element's 7 descriptors, standardised by the run's input spread, further from the
   nearest trained element than the trained elements are from each other when one is left out
   (quantile ``element_quantile`` of those leave-one-element-out distances; 1.0 is the largest);
-- the T_c or P spread over members above quantile ``spread_quantile`` of the ensemble's own
-  spreads on its training points.
+- the T_c or P spread above quantile ``spread_quantile`` of the same model's own spreads on
+  its training points (the network's over its members, the forest's over its trees: each model
+  that predicts a screen has its domain, which differs only in these two thresholds).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from tcdb.ml.hydride.parameters import HYDRIDE_DOMAIN, HydrideDomainParameters
 
 Z_COLUMN = 2  # descriptor columns: n_H, vdw_radius, Z, mass_number, n_s, n_p, n_d, n_f
 ELEMENT_COLUMNS = slice(1, 8)
+NOBLE_GAS_REASON = "noble gas: no noble-gas hydride among the training points"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class HydrideDomain:
     """The thresholds of one run's domain and the trained points they were read from."""
 
     parameters: HydrideDomainParameters
+    model: str  # whose spread the spread thresholds are: "network" or "forest"
+    untrained_noble_gases: tuple[str, ...]  # flagged: no training point holds a noble gas
     n_range: tuple[float, float]
     trained_elements: tuple[str, ...]
     trained_descriptors: np.ndarray  # (elements, 7), standardised
@@ -49,6 +54,8 @@ class HydrideDomain:
         """The numbers every flag was decided with, as stored beside each prediction."""
         return {
             "parameters": self.parameters.as_dict(),
+            "model": self.model,
+            "untrained_noble_gases": list(self.untrained_noble_gases),
             "n_range": list(self.n_range),
             "trained_elements": len(self.trained_elements),
             "element_threshold": self.element_threshold,
@@ -59,10 +66,12 @@ class HydrideDomain:
     def describe(self) -> str:
         """One line naming each threshold."""
         low, high = self.n_range
+        noble = "; no noble gas (none trained)" if self.untrained_noble_gases else ""
         return (
             f"domain: n in {low:g}–{high:g}; element within {self.element_threshold:.2f} of one "
-            f"of {len(self.trained_elements)} trained elements; spread at most "
+            f"of {len(self.trained_elements)} trained elements; {self.model} spread at most "
             f"{self.tc_spread_threshold_K:.0f} K and {self.pressure_spread_threshold_GPa:.0f} GPa"
+            f"{noble}"
         )
 
     def nearest(self, X: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -85,6 +94,8 @@ class HydrideDomain:
         for i, element in enumerate(elements):
             n, (tc_spread, p_spread) = X[i, 0], spread[i]
             failed = []
+            if element in self.untrained_noble_gases:
+                failed.append(NOBLE_GAS_REASON)
             if self.parameters.check_n_range and not low <= n <= high:
                 failed.append(f"n {n:g} outside the trained range {low:g}–{high:g}")
             if distance[i] > self.element_threshold:
@@ -121,12 +132,19 @@ def check_counts(assessed: pd.DataFrame) -> dict[str, int]:
         "element distance": int(reasons.str.contains("from its nearest trained").sum()),
         "T_c spread": int(reasons.str.contains("T_c spread").sum()),
         "P spread": int(reasons.str.contains("P spread").sum()),
+        "noble gas": int(reasons.str.startswith("noble gas:").sum()),
         "out of domain": int((~assessed["in_domain"].astype(bool)).sum()),
     }
 
 
-def domain_of(ensemble, parameters: HydrideDomainParameters = HYDRIDE_DOMAIN) -> HydrideDomain:
-    """The domain of a fitted or loaded ``HydrideEnsemble``, from its training points only."""
+def domain_of(
+    ensemble,
+    parameters: HydrideDomainParameters = HYDRIDE_DOMAIN,
+    forest=None,
+) -> HydrideDomain:
+    """The domain of a fitted or loaded ``HydrideEnsemble``, from its training points only;
+    with ``forest`` (an ``ml.forest_trees.ForestTrees`` fitted on the same points), the domain
+    of the forest's predictions: its spread thresholds are the forest's."""
     X = np.asarray(ensemble.X_train_, dtype=float)
     scale = np.asarray(ensemble.x_std_, dtype=float)[ELEMENT_COLUMNS]
     scale = np.where(scale > 0, scale, 1.0)
@@ -135,10 +153,13 @@ def domain_of(ensemble, parameters: HydrideDomainParameters = HYDRIDE_DOMAIN) ->
     trained = tuple(names[zi - 1] for zi in z)
     points = X[first][:, ELEMENT_COLUMNS] / scale
     element_threshold = _leave_one_out_threshold(points, parameters.element_quantile)
-    _, spread = ensemble.predict(X)
+    _, spread = (ensemble if forest is None else forest).predict(X)
     tc_limit, p_limit = np.quantile(spread, parameters.spread_quantile, axis=0)
+    noble = set(parameters.noble_gases)
     return HydrideDomain(
         parameters=parameters,
+        model="network" if forest is None else "forest",
+        untrained_noble_gases=() if noble & set(trained) else parameters.noble_gases,
         n_range=(float(X[:, 0].min()), float(X[:, 0].max())),
         trained_elements=trained,
         trained_descriptors=points,

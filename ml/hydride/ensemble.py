@@ -473,6 +473,14 @@ class HydrideEnsemble:
         self._require_fitted()
         return _oof_mean(self.predict_members(self.X_train_), self.validation_masks_)
 
+    def oof_spread(self) -> np.ndarray:
+        """(n, 2): per training point, the standard deviation over the members that held it
+        out (NaN if none)."""
+        self._require_fitted()
+        members = self.predict_members(self.X_train_)
+        mean = _oof_mean(members, self.validation_masks_)
+        return np.sqrt(_oof_mean((members - mean) ** 2, self.validation_masks_))
+
     # -- persistence -----------------------------------------------------------------------
 
     def _state(self) -> dict[str, Any]:

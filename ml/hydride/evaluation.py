@@ -15,6 +15,11 @@ ensemble of ``evaluation_members`` members, each on a random (1 − ``validation
 that part, trained for the chosen epochs: the deployed procedure, repeated per fold. The forest
 (``forest_trees`` trees, ``forest_min_leaf`` points per leaf, fixed a priori) and ordinary least
 squares are refitted on the same training parts.
+
+Each prediction of the network and the forest comes with a spread (the standard deviation over
+the fold ensemble's members, or over the forest's trees), and ``coverage`` says how often the
+label lies within one and two of them: whether the spread printed beside a screened T_c means
+what it seems to.
 """
 
 from __future__ import annotations
@@ -39,8 +44,9 @@ def fold_ensembles(
     splits: Sequence[Split],
     choices: Sequence[Hyperparameters],
     config: HydrideMLPConfig,
-) -> np.ndarray:
-    """(n, 2) scaled predictions of every test row by its fold's ensemble (NaN if untested).
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2) scaled predictions of every test row by its fold's ensemble, and (n, 2) their
+    spread over the fold's members (NaN where untested).
 
     The folds' members train together, one model per batch size among the choices.
     """
@@ -48,6 +54,7 @@ def fold_ensembles(
 
     n = len(y)
     predicted = np.full((n, 2), np.nan)
+    spread = np.full((n, 2), np.nan)
     rng = np.random.default_rng([config.seed, 1])
     share = 1 - config.validation_fraction
     masks = []
@@ -78,7 +85,8 @@ def fold_ensembles(
             test = splits[fold][1]
             mine = outputs[position * repeat : (position + 1) * repeat]
             predicted[test] = mine[:, test].mean(axis=0)
-    return predicted
+            spread[test] = mine[:, test].std(axis=0)
+    return predicted, spread
 
 
 def forest(config: HydrideMLPConfig):
@@ -102,14 +110,22 @@ def linear():
 
 def baseline_predictions(
     X: np.ndarray, y: np.ndarray, splits: Sequence[Split], config: HydrideMLPConfig
-) -> dict[str, np.ndarray]:
-    """Out-of-fold (n, 2) predictions of the linear and forest baselines in K and GPa."""
+) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Out-of-fold (n, 2) predictions of the linear and forest baselines in K and GPa, each
+    with its spread: the standard deviation over the forest's trees, None for least
+    squares."""
+    from tcdb.ml.hydride.forest import tree_spread
+
     found = {}
     for name, make in (("linear", linear), ("forest", lambda: forest(config))):
         predicted = np.full(y.shape, np.nan)
+        spread = np.full(y.shape, np.nan) if name == "forest" else None
         for train, test in splits:
-            predicted[test] = fitted_reproducibly(make(), X[train], y[train]).predict(X[test])
-        found[name] = predicted
+            fitted = fitted_reproducibly(make(), X[train], y[train])
+            predicted[test] = fitted.predict(X[test])
+            if spread is not None:
+                spread[test] = tree_spread(fitted, X[test])
+        found[name] = (predicted, spread)
     return found
 
 
@@ -120,3 +136,24 @@ def in_sample_baselines(X: np.ndarray, y: np.ndarray, config: HydrideMLPConfig) 
         "forest": fitted_reproducibly(forest(config), X, y),
     }
     return {name: (model.predict(X), model) for name, model in fits.items()}
+
+
+COVERED = (1, 2)  # coverage within ±1σ and ±2σ
+
+
+def coverage(
+    y: np.ndarray, predicted: np.ndarray, spread: np.ndarray, prefixes: Sequence[str]
+) -> dict[str, float]:
+    """Per target, the share of labels within ±1 and ±2 spreads of the prediction
+    (``<prefix>_within_1sd``, ``<prefix>_within_2sd``), over the rows the errors are scored
+    on (none of the targets, predictions or spreads NaN). A spread that is a standard
+    deviation of normal errors would cover 68 % and 95 %."""
+    y, predicted, spread = (np.asarray(a, dtype=float) for a in (y, predicted, spread))
+    keep = ~(np.isnan(y) | np.isnan(predicted) | np.isnan(spread)).any(axis=1)
+    found = {}
+    for column, prefix in enumerate(prefixes):
+        error = np.abs(y[keep, column] - predicted[keep, column])
+        for k in COVERED:
+            inside = error <= k * spread[keep, column]
+            found[f"{prefix}_within_{k}sd"] = float(inside.mean()) if keep.any() else np.nan
+    return found

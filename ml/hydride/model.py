@@ -17,7 +17,8 @@ class HydrideMLP(Model):
     help = (
         "The (T_c, P) network of Hutcheon et al. (2020): 64 members, each on a random 75 %, "
         "trained as an inner cross-validation chooses; in-sample, out-of-fold and grouped "
-        "errors beside linear and forest baselines."
+        "errors beside linear and forest baselines, and the one of network and forest that "
+        "ranks the screen."
     )
     profiles = HYDRIDE_PROFILES
     overrides = (
@@ -61,7 +62,7 @@ class HydrideMLP(Model):
             else f"fixed: learning rate {chosen['learning_rate']:g}, L2 {chosen['l2']:g}, "
             f"batch {batch}, {chosen['epochs']} epochs",
             f"{'protocol':<24} {'model':<8} {'n':>4} {'T_c RMSE K':>10} {'T_c R²':>7} "
-            f"{'P RMSE GPa':>11} {'P R²':>6}",
+            f"{'P RMSE GPa':>11} {'P R²':>6} {'T_c in ±1σ/±2σ':>15} {'P in ±1σ/±2σ':>13}",
         ]
         for protocol in PROTOCOLS_SHOWN:
             for model in ("network", "linear", "forest"):
@@ -71,8 +72,28 @@ class HydrideMLP(Model):
                 lines.append(
                     f"{protocol:<24} {model:<8} {s['n']:>4} {s['tc_rmse']:>10.1f} "
                     f"{s['tc_r2']:>7.3f} {s['pressure_rmse']:>11.1f} {s['pressure_r2']:>6.3f}"
+                    + _coverage(s)
                 )
+        chosen = m.get("screening_model")
+        if chosen is not None:
+            from tcdb.ml.hydride.parameters import METRIC_WORDS
+
+            unit = "K" if chosen["metric"].startswith("tc") else "GPa"
+            scores = ", ".join(f"{model} {v:.1f} {unit}" for model, v in chosen["scores"].items())
+            lines.append(
+                f"the screen ranks with the {chosen['model']}: {chosen['rule']} "
+                f"({METRIC_WORDS.get(chosen['metric'], chosen['metric'])}: {scores})"
+            )
         return lines
+
+
+def _coverage(scored: dict) -> str:
+    """The shares of labels within ±1σ and ±2σ of T_c and of P, when the model has a spread."""
+    if "tc_within_1sd" not in scored:
+        return ""
+    shares = [f"{scored[f'{t}_within_1sd']:.0%}/{scored[f'{t}_within_2sd']:.0%}"
+              for t in ("tc", "pressure")]  # fmt: skip
+    return f" {shares[0]:>15} {shares[1]:>13}"
 
 
 # The three figures of ml.hydride.evaluation, then the paper's own estimate.

@@ -7,8 +7,11 @@ standardised with the mean and spread of the screening grid (every screenable E 
 which do not depend on any label. How the members train is chosen by an inner cross-validation
 (``ml.hydride.search``); the metrics are the three figures of ``ml.hydride.evaluation``
 (in-sample, random folds, grouped by formula) for the network, the linear baseline and a
-forest, plus the paper's member-held-out estimate.
-A loaded run predicts with every member: the mean is the prediction, the spread its
+forest, plus the paper's member-held-out estimate, with the coverage of the network's and the
+forest's spreads. The forest and least squares fitted on every point are kept with the
+ensemble, and the model that ranks the screen (the network or the forest) is chosen by the rule
+of ``ml.hydride.selection`` from the grouped scores and recorded in the metrics.
+A loaded run predicts with every member (or tree): the mean is the prediction, the spread its
 uncertainty, and D = |P/GPa| + |T_c/K − 293| its distance to ambient conditions.
 """
 
@@ -85,11 +88,15 @@ def grid_scaling(descriptors: HydrideDescriptorConfig) -> tuple[np.ndarray, np.n
 
 
 def record(config, descriptors: HydrideDescriptorConfig | None = None) -> dict:
-    """The configuration as the run manifest records it."""
+    """The configuration as the run manifest records it, with the rule that chooses the model
+    that ranks the screen."""
+    from tcdb.ml.hydride.parameters import HYDRIDE_SELECTION
+
     return {
         "mlp": config.as_dict(),
         "descriptors": (descriptors or HydrideDescriptorConfig()).as_dict(),
         "input_scaling": "mean and std of the screening grid (every screenable E, n = 1..31)",
+        "screening_model_rule": HYDRIDE_SELECTION.as_dict(),
     }
 
 
@@ -105,10 +112,20 @@ PROTOCOL_SLUGS = {
 def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None = None) -> Fitted:
     """Choose how to train by inner cross-validation, train the ensemble that is kept, and
     score it beside the linear and forest baselines in-sample, out of fold and grouped by
-    formula (``ml.hydride.evaluation``), plus the paper's member-held-out estimate."""
+    formula (``ml.hydride.evaluation``), plus the paper's member-held-out estimate; the
+    network's and the forest's spreads are scored by their coverage. The forest and least
+    squares fitted on every point are kept beside the ensemble, and the model that ranks the
+    screen is chosen from the grouped scores (``ml.hydride.selection``)."""
     from tcdb.ml.hydride.ensemble import HydrideEnsemble, linear_baseline_oof
-    from tcdb.ml.hydride.evaluation import baseline_predictions, fold_ensembles, in_sample_baselines
+    from tcdb.ml.hydride.evaluation import (
+        baseline_predictions,
+        coverage,
+        fold_ensembles,
+        in_sample_baselines,
+    )
+    from tcdb.ml.hydride.forest import FOREST_FILE
     from tcdb.ml.hydride.search import search
+    from tcdb.ml.hydride.selection import RECORD_KEY, choose
 
     descriptors = descriptors or HydrideDescriptorConfig()
     data = training_data(snapshot, descriptors)
@@ -131,19 +148,30 @@ def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None 
         results, choices = None, [config.fixed] * len(training_sets)
     log.info("training %d members on %d points (%s)", config.members, n, choices[0])
     ensemble = HydrideEnsemble(config).fit(data.X, data.y, x_mean, x_std, choices[0])
-    predictions = {("network", "in-sample"): ensemble.predict(data.X)[0]}
+    predictions, spreads = {}, {}
+    predictions[("network", "in-sample")], spreads[("network", "in-sample")] = ensemble.predict(
+        data.X
+    )
     in_sample = in_sample_baselines(data.X, data.y, config)
     for name, (fitted, _) in in_sample.items():
         predictions[(name, "in-sample")] = fitted
+    forest = checked_forest(in_sample["forest"][1], data.X)
+    spreads[("forest", "in-sample")] = forest.predict(data.X)[1]
     offset = 1
     for name in outer:
         fold_choices = choices[offset : offset + len(splits[name])]
         offset += len(splits[name])
-        network = fold_ensembles(x, y_scaled, splits[name], fold_choices, config)
+        network, spread = fold_ensembles(x, y_scaled, splits[name], fold_choices, config)
         predictions[("network", name)] = network * config.output_scales
-        for model, found in baseline_predictions(data.X, data.y, splits[name], config).items():
+        spreads[("network", name)] = spread * config.output_scales
+        for model, (found, spread) in baseline_predictions(
+            data.X, data.y, splits[name], config
+        ).items():
             predictions[(model, name)] = found
+            if spread is not None:
+                spreads[(model, name)] = spread
     predictions[("network", "random-repeated")] = ensemble.oof_predictions()
+    spreads[("network", "random-repeated")] = ensemble.oof_spread()
     predictions[("linear", "random-repeated")] = linear_baseline_oof(
         data.X, data.y, ensemble.validation_masks_
     )
@@ -158,15 +186,20 @@ def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None 
         scored = score_targets(protocols[name], data.y, predicted, METRIC_PREFIXES)
         if name == "grouped-by-composition":
             scored["groups"] = "formula EH_n"
+        if (model, name) in spreads:
+            scored |= coverage(data.y, predicted, spreads[(model, name)], METRIC_PREFIXES)
+            scored["spread"] = SPREADS[(model, name)]
         metrics[f"{model} {name}"] = scored | {"model": model}
     if results is not None:
         metrics["hyperparameters"] |= {"inner_score": results[0].score}
         metrics["outer_fold_hyperparameters"] = [c.as_dict() for c in choices[1:]]
+    metrics[RECORD_KEY] = choose(metrics)
     artefacts = {f"ensemble/{name}": content for name, content in ensemble.files().items()}
     linear = in_sample["linear"][1]  # least squares on every point, kept for screening
     artefacts["linear.json"] = json.dumps(
         {"coef": linear.coef_.tolist(), "intercept": linear.intercept_.tolist()}
     ).encode()
+    artefacts[FOREST_FILE] = forest.to_bytes()
     if results is not None:
         searched = [{"training_set": "all points", **results[0].as_dict()}]
         position = 1
@@ -181,8 +214,45 @@ def fit(snapshot: Snapshot, config, descriptors: HydrideDescriptorConfig | None 
     for (model, name), predicted in predictions.items():
         slug = f"{model}_{PROTOCOL_SLUGS[name]}"
         frame[[f"{slug}_tc_K", f"{slug}_pressure_GPa"]] = predicted
+        if (model, name) in spreads:
+            frame[[f"{slug}_tc_std_K", f"{slug}_pressure_std_GPa"]] = spreads[(model, name)]
     artefacts["out_of_fold.parquet"] = frame.to_parquet(index=False)
     return Fitted(artefacts, metrics, {"dropped_rows": data.dropped}, _oof_prediction_rows(frame))
+
+
+# What each scored spread is.
+_FOLD_MEMBERS = "standard deviation over the members of each fold's ensemble"
+_FOLD_TREES = "standard deviation over the trees of each fold's forest"
+SPREADS = {
+    ("network", "in-sample"): "standard deviation over the kept ensemble's members",
+    ("network", "random-folds"): _FOLD_MEMBERS,
+    ("network", "grouped-by-composition"): _FOLD_MEMBERS,
+    ("network", "random-repeated"): "standard deviation over the kept members that held the "
+    "point out",
+    ("forest", "in-sample"): "standard deviation over the trees of the forest fitted on every "
+    "point",
+    ("forest", "random-folds"): _FOLD_TREES,
+    ("forest", "grouped-by-composition"): _FOLD_TREES,
+}
+
+
+def checked_forest(estimator, X: np.ndarray):
+    """The forest fitted on every point as arrays (``ml.hydride.forest``), after checking
+    that, read back as a run is read, it predicts the estimator's exact floats on every
+    training point: a change in scikit-learn's internals fails here, at training."""
+    from tcdb.ml.boosted_trees import TreeFormatError
+    from tcdb.ml.hydride.forest import stored_forest
+
+    try:
+        forest = stored_forest(estimator, X)
+    except TreeFormatError as exc:
+        raise TcdbError(f"The forest is refused when read back ({exc}).") from None
+    if not np.array_equal(forest.predict(X)[0], estimator.predict(X)):
+        raise TcdbError(
+            "The forest read back from its arrays does not predict as the fitted one; this "
+            "scikit-learn version stores its trees differently (see ml/forest_trees.py)."
+        )
+    return forest
 
 
 def _oof_prediction_rows(frame: pd.DataFrame) -> list[dict]:
@@ -220,18 +290,38 @@ def _oof_prediction_rows(frame: pd.DataFrame) -> list[dict]:
 
 @dataclass(frozen=True)
 class HydridePredictor:
-    """A hydride-mlp run loaded back: the ensemble, the linear baseline and the descriptors
-    the run was trained with."""
+    """A hydride-mlp run loaded back: the ensemble, the forest (None for runs recorded before
+    forests were kept), the linear baseline, the descriptors the run was trained with and the
+    model its rule chose to rank with (``chosen``: "network" or "forest")."""
 
     run_id: str
     ensemble: object  # ml.hydride.ensemble.HydrideEnsemble
     linear_coef: np.ndarray
     linear_intercept: np.ndarray
     descriptors: HydrideDescriptorConfig
+    forest: object | None = None  # ml.forest_trees.ForestTrees of (T_c, P)
+    chosen: str = "network"
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The models that can predict a screen, the network first."""
+        return ("network", "forest") if self.forest is not None else ("network",)
+
+    def members(self, X: np.ndarray, model: str) -> np.ndarray:
+        """Every member's (network) or tree's (forest) (T_c, P), (members, n, 2)."""
+        if model == "network":
+            return self.ensemble.predict_members(X)
+        if model == "forest" and self.forest is not None:
+            return self.forest.predict_trees(X)
+        raise TcdbError(f"Run {self.run_id} holds no {model}; it holds {', '.join(self.models)}.")
+
+    def mean(self, members: np.ndarray, model: str) -> np.ndarray:
+        """The prediction: the members' mean (the forest's, as scikit-learn sums it)."""
+        return self.forest.mean(members) if model == "forest" else members.mean(axis=0)
 
     def predict(self, inputs) -> np.ndarray:
-        """(n, 2) ensemble means of (T_c K, P GPa) for (element, n_h) pairs; NaN for an
-        element lacking a descriptor."""
+        """(n, 2) predictions of (T_c K, P GPa) for (element, n_h) pairs by the model the
+        run ranks with; NaN for an element lacking a descriptor."""
         predicted = np.full((len(inputs), 2), np.nan)
         usable = [
             i for i, (element, _) in enumerate(inputs)
@@ -241,7 +331,7 @@ class HydridePredictor:
             elements = [inputs[i][0] for i in usable]
             n_h = np.array([inputs[i][1] for i in usable])
             X, _ = hydride_matrix(elements, n_h, self.descriptors)
-            predicted[usable] = self.ensemble.predict(X)[0]
+            predicted[usable] = self.mean(self.members(X, self.chosen), self.chosen)
         return predicted
 
     def linear(self, X: np.ndarray) -> np.ndarray:
@@ -250,8 +340,12 @@ class HydridePredictor:
 
 
 def load(run: VerifiedRun) -> HydridePredictor:
-    """The trained ensemble of a checked hydride-mlp run (JSON and ``.npz`` arrays only)."""
+    """The trained ensemble of a checked hydride-mlp run, and its forest when it has one (JSON
+    and ``.npz`` arrays only)."""
+    from tcdb.ml.boosted_trees import TreeFormatError
     from tcdb.ml.hydride.ensemble import HydrideEnsemble
+    from tcdb.ml.hydride.forest import FOREST_FILE, read_forest
+    from tcdb.ml.hydride.selection import chosen_model
 
     run.require_model(HYDRIDE_MLP)
     recorded = run.manifest["config"]["descriptors"]
@@ -262,6 +356,14 @@ def load(run: VerifiedRun) -> HydridePredictor:
         ensemble = HydrideEnsemble.load_from(lambda name: run.read_bytes(f"ensemble/{name}"))
     except (ValueError, KeyError) as exc:
         raise TcdbError(f"Run {run.id}: the ensemble was not loaded: {exc}.") from None
+    forest = None
+    if FOREST_FILE in run.manifest["artefacts"]:
+        try:
+            forest = read_forest(run.read_bytes(FOREST_FILE))
+        except (TreeFormatError, ValueError) as exc:
+            raise TcdbError(f"Run {run.id}: {FOREST_FILE} is not a valid forest ({exc}).") from None
     linear = run.read_json("linear.json")
+    models = ("network", "forest") if forest is not None else ("network",)
     return HydridePredictor(run.id, ensemble, np.asarray(linear["coef"]),
-                            np.asarray(linear["intercept"]), descriptors)  # fmt: skip
+                            np.asarray(linear["intercept"]), descriptors, forest,
+                            chosen_model(run.manifest.get("metrics", {}), models))  # fmt: skip

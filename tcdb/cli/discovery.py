@@ -196,34 +196,48 @@ def predict_hydride(
         ),
     ],
     run: Annotated[str, typer.Option("--run", help="A hydride-mlp run id, or 'latest'")] = "latest",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="default (the model the run's rule chose to rank with) | network (the "
+            "paper's) | forest",
+        ),
+    ] = "default",
     output: OutputOption = None,
     fmt: FormatOption = "table",
     store: Annotated[
         bool, typer.Option(help="Write the predictions to the database (view hydride_prediction)")
     ] = True,
 ) -> None:
-    """Predict T_c and P of binary hydrides with a hydride-mlp run: T_c ± σ and P ± σ over the
-    members, D = |P/GPa| + |T_c/K − 293| ± the spread of the members' own D, and whether the
-    run's applicability domain covers the hydride (trained n range, distance to the nearest
-    trained element, spread), with every failed check. A formula that is not E H_n with exactly
-    one element besides H is named with the reason; the rest are predicted. Exit status 1 when
-    none could be."""
+    """Predict T_c and P of binary hydrides with a hydride-mlp run, by the model its rule chose
+    (--model: the network or the forest): T_c ± σ and P ± σ over the members (or trees), D =
+    |P/GPa| + |T_c/K − 293| ± the spread of the members' own D, and whether the run's
+    applicability domain covers the hydride (no noble gas unless one was trained, trained n
+    range, distance to the nearest trained element, spread), with every failed check. Every
+    model's predictions are stored (the network's: view hydride_prediction_network). A formula
+    that is not E H_n with exactly one element besides H is named with the reason; the rest are
+    predicted. Exit status 1 when none could be."""
     _require_format(fmt)
     output = _checked_output(ctx, output)  # before the model's imports: a refusal costs nothing
-    from tcdb.ml.hydride.screening import predict_formulas
+    from tcdb.ml.hydride.screening import MODEL_CHOICES, predict_formulas
     from tcdb.ml.model_names import HYDRIDE_MLP
     from tcdb.store.model_runs import locate_run
 
+    if model not in MODEL_CHOICES:
+        raise TcdbError(f"Unknown model {model!r}; use {', '.join(MODEL_CHOICES)}.")
     db = database(ctx, write=store)
     with db.reading() as conn:  # only to find the run; reading its files holds no connection
         recorded = locate_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
     verified = recorded.verify()
-    predicted = predict_formulas(db if store else None, verified, formulas)
+    predicted = predict_formulas(db if store else None, verified, formulas, model=model)
     frame = _hydride_frame(predicted)
     if output is not None:
         write_csv(frame, output)
     if fmt == "table":
-        typer.echo(f"predicted with {predicted.run_id}; {predicted.domain.describe()}")
+        which = "the run's choice" if predicted.model == predicted.chosen else "as asked"
+        typer.echo(f"predicted with {predicted.run_id} by the {predicted.model} ({which}); "
+                   f"{predicted.domain.describe()}")  # fmt: skip
         for r in predicted.frame.itertuples(index=False):
             verdict = "in domain" if r.in_domain else f"out of domain: {r.domain_reason}"
             typer.echo(

@@ -8,9 +8,20 @@ import typer
 
 from tcdb.cli.context import database, settings_of
 from tcdb.cli.engines import AddressOption, EngineOption, JobOption, describe, engine_choice
+from tcdb.core.errors import TcdbError
 
 app = typer.Typer(help="Screen candidates with a trained model; predictions go to the "
                          "database.", no_args_is_help=True)  # fmt: skip
+
+
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="default (the model the run's rule chose to rank with) | network (the paper's, "
+        "the reproduction) | forest",
+    ),
+]
 
 
 @app.command("hydrides")
@@ -26,20 +37,26 @@ def screen_hydrides(
             "--all", help="Rank every EH_n, in the applicability domain or not, with its flag"
         ),
     ] = False,
+    model: ModelOption = "default",
     engine: EngineOption = "local",
     address: AddressOption = None,
     job: JobOption = None,
 ) -> None:
-    """Predict every EH_n (each element with descriptors, n = 1 … 31) with all members and
-    judge each against the run's applicability domain (trained n range, distance to the
-    nearest trained element, spread over members). Prints the thresholds, how many EH_n each
-    check flags, and each element's best n in the domain (view hydride_best_per_element;
-    --all: over every EH_n, view hydride_best_per_element_all). With --engine ray the grid is
-    one resumable job of shards (docs/scaling.md)."""
-    from tcdb.ml.hydride.screening import screen
+    """Predict every EH_n (each element with descriptors, n = 1 … 31) with each model the run
+    holds (the network's members; the forest's trees) and judge each against the run's
+    applicability domain (no noble gas unless one was trained, trained n range, distance to the
+    nearest trained element, spread); every model's rows are stored. Prints the model that
+    ranks (--model; by default the one the run's rule chose from its grouped out-of-fold
+    scores), its thresholds, how many EH_n each check flags, and each element's best n in the
+    domain (view hydride_best_per_element; --all: over every EH_n, view
+    hydride_best_per_element_all; the network's rows: view hydride_screening_network). With
+    --engine ray the grid is one resumable job of shards (docs/scaling.md)."""
+    from tcdb.ml.hydride.screening import MODEL_CHOICES, screen
     from tcdb.ml.model_names import HYDRIDE_MLP
     from tcdb.store.model_runs import resolve_run
 
+    if model not in MODEL_CHOICES:
+        raise TcdbError(f"Unknown model {model!r}; use {', '.join(MODEL_CHOICES)}.")
     choice = engine_choice(engine, address, job)
     db = database(ctx, write=True)
     with db.reading() as conn:
@@ -51,33 +68,46 @@ def screen_hydrides(
 
         with ray_session(choice, HydridePackage(verified)) as session:
             screened = screen_sharded(db, Screening(session, jobs_folder(db.path), choice.job),
-                                      verified)  # fmt: skip
+                                      verified, model=model)  # fmt: skip
     else:
-        screened = screen(db, verified)
-    typer.echo(f"screened {len(screened.frame):,} EH_n with run {verified.name}")
+        screened = screen(db, verified, model=model)
+    typer.echo(f"screened {len(screened.frame):,} EH_n with run {verified.name} "
+               f"(stored: {', '.join(screened.stored)})")  # fmt: skip
     if screened.job is not None:
         typer.echo(describe(screened.job))
+    typer.echo(ranking_line(screened.model, screened.chosen, verified.manifest))
     typer.echo(screened.domain.describe())
     counts = screened.counts()
     out = counts.pop("out of domain")
     flagged = ", ".join(f"{check} {n:,}" for check, n in counts.items())
     typer.echo(f"flagged: {flagged}; out of domain {out:,} of {len(screened.frame):,}")
-    view = "hydride_best_per_element_all" if all_rows else "hydride_best_per_element"
-    with db.reading() as conn:
-        best = conn.execute(
-            "SELECT formula, tc_K, tc_std_K, pressure_GPa, pressure_std_GPa, "
-            f"distance_to_ambient, coalesce(distance_std, 'NaN'), in_domain, domain_reason "
-            f"FROM {view} "
-            f"LIMIT {int(top)}"
-        ).fetchall()
+    best = screened.best_per_element(every=all_rows).head(top)
     scope = "every EH_n" if all_rows else "in the domain"
     typer.echo(f"{'best n per element, ' + scope:<32} {'T_c K':>11} {'P GPa':>11} "
                f"{'D':>10}")  # fmt: skip
-    for formula, tc, tc_std, p, p_std, d, d_std, inside, reason in best:
+    for r in best.itertuples(index=False):
         line = (
-            f"{formula:<32} {tc:>5.0f} ± {tc_std:<3.0f} {p:>5.0f} ± {p_std:<3.0f} "
-            f"{d:>4.0f} ± {d_std:<3.0f}"
+            f"{r.formula:<32} {r.tc_K:>5.0f} ± {r.tc_std_K:<3.0f} {r.pressure_GPa:>5.0f} ± "
+            f"{r.pressure_std_GPa:<3.0f} {r.distance_to_ambient:>4.0f} ± {r.distance_std:<3.0f}"
         )
         if all_rows:
-            line += "  in domain" if inside else f"  out: {reason}"
+            line += "  in domain" if r.in_domain else f"  out: {r.domain_reason}"
         typer.echo(line)
+
+
+def ranking_line(model: str, chosen: str, manifest: dict) -> str:
+    """Which model ranks, and why: the run's rule and the scores it chose from."""
+    from tcdb.ml.hydride.selection import RECORD_KEY
+
+    recorded = manifest.get("metrics", {}).get(RECORD_KEY)
+    if not isinstance(recorded, dict):
+        return f"ranked by the {model} (a run recorded before the choice: the network only)"
+    from tcdb.ml.hydride.parameters import METRIC_WORDS
+
+    unit = "K" if recorded["metric"].startswith("tc") else "GPa"
+    scores = ", ".join(f"{m} {v:.1f} {unit}" for m, v in recorded["scores"].items())
+    words = METRIC_WORDS.get(recorded["metric"], recorded["metric"])
+    why = f"the run's rule: {recorded['rule']} ({words}: {scores})"
+    if model == chosen:
+        return f"ranked by the {model}; {why}"
+    return f"ranked by the {model} as asked; {why} chose the {chosen}"

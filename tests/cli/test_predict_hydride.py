@@ -76,11 +76,40 @@ def test_screen_prints_the_thresholds_the_flags_and_the_in_domain_best(hydride_r
     assert "domain: n in" in result.stdout
     assert "flagged: n range" in result.stdout and "out of domain" in result.stdout
     assert "best n per element, in the domain" in result.stdout
+    assert "(stored: network, forest)" in result.stdout and "ranked by the " in result.stdout
+    assert "the run's rule: of the network and forest, the one with the lowest" in result.stdout
+    assert ", noble gas 186; out of domain" in result.stdout
     every = invoke_tcdb("--db", str(db), "screen", "hydrides", "--all", "--top", "40")
     assert every.returncode == 0, every.stderr
     ranked = every.stdout.split("every EH_n")[1].strip().splitlines()[1:]
     assert len(ranked) == 40
     assert all(line.endswith("in domain") or "  out: " in line for line in ranked)
+
+
+def test_the_runs_choice_predicts_by_default_and_the_networks_rows_are_kept(hydride_run, tmp_path):
+    db = hydride_run.copy_to(tmp_path)
+    manifest = db.parent / "runs" / hydride_run.run_id / "manifest.json"
+    chosen = json.loads(manifest.read_text())["metrics"]["screening_model"]["model"]
+    result = invoke_tcdb("--db", str(db), "predict", "hydride", "ArH2", "LaH10")
+    assert result.returncode == 0, result.stderr
+    assert f"by the {chosen} (the run's choice)" in result.stdout.splitlines()[0]
+    argon = next(line for line in result.stdout.splitlines() if line.startswith("ArH2"))
+    noble = "out of domain: noble gas: no noble-gas hydride among the training points"
+    assert noble in argon
+    assert stored(db).model.tolist() == [chosen, chosen]
+    with duckdb.connect(str(db), read_only=True) as conn:
+        network = conn.execute("SELECT formula, model FROM hydride_prediction_network "
+                               "ORDER BY formula").fetchall()  # fmt: skip
+    assert network == [("ArH2", "network"), ("LaH10", "network")]
+    asked = invoke_tcdb("--db", str(db), "predict", "hydride", "LaH10", "--model", "network",
+                        "--format", "json", "--no-store")  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    assert [row["model"] for row in json.loads(asked.stdout)] == ["network"]
+    wrong = invoke_tcdb("--db", str(db), "predict", "hydride", "LaH10", "--model", "tree")
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip().splitlines()[-1] == (
+        "error: Unknown model 'tree'; use default, network, forest."
+    )
 
 
 def test_predict_help_lists_structures_as_the_default_and_hydride():

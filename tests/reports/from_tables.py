@@ -58,11 +58,16 @@ def extra(rows: pd.DataFrame, key: str) -> pd.Series:
 
 
 def screened_hydrides(db: Path) -> pd.DataFrame:
-    """The EH_n of the newest hydride run that screened any, with their element and n."""
+    """The EH_n of the newest hydride run that screened any, as the model that run ranks with
+    predicted them (the network's rows are kind ``hydride``, the forest's ``hydride_forest``;
+    each names its model and the run's choice), with their element and n."""
     rows = predictions(db)
-    rows = rows[rows.subject_kind == "hydride"]
-    newest = rows.sort_values(["run_finished_at", "created_at"]).model_run_id.iloc[-1]
+    network = rows[rows.subject_kind == "hydride"]
+    newest = network.sort_values(["run_finished_at", "created_at"]).model_run_id.iloc[-1]
+    rows = rows[rows.subject_kind.isin(["hydride", "hydride_forest"])]
     rows = rows[rows.model_run_id == newest]
+    model = extra(rows, "model").fillna("network")
+    rows = rows[model == extra(rows, "chosen_model").fillna("network")].assign(model=model)
     materials = table(db, "SELECT id AS material_id, hydride_host, h_per_host FROM material")
     rows = rows.merge(materials, on="material_id", how="inner")
     return rows.assign(

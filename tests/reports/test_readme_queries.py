@@ -37,7 +37,7 @@ def best_per_element(db: Path) -> pd.DataFrame:
     columns = ["model_run_id", "snapshot_id", "element", "Z", "n_h", "formula", "tc_K",
                "tc_std_K", "pressure_GPa", "pressure_std_GPa", "distance_to_ambient",
                "distance_std", "distance_upper", "in_domain", "domain_reason",
-               "element_distance", "nearest_trained_element"]  # fmt: skip
+               "element_distance", "nearest_trained_element", "model"]  # fmt: skip
     return best[columns]
 
 

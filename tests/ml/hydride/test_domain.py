@@ -77,7 +77,7 @@ def test_a_spread_above_the_training_quantile_is_flagged_for_each_target(model, 
     assert verdict.domain_reason.startswith("T_c spread") and "; P spread" in verdict.domain_reason
     counts = check_counts(domain.assess([element], hydride_matrix([element], [n])[0], [wide]))
     assert counts == {"n range": 0, "element distance": 0, "T_c spread": 1, "P spread": 1,
-                      "out of domain": 1}  # fmt: skip
+                      "noble gas": 0, "out of domain": 1}  # fmt: skip
 
 
 def test_the_element_threshold_is_the_largest_leave_one_element_out_distance(model, domain):
@@ -101,3 +101,23 @@ def test_the_spread_thresholds_are_the_quantile_of_the_training_spreads(model, d
 def test_the_domain_is_the_same_each_time_it_is_computed(model, domain):
     again = domain_of(model.ensemble)
     assert again.thresholds() == domain.thresholds()
+
+
+def test_a_noble_gas_hydride_is_out_of_the_domain_when_none_was_trained(model, domain):
+    """No training point is a noble-gas hydride (none of the literature's is), so every
+    noble-gas EH_n is out, with the reason, even where n, the element distance and the spread
+    would pass (ArH2 and XeH5 were in the network's top 20)."""
+    noble = HydrideDomainParameters().noble_gases
+    assert not set(noble) & set(domain.trained_elements)
+    assert domain.untrained_noble_gases == noble
+    for element, n in (("Ar", 2.0), ("Xe", 5.0)):
+        verdict = judge(model, domain, element, n)
+        assert not verdict.in_domain
+        assert verdict.domain_reason.split("; ")[0] == (
+            "noble gas: no noble-gas hydride among the training points"
+        )
+    assert domain.thresholds()["untrained_noble_gases"] == list(noble)
+    assert "no noble gas" in domain.describe()
+    switched_off = domain_of(model.ensemble, HydrideDomainParameters(noble_gases=()))
+    assert switched_off.untrained_noble_gases == ()
+    assert "noble gas" not in (judge(model, switched_off, "Ar", 2.0).domain_reason or "")

@@ -1,9 +1,11 @@
-"""Screening every EH_n with a hydride run: each prediction stored with its domain verdict and
-the spread of D, and views that rank in-domain rows apart from every row."""
+"""Screening every EH_n with a hydride run: each model's prediction stored with its domain
+verdict, the spread of D and the model that made it; views that rank with the model the run
+chose, in-domain rows apart from every row, and keep the network's rows beside."""
 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import duckdb
@@ -11,7 +13,8 @@ import numpy as np
 import pytest
 
 from tcdb.ml.hydride.descriptors import hydride_matrix, screenable_elements
-from tcdb.ml.hydride.screening import parse_hydride, predict_formulas, screen
+from tcdb.ml.hydride.domain import NOBLE_GAS_REASON
+from tcdb.ml.hydride.screening import SCREEN_KINDS, parse_hydride, predict_formulas, screen
 from tcdb.ml.hydride.training import load
 from tcdb.schema.database import connect
 from tcdb.store.model_runs import verify_run
@@ -46,12 +49,58 @@ def test_every_eh_n_is_stored_with_its_verdict_d_and_the_spread_of_d(screened):
     beyond = grid[grid.n_h > result.domain.n_range[1]]
     assert len(beyond) and not beyond.in_domain.any()
     assert beyond.domain_reason.str.contains("outside the trained range").all()
+    kind = SCREEN_KINDS[result.model]
     extra = json.loads(
         rows(
-            db, "SELECT extra_json FROM prediction WHERE subject_kind = 'hydride' LIMIT 1"
+            db, f"SELECT extra_json FROM prediction WHERE subject_kind = '{kind}' LIMIT 1"
         ).extra_json[0]
     )
     assert extra["domain"] == json.loads(json.dumps(result.domain.thresholds()))
+
+
+def test_every_row_names_its_model_and_the_views_rank_with_the_runs_choice(screened):
+    """Both models' rows are stored, each naming its model and the run's choice; the view
+    hydride_screening holds the chosen model's, hydride_screening_network the network's."""
+    db, result = screened
+    assert result.stored == ("network", "forest") and result.model == result.chosen
+    stored = rows(db, "SELECT subject_kind, extra_json FROM prediction "
+                      "WHERE subject_kind IN ('hydride', 'hydride_forest')")  # fmt: skip
+    extra = stored.extra_json.map(json.loads)
+    assert (extra.map(lambda e: e["model"]) == stored.subject_kind.map(
+        {"hydride": "network", "hydride_forest": "forest"})).all()  # fmt: skip
+    assert set(extra.map(lambda e: e["chosen_model"])) == {result.chosen}
+    assert (stored.subject_kind.value_counts() == len(result.frame)).all()
+    grid = rows(db, "SELECT * FROM hydride_screening")
+    assert set(grid.model) == {result.chosen}
+    network = rows(db, "SELECT * FROM hydride_screening_network")
+    assert len(network) == len(grid) and set(network.model) == {"network"}
+    assert set(network.formula) == set(grid.formula)
+    if result.chosen == "forest":
+        assert not np.allclose(network.sort_values("formula").tc_K,
+                               grid.sort_values("formula").tc_K)  # fmt: skip
+
+
+def test_noble_gas_hydrides_are_flagged_and_never_ranked_by_default(screened):
+    db, result = screened
+    grid = rows(db, "SELECT * FROM hydride_screening")
+    noble = grid[grid.element.isin(["He", "Ne", "Ar", "Kr", "Xe", "Rn"])]
+    assert len(noble) == 6 * 31 and not noble.in_domain.any()
+    assert noble.domain_reason.str.startswith(NOBLE_GAS_REASON).all()
+    assert result.counts()["noble gas"] == len(noble)
+    for view in ("hydride_best_per_element", "hydride_closest_decile"):
+        ranked = rows(db, f"SELECT * FROM {view}")
+        assert len(ranked) and ranked.in_domain.all(), view
+        assert not ranked.element.isin(noble.element).any(), view
+    every = rows(db, "SELECT * FROM hydride_best_per_element_all")
+    assert set(noble.element) <= set(every.element)  # still shown, with the flag
+    best = result.best_per_element()
+    view = rows(db, "SELECT * FROM hydride_best_per_element")
+    # a forest's predictions are piecewise constant: hydrides of equal D rank in any order
+    assert sorted(zip(best.distance_to_ambient, best.formula, strict=True)) == sorted(
+        zip(view.distance_to_ambient, view.formula, strict=True)
+    )
+    assert best.distance_to_ambient.is_monotonic_increasing
+    assert best.in_domain.all()
 
 
 def verified(db, hydride_run):
@@ -64,14 +113,20 @@ def verified(db, hydride_run):
 
 def test_the_spread_of_d_is_the_spread_of_each_members_own_d(screened, hydride_run):
     run = verified(screened[0], hydride_run)
-    predicted = predict_formulas(None, run, ["LaH10"]).frame.iloc[0]
-    members = load(run).ensemble.predict_members(hydride_matrix(["La"], [10.0])[0])[:, 0]
-    own_d = np.abs(members[:, 1]) + np.abs(members[:, 0] - 293)
-    assert predicted.distance_to_ambient == pytest.approx(
-        abs(members[:, 1].mean()) + abs(members[:, 0].mean() - 293)
-    )
-    assert predicted.distance_std == pytest.approx(own_d.std())
-    assert predicted.distance_upper == pytest.approx(predicted.distance_to_ambient + own_d.std())
+    model = load(run)
+    X = hydride_matrix(["La"], [10.0])[0]
+    for which, members in (("network", model.ensemble.predict_members(X)[:, 0]),
+                           ("forest", model.forest.predict_trees(X)[:, 0])):  # fmt: skip
+        predicted = predict_formulas(None, run, ["LaH10"], model=which).frame.iloc[0]
+        assert predicted.model == which
+        own_d = np.abs(members[:, 1]) + np.abs(members[:, 0] - 293)
+        assert predicted.distance_to_ambient == pytest.approx(
+            abs(members[:, 1].mean()) + abs(members[:, 0].mean() - 293)
+        )
+        assert predicted.distance_std == pytest.approx(own_d.std())
+        assert predicted.distance_upper == pytest.approx(
+            predicted.distance_to_ambient + own_d.std()
+        )
 
 
 def test_the_ranking_views_take_in_domain_rows_and_their_all_views_every_row(screened):
@@ -89,10 +144,17 @@ def test_the_ranking_views_take_in_domain_rows_and_their_all_views_every_row(scr
     assert set(best_all.element) == set(grid.element)
     decile = rows(db, "SELECT * FROM hydride_closest_decile")
     assert decile.in_domain.all()
-    assert len(decile) == pytest.approx(0.1 * len(inside), abs=2)
-    assert decile.distance_to_ambient.max() <= inside.distance_to_ambient.quantile(0.11)
+    # the tenth lowest D and every row up to it: more than a tenth where D ties at the bound
+    # (a forest's predictions are piecewise constant)
+    assert len(decile) == (inside.distance_to_ambient <= tenth(inside)).sum()
+    assert len(decile) >= 0.1 * len(inside) - 1
     decile_all = rows(db, "SELECT * FROM hydride_closest_decile_all")
-    assert len(decile_all) == pytest.approx(0.1 * len(grid), abs=2)
+    assert len(decile_all) == (grid.distance_to_ambient <= tenth(grid)).sum()
+
+
+def tenth(frame) -> float:
+    """The lowest tenth's bound of D (the value at rank ceil(n / 10), counting from 1)."""
+    return frame.distance_to_ambient.sort_values().iloc[math.ceil(0.1 * len(frame)) - 1]
 
 
 def test_screening_the_same_run_again_keeps_one_row_per_eh_n_and_fills_older_rows(
@@ -106,7 +168,8 @@ def test_screening_the_same_run_again_keeps_one_row_per_eh_n_and_fills_older_row
     conn = connect(older)
     try:
         conn.execute("UPDATE prediction SET in_domain = NULL, domain_reason = NULL, "
-                     "distance_std = NULL WHERE subject_kind = 'hydride'")  # fmt: skip
+                     "distance_std = NULL "
+                     "WHERE subject_kind IN ('hydride', 'hydride_forest')")  # fmt: skip
         screen(conn, verify_run(conn, hydride_run.run_id, "hydride-mlp"))
     finally:
         conn.close()

@@ -61,13 +61,17 @@ def test_a_test_points_label_never_reaches_its_folds_models():
     train = np.setdiff1d(np.arange(36), test)
     splits = [(train, test), (test, train)]
     choices = [he.Hyperparameters(1e-2, 1e-4, 0, 30)] * 2
-    first = fold_ensembles(x, y, splits[:1], choices[:1], config())
+    first, spread = fold_ensembles(x, y, splits[:1], choices[:1], config())
     moved = y.copy()
     moved[test] += 10.0
-    second = fold_ensembles(x, moved, splits[:1], choices[:1], config())
+    second, moved_spread = fold_ensembles(x, moved, splits[:1], choices[:1], config())
     np.testing.assert_array_equal(first[test], second[test])
-    assert np.isnan(first[train]).all()
+    np.testing.assert_array_equal(spread[test], moved_spread[test])
+    assert np.isnan(first[train]).all() and np.isnan(spread[train]).all()
+    assert (spread[test] > 0).all()
     found = baseline_predictions(x, y, splits[:1], config())
     shifted = baseline_predictions(x, moved, splits[:1], config())
     for name in ("linear", "forest"):
-        np.testing.assert_allclose(found[name][test], shifted[name][test])
+        np.testing.assert_allclose(found[name][0][test], shifted[name][0][test])
+    np.testing.assert_allclose(found["forest"][1][test], shifted["forest"][1][test])
+    assert found["linear"][1] is None
