@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 
 import duckdb
 import pytest
+from optimade.models import EntryResponseMany, ErrorResponse
 
 from tcdb.api.catalogue import load_catalogue
 from tcdb.api.parameters import ApiParameters
@@ -56,10 +57,13 @@ def _assert_optimade_document(answer, url: str) -> dict:
     if answer.status == 200:
         assert "errors" not in document
         assert isinstance(document["data"], list | dict)
+        if isinstance(document["data"], list):
+            EntryResponseMany(**document)
     else:
         assert "data" not in document
         (error,) = document["errors"]
         assert error["status"] == str(answer.status) and error["detail"]
+        ErrorResponse(**document)  # the optimade package's model of an error document
     return document
 
 
