@@ -52,7 +52,11 @@ def serve(
             f"{timeout:g} is not a number of seconds (0 or more; 0 for no limit).",
             param_hint="'--timeout'",
         )
-    parameters = ApiParameters(query_timeout_s=timeout, max_page_limit=max_page_limit)
+    parameters = ApiParameters(
+        page_limit=min(ApiParameters.page_limit, max_page_limit),  # the default page fits
+        max_page_limit=max_page_limit,
+        query_timeout_s=timeout,
+    )
     settings = settings_of(ctx)
     sock = bound_socket(host, port)  # a port in use is said before the database is read
     try:
