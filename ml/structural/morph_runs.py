@@ -64,6 +64,7 @@ class MorphOutcome:
     composition_predictions: int = 0
     shape: str = ""  # for the Fig. 5 and Fig. 6 families: what T_c does over the scan
     job: JobOutcome | None = None  # on Ray: the job and what this run of it did
+    out_of_domain: int | None = None  # predicted morphs outside the run's domain (None: no domain)
 
 
 @dataclass
@@ -75,6 +76,11 @@ class MorphPredictions:
     spacegroups: list[int | None]
     formulas: list[str]
     lengths: list[tuple[float, float]]  # (a, c) in Å
+    # the run's verdict per morph where its model has an applicability domain (``judge``)
+    in_domain: np.ndarray | None = None  # bool
+    domain_reason: list[str | None] | None = None
+    # the same morphs predicted by the other runs given (the papers' network), by run id
+    others: dict[str, MorphPredictions] = field(default_factory=dict)
 
 
 class _SpaceGroups:
@@ -286,14 +292,20 @@ def predict_morphs(
     per_structure_space_group: bool = False,
     batch_size: int = MORPH.batch_size,
     progress: bool = True,
+    also: Sequence[StructuralModel] = (),
 ) -> tuple[MorphPredictions, dict[int, str]]:
     """T_c of every morph and its spread over the run's members, with its space group,
-    formula, (a, c) in Å, and refusals by index."""
+    formula, (a, c) in Å, the run's domain verdict where its model has one, and refusals by
+    index. Each run of ``also`` (on the same features) predicts the same batches: its
+    predictions are in ``others``."""
     from tqdm import tqdm
 
     builder = MorphBuilder(reference, model.features.cell, per_structure_space_group)
-    tc = np.full(len(morphs), np.nan)
-    spread = np.full(len(morphs), np.nan)
+    models = [model, *also]
+    tc = {m.run_id: np.full(len(morphs), np.nan) for m in models}
+    spread = {m.run_id: np.full(len(morphs), np.nan) for m in models}
+    inside = {m.run_id: np.ones(len(morphs), dtype=bool) for m in models if _judges(m)}
+    reasons = {m.run_id: [None] * len(morphs) for m in models if _judges(m)}
     numbers: list[int | None] = []
     names: list[str] = []
     lengths: list[tuple[float, float]] = []
@@ -308,12 +320,44 @@ def predict_morphs(
             names += batch.names
             lengths += batch.lengths
             stop = start + len(batch.names)
-            tc[start:stop], spread[start:stop], refused = predict_batch(
-                model, batch, fourier, numerical, failed
-            )
+            for m in models:
+                tc[m.run_id][start:stop], spread[m.run_id][start:stop], refused = predict_batch(
+                    m, batch, fourier, numerical, failed
+                )
+                if _judges(m):
+                    judge_batch(m, batch, numerical, failed, inside[m.run_id][start:stop],
+                                reasons[m.run_id], start)  # fmt: skip
             errors.update({start + i: reason for i, reason in refused.items()})
             bar.update(len(batch.names))
-    return MorphPredictions(tc, spread, numbers, names, lengths), errors
+
+    def predictions(m) -> MorphPredictions:
+        return MorphPredictions(tc[m.run_id], spread[m.run_id], numbers, names, lengths,
+                                inside.get(m.run_id), reasons.get(m.run_id))  # fmt: skip
+
+    first = predictions(model)
+    first.others = {m.run_id: predictions(m) for m in also}
+    return first, errors
+
+
+def _judges(model) -> bool:
+    """Whether the model says which inputs lie in its applicability domain."""
+    return callable(getattr(model, "judge", None))
+
+
+def judge_batch(
+    model, batch: MorphBatch, numerical: np.ndarray, failed: dict[int, str],
+    inside: np.ndarray, reasons: list, start: int,
+) -> None:  # fmt: skip
+    """The model's domain verdict on the batch's featurised morphs, written into ``inside``
+    (the batch's slice) and ``reasons`` (the family's list, from ``start``)."""
+    ok = [i for i in range(len(batch.usable)) if i not in failed]
+    if not ok:
+        return
+    verdict, why, _ = model.judge(numerical[ok])
+    for i, keep, reason in zip(ok, verdict, why, strict=True):
+        position = batch.usable[i]
+        inside[position] = bool(keep)
+        reasons[start + position] = reason
 
 
 def _candidate_table(
@@ -357,29 +401,38 @@ def run_family(
     progress: bool = True,
     *,
     references: Sequence[Reference],
+    also: Sequence[StructuralModel] = (),
 ) -> list[MorphOutcome]:
     """Generate, predict and store one family for each of its reference structures (read by
     the caller, one per ``family.references``); ``db`` is opened only to store each
-    reference's results, not while morphs are predicted."""
+    reference's results, not while morphs are predicted. The runs of ``also`` (the papers'
+    network beside the model that ranks) predict and store the same morphs, featurised once;
+    the outcome is the first model's."""
     _check_references(family, references)
     outcomes = []
     for reference in references:
         start = time.perf_counter()
         morphs = generate(family, reference, params, only)
         predicted, errors = predict_morphs(
-            model, reference, morphs, family.kind == "grid", params.batch_size, progress
+            model, reference, morphs, family.kind == "grid", params.batch_size, progress, also
         )
         names = predicted.formulas
         ids = [m.candidate_id(family.name, reference.id) for m in morphs]
         candidates = _candidate_table(family, reference, morphs, ids, names, predicted.lengths)
         rows = _prediction_rows(model.run_id, family, ids, predicted, errors)
+        others = [
+            row
+            for run_id, other in predicted.others.items()
+            for row in _prediction_rows(run_id, family, ids, other, errors, ranks=False)
+        ]
         beside = composition.prediction_rows(names) if composition is not None else []
         with storing(db, f"the {family.name} morphs of {reference.id}") as conn:
             insert_new_rows(conn, "morph_candidate", candidates)
-            write_predictions(conn, rows)
+            write_predictions(conn, rows + others)
             stored_compositions = write_predictions(conn, beside)
         outcome = _outcome(family, reference, len(morphs), len(rows), errors.values(),
-                           stored_compositions, predicted.tc, predicted.lengths, start)  # fmt: skip
+                           stored_compositions, predicted.tc, predicted.lengths, start,
+                           predicted.in_domain)  # fmt: skip
         outcomes.append(outcome)
     return outcomes
 
@@ -387,14 +440,25 @@ def run_family(
 def _outcome(
     family: Family, reference: Reference, morphs: int, predicted: int, reasons: Iterable[str],
     compositions: int, tc: np.ndarray, lengths: list[tuple[float, float]], start: float,
+    in_domain: np.ndarray | None = None,
 ) -> MorphOutcome:  # fmt: skip
     """What one family over one reference gave, reported alike by both engines: refusals by
-    reason, composition predictions stored, the scan's shape and the seconds since ``start``."""
+    reason, composition predictions stored, the scan's shape (and whether its highest T_c is
+    inside the run's domain, where the run has one), the morphs outside the domain and the
+    seconds since ``start``."""
+    shape = scan_summary(family, tc, lengths)
+    outside = None
+    if in_domain is not None:
+        predicted_rows = np.isfinite(tc)
+        outside = int((predicted_rows & ~in_domain).sum())
+        if shape and predicted_rows.any():
+            peak = int(np.nanargmax(tc))
+            shape += " (inside the domain)" if in_domain[peak] else " (outside the domain)"
     outcome = MorphOutcome(
         family.name, reference.id, morphs, predicted,
         failures=Counter(_reason_code(reason) for reason in reasons),
         seconds=time.perf_counter() - start, composition_predictions=compositions,
-        shape=scan_summary(family, tc, lengths),
+        shape=shape, out_of_domain=outside,
     )  # fmt: skip
     log.info("%s on %s: %d morphs, %d predicted in %.1f s",
              family.name, reference.name, morphs, predicted, outcome.seconds)  # fmt: skip
@@ -460,8 +524,13 @@ class MorphShards:
 
 
 def _prediction_rows(
-    run_id: str, family: Family, ids: list[str], predicted: MorphPredictions, errors: dict
-) -> list[dict]:
+    run_id: str, family: Family, ids: list[str], predicted: MorphPredictions, errors: dict,
+    ranks: bool = True,
+) -> list[dict]:  # fmt: skip
+    """One row per predicted morph; ``ranks`` says the run is the one that ranks the family
+    (the views prefer it), False for the runs predicted beside it."""
+    judged = predicted.in_domain is not None
+    extra = {"family": family.name} | ({"ranks": True} if ranks else {})
     return [
         {
             "model_run_id": run_id,
@@ -470,10 +539,13 @@ def _prediction_rows(
             "formula": predicted.formulas[i],
             "tc_K": float(predicted.tc[i]),
             "tc_std_K": finite_or_none(predicted.tc_std[i]),
-            "extra_json": json.dumps(
-                {"family": family.name, "spacegroup_number": predicted.spacegroups[i]}
-            ),
+            "extra_json": json.dumps(extra | {"spacegroup_number": predicted.spacegroups[i]}),
         }
+        | (
+            {"in_domain": bool(predicted.in_domain[i]), "domain_reason": predicted.domain_reason[i]}
+            if judged
+            else {}
+        )
         for i in range(len(ids))
         if i not in errors
     ]

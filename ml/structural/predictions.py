@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 COLUMNS = [
     "name", "formula", "spacegroup_number", "tc_K", "tc_std_K", "composition_tc_K",
-    "composition_tc_std_K", "status", "reason",
+    "composition_tc_std_K", "in_domain", "domain_reason", "status", "reason",
     "input_path", "structure_hash",
 ]  # fmt: skip
 
@@ -81,11 +81,15 @@ def predict_inputs(
     missing_group = [i for i, r in enumerate(records) if r.spacegroup_number is None]
     usable = [i for i in range(len(records)) if i not in missing_group]
     structures = [Structure.from_dict(json.loads(records[i].structure_json)) for i in usable]
-    tc, spread, errors = (
-        model.predict(structures, [records[i].spacegroup_number for i in usable], batch_size)
-        if structures
-        else (np.array([]), np.array([]), {})  # nothing readable: no model call on an empty batch
-    )
+    groups = [records[i].spacegroup_number for i in usable]
+    judged = callable(getattr(model, "predict_judged", None))
+    inside, why = np.zeros(len(structures), dtype=bool), [None] * len(structures)
+    if not structures:  # nothing readable: no model call on an empty batch
+        tc, spread, errors = np.array([]), np.array([]), {}
+    elif judged:  # a model with an applicability domain says where each input lies
+        tc, spread, errors, inside, why = model.predict_judged(structures, groups, batch_size)
+    else:
+        tc, spread, errors = model.predict(structures, groups, batch_size)
     frame = pd.DataFrame(
         {
             "name": [item.name for item in inputs],
@@ -104,6 +108,11 @@ def predict_inputs(
     )
     frame.loc[usable, "tc_K"] = tc
     frame.loc[usable, "tc_std_K"] = spread
+    frame["in_domain"] = pd.array([None] * len(frame), "boolean")
+    frame["domain_reason"] = None
+    if judged and usable:
+        frame.loc[usable, "in_domain"] = inside
+        frame.loc[usable, "domain_reason"] = pd.Series(why, index=usable, dtype=object)
     for i in missing_group:
         frame.loc[i, ["status", "reason"]] = ["failed", f"{inputs[i].path}: no space group found"]
     for position, reason in errors.items():
@@ -139,6 +148,11 @@ def _prediction_rows(run_id: str, predicted: pd.DataFrame) -> list[dict]:
                 {"name": r.name, "spacegroup_number": int(r.spacegroup_number)}
             ),
         }
+        | (
+            {"in_domain": bool(r.in_domain), "domain_reason": r.domain_reason}
+            if not pd.isna(getattr(r, "in_domain", None))
+            else {}
+        )
         for r in predicted.itertuples(index=False)
     ]
 

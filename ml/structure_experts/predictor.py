@@ -42,13 +42,25 @@ class ExpertsModel:
         self, structures, space_groups, batch_size: int = 1024, *, standard_cells: bool = False
     ):
         """T_c, spread and refusals of parsed structures, as ``StructuralModel.predict``."""
+        judged = self.predict_judged(
+            structures, space_groups, batch_size, standard_cells=standard_cells
+        )
+        return judged[:3]
+
+    def predict_judged(
+        self, structures, space_groups, batch_size: int = 1024, *, standard_cells: bool = False
+    ):
+        """``predict`` and the domain verdict: T_c, spread, refusals by position, in the
+        domain (False where refused) and the reason where not."""
         from tcdb.ml.structure_features import compute_features
 
-        tc = np.full(len(structures), np.nan)
-        spread = np.full(len(structures), np.nan)
+        n = len(structures)
+        tc, spread = np.full(n, np.nan), np.full(n, np.nan)
+        inside = np.zeros(n, dtype=bool)
+        reasons: list[str | None] = [None] * n
         errors: dict[int, str] = {}
-        for start in range(0, len(structures), batch_size):
-            stop = min(start + batch_size, len(structures))
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
             _, numerical, failed, _, _ = compute_features(
                 structures[start:stop],
                 space_groups[start:stop],
@@ -59,7 +71,11 @@ class ExpertsModel:
             ok = np.setdiff1d(np.arange(stop - start), list(failed))
             if len(ok):
                 tc[start + ok], spread[start + ok] = self.predict_features(None, numerical[ok])
-        return tc, spread, errors
+                verdict, why, _ = self.judge(numerical[ok])
+                inside[start + ok] = verdict
+                for i, reason in zip(ok, why, strict=True):
+                    reasons[start + i] = reason
+        return tc, spread, errors, inside, reasons
 
 
 def load_experts(run) -> ExpertsModel:

@@ -31,7 +31,15 @@ morph_app = typer.Typer(
     no_args_is_help=True,
 )
 
-RunOption = Annotated[str, typer.Option("--run", help="A cvcnn run id, or 'latest'")]
+RunOption = Annotated[
+    str,
+    typer.Option(
+        "--run",
+        help="'default' (the structure model the selection rule chooses: the best validation "
+        "r² under the grouped protocol, docs/models.md), 'latest' (the latest cvcnn run), or "
+        "a cvcnn or structure-experts run id",
+    ),
+]
 CompositionOption = Annotated[
     str,
     typer.Option(help="A composition run id for the 'T_c chem' column, 'latest', or 'none'"),
@@ -57,12 +65,69 @@ def _composition_run(ctx: typer.Context, conn, ref: str):
     return get(COMPOSITION).load(run)
 
 
+def _ray_run(ref: str) -> str:
+    """The run the Ray engine predicts with: it holds networks only, so ``default`` is the
+    latest network there (said on stderr)."""
+    if ref != "default":
+        return ref
+    typer.echo("note: the Ray engine predicts with cvcnn runs only; it uses the latest one.",
+               err=True)  # fmt: skip
+    return "latest"
+
+
 def _structural_model(ctx: typer.Context, conn, ref: str):
+    """The structure model a command ranks with: ``default`` by the selection rule
+    (``ml.structure_selection``, which it prints), ``latest`` the latest network, or the run
+    an id names, whichever structure model it is."""
     from tcdb.ml.model_names import CVCNN
-    from tcdb.ml.structural.predictor import StructuralModel
+    from tcdb.ml.structure_selection import STRUCTURE_MODELS, choose, records
+
+    if ref == "default":
+        rows = conn.execute(
+            "SELECT id, model, snapshot_id, metrics_json FROM model_run WHERE status = "
+            "'succeeded' AND model IN (SELECT unnest(?)) ORDER BY finished_at, id",
+            [list(STRUCTURE_MODELS)],
+        ).fetchall()
+        choice = choose(records(rows))
+        typer.echo(choice.describe(), err=True)
+        return _load_structure_run(ctx, conn, choice.run_id, choice.model)
+    if ref == "latest":
+        return _load_structure_run(ctx, conn, ref, CVCNN)
+    known = conn.execute(
+        "SELECT DISTINCT model FROM model_run WHERE (id = ? OR starts_with(id, ?)) AND model IN "
+        "(SELECT unnest(?))",
+        [ref, ref, list(STRUCTURE_MODELS)],
+    ).fetchall()
+    return _load_structure_run(ctx, conn, ref, known[0][0] if len(known) == 1 else CVCNN)
+
+
+def _load_structure_run(ctx: typer.Context, conn, ref: str, model: str):
+    from tcdb.ml.model_names import STRUCTURE_EXPERTS
     from tcdb.store.model_runs import resolve_run
 
-    return StructuralModel.load(resolve_run(settings_of(ctx).runs, conn, ref, CVCNN))
+    run = resolve_run(settings_of(ctx).runs, conn, ref, model)
+    if model == STRUCTURE_EXPERTS:
+        from tcdb.ml.structure_experts.predictor import load_experts
+
+        return load_experts(run)
+    from tcdb.ml.structural.predictor import StructuralModel
+
+    return StructuralModel.load(run)
+
+
+def _reproduction(ctx: typer.Context, conn, model) -> list:
+    """The latest network beside a model that is not one: its rows are the papers'
+    reproduction, predicted on the same features (none when it is the network, or none is
+    trained)."""
+    from tcdb.ml.model_names import CVCNN
+    from tcdb.store.model_runs import RunNotFoundError
+
+    if not callable(getattr(model, "judge", None)):
+        return []
+    try:
+        return [_load_structure_run(ctx, conn, "latest", CVCNN)]
+    except RunNotFoundError:
+        return []
 
 
 FormatOption = Annotated[str, typer.Option("--format", help="table | csv | json")]
@@ -101,7 +166,7 @@ def predict(
             show_default=False,
         ),
     ],
-    run: RunOption = "latest",
+    run: RunOption = "default",
     composition_run: CompositionOption = "latest",
     output: OutputOption = None,
     fmt: FormatOption = "table",
@@ -161,7 +226,7 @@ def _predict_on_ray(ctx, choice, paths, run, composition_run, output) -> None:
 
     db = database(ctx, write=True)
     with db.reading() as conn:
-        package = ModelPackage.of(resolve_run(settings_of(ctx).runs, conn, run, CVCNN))
+        package = ModelPackage.of(resolve_run(settings_of(ctx).runs, conn, _ray_run(run), CVCNN))
         composition = _composition_run(ctx, conn, composition_run)
     with ray_session(choice, package) as session:
         screening = Screening(session, jobs_folder(db.path), choice.job)
@@ -196,48 +261,34 @@ def predict_hydride(
         ),
     ],
     run: Annotated[str, typer.Option("--run", help="A hydride-mlp run id, or 'latest'")] = "latest",
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model",
-            help="default (the model the run's rule chose to rank with) | network (the "
-            "paper's) | forest",
-        ),
-    ] = "default",
     output: OutputOption = None,
     fmt: FormatOption = "table",
     store: Annotated[
         bool, typer.Option(help="Write the predictions to the database (view hydride_prediction)")
     ] = True,
 ) -> None:
-    """Predict T_c and P of binary hydrides with a hydride-mlp run, by the model its rule chose
-    (--model: the network or the forest): T_c ± σ and P ± σ over the members (or trees), D =
-    |P/GPa| + |T_c/K − 293| ± the spread of the members' own D, and whether the run's
-    applicability domain covers the hydride (no noble gas unless one was trained, trained n
-    range, distance to the nearest trained element, spread), with every failed check. Every
-    model's predictions are stored (the network's: view hydride_prediction_network). A formula
-    that is not E H_n with exactly one element besides H is named with the reason; the rest are
-    predicted. Exit status 1 when none could be."""
+    """Predict T_c and P of binary hydrides with a hydride-mlp run: T_c ± σ and P ± σ over the
+    members, D = |P/GPa| + |T_c/K − 293| ± the spread of the members' own D, and whether the
+    run's applicability domain covers the hydride (trained n range, distance to the nearest
+    trained element, spread), with every failed check. A formula that is not E H_n with exactly
+    one element besides H is named with the reason; the rest are predicted. Exit status 1 when
+    none could be."""
     _require_format(fmt)
     output = _checked_output(ctx, output)  # before the model's imports: a refusal costs nothing
-    from tcdb.ml.hydride.screening import MODEL_CHOICES, predict_formulas
+    from tcdb.ml.hydride.screening import predict_formulas
     from tcdb.ml.model_names import HYDRIDE_MLP
     from tcdb.store.model_runs import locate_run
 
-    if model not in MODEL_CHOICES:
-        raise TcdbError(f"Unknown model {model!r}; use {', '.join(MODEL_CHOICES)}.")
     db = database(ctx, write=store)
     with db.reading() as conn:  # only to find the run; reading its files holds no connection
         recorded = locate_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
     verified = recorded.verify()
-    predicted = predict_formulas(db if store else None, verified, formulas, model=model)
+    predicted = predict_formulas(db if store else None, verified, formulas)
     frame = _hydride_frame(predicted)
     if output is not None:
         write_csv(frame, output)
     if fmt == "table":
-        which = "the run's choice" if predicted.model == predicted.chosen else "as asked"
-        typer.echo(f"predicted with {predicted.run_id} by the {predicted.model} ({which}); "
-                   f"{predicted.domain.describe()}")  # fmt: skip
+        typer.echo(f"predicted with {predicted.run_id}; {predicted.domain.describe()}")
         for r in predicted.frame.itertuples(index=False):
             verdict = "in domain" if r.in_domain else f"out of domain: {r.domain_reason}"
             typer.echo(
@@ -335,7 +386,7 @@ def morph_run(
         list[str] | None, typer.Argument(help="Families to run (see 'tcdb morph families')")
     ] = None,
     all_families: Annotated[bool, typer.Option("--all", help="Run every family")] = False,
-    run: RunOption = "latest",
+    run: RunOption = "default",
     composition_run: CompositionOption = "latest",
     elements: Annotated[
         str | None, typer.Option(help="Comma-separated symbols instead of Z 1-86 (e.g. Li,Mg,H)")
@@ -377,10 +428,11 @@ def morph_run(
     with db.reading() as conn:  # only to find the runs; predicting holds no connection
         model = _structural_model(ctx, conn, run)
         composition = _composition_run(ctx, conn, composition_run)
+        also = _reproduction(ctx, conn, model)
     for fam in chosen:
         references = read_references(db, fam)
         for outcome in run_family(db, model, fam, composition, params, only,
-                                  references=references):  # fmt: skip
+                                  references=references, also=also):  # fmt: skip
             _echo_outcome(fam.name, outcome)
         with db.reading() as conn:
             _show_top(conn, fam.name, top)
@@ -397,7 +449,7 @@ def _morph_run_on_ray(ctx, db, choice, run, composition_run, chosen, params, onl
     from tcdb.store.screening_jobs import jobs_folder
 
     with db.reading() as conn:
-        package = ModelPackage.of(resolve_run(settings_of(ctx).runs, conn, run, CVCNN))
+        package = ModelPackage.of(resolve_run(settings_of(ctx).runs, conn, _ray_run(run), CVCNN))
         composition = _composition_run(ctx, conn, composition_run)
     with ray_session(choice, package) as session:
         screening = Screening(session, jobs_folder(db.path), choice.job)
@@ -419,6 +471,11 @@ def _echo_outcome(family: str, outcome) -> None:
         f"{outcome.predicted:,} predicted in {outcome.seconds:.1f} s"
         + (f" (not predicted: {failed})" if failed else "")
         + (f"; T_c: {outcome.shape}" if outcome.shape else "")
+        + (
+            f"; {outcome.out_of_domain:,} outside the domain"
+            if getattr(outcome, "out_of_domain", None) is not None
+            else ""
+        )
     )
 
 

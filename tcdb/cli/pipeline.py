@@ -159,13 +159,13 @@ def _composition_run(metrics: dict) -> str:
     )
 
 
-def _structural_run(metrics: dict) -> str:
+def _structural_run(metrics: dict, model: str = "cvcnn") -> str:
     scored = metrics.get("test") or metrics.get("validation")
     if not scored:
         return "no scores"
     part, protocol = scored.get("part", "?"), scored.get("protocol", "?")
     text = (
-        f"{part} ({protocol}, n={scored['n']:,}): cvcnn RMSE {scored['rmse_K']:.1f} K, "
+        f"{part} ({protocol}, n={scored['n']:,}): {model} RMSE {scored['rmse_K']:.1f} K, "
         f"r² {scored['r2']:.2f}"
     )
     baselines = {
@@ -183,6 +183,7 @@ _RUN_HEADLINES = {
     "hydride-mlp": _hydride_run,
     "composition": _composition_run,
     "cvcnn": _structural_run,
+    "structure-experts": lambda metrics: _structural_run(metrics, "experts"),
 }
 
 
@@ -272,6 +273,11 @@ def main_job(profile: str, sources: Path) -> list[Step]:
             _training,
         ),
         Step(
+            "train structure-experts",
+            ("train", "structure-experts", "--snapshot", structures, "--profile", profile),
+            _training,
+        ),
+        Step(
             "predict",
             (
                 "predict",
@@ -318,9 +324,10 @@ def pipeline(
     ] = None,
 ) -> None:
     """Run the main job (make run): migrate, ingest, curate, freeze the two snapshots, train
-    and screen the hydride model, train the composition model and the structural network
-    (grouped, then as the paper did), predict the reference structures, run every morph
-    family and build the report; then print each step's wall time and headline figure."""
+    and screen the hydride model, train the composition model, the structural network
+    (grouped, then as the paper did) and the structure experts, predict the reference
+    structures, run every morph family and build the report; then print each step's wall
+    time and headline figure."""
     from tcdb.core.errors import TcdbError
     from tcdb.core.output_paths import protected_paths
 

@@ -55,4 +55,10 @@ def test_the_job_is_the_commands_the_readme_describes_in_order(tmp_path):
     assert names[:3] == ["db upgrade", "ingest", "curate"] and names[-1] == "report"
     trainings = [step.args for step in main_job("paper", tmp_path) if step.args[0] == "train"]
     assert all(args[args.index("--profile") + 1] == "paper" for args in trainings)
-    assert [args[1] for args in trainings] == ["hydride-mlp", "composition", "cvcnn", "cvcnn"]
+    assert [args[1] for args in trainings] == [
+        "hydride-mlp",
+        "composition",
+        "cvcnn",
+        "cvcnn",
+        "structure-experts",
+    ]

@@ -125,8 +125,20 @@ def test_predict_command_prints_saves_and_reports(models_db, trained_models, tmp
     result = invoke_tcdb("--db", str(models_db), "predict", str(tmp_path / "MgH13.cif"),
                          str(tmp_path / "broken.cif"), "--output", str(out))  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "MgH13" in result.stdout and trained_models.cvcnn.name in result.stdout
-    assert " ± " in result.stdout  # the composition run's spread (the one network has none)
+    # the default run is the rule's: the experts hold the only grouped run here
+    assert "MgH13" in result.stdout and trained_models.experts.run_id in result.stdout
+    assert "structure-experts ranks" in result.stderr and "validation r²" in result.stderr
+    assert " ± " in result.stdout  # the experts' spread and the composition run's
+    (verdict,) = query(
+        models_db,
+        "SELECT in_domain FROM prediction WHERE subject_kind = "
+        "'input_structure' AND model_run_id = ?",
+        trained_models.experts.run_id,
+    )
+    assert verdict[0] is not None  # the experts judge every structure they predict
+    network = invoke_tcdb("--db", str(models_db), "predict", str(tmp_path / "MgH13.cif"),
+                          "--run", "latest", "--no-store")  # fmt: skip
+    assert network.returncode == 0 and trained_models.cvcnn.name in network.stdout
     assert "failed:" in result.stderr and "broken.cif" in result.stderr
     assert out.read_text().count("\n") == 3  # header, one prediction, one failure
 
