@@ -97,7 +97,7 @@ ORDER BY s.id
 
 # Each model's latest prediction of each structure. A prediction of the structure itself (or of
 # its CIF given to tcdb predict, or of the literature entry naming it) comes before one of its
-# composition; among those, the newest run's, then the newest row.
+# composition (or of its EH_n); among those, the newest run's, then the newest row.
 _PREDICTIONS_SQL = f"""
 WITH s AS (SELECT s.*, src.path AS source_path FROM crystal_structure AS s
            LEFT JOIN source AS src ON src.id = s.source_id WHERE {_active("s")}),
@@ -114,8 +114,13 @@ candidate AS (
     JOIN s ON s.id = e.structure_id
     UNION ALL
     SELECT s.id, 1, p.* FROM prediction AS p
-    JOIN s ON p.subject_kind IN ('material', 'hydride', 'hydride_query')
+    JOIN s ON p.subject_kind IN ('material', 'hydride', 'hydride_query', 'hydride_forest',
+                                 'hydride_query_forest')
         AND p.material_id = s.material_id
+        -- of a hydride run's network and forest rows, those of the model it ranks with, as
+        -- the hydride_screening view shows them (rows without the fields: the network's)
+        AND coalesce(json_extract_string(p.extra_json, '$.model'), 'network')
+            = coalesce(json_extract_string(p.extra_json, '$.chosen_model'), 'network')
     UNION ALL
     SELECT s.id, 1, p.* FROM prediction AS p
     JOIN s ON p.subject_kind = 'composition' AND p.subject_id = s.reduced_formula

@@ -271,7 +271,8 @@ PREDICTION_PARTS = (
         "what was predicted: structure (this structure), input_structure "
         "(this CIF given to tcdb predict), literature_entry (the literature entry of this "
         "structure), material or composition (its composition), hydride or hydride_query "
-        "(its EH_n)",
+        "(its EH_n; hydride_forest or hydride_query_forest when the run ranks its EH_n with "
+        "its forest, as the hydride_screening view does)",
         None,
     ),
     ("created_at", "timestamp", "when the prediction was stored", None),
