@@ -261,34 +261,48 @@ def predict_hydride(
         ),
     ],
     run: Annotated[str, typer.Option("--run", help="A hydride-mlp run id, or 'latest'")] = "latest",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="default (the model the run's rule chose to rank with) | network (the "
+            "paper's) | forest",
+        ),
+    ] = "default",
     output: OutputOption = None,
     fmt: FormatOption = "table",
     store: Annotated[
         bool, typer.Option(help="Write the predictions to the database (view hydride_prediction)")
     ] = True,
 ) -> None:
-    """Predict T_c and P of binary hydrides with a hydride-mlp run: T_c ± σ and P ± σ over the
-    members, D = |P/GPa| + |T_c/K − 293| ± the spread of the members' own D, and whether the
-    run's applicability domain covers the hydride (trained n range, distance to the nearest
-    trained element, spread), with every failed check. A formula that is not E H_n with exactly
-    one element besides H is named with the reason; the rest are predicted. Exit status 1 when
-    none could be."""
+    """Predict T_c and P of binary hydrides with a hydride-mlp run, by the model its rule chose
+    (--model: the network or the forest): T_c ± σ and P ± σ over the members (or trees), D =
+    |P/GPa| + |T_c/K − 293| ± the spread of the members' own D, and whether the run's
+    applicability domain covers the hydride (no noble gas unless one was trained, trained n
+    range, distance to the nearest trained element, spread), with every failed check. Every
+    model's predictions are stored (the network's: view hydride_prediction_network). A formula
+    that is not E H_n with exactly one element besides H is named with the reason; the rest are
+    predicted. Exit status 1 when none could be."""
     _require_format(fmt)
     output = _checked_output(ctx, output)  # before the model's imports: a refusal costs nothing
-    from tcdb.ml.hydride.screening import predict_formulas
+    from tcdb.ml.hydride.screening import MODEL_CHOICES, predict_formulas
     from tcdb.ml.model_names import HYDRIDE_MLP
     from tcdb.store.model_runs import locate_run
 
+    if model not in MODEL_CHOICES:
+        raise TcdbError(f"Unknown model {model!r}; use {', '.join(MODEL_CHOICES)}.")
     db = database(ctx, write=store)
     with db.reading() as conn:  # only to find the run; reading its files holds no connection
         recorded = locate_run(settings_of(ctx).runs, conn, run, HYDRIDE_MLP)
     verified = recorded.verify()
-    predicted = predict_formulas(db if store else None, verified, formulas)
+    predicted = predict_formulas(db if store else None, verified, formulas, model=model)
     frame = _hydride_frame(predicted)
     if output is not None:
         write_csv(frame, output)
     if fmt == "table":
-        typer.echo(f"predicted with {predicted.run_id}; {predicted.domain.describe()}")
+        which = "the run's choice" if predicted.model == predicted.chosen else "as asked"
+        typer.echo(f"predicted with {predicted.run_id} by the {predicted.model} ({which}); "
+                   f"{predicted.domain.describe()}")  # fmt: skip
         for r in predicted.frame.itertuples(index=False):
             verdict = "in domain" if r.in_domain else f"out of domain: {r.domain_reason}"
             typer.echo(
@@ -492,19 +506,30 @@ def read_references(db, family) -> list:
     return [reference_from_json(n, text) for n, text in zip(family.references, stored, strict=True)]
 
 
-def _show_top(conn, family: str, limit: int) -> None:
-    rows = conn.execute(
-        "SELECT rank, formula, tc_peak_K, tc_lowest_K, a_at_peak_A, composition_tc_K "
-        f"FROM morph_top_candidates WHERE family = '{family}' AND rank <= {int(limit)} "
-        "ORDER BY rank"
-    ).fetchall()
+def _show_top(conn, family: str, limit: int, every: bool = False) -> None:
+    """The family's morphs by peak T_c: inside the ranking run's domain (morph_top_candidates),
+    or with ``every`` all of them with the domain verdict at their peak (morph_summary_all)."""
+    if every:
+        rows = conn.execute(
+            "SELECT row_number() OVER (ORDER BY tc_peak_K DESC, formula) AS rank, formula, "
+            "tc_peak_K, tc_lowest_K, a_at_peak_A, composition_tc_K, peak_in_domain "
+            "FROM morph_summary_all WHERE family = ? ORDER BY rank LIMIT ?",
+            [family, int(limit)],
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT rank, formula, tc_peak_K, tc_lowest_K, a_at_peak_A, composition_tc_K, "
+            "NULL FROM morph_top_candidates WHERE family = ? AND rank <= ? ORDER BY rank",
+            [family, int(limit)],
+        ).fetchall()
     if not rows:
         return
     typer.echo(f"  {'rank':>4} {'formula':<16} {'peak K':>7} {'lowest K':>8} {'a@peak Å':>8} "
-               f"{'chem K':>7}")  # fmt: skip
-    for rank, formula, peak, low, a, chem in rows:
+               f"{'chem K':>7}" + ("  peak in domain" if every else ""))  # fmt: skip
+    for rank, formula, peak, low, a, chem, inside in rows:
         chem_text = f"{chem:7.0f}" if chem is not None else f"{'-':>7}"
-        typer.echo(f"  {rank:>4} {formula:<16} {peak:7.0f} {low:8.0f} {a:8.2f} {chem_text}")
+        flag = "" if not every else f"  {'-' if inside is None else ('yes' if inside else 'no')}"
+        typer.echo(f"  {rank:>4} {formula:<16} {peak:7.0f} {low:8.0f} {a:8.2f} {chem_text}{flag}")
 
 
 @morph_app.command("top")
@@ -512,8 +537,14 @@ def morph_top(
     ctx: typer.Context,
     family: Annotated[str | None, typer.Argument(help="One family; default every family")] = None,
     limit: Annotated[int, typer.Option(help="Morphs per family")] = 10,
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="Every morph, inside the domain or not, with the verdict"),
+    ] = False,
 ) -> None:
-    """Show the morphs with the highest peak T_c (view morph_top_candidates)."""
+    """Show the morphs with the highest peak T_c inside the ranking run's applicability
+    domain (view morph_top_candidates); --all ranks every morph and says whether its peak is
+    inside (view morph_summary_all)."""
     from tcdb.ml.structural.morphs import FAMILIES
 
     names = [family] if family else list(FAMILIES)
@@ -522,4 +553,4 @@ def morph_top(
             if name not in FAMILIES:
                 raise TcdbError(f"Unknown morph family {name!r}; choose {', '.join(FAMILIES)}.")
             typer.echo(name)
-            _show_top(conn, name, limit)
+            _show_top(conn, name, limit, every)
