@@ -55,10 +55,10 @@ run:  ## the main job: ingest, curate, freeze, train, screen, predict, morph and
 train:  ## train MODEL (hydride-mlp | composition | cvcnn) on SNAPSHOT, PROFILE quick|paper, ARGS the model's own options
 	$(TCDB) train $(MODEL) --snapshot $(SNAPSHOT) --profile $(PROFILE) $(ARGS)
 
-predict:  ## predict the reference and literature structures with the latest cvcnn run
+predict:  ## the reference and literature structures with the default structure model
 	$(TCDB) predict $(SOURCES)/reference/structures $(SOURCES)/literature/structures
 
-morph:  ## every morph family with the latest cvcnn run (PROFILE paper: 16 scales per pair)
+morph:  ## every morph family with the default structure model, the latest network beside it (PROFILE paper: 16 scales per pair)
 	$(TCDB) morph run --all --profile $(PROFILE)
 
 report:  ## the papers' tables and figures beside ours: the site reports/out/index.html

@@ -109,8 +109,8 @@ def test_every_readme_command_runs_in_order(real_sources, tmp_path: Path):
     frozen = [p for p in (tmp_path / "snapshots").iterdir() if p.is_dir()]
     assert len(frozen) == 4  # two from make run, plus demo and stanev
     runs = sorted(p.name.split("-2")[0] for p in (tmp_path / "runs").iterdir())
-    # make run trains the hydride, composition and structural models, the structural one under
-    # the grouped protocol and then the paper one; the README's make train lines ask for
-    # trainings it already ran
-    assert runs == ["composition", "cvcnn", "cvcnn", "hydride-mlp"]
+    # make run trains the hydride, composition and structural models, the structural network
+    # under the grouped protocol and then the paper one, and the structure experts; the
+    # README's make train lines ask for trainings it already ran
+    assert runs == ["composition", "cvcnn", "cvcnn", "hydride-mlp", "structure-experts"]
     assert len(set(trainings_asked)) == len(runs) < len(trainings_asked)

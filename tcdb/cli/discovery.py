@@ -1,5 +1,6 @@
 """``tcdb predict`` and ``tcdb morph``: trained models applied to new inputs (structures with
-a cvcnn run, binary hydrides with a hydride-mlp run) and to morphs of reference structures."""
+the structure model the selection rule chooses, binary hydrides with a hydride-mlp run) and to
+morphs of reference structures."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tcdb.core.errors import TcdbError
 
 predict_app = typer.Typer(
     cls=DefaultCommandGroup,
-    help="Predict with a trained run: structure files with a cvcnn run (the default: "
+    help="Predict with a trained run: structure files with a structure model (the default: "
     "'tcdb predict PATH…' is 'tcdb predict structures PATH…'), or binary hydrides EH_n named "
     "by formula with a hydride-mlp run ('tcdb predict hydride LaH10').",
     no_args_is_help=True,
@@ -27,7 +28,8 @@ predict_app = typer.Typer(
 
 morph_app = typer.Typer(
     help="Morphisms of reference structures (Novakovic et al. 2023): species swaps and "
-    "lattice scans predicted by a cvcnn run.",
+    "lattice scans predicted by the structure model the selection rule chooses, inside or "
+    "outside its applicability domain, with the latest network beside it.",
     no_args_is_help=True,
 )
 
@@ -154,7 +156,7 @@ def _checked_output(ctx: typer.Context, output: Path | None) -> Path | None:
 @predict_app.command(
     "structures",
     no_args_is_help=True,
-    short_help="T_c of structure files with a cvcnn run (the default: 'tcdb predict PATH…').",
+    short_help="T_c of structure files with a structure model (the default: 'tcdb predict PATH…').",
 )
 def predict(
     ctx: typer.Context,
@@ -177,7 +179,9 @@ def predict(
     address: AddressOption = None,
     job: JobOption = None,
 ) -> None:
-    """Predict T_c of any structures with a cvcnn run, the composition baseline beside it.
+    """Predict T_c of any structures with a structure-model run (--run default: the model
+    the selection rule chooses, which is printed; a structure-experts run also says whether
+    each structure lies in its applicability domain), the composition baseline beside it.
     An ensemble run (profile ensemble, --members) gives T_c ± the spread over its networks
     (column tc_std_K); a one-member run has no spread. The composition prediction carries
     its own spread (composition_tc_std_K) when its run has one. Inputs that cannot be read or
