@@ -1,4 +1,5 @@
-"""Regression metrics of every model: RMSE, MAE, R² and the number of rows they cover.
+"""Regression metrics of every model: RMSE, MAE, R² and the number of rows they cover, and
+the coverage of a spread (``coverage``).
 
 Why one module: each model used to compute its own (two through scikit-learn, one by hand),
 so the same figure could be defined three ways. Rows where the truth or the prediction is NaN
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,4 +59,22 @@ def _scores(truth: np.ndarray, guess: np.ndarray, prefix: str, unit: str) -> dic
         names[0]: float(np.sqrt(np.mean(error**2))),
         names[1]: float(np.mean(np.abs(error))),
         names[2]: 1.0 - float(np.sum(error**2)) / spread if spread > 0 else math.nan,
+    }
+
+
+def coverage(y: np.ndarray, predicted: np.ndarray, std: np.ndarray) -> dict[str, Any]:
+    """How honest a spread is: the share of labels within ±1σ and ±2σ of the prediction
+    (0.683 and 0.954 for calibrated normal errors) and the mean spread, over the rows that
+    have a prediction, a label and a spread."""
+    y, predicted, std = (np.asarray(a, dtype=float) for a in (y, predicted, std))
+    has = np.isfinite(std) & np.isfinite(predicted) & np.isfinite(y)
+    if not has.any():
+        return {"n": 0}
+    z = np.abs(y[has] - predicted[has]) / std[has]
+    return {
+        "n": int(has.sum()),
+        "within_1_sigma": float(np.mean(z <= 1)),
+        "within_2_sigma": float(np.mean(z <= 2)),
+        "expected_normal": {"within_1_sigma": 0.683, "within_2_sigma": 0.954},
+        "mean_std_K": float(np.mean(std[has])),
     }

@@ -156,19 +156,29 @@ def scan_shape_counts(scans: pd.DataFrame, params: DomeParameters = DOME) -> pd.
     interior maximum stands highest above its ends."""
     rows = []
     for family, of_family in scans.groupby("family", sort=True):
-        shapes = [
-            (part.formula.iloc[0], scan_shape(part.a_A, part.tc_K, params))
-            for _, part in of_family.groupby(["parent_structure_id", "substitution_json"])
+        parts = [
+            part for _, part in of_family.groupby(["parent_structure_id", "substitution_json"])
         ]
+        shapes = [(part.formula.iloc[0], scan_shape(part.a_A, part.tc_K, params)) for part in parts]
         counts = pd.Series([s.shape for _, s in shapes]).value_counts()
         domes = [(f, s) for f, s in shapes if s.has_interior_maximum]
         best = max(domes, key=lambda fs: fs[1].margin_K, default=None)
+        edges = [_peak_at_smallest_a(part) for part in parts]
+        inside = [e for e in (_peak_at_smallest_a(_in_domain(part)) for part in parts)
+                  if e is not None]  # fmt: skip
         rows.append(
             {
                 "family": family,
                 "scans": len(shapes),
                 "with_interior_maximum": len(domes),
                 "share_with_interior_maximum": len(domes) / len(shapes) if shapes else np.nan,
+                "interior_maximum_in_domain": sum(
+                    s.has_interior_maximum and _peak_in_domain(part)
+                    for part, (_, s) in zip(parts, shapes, strict=True)
+                ),
+                "share_peak_at_smallest_a": float(np.mean(edges)) if edges else np.nan,
+                "scans_with_a_scale_in_domain": len(inside),
+                "share_peak_at_smallest_a_in_domain": float(np.mean(inside)) if inside else np.nan,
                 "shapes": ", ".join(f"{name} {n}" for name, n in counts.items()),
                 "clearest_dome": (
                     f"{best[0]}: {best[1].peak_tc_K:.0f} K at a = {best[1].peak_x:.2f} Å, "
@@ -181,6 +191,29 @@ def scan_shape_counts(scans: pd.DataFrame, params: DomeParameters = DOME) -> pd.
     return pd.DataFrame(rows)
 
 
+def _in_domain(part: pd.DataFrame) -> pd.DataFrame:
+    """The points of a scan inside the run's domain (every point for a run without one)."""
+    if "in_domain" not in part:
+        return part
+    return part[part.in_domain.isna() | part.in_domain.fillna(True).astype(bool)]
+
+
+def _peak_in_domain(part: pd.DataFrame) -> bool:
+    """Whether the scan's highest T_c lies inside the run's domain (True without a domain)."""
+    if "in_domain" not in part or not len(part):
+        return True
+    verdict = part.in_domain.iloc[int(np.argmax(part.tc_K.to_numpy()))]
+    return True if pd.isna(verdict) else bool(verdict)
+
+
+def _peak_at_smallest_a(part: pd.DataFrame) -> bool | None:
+    """Whether a scan's highest T_c is at its smallest lattice (None for no point)."""
+    if not len(part):
+        return None
+    a, tc = part.a_A.to_numpy(), part.tc_K.to_numpy()
+    return bool(a[int(np.argmax(tc))] == a.min())
+
+
 def uniform_scan_points(inputs: ReportInputs) -> pd.DataFrame:
     """Every point of every uniform scan of more than one scale, in every family but the
     (a, c) grid (whose diagonal is not a scan of its own)."""
@@ -189,7 +222,7 @@ def uniform_scan_points(inputs: ReportInputs) -> pd.DataFrame:
         f"FROM morph_prediction WHERE family <> '{GRID_FAMILY}' "
         "AND lattice_scale = lattice_scale_c GROUP BY ALL HAVING count(*) > 1) "
         "SELECT m.family, m.parent_structure_id, m.substitution_json, m.formula, m.a_A, "
-        "m.tc_K, m.model_run_id FROM morph_prediction AS m JOIN scans USING "
+        "m.tc_K, m.in_domain, m.model_run_id FROM morph_prediction AS m JOIN scans USING "
         "(family, parent_structure_id, substitution_json) "
         "WHERE m.lattice_scale = m.lattice_scale_c "
         "ORDER BY m.family, m.parent_structure_id, m.substitution_json, m.a_A"

@@ -177,7 +177,8 @@ def structural_protocols(inputs: ReportInputs) -> Table:
     (``tcdb evaluate``), beside the paper's r², which is optimistic."""
     runs = inputs.frame(
         "SELECT id, snapshot_id, profile, config_json, metrics_json FROM model_run "
-        "WHERE status = 'succeeded' AND model = 'cvcnn' ORDER BY finished_at, id"
+        "WHERE status = 'succeeded' AND model IN ('cvcnn', 'structure-experts') "
+        "ORDER BY finished_at, id"
     )
     inputs.require_rows(runs, "cvcnn run", "tcdb train cvcnn")
     paper = {"protocol": "paper", "checkpoint_part": "validation", "n": _PAPER_N_VALIDATION,
@@ -187,15 +188,17 @@ def structural_protocols(inputs: ReportInputs) -> Table:
             | _scored_row(paper, "validation", "cvcnn (paper)")]  # fmt: skip
     for run in runs.itertuples(index=False):
         metrics = json.loads(run.metrics_json)
-        cvcnn = json.loads(run.config_json or "{}").get("cvcnn", {})
+        config = json.loads(run.config_json or "{}")
+        model = "structure-experts" if "experts" in config else "cvcnn"
+        cvcnn = config.get("cvcnn", {})
         described = {
             "run": run.id,
             "snapshot": run.snapshot_id,
             "profile": run.profile,
-            "configuration": cvcnn.get("configuration", "tcdb"),
+            "configuration": cvcnn.get("configuration", "tcdb") if cvcnn else "experts",
             "members": cvcnn.get("members", 1),
         }
-        scored = [(part, "cvcnn", metrics[part]) for part in ("validation", "test")
+        scored = [(part, model, metrics[part]) for part in ("validation", "test")
                   if isinstance(metrics.get(part), dict)]  # fmt: skip
         scored += [(b["part"], name, b) for name, b in (metrics.get("baselines") or {}).items()]
         for part, evaluated, m in scored:
@@ -204,9 +207,10 @@ def structural_protocols(inputs: ReportInputs) -> Table:
             rows.append(described | _scored_row(external, "external set", "cvcnn"))
     return Table(
         "structural_protocols",
-        "Structural model by protocol, with its baselines on the same split",
+        "Structure models by protocol, with their baselines on the same split",
         pd.DataFrame(rows),
-        "Each cvcnn run's r², RMSE and MAE on every part it was scored on, and its baselines "
+        "Each cvcnn and structure-experts run's r², RMSE and MAE on every part it was scored "
+        "on (the two share a protocol's split, so their rows compare), and its baselines "
         "(composition trees on the training structures or on every SuperCon composition "
         "outside the held-out parts; ridge and a random forest on the 175 descriptors) on the "
         "same rows. Under 'paper' (and 'random', its name before protocols were split) the same "
@@ -605,7 +609,9 @@ def morph_scan_shapes(inputs: ReportInputs) -> Table:
         "Each morph's uniform lattice scan classified as in the Figs. 5-6 table (interior "
         f"maximum more than {DOME.tolerance_K:g} K above both ends; else rising, falling, flat "
         "or neither); counted per family, with the morph whose interior maximum stands "
-        "highest above its ends.",
+        "highest above its ends; how many interior maxima lie inside the ranking run's "
+        "applicability domain; and the share of scans whose highest T_c is at the smallest "
+        "lattice scanned, over every scale and over the scales inside the domain.",
         {"structural model run": ", ".join(sorted(set(points.model_run_id)))},
     )
 

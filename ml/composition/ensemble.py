@@ -213,16 +213,7 @@ class StoredEnsemble:
 
 
 def calibration(y: np.ndarray, predicted: np.ndarray, std: np.ndarray) -> dict[str, Any]:
-    """How honest the spread is: the share of labels within ±1σ and ±2σ of the prediction
-    (0.683 and 0.954 for calibrated normal errors), over rows that have a spread."""
-    has = np.isfinite(std) & np.isfinite(predicted)
-    if not has.any():
-        return {"n": 0}
-    z = np.abs(y[has] - predicted[has]) / std[has]
-    return {
-        "n": int(has.sum()),
-        "within_1_sigma": float(np.mean(z <= 1)),
-        "within_2_sigma": float(np.mean(z <= 2)),
-        "expected_normal": {"within_1_sigma": 0.683, "within_2_sigma": 0.954},
-        "mean_std_K": float(np.mean(std[has])),
-    }
+    """How honest the spread is (``ml.metrics.coverage``)."""
+    from tcdb.ml.metrics import coverage
+
+    return coverage(y, predicted, std)

@@ -181,18 +181,3 @@ def calibrate(experts: Experts, numerical: np.ndarray, y: np.ndarray) -> dict[st
         ", ".join(f"{k} {v['factor']:.2f} (n {v['n']})" for k, v in result.items()),
     )
     return result
-
-
-def coverage(y: np.ndarray, tc: np.ndarray, spread: np.ndarray) -> dict:
-    """The share of labels within ±1σ and ±2σ of the prediction (0.683 and 0.954 for
-    calibrated normal errors) and the mean spread."""
-    rows = np.isfinite(y) & np.isfinite(tc) & np.isfinite(spread)
-    if not rows.any():
-        return {"n": 0}
-    z = np.abs(y[rows] - tc[rows]) / spread[rows]
-    return {
-        "n": int(rows.sum()),
-        "within_1_sigma": float(np.mean(z <= 1)),
-        "within_2_sigma": float(np.mean(z <= 2)),
-        "mean_std_K": float(np.mean(spread[rows])),
-    }

@@ -29,7 +29,7 @@ import pandas as pd
 from tcdb.core.errors import TcdbError
 from tcdb.ml.contract import FitContext, Fitted
 from tcdb.ml.evaluation import ByTimeSplit, Parts, fitted_reproducibly, part_protocol, score_part
-from tcdb.ml.metrics import regression
+from tcdb.ml.metrics import coverage, regression
 from tcdb.ml.parameters import BY_TIME_LAST_TRAINING_YEAR
 from tcdb.ml.structure_experts.domain import StructureDomain
 from tcdb.ml.structure_experts.experts import (
@@ -37,7 +37,6 @@ from tcdb.ml.structure_experts.experts import (
     EXPERTS,
     Experts,
     calibrate,
-    coverage,
     fit_composition,
     fit_hydride,
     gate,
