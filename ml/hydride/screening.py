@@ -68,12 +68,11 @@ class Predicted:
 
     def best_per_element(self, every: bool = False) -> pd.DataFrame:
         """Each element's EH_n with the lowest D (then lowest n) among its rows in the domain
-        (``every``: among all its rows), closest to ambient first: the views
-        ``hydride_best_per_element`` and ``_all`` for this model's rows."""
+        (``every``: among all its rows), closest to ambient first (equal D by element): the
+        views ``hydride_best_per_element`` and ``_all`` for this model's rows."""
         rows = self.frame if every else self.frame[self.frame.in_domain.astype(bool)]
-        best = rows.sort_values(["distance_to_ambient", "n"], kind="stable")
-        best = best.drop_duplicates("element")
-        return best.sort_values("distance_to_ambient", kind="stable").reset_index(drop=True)
+        best = rows.sort_values(["distance_to_ambient", "n"]).drop_duplicates("element")
+        return best.sort_values(["distance_to_ambient", "element"]).reset_index(drop=True)
 
 
 def resolve_model(model: HydridePredictor, asked: str) -> str:

@@ -82,11 +82,11 @@ def screened_hydrides(db: Path) -> pd.DataFrame:
 
 def best_per_element(db: Path) -> pd.DataFrame:
     """Per element, its in-domain EH_n with the lowest distance to ambient (then lowest n),
-    closest to ambient first."""
+    closest to ambient first (equal distances by element)."""
     inside = screened_hydrides(db)
     inside = inside[inside.in_domain.astype(bool)]
     best = inside.sort_values(["distance_to_ambient", "n_h"]).drop_duplicates("element")
-    return best.sort_values("distance_to_ambient").reset_index(drop=True)
+    return best.sort_values(["distance_to_ambient", "element"]).reset_index(drop=True)
 
 
 def closest_decile(db: Path) -> pd.DataFrame:

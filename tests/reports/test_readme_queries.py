@@ -48,7 +48,7 @@ def structure_predictions(db: Path) -> pd.DataFrame:
 
 def closest_in_domain(db: Path) -> pd.DataFrame:
     rows = from_tables.screened_hydrides(db)
-    rows = rows[rows.in_domain.astype(bool)].sort_values("distance_to_ambient")
+    rows = rows[rows.in_domain.astype(bool)].sort_values(["distance_to_ambient", "formula"])
     rows = rows.rename(columns={"tc_std_K": "tc_sd_K", "pressure_GPa": "p_GPa",
                                 "pressure_std_GPa": "p_sd_GPa", "distance_to_ambient": "D",
                                 "distance_std": "D_sd"})  # fmt: skip
