@@ -113,8 +113,9 @@ def test_screen_hydrides_on_ray_stores_what_the_local_screen_stores(
     (shards,) = _shards(copies[1])
     assert shards[0] >= 1 and shards[1:] == (shards[0], True)
     assert f"{shards[0]} shard(s), {shards[0]} computed; shards in" in ray_result.stdout
-    _assert_same_rows(_stored(copies[1], "hydride"), _stored(copies[0], "hydride"))
-    assert len(_stored(copies[1], "hydride")) > 2000  # the whole EH_n grid
+    for kind in ("hydride", "hydride_forest"):  # the network's rows and the forest's
+        _assert_same_rows(_stored(copies[1], kind), _stored(copies[0], kind))
+        assert len(_stored(copies[1], kind)) > 2000  # the whole EH_n grid
     best = "SELECT formula, tc_K, pressure_GPa FROM hydride_best_per_element ORDER BY formula"
     assert query(copies[1], best) == query(copies[0], best)
     printed = [line for line in ray_result.stdout.splitlines() if "±" in line]
