@@ -58,7 +58,7 @@ app.add_typer(discovery.morph_app, name="morph")
 app.command(
     "evaluate",
     no_args_is_help=True,
-    short_help="Score a cvcnn run on labelled structures: r², RMSE, MAE per T_c band, parity plot.",
+    short_help="Score a structure-model run on labelled structures: r², RMSE, MAE per T_c band.",
 )(evaluate.evaluate)
 app.command("sql", short_help="Run one SQL statement; read-only unless --write.")(sql.sql)
 app.command(

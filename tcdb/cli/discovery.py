@@ -77,7 +77,7 @@ def _ray_run(ref: str) -> str:
     return "latest"
 
 
-def _structural_model(ctx: typer.Context, conn, ref: str):
+def structure_model(ctx: typer.Context, conn, ref: str):
     """The structure model a command ranks with: ``default`` by the selection rule
     (``ml.structure_selection``, which it prints), ``latest`` the latest network, or the run
     an id names, whichever structure model it is."""
@@ -205,7 +205,7 @@ def predict(
         _refuse_unusable(paths, failures)
     db = database(ctx, write=store)
     with db.reading() as conn:  # only to find the runs; predicting holds no connection
-        model = _structural_model(ctx, conn, run)
+        model = structure_model(ctx, conn, run)
         composition = _composition_run(ctx, conn, composition_run)
     frame = predict_inputs(db if store else None, model, inputs, failures, composition)
     if output is not None:
@@ -444,7 +444,7 @@ def morph_run(
         typer.echo(f"predicted with {run_id}")
         return
     with db.reading() as conn:  # only to find the runs; predicting holds no connection
-        model = _structural_model(ctx, conn, run)
+        model = structure_model(ctx, conn, run)
         composition = _composition_run(ctx, conn, composition_run)
         also = _reproduction(ctx, conn, model)
     for fam in chosen:

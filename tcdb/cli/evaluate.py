@@ -25,19 +25,24 @@ def evaluate(
             show_default=False,
         ),
     ],
-    run: Annotated[str, typer.Option("--run", help="A cvcnn run id, id prefix or 'latest'")],
+    run: Annotated[
+        str,
+        typer.Option(
+            "--run",
+            help="A cvcnn or structure-experts run id or id prefix, 'latest' (the latest "
+            "cvcnn run) or 'default' (the structure model the selection rule chooses)",
+        ),
+    ],
     fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
 ) -> None:
-    """Score a cvcnn run on labelled structures it was not trained on: r², RMSE and MAE over
-    all and per T_c band (< 10, 10-30, 30-77, ≥ 77 K) with n, a parity plot beside the
+    """Score a structure-model run on labelled structures it was not trained on: r², RMSE and
+    MAE over all and per T_c band (< 10, 10-30, 30-77, ≥ 77 K) with n, a parity plot beside the
     database (evaluations/<id>/parity.png), and the result stored (table evaluation; each
     prediction a prediction row with its label). Inputs, rows or items that cannot be used
     are listed with the reason (file and line or item) and the rest are scored."""
+    from tcdb.cli.discovery import structure_model
     from tcdb.ml.labelled_structures import read_labelled_structures
-    from tcdb.ml.model_names import CVCNN
     from tcdb.ml.structural.external_evaluation import evaluate_run
-    from tcdb.ml.structural.predictor import StructuralModel
-    from tcdb.store.model_runs import resolve_run
 
     if fmt not in FORMATS:
         raise TcdbError(f"Unknown format {fmt!r}; use {', '.join(FORMATS)}.")
@@ -52,7 +57,7 @@ def evaluate(
         )
     db = database(ctx, write=True)
     with db.reading() as conn:  # only to find the run; predicting holds no connection
-        model = StructuralModel.load(resolve_run(settings.runs, conn, run, CVCNN))
+        model = structure_model(ctx, conn, run)
     result = evaluate_run(db, model, labelled, rejected, list(paths), settings.evaluations,
                           Path.cwd())  # fmt: skip
     for failure in result.rejected[len(rejected) :]:  # those the model refused
