@@ -111,12 +111,16 @@ class Experts:
     """Both experts fitted (or loaded), with the gate and each expert's spread factor."""
 
     composition: list  # LightGBM boosters
-    hydride: object  # a forest with predict_trees (ml.forest_trees.ForestTrees) or sklearn's
+    hydride: object | None  # a forest (ml.forest_trees.ForestTrees or sklearn's); None: too
+    # few H-rich training structures (by time, say, where the hydrides have no year)
     h_fraction: float
     scale: dict[str, float]  # expert -> spread factor (1.0 until calibrated)
 
     def which(self, numerical: np.ndarray) -> np.ndarray:
-        """Per row, the expert that predicts it ("composition" or "hydride")."""
+        """Per row, the expert that predicts it ("composition" or "hydride"; every row goes to
+        the composition expert when the training part held too few hydrides for the other)."""
+        if self.hydride is None:
+            return np.full(len(numerical), EXPERTS[0])
         return np.where(gate(numerical, self.h_fraction), EXPERTS[1], EXPERTS[0])
 
     def raw(self, numerical: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -110,9 +110,11 @@ def load_experts(run) -> ExpertsModel:
             load_booster(run.read_bytes(COMPOSITION_FILE.format(k=k)))
             for k in range(int(settings["composition_members"]))
         ]
-        forest = ForestTrees.from_bytes(
-            run.read_bytes(HYDRIDE_FILE), FOREST_OUTPUT, len(NUMERICAL_LABELS)
-        )
+        forest = None
+        if settings.get("hydride_expert", True):
+            forest = ForestTrees.from_bytes(
+                run.read_bytes(HYDRIDE_FILE), FOREST_OUTPUT, len(NUMERICAL_LABELS)
+            )
     except (TreeFormatError, ValueError, KeyError) as exc:
         raise RunError(f"Run {run.id}: its trees were not loaded: {exc}.") from None
     domain = StructureDomain.from_arrays(run.read_npz(DOMAIN_FILE))

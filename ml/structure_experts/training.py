@@ -53,6 +53,7 @@ HYDRIDE_FILE = "hydride_forest.npz"
 DOMAIN_FILE = "domain.npz"
 EXPERTS_FILE = "experts.json"
 FOREST_OUTPUT = ("tc_K",)
+MIN_HYDRIDE_STRUCTURES = 2  # fewer H-rich training structures: no hydride expert
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ def fit(snapshot: Snapshot, config: ExpertsConfig, context: FitContext) -> Fitte
             "hydride_training_structures": int(
                 gate(numerical[parts.train], config.h_fraction).sum()
             ),
+            "hydride_expert": experts.hydride is not None,
         },
         "n_train": len(parts.train),
     }
@@ -164,12 +166,13 @@ def fit_experts(config, numerical, y, train, X_entries, y_entries) -> Experts:
     training structures."""
     composition = fit_composition(config, X_entries, y_entries)
     hydrides = train[gate(numerical[train], config.h_fraction)]
-    if len(hydrides) < 2:
-        raise TcdbError(
-            f"Only {len(hydrides)} training structures are more than {config.h_fraction:.0%} "
-            "hydrogen; the hydride expert needs at least 2."
-        )
-    forest = fit_hydride(config, numerical[hydrides], y[hydrides])
+    forest = None
+    if len(hydrides) >= MIN_HYDRIDE_STRUCTURES:
+        forest = fit_hydride(config, numerical[hydrides], y[hydrides])
+    else:
+        log.warning("only %d training structures are more than %.0f%% hydrogen: no hydride "
+                    "expert, the composition expert predicts every structure",
+                    len(hydrides), 100 * config.h_fraction)  # fmt: skip
     log.info(
         "experts fitted: composition on %d entries, hydride forest on %d structures",
         len(y_entries),
@@ -257,8 +260,9 @@ def _artefacts(experts: Experts, domain: StructureDomain, train_numerical) -> di
         if not np.array_equal(load_booster(text).predict(X), member.predict(X)):
             raise TcdbError("A composition member read back from its text predicts otherwise.")
         artefacts[COMPOSITION_FILE.format(k=k)] = text
-    forest = checked_forest(experts.hydride, FOREST_OUTPUT, train_numerical)
-    artefacts[HYDRIDE_FILE] = forest.to_bytes()
+    if experts.hydride is not None:
+        forest = checked_forest(experts.hydride, FOREST_OUTPUT, train_numerical)
+        artefacts[HYDRIDE_FILE] = forest.to_bytes()
     buffer = io.BytesIO()
     np.savez(buffer, **domain.arrays())
     artefacts[DOMAIN_FILE] = buffer.getvalue()
@@ -266,6 +270,7 @@ def _artefacts(experts: Experts, domain: StructureDomain, train_numerical) -> di
         {
             "h_fraction": experts.h_fraction,
             "scale": experts.scale,
+            "hydride_expert": experts.hydride is not None,
             "composition_members": len(experts.composition),
         }
     ).encode()

@@ -113,3 +113,14 @@ def test_forest_arrays_predict_the_estimators_floats_and_refuse_other_outputs():
         ForestTrees.from_bytes(stored.to_bytes(), ("pressure_GPa",), 7)
     with pytest.raises(TreeFormatError, match="do not read 8"):
         ForestTrees.from_bytes(stored.to_bytes(), ("tc_K",), 8)
+
+
+def test_without_a_hydride_expert_the_composition_expert_predicts_every_structure(experts):
+    import dataclasses
+
+    _, _, model, numerical, by_id = experts
+    rows = numerical[sorted(by_id.values())]
+    alone = dataclasses.replace(model.experts, hydride=None)
+    assert set(alone.which(rows)) == {"composition"}
+    tc, spread, _ = alone.predict(rows)
+    assert np.isfinite(tc).all() and (spread > 0).all()
