@@ -138,22 +138,20 @@ def in_sample_baselines(X: np.ndarray, y: np.ndarray, config: HydrideMLPConfig) 
     return {name: (model.predict(X), model) for name, model in fits.items()}
 
 
-COVERED = (1, 2)  # coverage within ±1σ and ±2σ
-
-
 def coverage(
     y: np.ndarray, predicted: np.ndarray, spread: np.ndarray, prefixes: Sequence[str]
 ) -> dict[str, float]:
     """Per target, the share of labels within ±1 and ±2 spreads of the prediction
-    (``<prefix>_within_1sd``, ``<prefix>_within_2sd``), over the rows the errors are scored
-    on (none of the targets, predictions or spreads NaN). A spread that is a standard
-    deviation of normal errors would cover 68 % and 95 %."""
+    (``<prefix>_within_1sd``, ``<prefix>_within_2sd``; ``ml.metrics.coverage``), over the rows
+    the errors are scored on (none of the targets, predictions or spreads NaN). A spread that
+    is a standard deviation of normal errors would cover 68 % and 95 %."""
+    from tcdb.ml import metrics
+
     y, predicted, spread = (np.asarray(a, dtype=float) for a in (y, predicted, spread))
     keep = ~(np.isnan(y) | np.isnan(predicted) | np.isnan(spread)).any(axis=1)
     found = {}
     for column, prefix in enumerate(prefixes):
-        error = np.abs(y[keep, column] - predicted[keep, column])
-        for k in COVERED:
-            inside = error <= k * spread[keep, column]
-            found[f"{prefix}_within_{k}sd"] = float(inside.mean()) if keep.any() else np.nan
+        shares = metrics.coverage(y[keep, column], predicted[keep, column], spread[keep, column])
+        for k in (1, 2):
+            found[f"{prefix}_within_{k}sd"] = shares.get(f"within_{k}_sigma", np.nan)
     return found
