@@ -246,7 +246,7 @@ def main_job(profile: str, sources: Path) -> list[Step]:
         Step(
             "screen hydrides",
             ("screen", "hydrides", "--run", "latest"),
-            _predictions(("hydride",), "EH_n"),
+            _predictions(("hydride", "hydride_forest"), "EH_n rows (network and forest)"),
         ),
         Step(
             "train composition",
