@@ -70,7 +70,9 @@ def coverage(y: np.ndarray, predicted: np.ndarray, std: np.ndarray) -> dict[str,
     has = np.isfinite(std) & np.isfinite(predicted) & np.isfinite(y)
     if not has.any():
         return {"n": 0}
-    z = np.abs(y[has] - predicted[has]) / std[has]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero spread claims certainty
+        z = np.abs(y[has] - predicted[has]) / std[has]
+    z = np.where(np.isnan(z), 0.0, z)  # exactly right with a zero spread: within any σ
     return {
         "n": int(has.sum()),
         "within_1_sigma": float(np.mean(z <= 1)),

@@ -430,8 +430,9 @@ def structure_predictions(inputs: ReportInputs) -> Table:
     frame = inputs.require_rows(
         inputs.frame(
             "SELECT p.name, p.input_path AS path, p.formula, p.spacegroup_number, p.tc_K, "
-            "p.tc_std_K, p.composition_tc_K, p.structure_minus_composition_K, "
-            "p.model_run_id, r.snapshot_id, p.structure_hash FROM structure_prediction AS p "
+            "p.tc_std_K, p.in_domain, p.model, p.composition_tc_K, "
+            "p.structure_minus_composition_K, p.model_run_id, r.snapshot_id, p.structure_hash "
+            "FROM structure_prediction AS p "
             "LEFT JOIN model_run AS r ON r.id = p.model_run_id ORDER BY p.tc_K DESC, p.name"
         ),
         "structure predictions",
@@ -440,9 +441,11 @@ def structure_predictions(inputs: ReportInputs) -> Table:
     frame["path"] = [inputs.source_path(p) for p in frame.path]
     return Table(
         "structure_predictions",
-        "Structures predicted by the structural model",
+        "Structures predicted by the structure model that ranks",
         frame,
-        "The latest cvcnn prediction of every structure file given to 'tcdb predict' (path "
+        "The latest structure-model prediction (the model the selection rule chose, and "
+        "whether the structure lies in its domain) of every structure file given to "
+        "'tcdb predict' (path "
         "relative to the sources folder), the composition baseline's T_c for its formula and "
         "the difference; highest T_c first.",
         {"structural model run": ", ".join(sorted(set(frame.model_run_id.dropna())))},
