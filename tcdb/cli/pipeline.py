@@ -41,11 +41,13 @@ class DatabaseState:
 
 @dataclass(frozen=True)
 class Step:
-    """One command of the main job and how its headline figure is read."""
+    """One command of the main job and how its headline figure is read. ``beside``: it runs
+    at the same time as the step before it (neither reads what the other writes)."""
 
     name: str
     args: tuple[str, ...]
     headline: Callable[[Any, DatabaseState, DatabaseState], str]
+    beside: bool = False
 
 
 @dataclass
@@ -55,6 +57,7 @@ class StepOutcome:
     seconds: float
     status: int
     headline: str
+    beside: str = ""  # the steps it ran at the same time as
 
 
 def _read_state(conn) -> DatabaseState:
@@ -187,12 +190,13 @@ _RUN_HEADLINES = {
 }
 
 
-def _training(conn, before: DatabaseState, after: DatabaseState) -> str:
+def _training(conn, before: DatabaseState, after: DatabaseState, run: str | None = None) -> str:
     new = sorted(after.model_runs - before.model_runs)
     if not new:
         return "no run recorded"
     run_id, model, metrics = conn.execute(
-        "SELECT id, model, metrics_json FROM model_run WHERE id = ?", [new[-1]]
+        "SELECT id, model, metrics_json FROM model_run WHERE id = ?",
+        [run if run in new else new[-1]],
     ).fetchone()
     describe = _RUN_HEADLINES.get(model)
     figure = describe(json.loads(metrics or "{}")) if describe else ""
@@ -244,14 +248,15 @@ def main_job(profile: str, sources: Path) -> list[Step]:
             _training,
         ),
         Step(
-            "screen hydrides",
-            ("screen", "hydrides", "--run", "latest"),
-            _predictions(("hydride", "hydride_forest"), "EH_n rows (network and forest)"),
-        ),
-        Step(
             "train composition",
             ("train", "composition", "--snapshot", structures, "--profile", profile),
             _training,
+            beside=True,
+        ),
+        Step(
+            "screen hydrides",
+            ("screen", "hydrides", "--run", "latest"),
+            _predictions(("hydride", "hydride_forest"), "EH_n rows (network and forest)"),
         ),
         Step(
             "train cvcnn grouped",
@@ -271,6 +276,7 @@ def main_job(profile: str, sources: Path) -> list[Step]:
             "train cvcnn paper",
             ("train", "cvcnn", "--snapshot", structures, "--profile", profile),
             _training,
+            beside=True,
         ),
         Step(
             "train structure-experts",
@@ -299,14 +305,17 @@ def _run_step(args: list[str]) -> int:
     return run_command(args)
 
 
-def _table(outcomes: list[StepOutcome]) -> str:
-    width = max(len(o.name) for o in outcomes)
+def _table(outcomes: list[StepOutcome], total: float) -> str:
+    """Each step's wall time and figure; steps that ran side by side are marked ``∥`` (their
+    seconds overlap, so the total is the job's wall time, not their sum)."""
+    width = max(len(o.name) for o in outcomes) + 2
     lines = [f"{'step':<{width}}  {'seconds':>8}  result"]
     for o in outcomes:
         result = o.headline if o.status == 0 else f"failed (exit {o.status})"
-        lines.append(f"{o.name:<{width}}  {o.seconds:>8.1f}  {result}")
-    total = sum(o.seconds for o in outcomes)
-    lines.append(f"{'total':<{width}}  {total:>8.1f}  {total / 60:.1f} min")
+        name = f"{o.name} ∥" if o.beside else o.name
+        lines.append(f"{name:<{width}}  {o.seconds:>8.1f}  {result}")
+    lines.append(f"{'total':<{width}}  {total:>8.1f}  {total / 60:.1f} min (wall time; "
+                 "∥: ran beside the step next to it)")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -343,51 +352,115 @@ def pipeline(
         record = protected_paths(settings).check_file(record)
     root = ["--db", str(settings.db), "--sources", str(settings.sources),
             "--log-level", settings.log_level]  # fmt: skip
+    start = time.perf_counter()
     outcomes = _run(steps, root, settings.db)
-    typer.echo("\n" + _table(outcomes))
+    total = time.perf_counter() - start
+    typer.echo("\n" + _table(outcomes, total))
     if record is not None:
-        _record(record, profile, outcomes)
+        _record(record, profile, outcomes, total)
     failed = next((o for o in outcomes if o.status != 0), None)
     if failed is not None:
         raise typer.Exit(failed.status)
 
 
+def _groups(steps: list[Step]) -> list[list[Step]]:
+    """The steps in the order they run: a step ``beside`` the one before runs with it."""
+    groups: list[list[Step]] = []
+    for step in steps:
+        if step.beside and groups:
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return groups
+
+
 def _run(steps: list[Step], root: list[str], db: Path) -> list[StepOutcome]:
+    """Each group of steps in turn: one step in this process, several at once in their own
+    processes; a failing step stops the job after its group."""
     outcomes = []
     before = _state(db)
-    for step in steps:
-        log.info("step %s: tcdb %s", step.name, " ".join(step.args))
-        start = time.perf_counter()
-        status = _run_step([*root, *step.args])
-        seconds = time.perf_counter() - start
-        headline = ""
-        if status == 0:
-            before, headline = _after(step, before, db)  # the next step starts from it
-        outcomes.append(StepOutcome(step.name, " ".join(step.args), seconds, status, headline))
-        if status != 0:
+    for group in _groups(steps):
+        for step in group:
+            log.info("step %s: tcdb %s", step.name, " ".join(step.args))
+        if len(group) == 1:
+            start = time.perf_counter()
+            status = _run_step([*root, *group[0].args])
+            finished = [(group[0], status, time.perf_counter() - start, None)]
+        else:
+            finished = _run_beside(group, root, db)
+        after = None
+        for step, status, seconds, run_id in finished:
+            headline = ""
+            if status == 0:
+                after, headline = _after(step, before, db, run_id)
+            others = ", ".join(other.name for other in group if other is not step)
+            outcomes.append(StepOutcome(step.name, " ".join(step.args), seconds, status,
+                                        headline, others))  # fmt: skip
+        if after is not None:
+            before = after  # the next group starts from the state after this one
+        if any(status != 0 for _, status, _, _ in finished):
             break
     return outcomes
 
 
-def _after(step: Step, before: DatabaseState, db: Path) -> tuple[DatabaseState, str]:
+def _run_beside(group: list[Step], root: list[str], db: Path) -> list[tuple]:
+    """The group's steps at once, each in its own ``tcdb`` process with its output in a log
+    beside the database (printed when it ends, so two trainings do not interleave): (step,
+    exit status, seconds, the model run it recorded).
+
+    Why: a network of small batches, the composition trees and the hydride members each leave
+    part of the two cores idle; run side by side they share them. Each fits what it would fit
+    alone (seeded, deterministic operations), so the runs are the same."""
+    import re
+    import subprocess
+    import sys
+
+    folder = db.parent / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    running = []
+    for step in group:
+        path = folder / f"pipeline-{re.sub(r'[^a-z0-9]+', '-', step.name.lower())}.log"
+        output = path.open("w")
+        command = [sys.executable, "-m", "tcdb.cli", *root, *step.args]
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        running.append((step, path, output, time.perf_counter(), process))
+    finished = []
+    for step, path, output, start, process in running:
+        status = process.wait()
+        seconds = time.perf_counter() - start
+        output.close()
+        text = path.read_text(errors="replace")
+        others = ", ".join(other.name for other in group if other is not step)
+        typer.echo(f"--- {step.name} (ran beside {others}; its output, also in {path}) ---")
+        typer.echo(text.rstrip())
+        found = re.search(r"model run (\S+) on snapshot", text)
+        finished.append((step, status, seconds, found.group(1) if found else None))
+    return finished
+
+
+def _after(
+    step: Step, before: DatabaseState, db: Path, run_id: str | None = None
+) -> tuple[DatabaseState, str]:
     """The database's state after a step and the step's headline figure, read in one
-    connection."""
+    connection (a training that ran beside another is read by the run it printed)."""
     import duckdb
 
     try:
         with duckdb.connect(str(db), read_only=True) as conn:
             after = _read_state(conn)
+            if run_id is not None and step.headline is _training:
+                return after, _training(conn, before, after, run_id)
             return after, step.headline(conn, before, after)
     except duckdb.Error as exc:  # the figure is a summary: the step itself succeeded
         return _state(db), f"(figure not read: {exc})"
 
 
-def _record(path: Path, profile: str, outcomes: list[StepOutcome]) -> None:
+def _record(path: Path, profile: str, outcomes: list[StepOutcome], total: float) -> None:
     from tcdb.core.atomic_files import write_text_atomically
 
     payload = {
         "profile": profile,
-        "total_seconds": sum(o.seconds for o in outcomes),
+        "total_seconds": total,
         "steps": [o.__dict__ for o in outcomes],
     }
     write_text_atomically(path, json.dumps(payload, indent=2) + "\n")

@@ -124,7 +124,8 @@ def test_screen_hydrides_on_ray_stores_what_the_local_screen_stores(
 
 def test_predict_on_ray_stores_what_the_local_engine_stores(one_cpu_ray, trained_models, tmp_path):
     local, on_ray = _two_copies(trained_models, tmp_path)
-    _, ray_result = _run_both(local, on_ray, "predict", *map(str, CIFS))
+    # the Ray engine holds networks: both engines predict with the latest one
+    _, ray_result = _run_both(local, on_ray, "predict", "--run", "latest", *map(str, CIFS))
     assert "predicted 2 structure(s), 0 not predicted" in ray_result.stdout
     assert "1 computed" in ray_result.stdout and "already stored" not in ray_result.stdout
     assert _shards(on_ray) == [(1, 1, True)]
@@ -140,7 +141,7 @@ def test_morph_run_on_ray_stores_what_the_local_engine_stores(
     one_cpu_ray, trained_models, tmp_path
 ):
     local, on_ray = _two_copies(trained_models, tmp_path)
-    morphs = ("morph", "run", "xh3", "--elements", "Li,Mg,Ca")
+    morphs = ("morph", "run", "xh3", "--elements", "Li,Mg,Ca", "--run", "latest")
     _, ray_result = _run_both(local, on_ray, *morphs)
     assert "xh3 on reference:H3S_Im-3m_200GPa: 3 morphs, 3 predicted" in ray_result.stdout
     assert "1 shard(s), 1 computed" in ray_result.stdout
