@@ -3,7 +3,9 @@ step's wall time and its headline figure.
 
 Why one command: the steps are the commands a user would type, in the order the README gives
 them, but run in this process one after another, so TensorFlow, pymatgen and the rest load once
-instead of once per step, and the table says where the time went. Each step's figure is read
+instead of once per step, and the table says where the time went. Trainings that read nothing
+the other writes run side by side, each in its own process (``Step.beside``): each leaves part
+of the two cores idle alone. Each step's figure is read
 back from the database it wrote (the runs, snapshots and predictions it added), not from what
 it printed. A step that fails stops the job with its exit status, after the table of the steps
 that ran.
