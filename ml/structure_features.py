@@ -666,3 +666,18 @@ def structure_features(
         imputed_structures=distinct.imputed_structures,
         timings=timings,
     )
+
+
+def recorded_features(run) -> FeatureConfig:
+    """The feature configuration a structure-model run (``store.model_runs.VerifiedRun``)
+    recorded; a run whose features this version computes differently is refused, since its
+    model would read other inputs than it was trained on."""
+    from tcdb.store.model_runs import RunError
+
+    features = FeatureConfig.matching(run.manifest["config"].get("features"))
+    if features is None:
+        raise RunError(
+            f"Run {run.id} was trained on features this version computes differently; "
+            f"retrain it with 'tcdb train {run.model}'."
+        )
+    return features

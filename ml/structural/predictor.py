@@ -22,7 +22,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from tcdb.ml.model_names import CVCNN
-from tcdb.ml.structure_features import FeatureConfig, compute_features
+from tcdb.ml.structure_features import FeatureConfig, compute_features, recorded_features
 from tcdb.store.model_runs import RunError, VerifiedRun
 
 log = logging.getLogger(__name__)
@@ -117,12 +117,7 @@ class ModelPackage:
         from tcdb.ml.structural.ensemble import member_file
 
         run.require_model(CVCNN)
-        features = FeatureConfig.matching(run.manifest["config"].get("features"))
-        if features is None:
-            raise RunError(
-                f"Run {run.id} was trained on features this version computes "
-                "differently; retrain it with 'tcdb train cvcnn'."
-            )
+        features = recorded_features(run)
         members = int(run.manifest["config"].get("cvcnn", {}).get("members", 1))
         scaling = run.read_npz("scaling.npz")
         networks = tuple(run.read_bytes(member_file(k)) for k in range(members))

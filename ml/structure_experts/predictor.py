@@ -94,16 +94,11 @@ def load_experts(run) -> ExpertsModel:
         HYDRIDE_FILE,
         MODEL_NAME,
     )
-    from tcdb.ml.structure_features import FeatureConfig
+    from tcdb.ml.structure_features import recorded_features
     from tcdb.store.model_runs import RunError
 
     run.require_model(MODEL_NAME)
-    features = FeatureConfig.matching(run.manifest["config"].get("features"))
-    if features is None:
-        raise RunError(
-            f"Run {run.id} was trained on features this version computes "
-            "differently; retrain it with 'tcdb train structure-experts'."
-        )
+    features = recorded_features(run)
     settings = json.loads(run.read_bytes(EXPERTS_FILE))
     try:
         members = [
