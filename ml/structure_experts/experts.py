@@ -26,6 +26,7 @@ import numpy as np
 
 from tcdb.ml.composition_descriptors import COMPOSITION_LABELS, ELEMENT_COUNT_LABELS
 from tcdb.ml.composition_descriptors import NUMERICAL_LABELS as LABELS
+from tcdb.ml.forest_trees import ForestTrees
 from tcdb.ml.structure_experts.parameters import (
     CALIBRATION_COVERAGE,
     CALIBRATION_MIN_ROWS,
@@ -136,7 +137,7 @@ class Experts:
         rows = ~rows
         if rows.any():
             each = _tree_predictions(self.hydride, numerical[rows])
-            tc[rows], spread[rows] = _tree_mean(each), each.std(axis=0)
+            tc[rows], spread[rows] = ForestTrees.mean(each), each.std(axis=0)
         return tc, spread, expert
 
     def predict(self, numerical: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -152,14 +153,6 @@ def _tree_predictions(forest, X: np.ndarray) -> np.ndarray:
         return forest.predict_trees(X)[:, :, 0]
     rounded = np.asarray(X, dtype=np.float32)
     return np.stack([tree.predict(rounded) for tree in forest.estimators_])
-
-
-def _tree_mean(each: np.ndarray) -> np.ndarray:
-    """The trees' mean summed in the trees' order, as scikit-learn's forest computes it."""
-    total = np.zeros(each.shape[1], dtype=np.float64)
-    for values in each:
-        total += values
-    return total / len(each)
 
 
 def calibrate(experts: Experts, numerical: np.ndarray, y: np.ndarray) -> dict[str, dict]:
