@@ -78,10 +78,18 @@ class BoostedTrees:
         order, for models whose trees are averaged rather than added (a random forest reads
         ``value`` at them, one array per target over the same nodes)."""
         X = self._checked(X)
-        leaves = np.empty((len(self.roots), len(X)), dtype=np.int64)
-        for i, root in enumerate(self.roots):
-            leaves[i] = self._leaves(root, X)
-        return leaves
+        node = np.repeat(np.asarray(self.roots, dtype=np.int64)[:, None], len(X), axis=1).ravel()
+        row = np.tile(np.arange(len(X)), len(self.roots))
+        pending = np.flatnonzero(~self.leaf[node])
+        # every tree at once, level by level, over the (tree, row) pairs not yet at a leaf:
+        # one numpy pass per level instead of one per tree and level (the same leaves)
+        while len(pending):
+            at = node[pending]
+            x = X[row[pending], self.feature[at]]
+            go_left = np.where(np.isnan(x), self.missing_left[at], x <= self.threshold[at])
+            node[pending] = np.where(go_left, self.left[at], self.right[at])
+            pending = pending[~self.leaf[node[pending]]]
+        return node.reshape(len(self.roots), len(X))
 
     def _checked(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)

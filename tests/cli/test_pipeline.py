@@ -8,7 +8,7 @@ import json
 
 import duckdb
 
-from tcdb.cli.pipeline import DatabaseState, _state, _training, main_job
+from tcdb.cli.pipeline import DatabaseState, _morphs, _state, _training, main_job
 from tests.commands import invoke_tcdb
 
 
@@ -62,3 +62,26 @@ def test_the_job_is_the_commands_the_readme_describes_in_order(tmp_path):
         "cvcnn",
         "structure-experts",
     ]
+
+
+def test_the_morph_steps_run_every_family_once_side_by_side_except_in_the_smoke_profile(tmp_path):
+    from tcdb.ml.structural.morphs import FAMILIES
+
+    for profile, beside in (("quick", True), ("smoke", False)):
+        steps = [s for s in main_job(profile, tmp_path) if s.args[:2] == ("morph", "run")]
+        families = [a for s in steps for a in s.args[2 : s.args.index("--profile")]]
+        assert sorted(families) == sorted(FAMILIES) and len(steps) == 2
+        assert [s.beside for s in steps] == [False, beside]
+
+
+def test_a_morph_step_counts_only_its_own_families():
+    before = DatabaseState(morphs={"xyh36": 10}, morph_predictions={"xyh36": 20})
+    after = DatabaseState(
+        morphs={"xyh36": 15, "mgh13-xy": 7}, morph_predictions={"xyh36": 30, "mgh13-xy": 14}
+    )
+    assert _morphs(("xyh36",))(None, before, after) == (
+        "xyh36: 5 morphs built, 10 predicted and stored"
+    )
+    assert _morphs(("mgh13-xy", "dome"))(None, before, after).endswith(
+        ": 7 morphs built, 14 predicted and stored"
+    )
