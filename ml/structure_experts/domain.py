@@ -101,12 +101,22 @@ class StructureDomain:
             domains[name] = domain
         return cls(mean, std, domains, neighbours, quantile)
 
+    def distances(self, numerical: np.ndarray, expert: np.ndarray) -> np.ndarray:
+        """Per row, the mean distance to the ``neighbours`` nearest training structures of
+        its expert (NaN where that expert had none)."""
+        standardised = (numerical - self.mean) / self.std
+        distance = np.full(len(numerical), np.nan)
+        for name, domain in self.experts.items():
+            rows = np.flatnonzero(expert == name)
+            if len(rows):
+                distance[rows] = domain.distance(standardised[rows], self.neighbours)
+        return distance
+
     def check(self, numerical: np.ndarray, expert: np.ndarray):
         """Per row: in the domain or not, the reason (None inside), the distance and the
         volume per atom."""
-        standardised = (numerical - self.mean) / self.std
         volumes = volume_per_atom(numerical)
-        distance = np.full(len(numerical), np.nan)
+        distance = self.distances(numerical, expert)
         reasons: list[list[str]] = [[] for _ in range(len(numerical))]
         for name in EXPERTS:
             rows = np.flatnonzero(expert == name)
@@ -117,7 +127,6 @@ class StructureDomain:
                 for i in rows:
                     reasons[i].append(f"the {name} expert had no training structure")
                 continue
-            distance[rows] = domain.distance(standardised[rows], self.neighbours)
             low, high = domain.volume_range
             for i in rows:
                 v = volumes[i]

@@ -11,16 +11,22 @@
   over its trees.
 - **Gate**: the hydrogen fraction of the structure's cell (its element counts).
 
-Each expert's spread is then multiplied by the factor that puts ``CALIBRATION_COVERAGE`` of its
-validation labels within ±1σ (``calibrate``), so ±1σ means what it says on data the experts
-did not see.
+**Spread**: an expert's own spread (members, trees) says how much its parts disagree, not how
+far a structure lies from what they learnt; trees agree with each other far outside their
+data. So each expert's σ is ``factor × (spread + weight × distance)``, with the distance the
+applicability domain measures (``domain.py``: to the nearest training structures in descriptor
+space), and both numbers are set on the validation part (``calibrate``): the weight, from a
+grid, is the one whose σ gives the validation errors the highest normal likelihood (0 when
+distance does not help), and the factor puts ``CALIBRATION_COVERAGE`` of the validation labels
+within ±1σ. So ±1σ means what it says on data the experts did not see, and widens away from
+their training data wherever that is what the validation errors do.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +36,8 @@ from tcdb.ml.forest_trees import ForestTrees
 from tcdb.ml.structure_experts.parameters import (
     CALIBRATION_COVERAGE,
     CALIBRATION_MIN_ROWS,
+    DISTANCE_MIN_ROWS,
+    DISTANCE_WEIGHTS,
     MIN_SPREAD_K,
 )
 
@@ -116,6 +124,9 @@ class Experts:
     # few H-rich training structures (by time, say, where the hydrides have no year)
     h_fraction: float
     scale: dict[str, float]  # expert -> spread factor (1.0 until calibrated)
+    # expert -> K of σ (before the factor) per unit of descriptor distance (0: none; runs
+    # recorded before the distance entered the spread have none)
+    distance_weight: dict[str, float] = field(default_factory=dict)
 
     def which(self, numerical: np.ndarray) -> np.ndarray:
         """Per row, the expert that predicts it ("composition" or "hydride"; every row goes to
@@ -140,11 +151,25 @@ class Experts:
             tc[rows], spread[rows] = ForestTrees.mean(each), each.std(axis=0)
         return tc, spread, expert
 
-    def predict(self, numerical: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """T_c (K), its calibrated spread (K, at least ``MIN_SPREAD_K``) and the expert."""
+    def predict(
+        self, numerical: np.ndarray, distance: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """T_c (K), its calibrated spread (K, at least ``MIN_SPREAD_K``) and the expert;
+        ``distance`` is each row's distance to the training structures of its expert
+        (``StructureDomain.distances``), needed where a weight is set."""
         tc, spread, expert = self.raw(numerical)
-        factor = np.array([self.scale[e] for e in expert]) if len(expert) else np.empty(0)
-        return tc, np.maximum(spread * factor, MIN_SPREAD_K), expert
+        return tc, self.sigma(spread, expert, distance), expert
+
+    def sigma(self, spread: np.ndarray, expert: np.ndarray, distance: np.ndarray | None):
+        """``factor × (spread + weight × distance)`` per row, at least ``MIN_SPREAD_K``."""
+        factor = np.array([self.scale[e] for e in expert], dtype=float)
+        weight = np.array([self.distance_weight.get(e, 0.0) for e in expert], dtype=float)
+        widening = np.zeros(len(expert))
+        if (weight > 0).any():
+            if distance is None:
+                raise ValueError("this run's spread widens with distance: pass the distances")
+            widening = weight * np.nan_to_num(np.asarray(distance, dtype=float), nan=np.inf)
+        return np.maximum(factor * (spread + widening), MIN_SPREAD_K)
 
 
 def _tree_predictions(forest, X: np.ndarray) -> np.ndarray:
@@ -155,26 +180,54 @@ def _tree_predictions(forest, X: np.ndarray) -> np.ndarray:
     return np.stack([tree.predict(rounded) for tree in forest.estimators_])
 
 
-def calibrate(experts: Experts, numerical: np.ndarray, y: np.ndarray) -> dict[str, dict]:
-    """Set each expert's spread factor from the validation rows it predicts: the
-    ``CALIBRATION_COVERAGE`` quantile of |error| / spread, so that share of them lies within
-    ±1σ. With fewer than ``CALIBRATION_MIN_ROWS`` rows the factor stays 1 (said in the
-    result)."""
+def calibrate(
+    experts: Experts, numerical: np.ndarray, y: np.ndarray, distance: np.ndarray
+) -> dict[str, dict]:
+    """Set each expert's distance weight and spread factor from the validation rows it
+    predicts (``distance``: theirs to the expert's training structures).
+
+    For each weight of ``DISTANCE_WEIGHTS`` (in units of the expert's median spread per
+    median distance, so the grid fits any expert), the factor is the
+    ``CALIBRATION_COVERAGE`` quantile of |error| / (spread + weight × distance), so that
+    share lies within ±1σ; the weight kept is the one whose σ gives the errors the lowest
+    mean normal negative log-likelihood. With fewer than ``DISTANCE_MIN_ROWS`` rows only the
+    factor is set; with fewer than ``CALIBRATION_MIN_ROWS`` the weight stays 0 and the factor
+    1 (said in the result)."""
     tc, spread, expert = experts.raw(numerical)
     result = {}
     for name in EXPERTS:
-        rows = (expert == name) & np.isfinite(tc) & np.isfinite(y)
+        rows = (expert == name) & np.isfinite(tc) & np.isfinite(y) & np.isfinite(distance)
         n = int(rows.sum())
+        experts.scale[name], experts.distance_weight[name] = 1.0, 0.0
         if n < CALIBRATION_MIN_ROWS:
-            experts.scale[name] = 1.0
-            result[name] = {"n": n, "factor": 1.0, "calibrated": False}
+            result[name] = {"n": n, "factor": 1.0, "distance_weight": 0.0, "calibrated": False}
             continue
-        z = np.abs(y[rows] - tc[rows]) / np.maximum(spread[rows], MIN_SPREAD_K)
-        factor = float(np.quantile(z, CALIBRATION_COVERAGE))
-        experts.scale[name] = factor if math.isfinite(factor) and factor > 0 else 1.0
-        result[name] = {"n": n, "factor": experts.scale[name], "calibrated": True}
+        error = np.abs(y[rows] - tc[rows])
+        s, d = np.maximum(spread[rows], MIN_SPREAD_K), distance[rows]
+        unit = float(np.median(s) / np.median(d)) if np.median(d) > 0 else 0.0
+        trials = []
+        for relative in DISTANCE_WEIGHTS if n >= DISTANCE_MIN_ROWS else (0.0,):
+            base = s + relative * unit * d
+            factor = float(np.quantile(error / base, CALIBRATION_COVERAGE))
+            if not (math.isfinite(factor) and factor > 0):
+                continue
+            sigma = np.maximum(factor * base, MIN_SPREAD_K)
+            nll = float(np.mean(np.log(sigma) + 0.5 * (error / sigma) ** 2))
+            trials.append({"relative_weight": relative, "weight": relative * unit,
+                           "factor": factor, "nll": nll})  # fmt: skip
+        if not trials:
+            result[name] = {"n": n, "factor": 1.0, "distance_weight": 0.0, "calibrated": False}
+            continue
+        best = min(trials, key=lambda t: (t["nll"], t["relative_weight"]))
+        experts.scale[name], experts.distance_weight[name] = best["factor"], best["weight"]
+        result[name] = {"n": n, "factor": best["factor"], "distance_weight": best["weight"],
+                        "relative_distance_weight": best["relative_weight"],
+                        "calibrated": True, "trials": trials}  # fmt: skip
     log.info(
         "spread factors: %s",
-        ", ".join(f"{k} {v['factor']:.2f} (n {v['n']})" for k, v in result.items()),
+        ", ".join(
+            f"{k} {v['factor']:.2f} + distance weight {v['distance_weight']:.3g} (n {v['n']})"
+            for k, v in result.items()
+        ),
     )
     return result

@@ -35,3 +35,9 @@ MIN_SPREAD_K = 0.1
 # (the normal share); with fewer validation rows than CALIBRATION_MIN_ROWS it stays unscaled.
 CALIBRATION_COVERAGE = 0.683
 CALIBRATION_MIN_ROWS = 5
+# The weights of descriptor distance in σ tried on the validation part, in units of the
+# expert's median spread per median distance (0: the spread alone).
+DISTANCE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+# A weight is fitted only on at least this many validation rows of the expert (the hydride
+# expert has 6 in the default grouped split: two numbers from 6 errors would fit noise).
+DISTANCE_MIN_ROWS = 30

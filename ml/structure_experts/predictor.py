@@ -27,8 +27,13 @@ class ExpertsModel:
     members: int = 1  # the morph engine's count of networks: the experts are one model
 
     def predict_features(self, fourier, numerical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """T_c and its calibrated spread of featurised structures (Fourier unused)."""
-        tc, spread, _ = self.experts.predict(np.asarray(numerical, dtype=float))
+        """T_c and its calibrated spread of featurised structures (Fourier unused); the
+        spread widens with the distance to the training structures where the run says so."""
+        numerical = np.asarray(numerical, dtype=float)
+        distance = None
+        if any(w > 0 for w in self.experts.distance_weight.values()):
+            distance = self.domain.distances(numerical, self.experts.which(numerical))
+        tc, spread, _ = self.experts.predict(numerical, distance)
         return tc, spread
 
     def judge(self, numerical: np.ndarray) -> tuple[np.ndarray, list[str | None], np.ndarray]:
@@ -114,7 +119,8 @@ def load_experts(run) -> ExpertsModel:
         raise RunError(f"Run {run.id}: its trees were not loaded: {exc}.") from None
     domain = StructureDomain.from_arrays(run.read_npz(DOMAIN_FILE))
     scale = {str(k): float(v) for k, v in settings["scale"].items()}
-    experts = Experts(members, forest, float(settings["h_fraction"]), scale)
+    weight = {str(k): float(v) for k, v in settings.get("distance_weight", {}).items()}
+    experts = Experts(members, forest, float(settings["h_fraction"]), scale, weight)
     return ExpertsModel(run.id, experts, domain, features)
 
 

@@ -129,13 +129,17 @@ def fit(snapshot: Snapshot, config: ExpertsConfig, context: FitContext) -> Fitte
     held = np.concatenate(list(parts.evaluated().values()))
     X_entries, y_entries, n_left_out = held_out_entries(snapshot, usable, held, protocol)
     experts = fit_experts(config, numerical, y, parts.train, X_entries, y_entries)
-    calibration = calibrate(experts, numerical[parts.validation], y[parts.validation])
     domain = StructureDomain.fit(
         numerical[parts.train],
         experts.which(numerical[parts.train]),
         config.domain_neighbours,
         config.domain_quantile,
     )
+    validation = numerical[parts.validation]
+    calibration = calibrate(
+        experts, validation, y[parts.validation],
+        domain.distances(validation, experts.which(validation)),
+    )  # fmt: skip
     predicted = {
         part: _predicted(experts, domain, numerical[index])
         for part, index in parts.evaluated().items()
@@ -182,8 +186,8 @@ def fit_experts(config, numerical, y, train, X_entries, y_entries) -> Experts:
 
 
 def _predicted(experts: Experts, domain: StructureDomain, numerical: np.ndarray) -> dict:
-    tc, spread, expert = experts.predict(numerical)
-    inside, reasons, distance, _ = domain.check(numerical, expert)
+    inside, reasons, distance, _ = domain.check(numerical, experts.which(numerical))
+    tc, spread, expert = experts.predict(numerical, distance)
     return {
         "tc": tc,
         "spread": spread,
@@ -270,6 +274,7 @@ def _artefacts(experts: Experts, domain: StructureDomain, train_numerical) -> di
         {
             "h_fraction": experts.h_fraction,
             "scale": experts.scale,
+            "distance_weight": experts.distance_weight,
             "hydride_expert": experts.hydride is not None,
             "composition_members": len(experts.composition),
         }

@@ -8,9 +8,11 @@ import pytest
 from sklearn.ensemble import RandomForestRegressor
 
 from tcdb.ml.boosted_trees import TreeFormatError
+from tcdb.ml.composition_descriptors import NUMERICAL_LABELS
 from tcdb.ml.forest_trees import ForestTrees, checked_forest
 from tcdb.ml.structural.cvcnn import CVCNNConfig
 from tcdb.ml.structure_experts.domain import VOLUME_COLUMN
+from tcdb.ml.structure_experts.experts import COMPOSITION_COLUMNS, Experts, calibrate
 from tcdb.ml.structure_experts.predictor import load_experts
 from tcdb.ml.structure_experts.training import ExpertsConfig
 from tcdb.ml.structure_features import feature_preset, structure_features
@@ -122,5 +124,39 @@ def test_without_a_hydride_expert_the_composition_expert_predicts_every_structur
     rows = numerical[sorted(by_id.values())]
     alone = dataclasses.replace(model.experts, hydride=None)
     assert set(alone.which(rows)) == {"composition"}
-    tc, spread, _ = alone.predict(rows)
+    tc, spread, _ = alone.predict(rows, model.domain.distances(rows, alone.which(rows)))
     assert np.isfinite(tc).all() and (spread > 0).all()
+
+
+class _Member:
+    """A composition member whose prediction is the first descriptor column (X of 81)."""
+
+    def __init__(self, shift: float) -> None:
+        self.shift = shift
+
+    def predict(self, X):
+        return X[:, 0] + self.shift
+
+
+def _validation(errors_grow_with_distance: bool, n: int = 400):
+    rng = np.random.default_rng(1)
+    numerical = np.zeros((n, len(NUMERICAL_LABELS)))
+    numerical[:, COMPOSITION_COLUMNS.start] = rng.uniform(0, 50, n)  # the members' answer
+    distance = rng.uniform(0.5, 10.0, n)
+    noise = distance * 2.0 if errors_grow_with_distance else np.full(n, 8.0)
+    y = numerical[:, COMPOSITION_COLUMNS.start] + rng.normal(0, 1, n) * noise
+    return numerical, y, distance
+
+
+@pytest.mark.parametrize("grows", [True, False])
+def test_the_spread_widens_with_distance_only_where_validation_errors_do(grows):
+    numerical, y, distance = _validation(grows)
+    experts = Experts([_Member(-1.0), _Member(1.0)], None, 0.5, {"composition": 1.0})
+    result = calibrate(experts, numerical, y, distance)["composition"]
+    near, far = np.full(1, 1.0), np.full(1, 9.0)
+    row = numerical[:1]
+    widens = experts.predict(row, far)[1][0] > experts.predict(row, near)[1][0]
+    assert (result["distance_weight"] > 0) == grows and widens == grows
+    tc, sigma, _ = experts.predict(numerical, distance)
+    within = np.mean(np.abs(y - tc) <= sigma)
+    assert abs(within - 0.683) < 0.01  # the factor holds the validation share either way
