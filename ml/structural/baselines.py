@@ -159,5 +159,4 @@ def baseline_predictions(
     )
     predicted, n_fit = _fit_predict(forest, numerical, y, parts.train, scored, every)
     results["forest_descriptors"] = BaselineResult(predicted, "training structures", n_fit)
-    log.info("baselines fitted and scored on %d %s rows", len(scored), parts.scored)
     return results

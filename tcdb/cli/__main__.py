@@ -2,4 +2,5 @@
 
 from tcdb.cli import main
 
-main()
+if __name__ == "__main__":  # a spawned worker process imports this module again: no command
+    main()
