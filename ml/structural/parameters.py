@@ -21,6 +21,13 @@ CVCNN_PROFILES: dict[str, dict[str, object]] = {
     "ensemble": {"epochs": 300, "members": 5},
 }
 
+# A run of at least this many epochs fits its baselines in a spawned process beside the network
+# (ml.structural.training): scikit-learn's boosting grows its trees in Python, and in a thread
+# it held the interpreter lock the network's steps wait for (a quick-profile fit 130-146 s
+# beside a thread, 121-123 s beside a process, 2026-12-07). A shorter run keeps the thread:
+# starting the process and importing the libraries again (3-5 s) would cost more than it saves.
+BASELINES_IN_A_PROCESS_FROM_EPOCHS = 10
+
 # The structural model's named configurations, each a dict of ml.structural.cvcnn.CVCNNConfig
 # fields. `tcdb train cvcnn --configuration NAME` takes one; its values are overridden by the
 # profile's (epochs) and those by options given explicitly. "tcdb" is the network as built from

@@ -22,7 +22,7 @@ import io
 import json
 import logging
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from tcdb.core.families import family
 from tcdb.ml.contract import FitContext, Fitted
 from tcdb.ml.evaluation import ByTimeSplit, Parts, family_scores, score_part
 from tcdb.ml.metrics import regression
+from tcdb.ml.structural.parameters import BASELINES_IN_A_PROCESS_FROM_EPOCHS
 from tcdb.ml.structure_splits import formula_compositions, split_structures, structure_years
 from tcdb.store.snapshots import Snapshot
 
@@ -110,12 +111,10 @@ def fit(snapshot: Snapshot, config, context: FitContext) -> Fitted:
     protocol, parts = split_structures(usable, config, years)
     mean = numerical[parts.train].mean(axis=0)
     std = numerical[parts.train].std(axis=0)
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+    with _beside_the_network(config) as pool:
         # The baselines need only the split and are fitted while the network trains: a
-        # network of small batches leaves the cores idle between its steps. In a process of
-        # their own, since scikit-learn's boosting grows its trees in Python: in a thread it
-        # held the interpreter lock the network's steps wait for, and a quick-profile fit
-        # took 130-146 s instead of 93 s (2026-12-07). Neither reads what the other computes.
+        # network of small batches leaves the cores idle between its steps. Neither reads
+        # what the other computes.
         fitting = pool.submit(
             baseline_predictions, snapshot, usable, numerical, y, parts, config.seed, trees,
             protocol=protocol,
@@ -168,6 +167,14 @@ def fit(snapshot: Snapshot, config, context: FitContext) -> Fitted:
         "feature_cache_hit": features.cache_hit,
     }
     return Fitted(artefacts, metrics, notes, _prediction_rows(parity))
+
+
+def _beside_the_network(config) -> Executor:
+    """Where the baselines are fitted while the network trains: a spawned process for a run
+    of ``BASELINES_IN_A_PROCESS_FROM_EPOCHS`` epochs or more, else a thread."""
+    if config.epochs >= BASELINES_IN_A_PROCESS_FROM_EPOCHS:
+        return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="baselines")
 
 
 def _member_artefacts(members: list) -> dict[str, bytes]:

@@ -164,3 +164,19 @@ def test_the_baseline_trees_are_the_composition_models_found_through_the_registr
     assert trees == get("composition").configure("smoke", 3)
     with pytest.raises(TcdbError, match=r"baseline_trees 'bogus' is not a composition profile"):
         baseline_trees(get, "bogus", seed=0)
+
+
+def test_a_long_run_fits_its_baselines_in_another_process_and_a_short_one_in_a_thread():
+    import dataclasses
+    import os
+
+    from tcdb.ml.structural.cvcnn import CVCNNConfig
+    from tcdb.ml.structural.parameters import BASELINES_IN_A_PROCESS_FROM_EPOCHS
+    from tcdb.ml.structural.training import _beside_the_network
+
+    long = dataclasses.replace(CVCNNConfig(), epochs=BASELINES_IN_A_PROCESS_FROM_EPOCHS)
+    short = dataclasses.replace(long, epochs=BASELINES_IN_A_PROCESS_FROM_EPOCHS - 1)
+    with _beside_the_network(long) as pool:
+        assert pool.submit(os.getpid).result() != os.getpid()
+    with _beside_the_network(short) as pool:
+        assert pool.submit(os.getpid).result() == os.getpid()
