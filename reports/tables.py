@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 import pandas as pd
 
 from tcdb.core.parameters import DOME
+from tcdb.core.space_groups import space_group_number
 from tcdb.core.structures import literature_cif_pressure
 from tcdb.reports import hydride_training, scans
 from tcdb.reports.inputs import MissingInput, ReportInputs
@@ -453,36 +453,6 @@ def structure_predictions(inputs: ReportInputs) -> Table:
     )
 
 
-def space_group_number(symbol: object) -> int | None:
-    """The international number of a Hermann-Mauguin symbol ('P6_3/mmc', 'P-1 (alpha)'):
-    spglib's table of the 530 settings, else pymatgen's parser (other spellings), which
-    builds every operation of the group (0.2 s a symbol, 6 of the report's 15 s)."""
-    from pymatgen.symmetry.groups import SpaceGroup
-
-    if not isinstance(symbol, str):
-        return None
-    name = symbol.split("(")[0].strip()
-    if name in _space_group_numbers():
-        return _space_group_numbers()[name]
-    try:
-        return int(SpaceGroup(name).int_number)
-    except Exception:
-        return None
-
-
-@cache
-def _space_group_numbers() -> dict[str, int]:
-    """Every short, full and setting symbol spglib knows, with its number."""
-    import spglib
-
-    numbers: dict[str, int] = {}
-    for hall in range(1, 531):
-        kind = spglib.get_spacegroup_type(hall)
-        for name in (kind.international_short, kind.international_full, kind.international):
-            numbers.setdefault(name, int(kind.number))
-    return numbers
-
-
 def novakovic_table2(inputs: ReportInputs) -> Table:
     """Table II: the literature structures we hold, both our models beside the paper's."""
     paper = inputs.paper_table("novakovic_table2")
@@ -495,7 +465,8 @@ def novakovic_table2(inputs: ReportInputs) -> Table:
     )
     rows = []
     for r in paper.itertuples(index=False):
-        key, number = _formula_key(r.superconductor), space_group_number(r.space_group)
+        key = _formula_key(r.superconductor)
+        number = space_group_number(r.space_group) if isinstance(r.space_group, str) else None
         hit = ours[(ours.formula_key == key) & (ours.spacegroup_number == number)]
         exact = hit[hit.file_pressure == float(r.pressure_GPa)]
         hit = exact if len(exact) else hit[hit.file_pressure.isna()]

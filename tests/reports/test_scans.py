@@ -1,5 +1,4 @@
-"""The report's counts over uniform lattice scans, and the space-group numbers of the papers'
-symbols (pure functions: no database needed)."""
+"""The report's counts over uniform lattice scans (a pure function: no database needed)."""
 
 from __future__ import annotations
 
@@ -7,7 +6,6 @@ import pandas as pd
 import pytest
 
 from tcdb.reports.scans import scan_shape_counts
-from tcdb.reports.tables import space_group_number
 
 
 def _scan(substitution: str, a: list[float], tc: list[float], inside: list) -> pd.DataFrame:
@@ -47,12 +45,3 @@ def test_scans_are_counted_over_every_scale_and_over_the_scales_inside_the_domai
     # smallest inside too, with the NULL verdict)
     assert row["share_peak_at_smallest_a_in_domain"] == 1.0
     assert row["clearest_dome"].startswith("B: 190 K at a = 3.20 Å")
-
-
-@pytest.mark.parametrize(
-    ("symbol", "number"),
-    [("P6_3/mmc", 194), ("Fm-3m", 225), ("P-1 (alpha)", 2), ("Cmc2_1", 36), ("R-3m", 166),
-     ("P63/mmc", 194), ("not a group", None), (None, None)],
-)  # fmt: skip
-def test_space_group_numbers_of_the_papers_symbols(symbol, number):
-    assert space_group_number(symbol) == number
