@@ -468,6 +468,7 @@ def _run_beside(group: list[Step], root: list[str], db: Path) -> list[tuple]:
     import re
     import subprocess
     import sys
+    from concurrent.futures import ThreadPoolExecutor
 
     folder = db.parent / "logs"
     folder.mkdir(parents=True, exist_ok=True)
@@ -478,10 +479,13 @@ def _run_beside(group: list[Step], root: list[str], db: Path) -> list[tuple]:
         command = [sys.executable, "-m", "tcdb.cli", *root, *step.args]
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         running.append((step, path, output, time.perf_counter(), process))
+    # each process is waited for in its own thread, so each step's seconds end when it ends
+    # (waiting in turn gave a step that ended first the time of the one before it)
+    with ThreadPoolExecutor(max_workers=len(running)) as pool:
+        ended = [pool.submit(_waited, process, start) for _, _, _, start, process in running]
     finished = []
-    for step, path, output, start, process in running:
-        status = process.wait()
-        seconds = time.perf_counter() - start
+    for (step, path, output, _, _), waited in zip(running, ended, strict=True):
+        status, seconds = waited.result()
         output.close()
         text = path.read_text(errors="replace")
         others = ", ".join(other.name for other in group if other is not step)
@@ -490,6 +494,12 @@ def _run_beside(group: list[Step], root: list[str], db: Path) -> list[tuple]:
         found = re.search(r"model run (\S+) on snapshot", text)
         finished.append((step, status, seconds, found.group(1) if found else None))
     return finished
+
+
+def _waited(process, start: float) -> tuple[int, float]:
+    """A process's exit status and its seconds from ``start`` to its end."""
+    status = process.wait()
+    return status, time.perf_counter() - start
 
 
 def _after(

@@ -85,3 +85,21 @@ def test_a_morph_step_counts_only_its_own_families():
     assert _morphs(("mgh13-xy", "dome"))(None, before, after).endswith(
         ": 7 morphs built, 14 predicted and stored"
     )
+
+
+def test_steps_side_by_side_each_take_their_own_time(tmp_path, monkeypatch):
+    import sys
+
+    from tcdb.cli.pipeline import Step, _run_beside
+
+    fake = tmp_path / "fake-python"  # sleeps for its last argument's seconds
+    fake.write_text('#!/bin/sh\nfor a; do last=$a; done\nsleep "$last"\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    slow, quick = (Step(name, (seconds,), _training) for name, seconds in
+                   (("slow", "1.5"), ("quick", "0.1")))  # fmt: skip
+
+    finished = _run_beside([slow, quick], [], tmp_path / "tcdb.duckdb")
+
+    seconds = {step.name: s for step, status, s, _ in finished if status == 0}
+    assert seconds["slow"] >= 1.5 and seconds["quick"] < 1.0
