@@ -76,7 +76,7 @@ class MorphPredictions:
     spacegroups: list[int | None]
     formulas: list[str]
     lengths: list[tuple[float, float]]  # (a, c) in Å
-    # the run's verdict per morph where its model has an applicability domain (``judge``)
+    # the run's verdict per morph where its model has an applicability domain (``assess``)
     in_domain: np.ndarray | None = None  # bool
     domain_reason: list[str | None] | None = None
     # the same morphs predicted by the other runs given (the papers' network), by run id
@@ -243,17 +243,29 @@ def predict_batch(
     fourier: np.ndarray,
     numerical: np.ndarray,
     failed: dict[int, str],
+    verdicts: tuple[np.ndarray, list, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """T_c and spread of each morph of a featurised batch (NaN where refused) and every
-    refusal, building or featurising, by position in the batch: what both engines store."""
+    refusal, building or featurising, by position in the batch: what both engines store.
+
+    ``verdicts``, for a model with an applicability domain (``judges``): the batch's slice of
+    the in-domain flags and the family's reasons with the batch's first position, filled from
+    the same pass (``assess``), which finds each morph's expert and distance once."""
     tc = np.full(len(batch.names), np.nan)
     spread = np.full(len(batch.names), np.nan)
     errors = dict(batch.errors)
     errors.update({batch.usable[i]: reason for i, reason in failed.items()})
     ok = [i for i in range(len(batch.usable)) if i not in failed]
     if ok:
-        values, spreads = model.predict_features(fourier[ok], numerical[ok])
         positions = [batch.usable[i] for i in ok]
+        if verdicts is None:
+            values, spreads = model.predict_features(fourier[ok], numerical[ok])
+        else:
+            values, spreads, verdict, why, _ = model.assess(numerical[ok])
+            inside, reasons, start = verdicts
+            for position, keep, reason in zip(positions, verdict, why, strict=True):
+                inside[position] = bool(keep)
+                reasons[start + position] = reason
         tc[positions], spread[positions] = values, spreads
     return tc, spread, errors
 
@@ -304,8 +316,8 @@ def predict_morphs(
     models = [model, *also]
     tc = {m.run_id: np.full(len(morphs), np.nan) for m in models}
     spread = {m.run_id: np.full(len(morphs), np.nan) for m in models}
-    inside = {m.run_id: np.ones(len(morphs), dtype=bool) for m in models if _judges(m)}
-    reasons = {m.run_id: [None] * len(morphs) for m in models if _judges(m)}
+    inside = {m.run_id: np.ones(len(morphs), dtype=bool) for m in models if judges(m)}
+    reasons = {m.run_id: [None] * len(morphs) for m in models if judges(m)}
     numbers: list[int | None] = []
     names: list[str] = []
     lengths: list[tuple[float, float]] = []
@@ -321,12 +333,11 @@ def predict_morphs(
             lengths += batch.lengths
             stop = start + len(batch.names)
             for m in models:
+                verdicts = ((inside[m.run_id][start:stop], reasons[m.run_id], start)
+                            if judges(m) else None)  # fmt: skip
                 tc[m.run_id][start:stop], spread[m.run_id][start:stop], refused = predict_batch(
-                    m, batch, fourier, numerical, failed
+                    m, batch, fourier, numerical, failed, verdicts
                 )
-                if _judges(m):
-                    judge_batch(m, batch, numerical, failed, inside[m.run_id][start:stop],
-                                reasons[m.run_id], start)  # fmt: skip
             errors.update({start + i: reason for i, reason in refused.items()})
             bar.update(len(batch.names))
 
@@ -339,25 +350,10 @@ def predict_morphs(
     return first, errors
 
 
-def _judges(model) -> bool:
-    """Whether the model says which inputs lie in its applicability domain."""
-    return callable(getattr(model, "judge", None))
-
-
-def judge_batch(
-    model, batch: MorphBatch, numerical: np.ndarray, failed: dict[int, str],
-    inside: np.ndarray, reasons: list, start: int,
-) -> None:  # fmt: skip
-    """The model's domain verdict on the batch's featurised morphs, written into ``inside``
-    (the batch's slice) and ``reasons`` (the family's list, from ``start``)."""
-    ok = [i for i in range(len(batch.usable)) if i not in failed]
-    if not ok:
-        return
-    verdict, why, _ = model.judge(numerical[ok])
-    for i, keep, reason in zip(ok, verdict, why, strict=True):
-        position = batch.usable[i]
-        inside[position] = bool(keep)
-        reasons[start + position] = reason
+def judges(model) -> bool:
+    """Whether the model says which inputs lie in its applicability domain (and predicts
+    with its verdict in one pass, ``assess``)."""
+    return callable(getattr(model, "assess", None))
 
 
 def _candidate_table(

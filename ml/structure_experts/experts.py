@@ -135,9 +135,12 @@ class Experts:
             return np.full(len(numerical), EXPERTS[0])
         return np.where(gate(numerical, self.h_fraction), EXPERTS[1], EXPERTS[0])
 
-    def raw(self, numerical: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """T_c, the uncalibrated spread and the expert of each row."""
-        expert = self.which(numerical)
+    def raw(
+        self, numerical: np.ndarray, expert: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """T_c, the uncalibrated spread and the expert of each row (``expert``: the rows'
+        experts where the caller already has them from ``which``)."""
+        expert = self.which(numerical) if expert is None else expert
         tc = np.full(len(numerical), np.nan)
         spread = np.full(len(numerical), np.nan)
         rows = expert == EXPERTS[0]
@@ -152,12 +155,15 @@ class Experts:
         return tc, spread, expert
 
     def predict(
-        self, numerical: np.ndarray, distance: np.ndarray | None = None
+        self,
+        numerical: np.ndarray,
+        distance: np.ndarray | None = None,
+        expert: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """T_c (K), its calibrated spread (K, at least ``MIN_SPREAD_K``) and the expert;
         ``distance`` is each row's distance to the training structures of its expert
         (``StructureDomain.distances``), needed where a weight is set."""
-        tc, spread, expert = self.raw(numerical)
+        tc, spread, expert = self.raw(numerical, expert)
         return tc, self.sigma(spread, expert, distance), expert
 
     def sigma(self, spread: np.ndarray, expert: np.ndarray, distance: np.ndarray | None):

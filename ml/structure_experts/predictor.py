@@ -30,11 +30,21 @@ class ExpertsModel:
         """T_c and its calibrated spread of featurised structures (Fourier unused); the
         spread widens with the distance to the training structures where the run says so."""
         numerical = np.asarray(numerical, dtype=float)
+        expert = self.experts.which(numerical)
         distance = None
         if any(w > 0 for w in self.experts.distance_weight.values()):
-            distance = self.domain.distances(numerical, self.experts.which(numerical))
-        tc, spread, _ = self.experts.predict(numerical, distance)
+            distance = self.domain.distances(numerical, expert)
+        tc, spread, _ = self.experts.predict(numerical, distance, expert)
         return tc, spread
+
+    def assess(self, numerical: np.ndarray):
+        """T_c, calibrated spread, in the domain, the reason where not, and the expert of
+        featurised structures: each structure's expert and distance found once for both."""
+        numerical = np.asarray(numerical, dtype=float)
+        expert = self.experts.which(numerical)
+        inside, reasons, distance, _ = self.domain.check(numerical, expert)
+        tc, spread, _ = self.experts.predict(numerical, distance, expert)
+        return tc, spread, inside, reasons, expert
 
     def judge(self, numerical: np.ndarray) -> tuple[np.ndarray, list[str | None], np.ndarray]:
         """Per structure: in the domain, the reason where not, and the expert."""
@@ -75,8 +85,7 @@ class ExpertsModel:
             errors.update({start + i: reason for i, reason in failed.items()})
             ok = np.setdiff1d(np.arange(stop - start), list(failed))
             if len(ok):
-                tc[start + ok], spread[start + ok] = self.predict_features(None, numerical[ok])
-                verdict, why, _ = self.judge(numerical[ok])
+                tc[start + ok], spread[start + ok], verdict, why, _ = self.assess(numerical[ok])
                 inside[start + ok] = verdict
                 for i, reason in zip(ok, why, strict=True):
                     reasons[start + i] = reason

@@ -186,8 +186,9 @@ def fit_experts(config, numerical, y, train, X_entries, y_entries) -> Experts:
 
 
 def _predicted(experts: Experts, domain: StructureDomain, numerical: np.ndarray) -> dict:
-    inside, reasons, distance, _ = domain.check(numerical, experts.which(numerical))
-    tc, spread, expert = experts.predict(numerical, distance)
+    expert = experts.which(numerical)
+    inside, reasons, distance, _ = domain.check(numerical, expert)
+    tc, spread, _ = experts.predict(numerical, distance, expert)
     return {
         "tc": tc,
         "spread": spread,

@@ -122,9 +122,10 @@ def _reproduction(ctx: typer.Context, conn, model) -> list:
     reproduction, predicted on the same features (none when it is the network, or none is
     trained)."""
     from tcdb.ml.model_names import CVCNN
+    from tcdb.ml.structural.morph_runs import judges
     from tcdb.store.model_runs import RunNotFoundError
 
-    if not callable(getattr(model, "judge", None)):
+    if not judges(model):  # a model with a domain is not the network
         return []
     try:
         return [_load_structure_run(ctx, conn, "latest", CVCNN)]
