@@ -64,6 +64,19 @@ class FitContext:
     # scored beside another reaches it without importing its package.
     models: Callable[[str], Model] | None = None
 
+    def configured(self, name: str, profile: str, seed: int, setting: str) -> Any:
+        """The registered model ``name``'s configuration under ``profile`` with ``seed``: how a
+        model fits another's estimator without importing it. A profile that model does not
+        have is refused in one sentence naming the ``setting`` that asked for it."""
+        if self.models is None:
+            raise TypeError(f"{setting} needs the registered models (FitContext.models)")
+        model = self.models(name)
+        if profile not in model.profiles:
+            raise TcdbError(
+                f"{setting} {profile!r} is not a {name} profile ({', '.join(model.profiles)})."
+            )
+        return model.configure(profile, seed)
+
 
 @dataclass
 class Fitted:

@@ -428,9 +428,14 @@ class GroupedBySystemSplit(GroupedSplit):
 @dataclass(frozen=True)
 class ByTimeSplit:
     """By time as three parts: structures first reported after ``last_training_year`` are
-    the test part; among the earlier ones a seeded share of the formulas picks the
-    checkpoint, so nothing from the later years steers training. Rows without a year are in
-    no part and counted."""
+    the test part; the validation part is the latest of the earlier years, whole years and
+    whole formulas (a formula's year is that of its earliest structure), from the first year
+    at which they hold ``validation_fraction`` of the earlier rows. So the checkpoint, and
+    whatever else the validation part sets (a spread's calibration), is chosen on a step
+    forward in time, as the test asks of the model, rather than on formulas of the same
+    years as the training ones; nothing from after ``last_training_year`` steers training.
+    Rows without a year are in no part and counted. (``seed`` is kept for the models' own
+    randomness; the parts do not depend on it.)"""
 
     last_training_year: int = BY_TIME_LAST_TRAINING_YEAR
     validation_fraction: float = 0.2
@@ -443,15 +448,21 @@ class ByTimeSplit:
         train, test = ByTime(self.last_training_year).splits(n, years=years)[0]
         if groups is None or len(groups) != n:
             raise EvaluationError(f"The {self.name} protocol needs a reduced formula per row.")
-        earlier = np.unique(np.asarray(groups).astype(str)[train])
-        if len(earlier) < 2:
+        _, formula = np.unique(np.asarray(groups).astype(str)[train], return_inverse=True)
+        first = np.full(formula.max() + 1 if len(formula) else 0, np.inf)
+        np.minimum.at(first, formula, np.asarray(years, dtype=float)[train])
+        year = first[formula]  # each row's formula's earliest year
+        # the latest years, whole, until they hold the validation share of the earlier rows
+        distinct, counts = np.unique(year, return_counts=True)
+        if len(distinct) < 2:
             raise EvaluationError(
-                f"{len(earlier)} formulas up to {self.last_training_year} cannot fill a "
-                "training and a validation part."
+                f"The structures first reported up to {self.last_training_year} span "
+                f"{len(distinct)} year(s): too few to validate on a later one."
             )
-        order = earlier[np.random.default_rng(self.seed).permutation(len(earlier))]
-        validated = order[: _group_share(len(order), self.validation_fraction, keep=1)]
-        held = np.isin(np.asarray(groups).astype(str)[train], validated)
+        from_latest = np.cumsum(counts[::-1])
+        latest = int(np.argmax(from_latest >= self.validation_fraction * len(year)))
+        since = max(distinct[::-1][latest], distinct[1])  # the earliest year always trains
+        held = year >= since
         return Parts(train[~held], train[held], test)
 
     def splits(self, n: int, groups=None, years=None) -> list[Split]:
@@ -468,13 +479,14 @@ class ByTimeSplit:
                 "last_training_year": self.last_training_year,
                 "validation_fraction": self.validation_fraction,
                 "seed": self.seed,
-                "grouped_by": "year, then reduced formula for the validation part",
+                "grouped_by": "year (the validation part: the latest years before the test's)",
                 "checkpoint_part": "validation",
                 "scored_part": "test",
                 "optimistic": False,
                 "description": f"trained on structures first reported up to "
-                f"{self.last_training_year} ({self.validation_fraction:.0%} of their formulas pick "
-                f"the checkpoint), tested once on those first reported later",
+                f"{self.last_training_year} (their latest years, about "
+                f"{self.validation_fraction:.0%} of them, pick the checkpoint), tested once on "
+                "those first reported later",
             }
             | (parts.sizes() if parts is not None else {})
             | without

@@ -33,9 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tcdb.core.errors import TcdbError
 from tcdb.ml.composition_descriptors import composition_matrix
-from tcdb.ml.contract import Model
+from tcdb.ml.contract import FitContext, Model
 from tcdb.ml.evaluation import Parts, fitted_reproducibly
 from tcdb.ml.model_names import COMPOSITION
 from tcdb.ml.structural.parameters import STRUCTURAL_BASELINES, StructuralBaselineParameters
@@ -71,15 +70,7 @@ def baseline_trees(models: Callable[[str], Model] | None, profile: str, seed: in
     """The composition model's configuration under its profile ``profile`` with ``seed``, found
     among the registered models; its ``estimator()`` makes the trees of both composition
     baselines. A profile the composition model does not have is refused in one sentence."""
-    if models is None:
-        raise TypeError("the composition baselines need the registered models (FitContext.models)")
-    composition = models(COMPOSITION)
-    if profile not in composition.profiles:
-        raise TcdbError(
-            f"baseline_trees {profile!r} is not a composition profile "
-            f"({', '.join(composition.profiles)})."
-        )
-    return composition.configure(profile, seed)
+    return FitContext(models=models).configured(COMPOSITION, profile, seed, "baseline_trees")
 
 
 def _fit_predict(

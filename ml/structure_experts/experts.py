@@ -6,6 +6,12 @@
   seeded bagged share of the entries; the prediction is their mean, the spread their standard
   deviation. A structure's 81 descriptors are columns of its 175 numerical descriptors, so
   the expert reads them from there (the same values as from its formula, to 1e-13).
+  Beside them, the composition model's trees fitted on the training structures' reduced
+  formulas (``fit_structures``): they have seen the elements, polymorph-rich compositions and
+  literature compounds that SuperCon's entries lack. The expert's T_c is
+  ``(1 - share) × entries + share × structures`` (``STRUCTURES_SHARE``), and its spread adds
+  the two trees' disagreement to the members': ``sqrt(sd² + share (1 - share) (a - b)²)``, the
+  standard deviation of the mixture.
 - **Hydride expert**: a random forest on the 175 descriptors of the training structures whose
   atoms are more than ``HYDRIDE_H_FRACTION`` hydrogen; the spread is the standard deviation
   over its trees.
@@ -99,6 +105,14 @@ def fit_composition(config, X: np.ndarray, y: np.ndarray) -> list:
     return members
 
 
+def fit_structures(configuration, X: np.ndarray, y: np.ndarray):
+    """The composition model's trees (``configuration.estimator()``) on the training
+    structures' 81 composition descriptors."""
+    from tcdb.ml.evaluation import fitted_reproducibly
+
+    return fitted_reproducibly(configuration.estimator(), X, y)
+
+
 def fit_hydride(config, X: np.ndarray, y: np.ndarray):
     """The hydride forest on the 175 descriptors of the H-rich training structures."""
     from sklearn.ensemble import RandomForestRegressor
@@ -127,6 +141,11 @@ class Experts:
     # expert -> K of σ (before the factor) per unit of descriptor distance (0: none; runs
     # recorded before the distance entered the spread have none)
     distance_weight: dict[str, float] = field(default_factory=dict)
+    # The composition model's trees on the training structures' formulas (BoostedTrees or a
+    # fitted scikit-learn estimator) and their share of the composition expert's T_c; runs
+    # recorded before they entered have none (share 0)
+    structures: object | None = None
+    structures_share: float = 0.0
 
     def which(self, numerical: np.ndarray) -> np.ndarray:
         """Per row, the expert that predicts it ("composition" or "hydride"; every row goes to
@@ -145,14 +164,24 @@ class Experts:
         spread = np.full(len(numerical), np.nan)
         rows = expert == EXPERTS[0]
         if rows.any():
-            X = numerical[rows][:, COMPOSITION_COLUMNS]
-            each = np.stack([m.predict(X) for m in self.composition])
-            tc[rows], spread[rows] = each.mean(axis=0), each.std(axis=0)
+            tc[rows], spread[rows] = self._composition(numerical[rows][:, COMPOSITION_COLUMNS])
         rows = ~rows
         if rows.any():
             each = _tree_predictions(self.hydride, numerical[rows])
             tc[rows], spread[rows] = ForestTrees.mean(each), each.std(axis=0)
         return tc, spread, expert
+
+    def _composition(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The composition expert's T_c and spread on 81 composition descriptors: the
+        entries' members, mixed with the structures' trees where the run has them."""
+        each = np.stack([m.predict(X) for m in self.composition])
+        entries, members = each.mean(axis=0), each.std(axis=0)
+        share = self.structures_share if self.structures is not None else 0.0
+        if share == 0.0:
+            return entries, members
+        structures = self.structures.predict(X)
+        tc = (1 - share) * entries + share * structures
+        return tc, np.sqrt(members**2 + share * (1 - share) * (entries - structures) ** 2)
 
     def predict(
         self,

@@ -95,7 +95,7 @@ class ExpertsModel:
 def load_experts(run) -> ExpertsModel:
     """The experts of a checked run, every file read through the manifest check; trees only
     from LightGBM's checked text and arrays (nothing runs on load)."""
-    from tcdb.ml.boosted_trees import TreeFormatError, load_booster
+    from tcdb.ml.boosted_trees import BoostedTrees, TreeFormatError, load_booster
     from tcdb.ml.composition_descriptors import NUMERICAL_LABELS
     from tcdb.ml.forest_trees import ForestTrees
     from tcdb.ml.structure_experts.domain import StructureDomain
@@ -107,6 +107,7 @@ def load_experts(run) -> ExpertsModel:
         FOREST_OUTPUT,
         HYDRIDE_FILE,
         MODEL_NAME,
+        STRUCTURES_FILE,
     )
     from tcdb.ml.structure_features import recorded_features
     from tcdb.store.model_runs import RunError
@@ -124,12 +125,16 @@ def load_experts(run) -> ExpertsModel:
             forest = ForestTrees.from_bytes(
                 run.read_bytes(HYDRIDE_FILE), FOREST_OUTPUT, len(NUMERICAL_LABELS)
             )
+        share = float(settings.get("structures_share", 0.0))  # 0 in runs from before
+        structures = BoostedTrees.from_bytes(run.read_bytes(STRUCTURES_FILE)) if share else None
     except (TreeFormatError, ValueError, KeyError) as exc:
         raise RunError(f"Run {run.id}: its trees were not loaded: {exc}.") from None
     domain = StructureDomain.from_arrays(run.read_npz(DOMAIN_FILE))
     scale = {str(k): float(v) for k, v in settings["scale"].items()}
     weight = {str(k): float(v) for k, v in settings.get("distance_weight", {}).items()}
-    experts = Experts(members, forest, float(settings["h_fraction"]), scale, weight)
+    experts = Experts(
+        members, forest, float(settings["h_fraction"]), scale, weight, structures, share
+    )
     return ExpertsModel(run.id, experts, domain, features)
 
 

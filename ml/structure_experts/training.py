@@ -4,11 +4,14 @@ The split is the structural network's (``ml.structure_splits``, the same protoco
 fractions give the same rows), so every figure sits beside the network's and the baselines' on
 the same structures. The composition expert learns from the SuperCon entries whose composition
 no validation or test structure has (``held_out_entries``; by system and by time leave out
-what those protocols forbid); the hydride expert from the H-rich training structures. The
+what those protocols forbid) and from the training structures' formulas (the composition
+model's trees, found through the registry); the hydride expert from the H-rich training
+structures. The
 validation part calibrates each expert's spread; then the scored part (test where the protocol
-keeps one) is predicted once. Beside the experts, on the same rows: the composition expert
-alone, and a random forest on the 175 descriptors of every training structure (the
-structural network's best baseline).
+keeps one) is predicted once. Beside the experts, on the same rows: each of the composition
+expert's two trees alone (``composition_entries``, and ``composition_structures``, the
+structural network's baseline of that name when the profiles match) and a random forest on
+the 175 descriptors of every training structure (the network's best baseline).
 
 The run ships the experts fitted on the training part, with the domain of their training
 structures (``domain.py``): what ``tcdb predict`` and ``tcdb morph run`` rank with when the
@@ -30,6 +33,7 @@ from tcdb.core.errors import TcdbError
 from tcdb.ml.contract import FitContext, Fitted
 from tcdb.ml.evaluation import ByTimeSplit, Parts, fitted_reproducibly, part_protocol, score_part
 from tcdb.ml.metrics import coverage, regression
+from tcdb.ml.model_names import COMPOSITION
 from tcdb.ml.parameters import BY_TIME_LAST_TRAINING_YEAR
 from tcdb.ml.structure_experts.domain import StructureDomain
 from tcdb.ml.structure_experts.experts import (
@@ -39,9 +43,10 @@ from tcdb.ml.structure_experts.experts import (
     calibrate,
     fit_composition,
     fit_hydride,
+    fit_structures,
     gate,
 )
-from tcdb.ml.structure_experts.parameters import HYDRIDE_H_FRACTION
+from tcdb.ml.structure_experts.parameters import HYDRIDE_H_FRACTION, STRUCTURES_SHARE
 from tcdb.ml.structure_splits import held_out_entries, split_structures, structure_years
 from tcdb.store.snapshots import Snapshot
 
@@ -50,6 +55,7 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "structure-experts"
 COMPOSITION_FILE = "composition_member_{k}.txt"
 HYDRIDE_FILE = "hydride_forest.npz"
+STRUCTURES_FILE = "composition_structures.npz"
 DOMAIN_FILE = "domain.npz"
 EXPERTS_FILE = "experts.json"
 FOREST_OUTPUT = ("tc_K",)
@@ -73,6 +79,10 @@ class ExpertsConfig:
     composition_leaves: int = 63
     composition_min_leaf: int = 5
     composition_bagging: float = 0.8
+    # the composition model's profile whose trees are fitted on the training structures'
+    # formulas, and their share of the composition expert (0: the entries' trees alone)
+    structure_trees: str = "paper"
+    structures_share: float = STRUCTURES_SHARE
     hydride_trees: int = 300
     hydride_max_features: float = 1 / 3
     domain_neighbours: int = 5
@@ -82,6 +92,10 @@ class ExpertsConfig:
     def __post_init__(self) -> None:
         if self.composition_members < 2:
             raise TcdbError("The composition expert needs at least 2 members for a spread.")
+        if not 0.0 <= self.structures_share <= 1.0:
+            raise TcdbError(
+                f"structures_share must lie between 0 and 1, not {self.structures_share}."
+            )
         self.split_protocol()  # an unknown protocol or a bad fraction is refused here
 
     def split_protocol(self):
@@ -114,6 +128,7 @@ def fit(snapshot: Snapshot, config: ExpertsConfig, context: FitContext) -> Fitte
     validation part, the scored part once, baselines on the same rows, domain, artefacts."""
     from tcdb.ml.structure_features import feature_preset, structure_features
 
+    trees = context.configured(COMPOSITION, config.structure_trees, config.seed, "structure_trees")
     frame = snapshot.require_kind("structures").structures
     features = structure_features(
         frame, feature_preset(config.features), context.cache_dir, progress=context.progress
@@ -128,7 +143,7 @@ def fit(snapshot: Snapshot, config: ExpertsConfig, context: FitContext) -> Fitte
     protocol, parts = split_structures(usable, config, years)
     held = np.concatenate(list(parts.evaluated().values()))
     X_entries, y_entries, n_left_out = held_out_entries(snapshot, usable, held, protocol)
-    experts = fit_experts(config, numerical, y, parts.train, X_entries, y_entries)
+    experts = fit_experts(config, numerical, y, parts.train, (X_entries, y_entries), trees)
     domain = StructureDomain.fit(
         numerical[parts.train],
         experts.which(numerical[parts.train]),
@@ -152,6 +167,8 @@ def fit(snapshot: Snapshot, config: ExpertsConfig, context: FitContext) -> Fitte
         "experts": {
             "gate": f"hydride expert where more than {config.h_fraction:.0%} of atoms are H",
             "composition_entries": len(y_entries),
+            "composition_structures": len(parts.train) if experts.structures is not None else 0,
+            "structures_share": experts.structures_share,
             "entries_left_out": n_left_out,
             "hydride_training_structures": int(
                 gate(numerical[parts.train], config.h_fraction).sum()
@@ -165,10 +182,14 @@ def fit(snapshot: Snapshot, config: ExpertsConfig, context: FitContext) -> Fitte
     return Fitted(artefacts, metrics, notes, _prediction_rows(usable, y, parts, predicted))
 
 
-def fit_experts(config, numerical, y, train, X_entries, y_entries) -> Experts:
-    """Both experts: composition trees on the allowed entries, the forest on the H-rich
-    training structures."""
-    composition = fit_composition(config, X_entries, y_entries)
+def fit_experts(config, numerical, y, train, entries, trees) -> Experts:
+    """Both experts: the composition expert's trees on the allowed SuperCon ``entries``
+    (descriptors, labels) and, with ``trees`` (the composition model's configuration), on the
+    training structures' formulas; the forest on the H-rich training structures."""
+    composition = fit_composition(config, *entries)
+    structures = None
+    if config.structures_share > 0:
+        structures = fit_structures(trees, numerical[train][:, COMPOSITION_COLUMNS], y[train])
     hydrides = train[gate(numerical[train], config.h_fraction)]
     forest = None
     if len(hydrides) >= MIN_HYDRIDE_STRUCTURES:
@@ -178,11 +199,16 @@ def fit_experts(config, numerical, y, train, X_entries, y_entries) -> Experts:
                     "expert, the composition expert predicts every structure",
                     len(hydrides), 100 * config.h_fraction)  # fmt: skip
     log.info(
-        "experts fitted: composition on %d entries, hydride forest on %d structures",
-        len(y_entries),
+        "experts fitted: composition on %d entries and %d training structures (share %.3g), "
+        "hydride forest on %d structures",
+        len(entries[1]),
+        len(train) if structures is not None else 0,
+        config.structures_share,
         len(hydrides),
     )
-    return Experts(composition, forest, config.h_fraction, {name: 1.0 for name in EXPERTS})
+    scale = {name: 1.0 for name in EXPERTS}
+    return Experts(composition, forest, config.h_fraction, scale, {}, structures,
+                   config.structures_share if structures is not None else 0.0)  # fmt: skip
 
 
 def _predicted(experts: Experts, domain: StructureDomain, numerical: np.ndarray) -> dict:
@@ -200,21 +226,22 @@ def _predicted(experts: Experts, domain: StructureDomain, numerical: np.ndarray)
 
 
 def _baselines(config, experts: Experts, numerical, y, parts: Parts) -> dict[str, np.ndarray]:
-    """On the scored part: the composition expert alone, and a random forest on the 175
-    descriptors of every training structure."""
+    """On the scored part: each of the composition expert's trees alone (on the entries, on
+    the training structures' formulas), and a random forest on the 175 descriptors of every
+    training structure."""
     from sklearn.ensemble import RandomForestRegressor
 
     scored = parts.rows(parts.scored)
     X = numerical[scored][:, COMPOSITION_COLUMNS]
-    composition = np.mean([m.predict(X) for m in experts.composition], axis=0)
+    entries = np.mean([m.predict(X) for m in experts.composition], axis=0)
     forest = RandomForestRegressor(
         n_estimators=config.baseline_trees, max_features=1 / 3, random_state=config.seed, n_jobs=-1
     )
     fitted_reproducibly(forest, numerical[parts.train], y[parts.train])
-    return {
-        "composition_expert": composition,
-        "forest_descriptors": forest.predict(numerical[scored]),
-    }
+    baselines = {"composition_entries": entries}
+    if experts.structures is not None:
+        baselines["composition_structures"] = experts.structures.predict(X)
+    return baselines | {"forest_descriptors": forest.predict(numerical[scored])}
 
 
 def _metrics(protocol, parts: Parts, y, predicted: dict, baselines: dict, usable) -> dict:
@@ -255,7 +282,7 @@ def _metrics(protocol, parts: Parts, y, predicted: dict, baselines: dict, usable
 def _artefacts(experts: Experts, domain: StructureDomain, train_numerical) -> dict[str, bytes]:
     """Composition members in LightGBM's text, the forest as arrays, the domain's arrays and
     the gate with the spread factors; each checked to predict as the fitted model."""
-    from tcdb.ml.boosted_trees import booster_text, load_booster
+    from tcdb.ml.boosted_trees import booster_text, export, load_booster
     from tcdb.ml.forest_trees import checked_forest
 
     artefacts: dict[str, bytes] = {}
@@ -265,6 +292,11 @@ def _artefacts(experts: Experts, domain: StructureDomain, train_numerical) -> di
         if not np.array_equal(load_booster(text).predict(X), member.predict(X)):
             raise TcdbError("A composition member read back from its text predicts otherwise.")
         artefacts[COMPOSITION_FILE.format(k=k)] = text
+    if experts.structures is not None:
+        trees = export(experts.structures)
+        if not np.array_equal(trees.predict(X), experts.structures.predict(X)):
+            raise TcdbError("The structures' trees read back from their arrays predict otherwise.")
+        artefacts[STRUCTURES_FILE] = trees.to_bytes()
     if experts.hydride is not None:
         forest = checked_forest(experts.hydride, FOREST_OUTPUT, train_numerical)
         artefacts[HYDRIDE_FILE] = forest.to_bytes()
@@ -276,6 +308,7 @@ def _artefacts(experts: Experts, domain: StructureDomain, train_numerical) -> di
             "h_fraction": experts.h_fraction,
             "scale": experts.scale,
             "distance_weight": experts.distance_weight,
+            "structures_share": experts.structures_share,
             "hydride_expert": experts.hydride is not None,
             "composition_members": len(experts.composition),
         }

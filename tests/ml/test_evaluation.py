@@ -249,7 +249,7 @@ def test_a_part_is_scored_on_its_own_rows_with_its_protocol():
         evaluation.part_protocol("random", 0.2, 0.2, 0)
 
 
-def test_by_time_parts_test_the_later_years_and_validate_on_earlier_formulas_only():
+def test_by_time_parts_test_the_later_years_and_validate_on_the_latest_earlier_ones():
     groups = formulas()
     years = np.random.default_rng(4).integers(1990, 2015, size=len(groups)).astype(float)
     years[:3] = np.nan
@@ -258,6 +258,14 @@ def test_by_time_parts_test_the_later_years_and_validate_on_earlier_formulas_onl
     earlier = np.concatenate([parts.train, parts.validation])
     assert (years[earlier] <= 2007).all()
     assert not set(groups[parts.train]) & set(groups[parts.validation])
+    # a step forward in time: every validation formula first appeared after every training
+    # one, and the validation part is the fewest latest years that hold 20 % of the rows
+    first = {g: np.nanmin(years[earlier][groups[earlier] == g]) for g in set(groups[earlier])}
+    trained = max(first[g] for g in groups[parts.train])
+    validated = min(first[g] for g in groups[parts.validation])
+    assert trained < validated
+    assert len(parts.validation) >= 0.2 * len(earlier)
+    assert sum(first[g] > validated for g in groups[earlier]) < 0.2 * len(earlier)
     assert not {0, 1, 2} & set(np.concatenate([earlier, parts.test]))  # no year: in no part
     described = evaluation.ByTimeSplit(2007).describe(parts, years)
     assert (described["protocol"], described["scored_part"]) == ("by-time", "test")

@@ -47,7 +47,8 @@ def test_the_command_scores_each_part_beside_the_baselines_and_says_which_wins(t
     assert "protocol grouped" in printed
     assert "experts on validation" in printed and "experts on test" in printed
     assert "baseline forest_descriptors on test" in printed
-    assert "baseline composition_expert on test" in printed
+    assert "baseline composition_entries on test" in printed
+    assert "baseline composition_structures on test" in printed
     assert " wins: r² " in printed
     assert "within ±1σ" in printed and "in the domain" in printed
 
@@ -160,3 +161,32 @@ def test_the_spread_widens_with_distance_only_where_validation_errors_do(grows):
     tc, sigma, _ = experts.predict(numerical, distance)
     within = np.mean(np.abs(y - tc) <= sigma)
     assert abs(within - 0.683) < 0.01  # the factor holds the validation share either way
+
+
+def test_the_composition_expert_mixes_both_trees_and_their_disagreement_widens_its_spread():
+    """T_c is (1 - share) × the entries' members + share × the structures' trees; the spread
+    is the mixture's standard deviation, so it grows where the two disagree."""
+    numerical, _, _ = _validation(False, n=50)
+    entries = [_Member(-1.0), _Member(1.0)]  # mean: the first column, spread 1
+    alone = Experts(entries, None, 0.5, {"composition": 1.0})
+    mixed = Experts(entries, None, 0.5, {"composition": 1.0}, {}, _Member(12.0), 0.25)
+    tc_alone, spread_alone, _ = alone.raw(numerical)
+    tc, spread, _ = mixed.raw(numerical)
+    assert np.allclose(tc, tc_alone + 0.25 * 12.0)
+    assert np.allclose(spread_alone, 1.0)
+    assert np.allclose(spread, np.sqrt(1.0 + 0.25 * 0.75 * 12.0**2))
+    agreeing = Experts(entries, None, 0.5, {"composition": 1.0}, {}, _Member(0.0), 0.25)
+    assert np.allclose(agreeing.raw(numerical)[1], 1.0)
+
+
+def test_a_run_ships_the_structures_trees_and_its_baselines_name_both(experts):
+    import json
+
+    training, run, model, *_ = experts
+    assert model.experts.structures is not None
+    assert model.experts.structures_share == pytest.approx(1 / 3)
+    ((metrics,),) = query(training.db, "SELECT metrics_json FROM model_run WHERE id = ?", run.id)
+    baselines = json.loads(metrics)["baselines"]
+    assert {"composition_entries", "composition_structures", "forest_descriptors"} <= set(
+        baselines
+    )
