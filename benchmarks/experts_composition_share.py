@@ -140,7 +140,7 @@ def main() -> None:
         "snapshot": snapshot.id,
         "protocol": args.protocol,
         "folds": args.folds,
-        "n": int(len(pool)),
+        "n": len(pool),
         "table": table,
         "highest": best,
     }

@@ -187,6 +187,4 @@ def test_a_run_ships_the_structures_trees_and_its_baselines_name_both(experts):
     assert model.experts.structures_share == pytest.approx(1 / 3)
     ((metrics,),) = query(training.db, "SELECT metrics_json FROM model_run WHERE id = ?", run.id)
     baselines = json.loads(metrics)["baselines"]
-    assert {"composition_entries", "composition_structures", "forest_descriptors"} <= set(
-        baselines
-    )
+    assert {"composition_entries", "composition_structures", "forest_descriptors"} <= set(baselines)
