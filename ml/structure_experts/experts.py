@@ -19,13 +19,15 @@
 
 **Spread**: an expert's own spread (members, trees) says how much its parts disagree, not how
 far a structure lies from what they learnt; trees agree with each other far outside their
-data. So each expert's σ is ``factor × (spread + weight × distance)``, with the distance the
+data, and errors in T_c grow with T_c. So each expert's σ is
+``factor × (spread + weight × distance + tc_weight × |T_c|)``, with the distance the
 applicability domain measures (``domain.py``: to the nearest training structures in descriptor
-space), and both numbers are set on the validation part (``calibrate``): the weight, from a
-grid, is the one whose σ gives the validation errors the highest normal likelihood (0 when
-distance does not help), and the factor puts ``CALIBRATION_COVERAGE`` of the validation labels
-within ±1σ. So ±1σ means what it says on data the experts did not see, and widens away from
-their training data wherever that is what the validation errors do.
+space), and the three numbers are set on the validation part (``calibrate``): the two weights,
+from grids, are the pair whose σ gives the validation errors the highest normal likelihood (0
+where a term does not help), and the factor puts ``CALIBRATION_COVERAGE`` of the validation
+labels within ±1σ. So ±1σ means what it says on data the experts did not see, and widens away
+from their training data and with the predicted T_c wherever that is what the validation
+errors do.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from tcdb.ml.structure_experts.parameters import (
     DISTANCE_MIN_ROWS,
     DISTANCE_WEIGHTS,
     MIN_SPREAD_K,
+    TC_WEIGHTS,
 )
 
 log = logging.getLogger(__name__)
@@ -122,7 +125,7 @@ def fit_hydride(config, X: np.ndarray, y: np.ndarray):
     forest = RandomForestRegressor(
         n_estimators=config.hydride_trees,
         max_features=config.hydride_max_features,
-        min_samples_leaf=1,
+        min_samples_leaf=config.hydride_min_leaf,
         random_state=config.seed,
         n_jobs=-1,  # every tree's seed is drawn before they are built: the same trees
     )
@@ -146,6 +149,9 @@ class Experts:
     # recorded before they entered have none (share 0)
     structures: object | None = None
     structures_share: float = 0.0
+    # expert -> K of σ (before the factor) per K of predicted T_c (0: none; runs recorded
+    # before this term have none)
+    tc_weight: dict[str, float] = field(default_factory=dict)
 
     def which(self, numerical: np.ndarray) -> np.ndarray:
         """Per row, the expert that predicts it ("composition" or "hydride"; every row goes to
@@ -193,17 +199,25 @@ class Experts:
         ``distance`` is each row's distance to the training structures of its expert
         (``StructureDomain.distances``), needed where a weight is set."""
         tc, spread, expert = self.raw(numerical, expert)
-        return tc, self.sigma(spread, expert, distance), expert
+        return tc, self.sigma(spread, expert, distance, tc), expert
 
-    def sigma(self, spread: np.ndarray, expert: np.ndarray, distance: np.ndarray | None):
-        """``factor × (spread + weight × distance)`` per row, at least ``MIN_SPREAD_K``."""
+    def sigma(
+        self,
+        spread: np.ndarray,
+        expert: np.ndarray,
+        distance: np.ndarray | None,
+        tc: np.ndarray,
+    ) -> np.ndarray:
+        """``factor × (spread + weight × distance + tc_weight × |T_c|)`` per row, at least
+        ``MIN_SPREAD_K``."""
         factor = np.array([self.scale[e] for e in expert], dtype=float)
         weight = np.array([self.distance_weight.get(e, 0.0) for e in expert], dtype=float)
-        widening = np.zeros(len(expert))
+        per_tc = np.array([self.tc_weight.get(e, 0.0) for e in expert], dtype=float)
+        widening = per_tc * np.abs(np.asarray(tc, dtype=float))
         if (weight > 0).any():
             if distance is None:
                 raise ValueError("this run's spread widens with distance: pass the distances")
-            widening = weight * np.nan_to_num(np.asarray(distance, dtype=float), nan=np.inf)
+            widening += weight * np.nan_to_num(np.asarray(distance, dtype=float), nan=np.inf)
         return np.maximum(factor * (spread + widening), MIN_SPREAD_K)
 
 
@@ -218,51 +232,70 @@ def _tree_predictions(forest, X: np.ndarray) -> np.ndarray:
 def calibrate(
     experts: Experts, numerical: np.ndarray, y: np.ndarray, distance: np.ndarray
 ) -> dict[str, dict]:
-    """Set each expert's distance weight and spread factor from the validation rows it
-    predicts (``distance``: theirs to the expert's training structures).
+    """Set each expert's distance weight, T_c weight and spread factor from the validation
+    rows it predicts (``distance``: theirs to the expert's training structures).
 
-    For each weight of ``DISTANCE_WEIGHTS`` (in units of the expert's median spread per
-    median distance, so the grid fits any expert), the factor is the
-    ``CALIBRATION_COVERAGE`` quantile of |error| / (spread + weight × distance), so that
-    share lies within ±1σ; the weight kept is the one whose σ gives the errors the lowest
-    mean normal negative log-likelihood. With fewer than ``DISTANCE_MIN_ROWS`` rows only the
-    factor is set; with fewer than ``CALIBRATION_MIN_ROWS`` the weight stays 0 and the factor
-    1 (said in the result)."""
+    For each pair of weights from ``DISTANCE_WEIGHTS`` and ``TC_WEIGHTS`` (in units of the
+    expert's median spread per median distance and per median |T_c|, so the grids fit any
+    expert), the factor is the ``CALIBRATION_COVERAGE`` quantile of |error| / (spread +
+    weight × distance + tc_weight × |T_c|), so that share lies within ±1σ; the pair kept is
+    the one whose σ gives the errors the lowest mean normal negative log-likelihood (the
+    smaller weights on a tie). With fewer than ``DISTANCE_MIN_ROWS`` rows only the factor is
+    set; with fewer than ``CALIBRATION_MIN_ROWS`` the weights stay 0 and the factor 1 (said
+    in the result)."""
     tc, spread, expert = experts.raw(numerical)
     result = {}
     for name in EXPERTS:
         rows = (expert == name) & np.isfinite(tc) & np.isfinite(y) & np.isfinite(distance)
         n = int(rows.sum())
         experts.scale[name], experts.distance_weight[name] = 1.0, 0.0
+        experts.tc_weight[name] = 0.0
+        uncalibrated = {"n": n, "factor": 1.0, "distance_weight": 0.0, "tc_weight": 0.0,
+                        "calibrated": False}  # fmt: skip
         if n < CALIBRATION_MIN_ROWS:
-            result[name] = {"n": n, "factor": 1.0, "distance_weight": 0.0, "calibrated": False}
+            result[name] = uncalibrated
             continue
         error = np.abs(y[rows] - tc[rows])
-        s, d = np.maximum(spread[rows], MIN_SPREAD_K), distance[rows]
-        unit = float(np.median(s) / np.median(d)) if np.median(d) > 0 else 0.0
+        s, d, t = np.maximum(spread[rows], MIN_SPREAD_K), distance[rows], np.abs(tc[rows])
+        unit = _unit(s, d)
+        per_tc = _unit(s, t)
+        grid = [(0.0, 0.0)]
+        if n >= DISTANCE_MIN_ROWS:
+            grid = [(a, b) for a in DISTANCE_WEIGHTS for b in TC_WEIGHTS]
         trials = []
-        for relative in DISTANCE_WEIGHTS if n >= DISTANCE_MIN_ROWS else (0.0,):
-            base = s + relative * unit * d
+        for relative, relative_tc in grid:
+            base = s + relative * unit * d + relative_tc * per_tc * t
             factor = float(np.quantile(error / base, CALIBRATION_COVERAGE))
             if not (math.isfinite(factor) and factor > 0):
                 continue
             sigma = np.maximum(factor * base, MIN_SPREAD_K)
             nll = float(np.mean(np.log(sigma) + 0.5 * (error / sigma) ** 2))
             trials.append({"relative_weight": relative, "weight": relative * unit,
+                           "relative_tc_weight": relative_tc, "tc_weight": relative_tc * per_tc,
                            "factor": factor, "nll": nll})  # fmt: skip
         if not trials:
-            result[name] = {"n": n, "factor": 1.0, "distance_weight": 0.0, "calibrated": False}
+            result[name] = uncalibrated
             continue
-        best = min(trials, key=lambda t: (t["nll"], t["relative_weight"]))
+        best = min(trials, key=lambda t: (t["nll"], t["relative_weight"], t["relative_tc_weight"]))
         experts.scale[name], experts.distance_weight[name] = best["factor"], best["weight"]
+        experts.tc_weight[name] = best["tc_weight"]
         result[name] = {"n": n, "factor": best["factor"], "distance_weight": best["weight"],
                         "relative_distance_weight": best["relative_weight"],
+                        "tc_weight": best["tc_weight"],
+                        "relative_tc_weight": best["relative_tc_weight"],
                         "calibrated": True, "trials": trials}  # fmt: skip
     log.info(
         "spread factors: %s",
         ", ".join(
-            f"{k} {v['factor']:.2f} + distance weight {v['distance_weight']:.3g} (n {v['n']})"
+            f"{k} {v['factor']:.2f} × (spread + {v['distance_weight']:.3g} × distance + "
+            f"{v['tc_weight']:.3g} × T_c) (n {v['n']})"
             for k, v in result.items()
         ),
     )
     return result
+
+
+def _unit(spread: np.ndarray, other: np.ndarray) -> float:
+    """The median spread per median ``other``: a weight's unit (0 where ``other`` is 0)."""
+    middle = float(np.median(other))
+    return float(np.median(spread)) / middle if middle > 0 else 0.0

@@ -132,8 +132,9 @@ def load_experts(run) -> ExpertsModel:
     domain = StructureDomain.from_arrays(run.read_npz(DOMAIN_FILE))
     scale = {str(k): float(v) for k, v in settings["scale"].items()}
     weight = {str(k): float(v) for k, v in settings.get("distance_weight", {}).items()}
+    per_tc = {str(k): float(v) for k, v in settings.get("tc_weight", {}).items()}
     experts = Experts(
-        members, forest, float(settings["h_fraction"]), scale, weight, structures, share
+        members, forest, float(settings["h_fraction"]), scale, weight, structures, share, per_tc
     )
     return ExpertsModel(run.id, experts, domain, features)
 

@@ -46,7 +46,12 @@ from tcdb.ml.structure_experts.experts import (
     fit_structures,
     gate,
 )
-from tcdb.ml.structure_experts.parameters import HYDRIDE_H_FRACTION, STRUCTURES_SHARE
+from tcdb.ml.structure_experts.parameters import (
+    HYDRIDE_H_FRACTION,
+    HYDRIDE_MAX_FEATURES,
+    HYDRIDE_MIN_LEAF,
+    STRUCTURES_SHARE,
+)
 from tcdb.ml.structure_splits import held_out_entries, split_structures, structure_years
 from tcdb.store.snapshots import Snapshot
 
@@ -84,7 +89,8 @@ class ExpertsConfig:
     structure_trees: str = "paper"
     structures_share: float = STRUCTURES_SHARE
     hydride_trees: int = 300
-    hydride_max_features: float = 1 / 3
+    hydride_max_features: float = HYDRIDE_MAX_FEATURES
+    hydride_min_leaf: int = HYDRIDE_MIN_LEAF
     domain_neighbours: int = 5
     domain_quantile: float = 0.99
     baseline_trees: int = 200  # the descriptor forest beside the experts
@@ -308,6 +314,7 @@ def _artefacts(experts: Experts, domain: StructureDomain, train_numerical) -> di
             "h_fraction": experts.h_fraction,
             "scale": experts.scale,
             "distance_weight": experts.distance_weight,
+            "tc_weight": experts.tc_weight,
             "structures_share": experts.structures_share,
             "hydride_expert": experts.hydride is not None,
             "composition_members": len(experts.composition),

@@ -188,3 +188,18 @@ def test_a_run_ships_the_structures_trees_and_its_baselines_name_both(experts):
     ((metrics,),) = query(training.db, "SELECT metrics_json FROM model_run WHERE id = ?", run.id)
     baselines = json.loads(metrics)["baselines"]
     assert {"composition_entries", "composition_structures", "forest_descriptors"} <= set(baselines)
+
+
+@pytest.mark.parametrize("grows", [True, False])
+def test_the_spread_grows_with_the_predicted_tc_only_where_validation_errors_do(grows):
+    rng = np.random.default_rng(2)
+    numerical, _, distance = _validation(False)
+    tc = numerical[:, COMPOSITION_COLUMNS.start]  # the members' mean
+    noise = 0.3 * tc + 0.5 if grows else np.full(len(tc), 8.0)
+    y = tc + rng.normal(0, 1, len(tc)) * noise
+    experts = Experts([_Member(-1.0), _Member(1.0)], None, 0.5, {"composition": 1.0})
+    result = calibrate(experts, numerical, y, distance)["composition"]
+    assert (result["tc_weight"] > 0) == grows
+    low, high = numerical[tc < 10][:1], numerical[tc > 40][:1]
+    one = np.full(1, 1.0)
+    assert (experts.predict(high, one)[1][0] > experts.predict(low, one)[1][0]) == grows

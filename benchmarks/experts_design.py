@@ -1,9 +1,11 @@
-"""The study behind the structure experts' ``STRUCTURES_SHARE``: out-of-fold r² of the
-composition expert's mixture of trees on SuperCon entries and trees on the structures'
-formulas, for each share and composition profile, over a split's training and validation
-parts (its test part is never read).
+"""The study behind the structure experts' ``STRUCTURES_SHARE``, ``HYDRIDE_MAX_FEATURES`` and
+``HYDRIDE_MIN_LEAF``: out-of-fold r² of the composition expert's mixture of trees on SuperCon
+entries and trees on the structures' formulas, for each share and composition profile, then of
+the hydride forest's settings beside the best mixture, and the normal likelihood of the
+mixture's errors under σ ∝ spread + weight × |T_c| (``TC_WEIGHTS``), over a split's training
+and validation parts (its test part is never read).
 
-Run: .venv/bin/python benchmarks/experts_composition_share.py [--snapshot default-structures]
+Run: .venv/bin/python benchmarks/experts_design.py [--snapshot default-structures]
      [--protocol grouped] [--folds 5] [--profiles paper,quick] [--output PATH]
 
 Why: the share is a design choice, so it is chosen on data the reported test figures never
@@ -12,9 +14,11 @@ grouped by reduced formula (by chemical system under ``grouped-by-system``); in 
 entries' trees learn from the SuperCon entries whose composition is in neither that fold nor
 the test part (``held_out_entries``), and each profile's trees from the other folds'
 structures. Structures more than half hydrogen go to the hydride forest fitted on the other
-folds' H-rich structures, as in the model. The rule: the (profile, share) with the highest
-r² under ``grouped``. Prints the table and writes it as JSON (default
-``benchmarks/results/experts_composition_share-<protocol>.json``).
+folds' H-rich structures, as in the model (first with the settings of the earlier design, a
+third of the descriptors per split and leaves of 1). The rule: the (profile, share), then the
+(descriptor share, leaf) of the hydride forest, with the highest r² under ``grouped``. Prints
+the tables and writes them as JSON (default
+``benchmarks/results/experts_design-<protocol>.json``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 SHARES = (0.0, 0.2, 0.25, 0.3, 1 / 3, 0.4, 0.5)
+MAX_FEATURES = (1 / 3, 0.5, 2 / 3, 1.0)
+MIN_LEAVES = (1, 2, 4)
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,9 +61,35 @@ def r2(y: np.ndarray, predicted: np.ndarray) -> float:
     return float(1 - np.sum((y - predicted) ** 2) / np.sum((y - y.mean()) ** 2))
 
 
+def tc_weight_likelihoods(y, tc, members, disagreement, share) -> list[dict]:
+    """Mean normal negative log-likelihood of the composition rows' errors for each weight of
+    ``TC_WEIGHTS``, σ = factor × (spread + weight × unit × |T_c|), with the factor holding
+    ``CALIBRATION_COVERAGE`` within ±1σ (the distance term is left out: it needs each fold's
+    domain)."""
+    from tcdb.ml.structure_experts.parameters import (
+        CALIBRATION_COVERAGE,
+        MIN_SPREAD_K,
+        TC_WEIGHTS,
+    )
+
+    spread = np.maximum(np.sqrt(members**2 + share * (1 - share) * disagreement**2), MIN_SPREAD_K)
+    error = np.abs(y - tc)
+    unit = float(np.median(spread) / np.median(np.abs(tc)))
+    out = []
+    for weight in TC_WEIGHTS:
+        base = spread + weight * unit * np.abs(tc)
+        sigma = np.maximum(np.quantile(error / base, CALIBRATION_COVERAGE) * base, MIN_SPREAD_K)
+        nll = float(np.mean(np.log(sigma) + 0.5 * (error / sigma) ** 2))
+        out.append({"tc_weight": weight, "nll": nll})
+        print(f"σ with T_c weight {weight:.2f}: negative log-likelihood {nll:.3f} (n {len(y)})")
+    return out
+
+
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
+    from dataclasses import replace
+
     from tcdb.core.families import chemical_system
     from tcdb.core.settings import environment_settings
     from tcdb.ml.evaluation import ByTimeSplit
@@ -82,7 +114,7 @@ def main() -> None:
 
     settings = environment_settings()
     snapshot = load_snapshot(settings.snapshots, args.snapshot, settings.db)
-    config = ExpertsConfig(protocol=args.protocol)
+    config = ExpertsConfig(protocol=args.protocol, hydride_max_features=1 / 3, hydride_min_leaf=1)
     frame = snapshot.require_kind("structures").structures
     features = structure_features(
         frame, feature_preset(config.features), settings.cache, progress=False
@@ -104,36 +136,59 @@ def main() -> None:
     profiles = args.profiles.split(",")
     X = numerical[:, COMPOSITION_COLUMNS]
     entries = np.full(len(pool), np.nan)
-    hydride = np.full(len(pool), np.nan)
+    members_spread = np.full(len(pool), np.nan)
+    hydride = {(f, leaf): np.full(len(pool), np.nan) for f in MAX_FEATURES for leaf in MIN_LEAVES}
     structures = {p: np.full(len(pool), np.nan) for p in profiles}
     for k in range(args.folds):
         inner, outer = pool[fold == k], pool[fold != k]
         held = np.concatenate([inner, test])
         X_entries, y_entries, _ = held_out_entries(snapshot, usable, held, protocol)
         members = fit_composition(config, X_entries, y_entries)
-        entries[fold == k] = np.mean([m.predict(X[inner]) for m in members], axis=0)
+        each = np.stack([m.predict(X[inner]) for m in members])
+        entries[fold == k], members_spread[fold == k] = each.mean(axis=0), each.std(axis=0)
         for profile in profiles:
             trees = get(COMPOSITION).configure(profile, config.seed)
             structures[profile][fold == k] = fit_structures(trees, X[outer], y[outer]).predict(
                 X[inner]
             )
         rich = outer[gate(numerical[outer], config.h_fraction)]
-        if len(rich) >= 2:
-            forest = fit_hydride(config, numerical[rich], y[rich])
-            hydride[fold == k] = forest.predict(numerical[inner])
+        for (features, leaf), predicted in hydride.items() if len(rich) >= 2 else ():
+            settings = replace(config, hydride_max_features=features, hydride_min_leaf=leaf)
+            forest = fit_hydride(settings, numerical[rich], y[rich])
+            predicted[fold == k] = forest.predict(numerical[inner])
         print(f"fold {k + 1}/{args.folds}: {len(inner)} structures", flush=True)
-    to_hydride = gate(numerical[pool], config.h_fraction) & np.isfinite(hydride)
+    earlier = hydride[(1 / 3, 1)]
+    to_hydride = gate(numerical[pool], config.h_fraction) & np.isfinite(earlier)
     table = []
     for profile in profiles:
         for share in SHARES:
             mixed = (1 - share) * entries + share * structures[profile]
-            score = r2(y[pool], np.where(to_hydride, hydride, mixed))
+            score = r2(y[pool], np.where(to_hydride, earlier, mixed))
             table.append({"profile": profile, "share": share, "r2": score})
             print(f"{profile:8s} share {share:.3f}: r² {score:.4f} (n {len(pool)})")
     best = max(table, key=lambda row: row["r2"])
     print(f"highest: {best['profile']} trees with share {best['share']:.3f}, r² {best['r2']:.4f}")
+    mixed = (1 - best["share"]) * entries + best["share"] * structures[best["profile"]]
+    forests = []
+    for (features, leaf), predicted in hydride.items():
+        score = r2(y[pool], np.where(to_hydride, predicted, mixed))
+        alone = r2(y[pool][to_hydride], predicted[to_hydride])
+        forests.append({"max_features": features, "min_leaf": leaf, "r2": score,
+                        "r2_hydrides": alone})  # fmt: skip
+        print(f"hydride forest, descriptors {features:.2f}, leaves {leaf}: r² {score:.4f} "
+              f"(its {int(to_hydride.sum())} hydrides: {alone:.3f})")  # fmt: skip
+    forest = max(forests, key=lambda row: row["r2"])
+    print(f"highest: descriptors {forest['max_features']:.2f}, leaves {forest['min_leaf']}, "
+          f"r² {forest['r2']:.4f}")  # fmt: skip
+    spreads = tc_weight_likelihoods(
+        y[pool][~to_hydride],
+        mixed[~to_hydride],
+        members_spread[~to_hydride],
+        (entries - structures[best["profile"]])[~to_hydride],
+        best["share"],
+    )
     output = args.output or REPO / "benchmarks" / "results" / (
-        f"experts_composition_share-{args.protocol}.json"
+        f"experts_design-{args.protocol}.json"
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     record = {
@@ -143,6 +198,9 @@ def main() -> None:
         "n": len(pool),
         "table": table,
         "highest": best,
+        "hydride_forest": forests,
+        "highest_hydride_forest": forest,
+        "tc_weight_nll": spreads,
     }
     output.write_text(json.dumps(record, indent=1))
 
