@@ -42,6 +42,10 @@ class Settings(BaseSettings):
         default_factory=lambda: project_root() / "data" / "curated",
         description="Folder of the entries added by hand, kept under git (TCDB_CURATED).",
     )
+    reports: Path = Field(
+        default_factory=lambda: project_root() / "reports" / "out",
+        description="Folder `tcdb report` writes the site to unless --out says (TCDB_REPORTS).",
+    )
     mp_api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("MP_API_KEY", "TCDB_MP_API_KEY"),
@@ -95,6 +99,7 @@ class Settings(BaseSettings):
             "db": str(self.db),
             "sources": str(self.sources),
             "curated": str(self.curated),
+            "reports": str(self.reports),
             "mp_api_key": "set" if self.mp_api_key else "not set",
             "log_level": self.log_level,
             "lock_wait": f"{self.lock_wait:g} s",

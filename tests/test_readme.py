@@ -74,7 +74,8 @@ def test_every_readme_command_runs_in_order(real_sources, tmp_path: Path):
 
     sources = make_sources(real_sources, tmp_path / "sources", nims_rows=800, mp_structures=40)
     settings = {"TCDB_DB": str(tmp_path / "tcdb.duckdb"), "TCDB_SOURCES": str(sources),
-                "TCDB_CURATED": str(tmp_path / "curated")}  # fmt: skip
+                "TCDB_CURATED": str(tmp_path / "curated"),
+                "TCDB_REPORTS": str(tmp_path / "reports")}  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("TCDB_")}
     env.pop("MP_API_KEY", None)
     env.update(settings, PROFILE="smoke")

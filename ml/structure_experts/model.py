@@ -10,10 +10,11 @@ class StructureExperts(Model):
     name = "structure-experts"
     kind = "structures"
     help = (
-        "Composition trees for compounds and a structure forest for hydrides (more than half "
-        "of atoms H), each with a calibrated spread and an applicability domain; scored on the "
-        "structural network's split beside the composition trees alone and a descriptor "
-        "forest (grouped by formula unless --protocol says otherwise)."
+        "Composition trees (on SuperCon entries and on the training structures) for compounds "
+        "and a structure forest for hydrides (more than half of atoms H), each with a "
+        "calibrated spread and an applicability domain; scored on the structural network's "
+        "split beside each kind of composition trees alone and a descriptor forest (grouped "
+        "by formula unless --protocol says otherwise)."
     )
     profiles = EXPERTS_PROFILES
     overrides = (

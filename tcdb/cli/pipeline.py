@@ -181,7 +181,7 @@ def _structural_run(metrics: dict, model: str = "cvcnn") -> str:
     part, protocol = scored.get("part", "?"), scored.get("protocol", "?")
     text = (
         f"{part} ({protocol}, n={scored['n']:,}): {model} RMSE {scored['rmse_K']:.1f} K, "
-        f"r² {scored['r2']:.2f}"
+        f"r² {scored['r2']:.3f}"
     )
     baselines = {
         name: score
@@ -190,7 +190,7 @@ def _structural_run(metrics: dict, model: str = "cvcnn") -> str:
     }
     if baselines:
         name, best = min(baselines.items(), key=lambda item: item[1]["rmse_K"])
-        text += f"; best baseline {name} {best['rmse_K']:.1f} K, r² {best['r2']:.2f}"
+        text += f"; best baseline {name} {best['rmse_K']:.1f} K, r² {best['r2']:.3f}"
     return text
 
 
@@ -267,9 +267,9 @@ def morph_steps(profile: str, side_by_side: bool) -> list[Step]:
 
 
 def _report(conn, before: DatabaseState, after: DatabaseState) -> str:
-    from tcdb.core.settings import project_root
+    from tcdb.core.settings import environment_settings
 
-    site = project_root() / "reports" / "out"
+    site = environment_settings().reports
     figures = [p for p in site.rglob("*") if p.suffix in (".svg", ".png")]
     return f"{len(figures)} figure files under {site}"
 

@@ -15,7 +15,9 @@ def report(
     ctx: typer.Context,
     out: Annotated[
         Path | None,
-        typer.Option(help="Output folder (default reports/out in this repository)"),
+        typer.Option(
+            help="Output folder (default TCDB_REPORTS, else reports/out in this repository)"
+        ),
     ] = None,
     serve: Annotated[
         bool,
@@ -32,12 +34,11 @@ def report(
     snapshots) with sortable tables, interactive figures and a CIF per linked structure.
     Prints where the site is; --serve then serves it on 127.0.0.1."""
     from tcdb.core.output_paths import protected_paths
-    from tcdb.core.settings import project_root
     from tcdb.reports.build import build_report
     from tcdb.reports.structure_files import FOLDER as STRUCTURES
 
     settings = settings_of(ctx)
-    folder = out or project_root() / "reports" / "out"
+    folder = out or settings.reports
     protected = protected_paths(settings)  # checked before any work: a refusal costs nothing
     protected.check_folder(folder / STRUCTURES)  # the CIFs the site links to
     folder = protected.check_folder(folder)

@@ -300,3 +300,30 @@ def _columns(path: Path, table: str) -> set[str]:
 
 def test_models_and_metadata_agree():
     assert {t.__tablename__ for t in TABLES} == set(SQLModel.metadata.tables)
+
+
+def test_morphs_of_equal_peak_and_formula_rank_in_a_fixed_order(tmp_path):
+    """An X/Y swap can give two morphs one formula and one peak T_c; the ranking view orders
+    them by their elements, whatever order the rows were stored in."""
+    from tcdb.schema.views import view_sql
+
+    columns = ("family", "formula", "x_element", "y_element", "parent_structure_id",
+               "substitution_json", "tc_peak_K")  # fmt: skip
+    rows = [
+        ("mgh13-xy", "AlLiH13", "Li", "Al", "ref", '{"Mg": "Li", "H": "Al"}', 200.0),
+        ("mgh13-xy", "AlLiH13", "Al", "Li", "ref", '{"Mg": "Al", "H": "Li"}', 200.0),
+        ("mgh13-xy", "CaH14", "Ca", "H", "ref", '{"Mg": "Ca"}', 210.0),
+    ]
+    ranked = []
+    for order in (rows, rows[::-1]):
+        with duckdb.connect(str(tmp_path / f"morphs{len(ranked)}.duckdb")) as conn:
+            conn.execute(
+                "CREATE TABLE morph_summary (family VARCHAR, formula VARCHAR, x_element VARCHAR, "
+                "y_element VARCHAR, parent_structure_id VARCHAR, substitution_json VARCHAR, "
+                "tc_peak_K DOUBLE)"
+            )
+            conn.executemany(f"INSERT INTO morph_summary VALUES ({', '.join('?' * 7)})", order)
+            top = conn.execute(view_sql("morph_top_candidates", max(view_versions()[
+                "morph_top_candidates"]))).fetchall()  # fmt: skip
+        ranked.append([(r[0], r[columns.index("x_element") + 1]) for r in top])
+    assert ranked[0] == ranked[1] == [(1, "Ca"), (2, "Al"), (3, "Li")]
