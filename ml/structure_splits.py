@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from tcdb.core.families import chemical_system
+from tcdb.core.families import chemical_system, family
 from tcdb.ml.composition_descriptors import composition_matrix
-from tcdb.ml.evaluation import ByTimeSplit, Parts, years_of
+from tcdb.ml.evaluation import ByTimeSplit, Parts, family_scores, years_of
 from tcdb.store.snapshots import Snapshot
 
 
@@ -101,3 +101,18 @@ def held_out_entries(snapshot: Snapshot, structures: pd.DataFrame, held: np.ndar
         years = years_of(entries, f"snapshot {snapshot.id}'s labels")
         keep &= years <= protocol.last_training_year  # NaN compares False: left out
     return X[keep], y[keep], int((~keep).sum())
+
+
+def by_time_families(
+    structures: pd.DataFrame, parts: Parts, y: np.ndarray, predicted: dict[str, np.ndarray]
+) -> list[dict]:
+    """Per family, the later structures of a by-time run (its test part): each model's
+    (``predicted``: name -> the test part's T_c) count above 20 K and error
+    (``ml.evaluation.family_scores``), one row per model and family."""
+    families = [family(c) for c in formula_compositions(list(structures["reduced_formula"]))]
+    rows = []
+    for model, values in predicted.items():
+        full = np.full(len(y), np.nan)
+        full[parts.test] = values
+        rows += [{"model": model} | r for r in family_scores(families, y, full, parts.test)]
+    return rows

@@ -284,16 +284,18 @@ def _latest_by_time(inputs: ReportInputs, model: str) -> pd.Series | None:
 
 
 def family_by_time(inputs: ReportInputs) -> Table:
-    """Per family, how the latest by-time composition run, and the latest by-time structural
-    run with its baselines on the same structures, did on what was reported later."""
-    composition, structural = (_latest_by_time(inputs, m) for m in ("composition", "cvcnn"))
-    found = [r for r in (composition, structural) if r is not None]
+    """Per family, how the latest by-time composition run, and the latest by-time run of each
+    structure model with its baselines on the same structures, did on what was reported
+    later."""
+    labels = ("composition", "cvcnn", "structure-experts")
+    runs = [_latest_by_time(inputs, m) for m in labels]
+    found = [r for r in runs if r is not None]
     inputs.require_rows(
         pd.DataFrame(found), "by-time run",
         "tcdb train composition --protocol by-time (and tcdb train cvcnn --protocol by-time)",
     )  # fmt: skip
     parts, said = [], []
-    for run, label in ((composition, "composition"), (structural, "cvcnn")):
+    for run, label in zip(runs, labels, strict=True):
         if run is None:
             continue
         metrics = json.loads(run.metrics_json)
@@ -317,9 +319,9 @@ def family_by_time(inputs: ReportInputs) -> Table:
         "Per family (core/families.py), the labels first reported after last_training_year: "
         "n, how many have T_c above high_K, how many each model trained on the earlier years "
         "predicts above it and how many of the truly high it finds, with RMSE and MAE. The "
-        "composition model is scored on every later SuperCon composition; the structural "
-        "model (cvcnn) and its baselines on the later structures only, the same rows for "
-        "each. " + "; ".join(said) + ".",
+        "composition model is scored on every later SuperCon composition; the structure "
+        "models (cvcnn, structure-experts) and their baselines on the later structures only, "
+        "the same rows for each. " + "; ".join(said) + ".",
         {"model runs": ", ".join(r.id for r in found),
          "snapshots": ", ".join(sorted({r.snapshot_id for r in found}))},
     )  # fmt: skip

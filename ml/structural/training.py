@@ -30,12 +30,11 @@ import numpy as np
 import pandas as pd
 
 from tcdb.core.errors import TcdbError
-from tcdb.core.families import family
 from tcdb.ml.contract import FitContext, Fitted
-from tcdb.ml.evaluation import ByTimeSplit, Parts, family_scores, score_part
+from tcdb.ml.evaluation import ByTimeSplit, Parts, score_part
 from tcdb.ml.metrics import regression
 from tcdb.ml.structural.parameters import BASELINES_IN_A_PROCESS_FROM_EPOCHS
-from tcdb.ml.structure_splits import formula_compositions, split_structures, structure_years
+from tcdb.ml.structure_splits import by_time_families, split_structures, structure_years
 from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -67,22 +66,6 @@ def record(config) -> dict:
     if config.members > 1:
         recorded["ensemble"] = ENSEMBLE.format(n=config.members, last=config.members - 1)
     return recorded
-
-
-def _by_time_families(
-    usable: pd.DataFrame, parts: Parts, y: np.ndarray, predicted: dict, baselines: dict
-) -> list[dict]:
-    """Per family, the later structures of a by-time run: the network's and each baseline's
-    count above 20 K and error (``ml.evaluation.family_scores``)."""
-    families = [family(c) for c in formula_compositions(list(usable["reduced_formula"]))]
-    test = parts.test
-    rows = []
-    for model, values in {"cvcnn": predicted["test"],
-                          **{n: b["test"] for n, b in baselines.items()}}.items():  # fmt: skip
-        full = np.full(len(y), np.nan)
-        full[test] = values
-        rows += [{"model": model} | r for r in family_scores(families, y, full, test)]
-    return rows
 
 
 def fit(snapshot: Snapshot, config, context: FitContext) -> Fitted:
@@ -156,8 +139,11 @@ def fit(snapshot: Snapshot, config, context: FitContext) -> Fitted:
     }
     if years is not None:
         metrics["n_without_year"] = int(np.isnan(years).sum())
-        metrics["by_time_families"] = _by_time_families(
-            usable, parts, y, predicted, {n: {"test": b.predicted} for n, b in baselines.items()}
+        metrics["by_time_families"] = by_time_families(
+            usable,
+            parts,
+            y,
+            {"cvcnn": predicted["test"], **{n: b.predicted for n, b in baselines.items()}},
         )
     if config.members > 1:
         metrics.update(_ensemble_metrics(protocol, parts, y, per_member, spread, members))

@@ -52,7 +52,12 @@ from tcdb.ml.structure_experts.parameters import (
     HYDRIDE_MIN_LEAF,
     STRUCTURES_SHARE,
 )
-from tcdb.ml.structure_splits import held_out_entries, split_structures, structure_years
+from tcdb.ml.structure_splits import (
+    by_time_families,
+    held_out_entries,
+    split_structures,
+    structure_years,
+)
 from tcdb.store.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
@@ -183,6 +188,11 @@ def fit(snapshot: Snapshot, config: ExpertsConfig, context: FitContext) -> Fitte
         },
         "n_train": len(parts.train),
     }
+    if years is not None:
+        metrics["n_without_year"] = int(np.isnan(years).sum())
+        metrics["by_time_families"] = by_time_families(
+            usable, parts, y, {MODEL_NAME: predicted["test"]["tc"], **baselines}
+        )
     artefacts = _artefacts(experts, domain, numerical[parts.train])
     notes = {"structures_left_out": len(frame) - len(rows), "feature_cache_hit": features.cache_hit}
     return Fitted(artefacts, metrics, notes, _prediction_rows(usable, y, parts, predicted))

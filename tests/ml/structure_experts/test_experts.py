@@ -203,3 +203,42 @@ def test_the_spread_grows_with_the_predicted_tc_only_where_validation_errors_do(
     low, high = numerical[tc < 10][:1], numerical[tc > 40][:1]
     one = np.full(1, 1.0)
     assert (experts.predict(high, one)[1][0] > experts.predict(low, one)[1][0]) == grows
+
+
+def test_a_by_time_run_tables_each_family_for_the_experts_and_their_baselines(
+    trained_models, structures_snapshot, tmp_path
+):
+    """`tcdb train structure-experts --protocol by-time`: per family, the later structures'
+    counts and errors for the experts and each baseline on the same rows, shown by the
+    report's family_by_time table beside the other models."""
+    import json
+    import re
+    import shutil
+
+    import pandas as pd
+
+    from tcdb.reports import tables
+    from tcdb.reports.inputs import ReportInputs
+    from tcdb.schema.database import Database
+    from tests.commands import invoke_tcdb
+
+    supercon = structures_snapshot.entries.query("origin == 'supercon'")
+    last = int(np.quantile(supercon["year"].dropna(), 0.6))
+    db = tmp_path / "tcdb.duckdb"
+    shutil.copy(trained_models.db, db)
+    shutil.copytree(trained_models.db.parent / "cache", tmp_path / "cache")
+    shutil.copytree(structures_snapshot.path, tmp_path / "snapshots" / structures_snapshot.id)
+    result = invoke_tcdb("--db", str(db), "train", "structure-experts", "--snapshot",
+                         structures_snapshot.id, "--profile", "smoke", "--protocol", "by-time",
+                         "--last-training-year", str(last))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run_id = re.search(r"model run (\S+) on snapshot", result.stdout).group(1)
+    metrics = json.loads((tmp_path / "runs" / run_id / "manifest.json").read_text())["metrics"]
+    table = pd.DataFrame(metrics["by_time_families"])
+    assert set(table.model) == {"structure-experts", *metrics["baselines"]}
+    for _, rows in table.groupby("model"):
+        assert rows.n.sum() == metrics["test"]["n_test"]
+        assert (rows.n_found <= rows.n_true_above).all()
+    shown = tables.family_by_time(ReportInputs(Database(db), tmp_path)).frame
+    assert set(shown.model) >= {"structure-experts", *metrics["baselines"]}
+    assert (shown[shown.model == "structure-experts"].last_training_year == last).all()
