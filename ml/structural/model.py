@@ -56,9 +56,10 @@ class StructuralCNN(Model):
                  "(training, validation and test grouped by reduced formula; the checkpoint is "
                  "picked on validation, the test part is scored once), grouped-by-system "
                  "(the same grouped by element set: systems never seen) or by-time (trained "
-                 "on structures first reported up to --last-training-year, tested on later "
-                 "ones, with a per-family table)"),
-        Override("last_training_year", int, "by-time: the last year trained on (default 2007)"),
+                 "on structures first reported up to --last-training-year but the latest of "
+                 "those years, which pick the checkpoint; tested on later ones, with a "
+                 "per-family table)"),
+        Override("last_training_year", int, "by-time: the last year before the test (2007)"),
         Override("test_fraction", float, "share of the formulas (systems) in the test part "
                  "(grouped, grouped-by-system)"),
         Override("baseline_trees", str, "paper | quick | smoke: the composition baselines' "

@@ -22,10 +22,11 @@ class StructureExperts(Model):
             "protocol",
             str,
             "grouped (default: training, validation and test grouped "
-            "by reduced formula), grouped-by-system, by-time or paper (random 80/20), "
+            "by reduced formula), grouped-by-system, by-time (the spread set on the latest "
+            "years up to --last-training-year, kept out of training) or paper (random 80/20), "
             "the structural network's protocols on the same rows",
         ),
-        Override("last_training_year", int, "by-time: the last year trained on (default 2007)"),
+        Override("last_training_year", int, "by-time: the last year before the test (2007)"),
         Override("test_fraction", float, "share of the formulas (systems) in the test part"),
     )
 
