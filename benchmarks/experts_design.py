@@ -57,10 +57,6 @@ def fold_of_rows(groups: np.ndarray, folds: int) -> np.ndarray:
     return np.array([fold[g] for g in groups])
 
 
-def r2(y: np.ndarray, predicted: np.ndarray) -> float:
-    return float(1 - np.sum((y - predicted) ** 2) / np.sum((y - y.mean()) ** 2))
-
-
 def tc_weight_likelihoods(y, tc, members, disagreement, share) -> list[dict]:
     """Mean normal negative log-likelihood of the composition rows' errors for each weight of
     ``TC_WEIGHTS``, σ = factor × (spread + weight × unit × |T_c|), with the factor holding
@@ -93,6 +89,7 @@ def main() -> None:
     from tcdb.core.families import chemical_system
     from tcdb.core.settings import environment_settings
     from tcdb.ml.evaluation import ByTimeSplit
+    from tcdb.ml.metrics import regression
     from tcdb.ml.model_names import COMPOSITION
     from tcdb.ml.registry import get
     from tcdb.ml.structure_experts.experts import (
@@ -163,7 +160,7 @@ def main() -> None:
     for profile in profiles:
         for share in SHARES:
             mixed = (1 - share) * entries + share * structures[profile]
-            score = r2(y[pool], np.where(to_hydride, earlier, mixed))
+            score = regression(y[pool], np.where(to_hydride, earlier, mixed))["r2"]
             table.append({"profile": profile, "share": share, "r2": score})
             print(f"{profile:8s} share {share:.3f}: r² {score:.4f} (n {len(pool)})")
     best = max(table, key=lambda row: row["r2"])
@@ -171,8 +168,8 @@ def main() -> None:
     mixed = (1 - best["share"]) * entries + best["share"] * structures[best["profile"]]
     forests = []
     for (features, leaf), predicted in hydride.items():
-        score = r2(y[pool], np.where(to_hydride, predicted, mixed))
-        alone = r2(y[pool][to_hydride], predicted[to_hydride])
+        score = regression(y[pool], np.where(to_hydride, predicted, mixed))["r2"]
+        alone = regression(y[pool][to_hydride], predicted[to_hydride])["r2"]
         forests.append({"max_features": features, "min_leaf": leaf, "r2": score,
                         "r2_hydrides": alone})  # fmt: skip
         print(f"hydride forest, descriptors {features:.2f}, leaves {leaf}: r² {score:.4f} "
