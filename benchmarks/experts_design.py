@@ -57,25 +57,21 @@ def fold_of_rows(groups: np.ndarray, folds: int) -> np.ndarray:
     return np.array([fold[g] for g in groups])
 
 
-def tc_weight_likelihoods(y, tc, members, disagreement, share) -> list[dict]:
+def tc_weight_likelihoods(y, entries, members, structures, share) -> list[dict]:
     """Mean normal negative log-likelihood of the composition rows' errors for each weight of
-    ``TC_WEIGHTS``, σ = factor × (spread + weight × unit × |T_c|), with the factor holding
-    ``CALIBRATION_COVERAGE`` within ±1σ (the distance term is left out: it needs each fold's
-    domain)."""
-    from tcdb.ml.structure_experts.parameters import (
-        CALIBRATION_COVERAGE,
-        MIN_SPREAD_K,
-        TC_WEIGHTS,
-    )
+    ``TC_WEIGHTS``: the mixture's T_c and spread as the model forms them (``mixture``), σ =
+    factor × (spread + weight × unit × |T_c|) with the factor the model's calibration sets
+    (``factor_and_likelihood``; the distance term is left out: it needs each fold's domain)."""
+    from tcdb.ml.structure_experts.experts import factor_and_likelihood, mixture, weight_unit
+    from tcdb.ml.structure_experts.parameters import MIN_SPREAD_K, TC_WEIGHTS
 
-    spread = np.maximum(np.sqrt(members**2 + share * (1 - share) * disagreement**2), MIN_SPREAD_K)
+    tc, spread = mixture(entries, members, structures, share)
+    spread = np.maximum(spread, MIN_SPREAD_K)
     error = np.abs(y - tc)
-    unit = float(np.median(spread) / np.median(np.abs(tc)))
+    unit = weight_unit(spread, np.abs(tc))
     out = []
     for weight in TC_WEIGHTS:
-        base = spread + weight * unit * np.abs(tc)
-        sigma = np.maximum(np.quantile(error / base, CALIBRATION_COVERAGE) * base, MIN_SPREAD_K)
-        nll = float(np.mean(np.log(sigma) + 0.5 * (error / sigma) ** 2))
+        _, nll = factor_and_likelihood(error, spread + weight * unit * np.abs(tc))
         out.append({"tc_weight": weight, "nll": nll})
         print(f"σ with T_c weight {weight:.2f}: negative log-likelihood {nll:.3f} (n {len(y)})")
     return out
@@ -98,6 +94,7 @@ def main() -> None:
         fit_hydride,
         fit_structures,
         gate,
+        mixture,
     )
     from tcdb.ml.structure_experts.training import ExpertsConfig
     from tcdb.ml.structure_features import feature_preset, structure_features
@@ -159,13 +156,13 @@ def main() -> None:
     table = []
     for profile in profiles:
         for share in SHARES:
-            mixed = (1 - share) * entries + share * structures[profile]
+            mixed, _ = mixture(entries, members_spread, structures[profile], share)
             score = regression(y[pool], np.where(to_hydride, earlier, mixed))["r2"]
             table.append({"profile": profile, "share": share, "r2": score})
             print(f"{profile:8s} share {share:.3f}: r² {score:.4f} (n {len(pool)})")
     best = max(table, key=lambda row: row["r2"])
     print(f"highest: {best['profile']} trees with share {best['share']:.3f}, r² {best['r2']:.4f}")
-    mixed = (1 - best["share"]) * entries + best["share"] * structures[best["profile"]]
+    mixed, _ = mixture(entries, members_spread, structures[best["profile"]], best["share"])
     forests = []
     for (features, leaf), predicted in hydride.items():
         score = regression(y[pool], np.where(to_hydride, predicted, mixed))["r2"]
@@ -179,9 +176,9 @@ def main() -> None:
           f"r² {forest['r2']:.4f}")  # fmt: skip
     spreads = tc_weight_likelihoods(
         y[pool][~to_hydride],
-        mixed[~to_hydride],
+        entries[~to_hydride],
         members_spread[~to_hydride],
-        (entries - structures[best["profile"]])[~to_hydride],
+        structures[best["profile"]][~to_hydride],
         best["share"],
     )
     output = args.output or REPO / "benchmarks" / "results" / (

@@ -177,17 +177,16 @@ class Experts:
             tc[rows], spread[rows] = ForestTrees.mean(each), each.std(axis=0)
         return tc, spread, expert
 
-    def _composition(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The composition expert's T_c and spread on 81 composition descriptors: the
-        entries' members, mixed with the structures' trees where the run has them."""
+    def composition_parts(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """On 81 composition descriptors: the entries' members' mean and standard deviation,
+        and the structures' trees' T_c (None where the run has none)."""
         each = np.stack([m.predict(X) for m in self.composition])
-        entries, members = each.mean(axis=0), each.std(axis=0)
-        share = self.structures_share if self.structures is not None else 0.0
-        if share == 0.0:
-            return entries, members
-        structures = self.structures.predict(X)
-        tc = (1 - share) * entries + share * structures
-        return tc, np.sqrt(members**2 + share * (1 - share) * (entries - structures) ** 2)
+        structures = self.structures.predict(X) if self.structures is not None else None
+        return each.mean(axis=0), each.std(axis=0), structures
+
+    def _composition(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The composition expert's T_c and spread on 81 composition descriptors."""
+        return mixture(*self.composition_parts(X), self.structures_share)
 
     def predict(
         self,
@@ -219,6 +218,35 @@ class Experts:
                 raise ValueError("this run's spread widens with distance: pass the distances")
             widening += weight * np.nan_to_num(np.asarray(distance, dtype=float), nan=np.inf)
         return np.maximum(factor * (spread + widening), MIN_SPREAD_K)
+
+
+def mixture(
+    entries: np.ndarray, members: np.ndarray, structures: np.ndarray | None, share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The composition expert's T_c, ``(1 - share) × entries + share × structures``, and its
+    spread, the mixture's standard deviation ``sqrt(members² + share (1 - share) (a - b)²)``
+    (the entries' alone where there are no structures' trees or no share)."""
+    if structures is None or share == 0.0:
+        return entries, members
+    tc = (1 - share) * entries + share * structures
+    return tc, np.sqrt(members**2 + share * (1 - share) * (entries - structures) ** 2)
+
+
+def factor_and_likelihood(error: np.ndarray, base: np.ndarray) -> tuple[float, float]:
+    """For σ = factor × ``base``: the factor that puts ``CALIBRATION_COVERAGE`` of the
+    ``error``s within ±1σ, and the mean normal negative log-likelihood of the errors under
+    that σ (at least ``MIN_SPREAD_K``); NaN where no positive factor exists."""
+    factor = float(np.quantile(error / base, CALIBRATION_COVERAGE))
+    if not (math.isfinite(factor) and factor > 0):
+        return math.nan, math.nan
+    sigma = np.maximum(factor * base, MIN_SPREAD_K)
+    return factor, float(np.mean(np.log(sigma) + 0.5 * (error / sigma) ** 2))
+
+
+def weight_unit(spread: np.ndarray, other: np.ndarray) -> float:
+    """The median spread per median ``other``: a weight's unit (0 where ``other`` is 0)."""
+    middle = float(np.median(other))
+    return float(np.median(spread)) / middle if middle > 0 else 0.0
 
 
 def _tree_predictions(forest, X: np.ndarray) -> np.ndarray:
@@ -257,19 +285,17 @@ def calibrate(
             continue
         error = np.abs(y[rows] - tc[rows])
         s, d, t = np.maximum(spread[rows], MIN_SPREAD_K), distance[rows], np.abs(tc[rows])
-        unit = _unit(s, d)
-        per_tc = _unit(s, t)
+        unit = weight_unit(s, d)
+        per_tc = weight_unit(s, t)
         grid = [(0.0, 0.0)]
         if n >= DISTANCE_MIN_ROWS:
             grid = [(a, b) for a in DISTANCE_WEIGHTS for b in TC_WEIGHTS]
         trials = []
         for relative, relative_tc in grid:
             base = s + relative * unit * d + relative_tc * per_tc * t
-            factor = float(np.quantile(error / base, CALIBRATION_COVERAGE))
-            if not (math.isfinite(factor) and factor > 0):
+            factor, nll = factor_and_likelihood(error, base)
+            if math.isnan(factor):
                 continue
-            sigma = np.maximum(factor * base, MIN_SPREAD_K)
-            nll = float(np.mean(np.log(sigma) + 0.5 * (error / sigma) ** 2))
             trials.append({"relative_weight": relative, "weight": relative * unit,
                            "relative_tc_weight": relative_tc, "tc_weight": relative_tc * per_tc,
                            "factor": factor, "nll": nll})  # fmt: skip
@@ -293,9 +319,3 @@ def calibrate(
         ),
     )
     return result
-
-
-def _unit(spread: np.ndarray, other: np.ndarray) -> float:
-    """The median spread per median ``other``: a weight's unit (0 where ``other`` is 0)."""
-    middle = float(np.median(other))
-    return float(np.median(spread)) / middle if middle > 0 else 0.0

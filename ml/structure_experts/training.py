@@ -223,8 +223,9 @@ def fit_experts(config, numerical, y, train, entries, trees) -> Experts:
         len(hydrides),
     )
     scale = {name: 1.0 for name in EXPERTS}
-    return Experts(composition, forest, config.h_fraction, scale, {}, structures,
-                   config.structures_share if structures is not None else 0.0)  # fmt: skip
+    return Experts(
+        composition, forest, config.h_fraction, scale, {}, structures, config.structures_share
+    )
 
 
 def _predicted(experts: Experts, domain: StructureDomain, numerical: np.ndarray) -> dict:
@@ -248,15 +249,14 @@ def _baselines(config, experts: Experts, numerical, y, parts: Parts) -> dict[str
     from sklearn.ensemble import RandomForestRegressor
 
     scored = parts.rows(parts.scored)
-    X = numerical[scored][:, COMPOSITION_COLUMNS]
-    entries = np.mean([m.predict(X) for m in experts.composition], axis=0)
+    entries, _, structures = experts.composition_parts(numerical[scored][:, COMPOSITION_COLUMNS])
     forest = RandomForestRegressor(
         n_estimators=config.baseline_trees, max_features=1 / 3, random_state=config.seed, n_jobs=-1
     )
     fitted_reproducibly(forest, numerical[parts.train], y[parts.train])
     baselines = {"composition_entries": entries}
-    if experts.structures is not None:
-        baselines["composition_structures"] = experts.structures.predict(X)
+    if structures is not None:
+        baselines["composition_structures"] = structures
     return baselines | {"forest_descriptors": forest.predict(numerical[scored])}
 
 
